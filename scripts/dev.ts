@@ -1,0 +1,31 @@
+/** `npm start`: the gateway on http://127.0.0.1:$PORT (8787) with mock providers, ready to call. */
+import { PROVIDER_PRESETS } from "../src/providers/presets.ts";
+import { startLocalGateway } from "./local-gateway.ts";
+
+const port = Number(process.env.PORT ?? 8787);
+const gateway = await startLocalGateway({
+  port,
+  mockPort: process.env.MOCK_PORT !== undefined ? Number(process.env.MOCK_PORT) : 0,
+  inheritOutput: true,
+  useDevVars: true,
+});
+
+const real = gateway.mocked.length === PROVIDER_PRESETS.length ? "none (add keys to .dev.vars)" : "see .dev.vars";
+console.log(`
+Switchyard is running at ${gateway.url}
+  gateway key : ${gateway.gatewayKey}
+  admin token : ${gateway.adminToken}
+  mock provider: ${gateway.mock.url} answers for ${gateway.mocked.join(", ") || "no provider"}
+  real providers: ${real}
+
+Try it:
+  curl ${gateway.url}/v1/chat/completions \\
+    -H "Authorization: Bearer ${gateway.gatewayKey}" -H "Content-Type: application/json" \\
+    -d '{"model":"fast","messages":[{"role":"user","content":"Hello!"}]}'
+`);
+
+const shutdown = (): void => {
+  gateway.stop().then(() => process.exit(0), () => process.exit(1));
+};
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);

@@ -1,0 +1,126 @@
+/**
+ * Starts the gateway locally the way `npm start` and the end-to-end tests need
+ * it: `wrangler dev` (local KV under .wrangler/) plus the mock provider, with
+ * every provider that has no real key in .dev.vars pointed at the mock.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PROVIDER_PRESETS, envPrefix } from "../src/providers/presets.ts";
+import { startMockUpstream, type MockUpstream } from "../test/support/mock-upstream.ts";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const DEV_GATEWAY_KEY = "sk-switchyard-dev";
+export const DEV_ADMIN_TOKEN = "dev-admin-token";
+
+export interface LocalGateway {
+  url: string;
+  mock: MockUpstream;
+  adminToken: string;
+  gatewayKey: string;
+  /** Providers answered by the mock (no real key in .dev.vars). */
+  mocked: string[];
+  stop(): Promise<void>;
+}
+
+export interface LocalGatewayOptions {
+  port: number;
+  mockPort?: number;
+  /** Where wrangler keeps local KV; tests use a fresh temp dir. */
+  persistTo?: string;
+  /** Extra `--var NAME:VALUE` settings (e.g. a small body limit in tests). */
+  vars?: Record<string, string>;
+  /** Echo wrangler's output (npm start) or keep it for error reports (tests). */
+  inheritOutput: boolean;
+  /** Read .dev.vars for real provider keys (npm start) or ignore it (tests). */
+  useDevVars: boolean;
+}
+
+function readDevVars(): Record<string, string> {
+  const file = join(ROOT, ".dev.vars");
+  if (!existsSync(file)) return {};
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match?.[1] !== undefined && match[2] !== undefined) vars[match[1]] = match[2].replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return vars;
+}
+
+async function waitForHealth(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}:\n${output()}`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the gateway did not answer ${url}/health within ${timeoutMs} ms:\n${output()}`);
+}
+
+export async function startLocalGateway(options: LocalGatewayOptions): Promise<LocalGateway> {
+  const mock = await startMockUpstream({ port: options.mockPort ?? 0 });
+  const devVars = options.useDevVars ? readDevVars() : {};
+  const vars: Record<string, string> = {};
+  const mocked: string[] = [];
+  for (const preset of PROVIDER_PRESETS) {
+    const prefix = envPrefix(preset.name);
+    if (devVars[`${prefix}_API_KEY`] !== undefined || devVars[`${prefix}_BASE_URL`] !== undefined) continue;
+    vars[`${prefix}_BASE_URL`] = `${mock.url}/v1`;
+    vars[`${prefix}_API_KEY`] = "mock-key";
+    mocked.push(preset.name);
+  }
+  const adminToken = devVars.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;
+  if (devVars.ADMIN_TOKEN === undefined) vars.ADMIN_TOKEN = adminToken;
+  const gatewayKey = devVars.DEV_GATEWAY_KEY ?? DEV_GATEWAY_KEY;
+  if (devVars.DEV_GATEWAY_KEY === undefined) vars.DEV_GATEWAY_KEY = gatewayKey;
+  Object.assign(vars, options.vars ?? {});
+
+  const args = [
+    join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+    "dev",
+    "--port", String(options.port),
+    "--ip", "127.0.0.1",
+    "--inspector-port", "0",
+    "--show-interactive-dev-session=false",
+    "--log-level", options.inheritOutput ? "log" : "warn",
+  ];
+  if (options.persistTo !== undefined) args.push("--persist-to", options.persistTo);
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+
+  let output = "";
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ["ignore", options.inheritOutput ? "inherit" : "pipe", options.inheritOutput ? "inherit" : "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "" },
+  });
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+
+  const url = `http://127.0.0.1:${options.port}`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await mock.close();
+  };
+  try {
+    await waitForHealth(url, child, () => output, 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, mock, adminToken, gatewayKey, mocked, stop };
+}

@@ -1,0 +1,56 @@
+import { Hono } from "hono";
+import { gatewayKeyAuth } from "./auth/gateway-key.ts";
+import type { AppEnv } from "./env.ts";
+import { adminRoutes } from "./http/admin.ts";
+import { chatCompletions } from "./http/chat.ts";
+import { embeddings } from "./http/embeddings.ts";
+import { GatewayError, errorResponse } from "./http/errors.ts";
+import { health } from "./http/health.ts";
+import { listModels, retrieveModel } from "./http/models.ts";
+import { REQUEST_ID_HEADER, requestId } from "./http/request-id.ts";
+
+const methodNotAllowed = (allowed: string) => (): never => {
+  throw new GatewayError(405, `Method not allowed here; use ${allowed}.`, { code: "method_not_allowed", headers: { allow: allowed } });
+};
+
+/** The gateway: middleware and route groups only; the work lives in src/http and below. */
+export function buildApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", requestId());
+
+  app.get("/health", health);
+
+  const v1 = new Hono<AppEnv>();
+  v1.use("*", gatewayKeyAuth());
+  v1.post("/chat/completions", chatCompletions);
+  v1.all("/chat/completions", methodNotAllowed("POST"));
+  v1.post("/embeddings", embeddings);
+  v1.all("/embeddings", methodNotAllowed("POST"));
+  v1.get("/models", listModels);
+  v1.get("/models/*", retrieveModel);
+  app.route("/v1", v1);
+
+  app.route("/admin", adminRoutes());
+
+  app.notFound((c) => {
+    throw new GatewayError(404, `Unknown endpoint: ${c.req.method} ${c.req.path}.`, { code: "unknown_endpoint" });
+  });
+
+  // One place turns every failure into the OpenAI error shape. Anything that is
+  // not a GatewayError is a bug: log it, and tell the client without details.
+  app.onError((err, c) => {
+    const known =
+      err instanceof GatewayError
+        ? err
+        : new GatewayError(500, "The gateway failed unexpectedly. The request id identifies it in the logs.", {
+            code: "internal_error",
+          });
+    if (!(err instanceof GatewayError)) console.error(JSON.stringify({ msg: "unhandled", requestId: c.var.requestId, error: String(err), stack: err.stack }));
+    const headers = new Headers();
+    const id = c.var.requestId;
+    if (id !== undefined) headers.set(REQUEST_ID_HEADER, id);
+    return errorResponse(known, headers);
+  });
+
+  return app;
+}

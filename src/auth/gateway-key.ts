@@ -1,0 +1,73 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env.ts";
+import { GatewayError } from "../http/errors.ts";
+import { sha256Hex } from "./crypto.ts";
+import { findKeyByHash } from "./key-store.ts";
+
+/** The caller, as the rest of the request path sees it. */
+export interface GatewayKey {
+  id: string;
+  name: string;
+  /** Allowed models (aliases, `provider/model`, `provider/*`); null allows all. */
+  models: readonly string[] | null;
+}
+
+const DEV_KEY: GatewayKey = { id: "dev", name: "development key", models: null };
+
+/** The bearer token from `Authorization`, or `x-api-key` (the Anthropic SDKs' header). */
+function presentedKey(headers: Headers): string | null {
+  const authorization = headers.get("authorization");
+  if (authorization !== null) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match?.[1] ?? null;
+  }
+  const apiKey = headers.get("x-api-key");
+  return apiKey !== null && apiKey.length > 0 ? apiKey.trim() : null;
+}
+
+/**
+ * Authenticates a gateway key: the presented secret is hashed and looked up
+ * (isolate cache, then KV). Sets `c.var.gatewayKey`.
+ */
+export function gatewayKeyAuth(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const secret = presentedKey(c.req.raw.headers);
+    if (secret === null) {
+      throw new GatewayError(401, "Missing gateway key. Send it as 'Authorization: Bearer <key>'.", {
+        code: "missing_api_key",
+      });
+    }
+    const devKey = c.env.DEV_GATEWAY_KEY;
+    if (devKey !== undefined && devKey.length > 0 && secret === devKey) {
+      c.set("gatewayKey", DEV_KEY);
+      return next();
+    }
+    const record = await findKeyByHash(c.env, await sha256Hex(secret));
+    if (record === null) {
+      throw new GatewayError(401, "Invalid gateway key: it does not exist or has been revoked.", {
+        code: "invalid_api_key",
+      });
+    }
+    c.set("gatewayKey", { id: record.id, name: record.name, models: record.models });
+    return next();
+  };
+}
+
+/** Whether a key may call `model` (as the client named it). */
+export function modelAllowed(key: GatewayKey, model: string): boolean {
+  if (key.models === null) return true;
+  for (const pattern of key.models) {
+    if (pattern === model || pattern === "*") return true;
+    if (pattern.endsWith("/*") && model.startsWith(pattern.slice(0, -1))) return true;
+  }
+  return false;
+}
+
+export function assertModelAllowed(key: GatewayKey, model: string): void {
+  if (!modelAllowed(key, model)) {
+    throw new GatewayError(403, `This gateway key is not allowed to use the model '${model}'.`, {
+      code: "model_not_allowed",
+      param: "model",
+    });
+  }
+}

@@ -1,0 +1,78 @@
+import type { Env } from "../env.ts";
+import { IsolateCache } from "../config/isolate-cache.ts";
+import { keyRecordSchema, type CreateKeyInput, type KeyRecord } from "../config/schemas.ts";
+import { randomBase62, sha256Hex } from "./crypto.ts";
+
+/**
+ * Gateway keys in KV. The secret itself is never stored: `key:<sha256>` holds
+ * the record (looked up on every request, by hash), `keyid:<id>` maps the
+ * public id back to the hash so a key can be listed and revoked by id.
+ */
+const BY_HASH = "key:";
+const BY_ID = "keyid:";
+export const KEY_PREFIX = "sk-sy-";
+
+/** Found keys are trusted for this long in an isolate; unknown ones for less, so a new key works quickly. */
+const KEY_TTL_MS = 30_000;
+const UNKNOWN_KEY_TTL_MS = 5_000;
+const keyCache = new IsolateCache<KeyRecord | null>(KEY_TTL_MS);
+
+export async function findKeyByHash(env: Env, hash: string): Promise<KeyRecord | null> {
+  const cached = keyCache.get(hash);
+  if (cached !== undefined) return cached;
+  const raw: unknown = await env.CONFIG.get(BY_HASH + hash, "json");
+  const parsed = raw === null ? null : keyRecordSchema.safeParse(raw);
+  const record = parsed !== null && parsed.success ? parsed.data : null;
+  keyCache.set(hash, record, record === null ? UNKNOWN_KEY_TTL_MS : KEY_TTL_MS);
+  return record;
+}
+
+export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secret: string; record: KeyRecord }> {
+  const secret = KEY_PREFIX + randomBase62(40);
+  const hash = await sha256Hex(secret);
+  const record: KeyRecord = {
+    id: `key_${randomBase62(16)}`,
+    name: input.name,
+    models: input.models ?? null,
+    prefix: secret.slice(0, KEY_PREFIX.length + 4),
+    createdAt: new Date().toISOString(),
+  };
+  // The id index first: a key that can be used must always be revocable.
+  await env.CONFIG.put(BY_ID + record.id, hash);
+  await env.CONFIG.put(BY_HASH + hash, JSON.stringify(record));
+  keyCache.delete(hash);
+  return { secret, record };
+}
+
+export async function listKeys(env: Env): Promise<KeyRecord[]> {
+  const hashes: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page: KVNamespaceListResult<unknown> = await env.CONFIG.list({ prefix: BY_ID, cursor });
+    const values = await Promise.all(page.keys.map((k) => env.CONFIG.get(k.name)));
+    for (const v of values) if (v !== null) hashes.push(v);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor !== undefined);
+  const records = await Promise.all(hashes.map((h) => env.CONFIG.get(BY_HASH + h, "json")));
+  const keys: KeyRecord[] = [];
+  for (const raw of records) {
+    const parsed = keyRecordSchema.safeParse(raw);
+    if (parsed.success) keys.push(parsed.data);
+  }
+  return keys.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/** Revokes a key: gone from KV and from this isolate's cache at once. False if no such id. */
+export async function revokeKey(env: Env, id: string): Promise<boolean> {
+  const hash = await env.CONFIG.get(BY_ID + id);
+  if (hash === null) return false;
+  await env.CONFIG.delete(BY_HASH + hash);
+  await env.CONFIG.delete(BY_ID + id);
+  keyCache.delete(hash);
+  return true;
+}
+
+/** Test hook: forget every key cached in this isolate. */
+export function clearKeyCache(): void {
+  keyCache.clear();
+}

@@ -1,0 +1,72 @@
+import { z } from "zod";
+
+/**
+ * Admin-side schemas. These are strict (unknown fields are refused) because a
+ * typo in a route or key should fail loudly at write time, not silently at
+ * request time. Client request schemas live in src/http/ and are loose.
+ */
+
+export const aliasNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "an alias is 1–64 letters, digits, '.', '_', ':' or '-', with no '/'");
+
+export const routeTargetSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  /** Share of first picks under the `weighted` strategy. */
+  weight: z.number().nonnegative().optional(),
+  /** Give up on this target if no first byte arrives within this time. */
+  ttfbTimeoutMs: z.number().int().positive().max(600_000).optional(),
+  /** Tries on this target before moving to the next. */
+  maxAttempts: z.number().int().min(1).max(10).optional(),
+});
+
+export const routeSchema = z.strictObject({
+  strategy: z.enum(["fallback", "weighted", "cheapest", "fastest"]).default("fallback"),
+  targets: z.array(routeTargetSchema).min(1).max(16),
+  /** Total deadline for the request across every attempt. */
+  timeoutMs: z.number().int().positive().max(900_000).optional(),
+  /** Start the next target in parallel when the current one is this slow to answer. */
+  hedgeAfterMs: z.number().int().positive().max(600_000).optional(),
+  description: z.string().max(500).optional(),
+});
+
+export type RouteTarget = z.infer<typeof routeTargetSchema>;
+export type Route = z.infer<typeof routeSchema>;
+
+/** A model allow-list entry: an alias, `provider/model`, or `provider/*`. */
+const modelPatternSchema = z.string().min(1).max(200);
+
+export const createKeySchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  models: z.array(modelPatternSchema).max(500).optional(),
+});
+export type CreateKeyInput = z.infer<typeof createKeySchema>;
+
+/** What KV holds for a gateway key, under `key:<sha256 of the secret>`. */
+export const keyRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  models: z.array(z.string()).nullable(),
+  /** The secret's first characters, so people can tell their keys apart. */
+  prefix: z.string(),
+  createdAt: z.string(),
+});
+export type KeyRecord = z.infer<typeof keyRecordSchema>;
+
+/** Turns a zod failure into one sentence a person can act on. */
+export function describeIssues(error: z.ZodError): { message: string; param: string | null } {
+  const issue = error.issues[0];
+  if (issue === undefined) return { message: "Invalid request body.", param: null };
+  const param = formatPath(issue.path);
+  return { message: param === null ? issue.message : `Invalid '${param}': ${issue.message}`, param };
+}
+
+export function formatPath(path: readonly PropertyKey[]): string | null {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out.length === 0 ? String(part) : `.${String(part)}`;
+  }
+  return out.length === 0 ? null : out;
+}

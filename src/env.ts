@@ -1,0 +1,30 @@
+/**
+ * The Worker's bindings, declared once. Provider credentials follow the
+ * `<NAME>_API_KEY` / `<NAME>_BASE_URL` convention and are read through
+ * `providerSettings` (src/providers/registry.ts), not named here one by one.
+ */
+export interface Env {
+  /** Keys, routes and other configuration, written only through /admin. */
+  CONFIG: KVNamespace;
+  /** Secret guarding /admin; the admin API is disabled when unset. */
+  ADMIN_TOKEN?: string;
+  /**
+   * A gateway key accepted without a KV record (id "dev", every model). Set only
+   * by the local dev runner and the benchmark: never in production.
+   */
+  DEV_GATEWAY_KEY?: string;
+  MAX_REQUEST_BYTES?: string;
+  UPSTREAM_TIMEOUT_MS?: string;
+  STREAM_IDLE_TIMEOUT_MS?: string;
+}
+
+/** Hono's generics: typed bindings and per-request variables. */
+export interface GatewayVariables {
+  requestId: string;
+  gatewayKey: import("./auth/gateway-key.ts").GatewayKey;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: GatewayVariables;
+}

@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import { adminAuth } from "../auth/admin-token.ts";
+import { createKey, listKeys, revokeKey } from "../auth/key-store.ts";
+import { deleteRoute, getRoute, listAliases, putRoute } from "../config/routes.ts";
+import { aliasNameSchema, createKeySchema, routeSchema, type Route } from "../config/schemas.ts";
+import type { AppEnv } from "../env.ts";
+import { findPreset } from "../providers/registry.ts";
+import { maxRequestBytes, readJsonObject } from "./body.ts";
+import { GatewayError, invalidRequest } from "./errors.ts";
+import { validate } from "./validate.ts";
+
+function aliasParam(raw: string): string {
+  const parsed = aliasNameSchema.safeParse(raw);
+  if (!parsed.success) throw invalidRequest(`Invalid alias '${raw}': ${parsed.error.issues[0]?.message ?? "bad name"}.`, "alias");
+  return parsed.data;
+}
+
+/** Targets must name providers the gateway knows (configured or not: keys may come later). */
+function checkTargets(route: Route): void {
+  route.targets.forEach((t, i) => {
+    if (findPreset(t.provider) === undefined) {
+      throw invalidRequest(`Unknown provider '${t.provider}' in targets[${i}].`, `targets[${i}].provider`);
+    }
+  });
+}
+
+const routeNotFound = (alias: string): GatewayError =>
+  new GatewayError(404, `No route for the alias '${alias}'.`, { code: "route_not_found", param: "alias" });
+
+/** /admin: routes (aliases) and gateway keys. Everything here requires ADMIN_TOKEN. */
+export function adminRoutes(): Hono<AppEnv> {
+  const admin = new Hono<AppEnv>();
+  admin.use("*", adminAuth());
+
+  admin.get("/routes", async (c) => {
+    const aliases = await listAliases(c.env);
+    const routes = await Promise.all(aliases.map((a) => getRoute(c.env, a)));
+    return c.json({ object: "list", data: routes.filter((r) => r !== null) });
+  });
+
+  admin.get("/routes/:alias", async (c) => {
+    const alias = aliasParam(c.req.param("alias"));
+    const stored = await getRoute(c.env, alias);
+    if (stored === null) throw routeNotFound(alias);
+    return c.json(stored);
+  });
+
+  admin.put("/routes/:alias", async (c) => {
+    const alias = aliasParam(c.req.param("alias"));
+    const route = validate(routeSchema, await readJsonObject(c.req.raw, maxRequestBytes(c.env.MAX_REQUEST_BYTES)));
+    checkTargets(route);
+    return c.json(await putRoute(c.env, alias, route));
+  });
+
+  admin.delete("/routes/:alias", async (c) => {
+    const alias = aliasParam(c.req.param("alias"));
+    if (!(await deleteRoute(c.env, alias))) throw routeNotFound(alias);
+    return c.json({ alias, deleted: true });
+  });
+
+  admin.post("/keys", async (c) => {
+    const input = validate(createKeySchema, await readJsonObject(c.req.raw, maxRequestBytes(c.env.MAX_REQUEST_BYTES)));
+    const { secret, record } = await createKey(c.env, input);
+    // The only time the secret is ever shown: KV keeps just its hash.
+    return c.json({ ...record, key: secret }, 201);
+  });
+
+  admin.get("/keys", async (c) => c.json({ object: "list", data: await listKeys(c.env) }));
+
+  admin.delete("/keys/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!(await revokeKey(c.env, id))) {
+      throw new GatewayError(404, `No gateway key with id '${id}'.`, { code: "key_not_found", param: "id" });
+    }
+    return c.json({ id, revoked: true });
+  });
+
+  return admin;
+}

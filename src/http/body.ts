@@ -1,0 +1,66 @@
+import { GatewayError, invalidRequest } from "./errors.ts";
+
+const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+export function maxRequestBytes(configured: string | undefined): number {
+  const n = Number(configured);
+  return Number.isFinite(n) && n > 0 ? n : DEFAULT_MAX_REQUEST_BYTES;
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError(413, `Request body is larger than this gateway's limit of ${limit} bytes.`, {
+    code: "request_too_large",
+  });
+}
+
+/**
+ * Reads the request body as text, refusing (413) as soon as it passes `limit`:
+ * a declared `content-length` is checked before reading anything, and a chunked
+ * body is counted as it arrives so an endless one cannot exhaust memory.
+ */
+export async function readBodyText(request: Request, limit: number): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (request.body === null) return "";
+  if (declared !== null) {
+    // The runtime enforces content-length, so the whole-body read is bounded.
+    return request.text();
+  }
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    parts.push(value);
+  }
+  const decoder = new TextDecoder();
+  let text = "";
+  for (const part of parts) text += decoder.decode(part, { stream: true });
+  return text + decoder.decode();
+}
+
+/** Parses a JSON object body; anything else is a 400 the client can act on. */
+export async function readJsonObject(request: Request, limit: number): Promise<Record<string, unknown>> {
+  const text = await readBodyText(request, limit);
+  if (text.length === 0) throw invalidRequest("The request body is empty; expected a JSON object.", null, "invalid_json");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalidRequest(
+      "We could not parse the JSON body of your request. The body must be valid JSON (check quoting and trailing commas).",
+      null,
+      "invalid_json",
+    );
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw invalidRequest("The request body must be a JSON object.", null, "invalid_json");
+  }
+  return parsed as Record<string, unknown>;
+}

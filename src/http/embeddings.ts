@@ -1,0 +1,47 @@
+import type { Context } from "hono";
+import { assertModelAllowed } from "../auth/gateway-key.ts";
+import type { AppEnv } from "../env.ts";
+import { logRequest } from "../observability/request-log.ts";
+import { executePlan } from "../routing/execute.ts";
+import { planAttempts } from "../routing/plan.ts";
+import { maxRequestBytes, readJsonObject } from "./body.ts";
+import { embeddingsRequestSchema } from "./schemas.ts";
+import { validate } from "./validate.ts";
+import { DEFAULT_TTFB_MS, answerHeaders, millis, unreadableAnswer } from "./upstream-response.ts";
+
+/** POST /v1/embeddings */
+export async function embeddings(c: Context<AppEnv>): Promise<Response> {
+  const started = Date.now();
+  const body = await readJsonObject(c.req.raw, maxRequestBytes(c.env.MAX_REQUEST_BYTES));
+  const request = validate(embeddingsRequestSchema, body);
+  const key = c.var.gatewayKey;
+  assertModelAllowed(key, request.model);
+  const plan = await planAttempts(c.env, request.model, "embeddings");
+  const executed = await executePlan(
+    plan,
+    (a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model }),
+    millis(c.env.UPSTREAM_TIMEOUT_MS, DEFAULT_TTFB_MS),
+  );
+  const { attempt } = executed;
+  let answer;
+  try {
+    answer = await attempt.adapter.readEmbeddingsResponse(executed.response);
+  } catch (err) {
+    throw unreadableAnswer(attempt.provider.name, err);
+  }
+  logRequest({
+    requestId: c.var.requestId,
+    keyId: key.id,
+    endpoint: "embeddings",
+    requested: request.model,
+    provider: attempt.provider.name,
+    model: attempt.model,
+    stream: false,
+    attempts: executed.attempts,
+    status: 200,
+    outcome: "completed",
+    usage: answer.usage,
+    durationMs: Date.now() - started,
+  });
+  return new Response(answer.text, { status: 200, headers: answerHeaders(executed, "application/json") });
+}

@@ -1,0 +1,129 @@
+import type {
+  ChatCall,
+  EmbeddingsCall,
+  ProviderAdapter,
+  ProviderConfig,
+  TranslatedBody,
+  UpstreamErrorDetail,
+  UpstreamRequest,
+} from "../types.ts";
+import { openAICompatibleStream } from "./stream.ts";
+import { normaliseOpenAIUsage } from "./usage.ts";
+
+function headersFor(provider: ProviderConfig, accept: string): Headers {
+  const headers = new Headers({ "content-type": "application/json", accept });
+  const key = provider.apiKey;
+  if (key !== undefined) {
+    if (provider.preset.authHeader === "authorization") headers.set("authorization", `Bearer ${key}`);
+    else headers.set(provider.preset.authHeader, key);
+  }
+  return headers;
+}
+
+function readUsageFrom(text: string): TranslatedBody {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UpstreamBodyError("The provider answered 200 with a body that is not JSON.");
+  }
+  const usage = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>).usage : undefined;
+  return { text, usage: normaliseOpenAIUsage(usage) };
+}
+
+/** A success status whose body the gateway cannot use: a failed attempt, not a 200. */
+export class UpstreamBodyError extends Error {}
+
+const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
+
+const ERROR_BODY_LIMIT = 8192;
+
+/** Reads at most 8 KiB of an error body: enough for any message, bounded for hostile ones. */
+async function readErrorText(upstream: Response): Promise<string> {
+  if (upstream.body === null) return "";
+  const reader = upstream.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < ERROR_BODY_LIMIT) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A body cut short still tells what it managed to say.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const decoder = new TextDecoder();
+  let text = "";
+  for (const part of parts) text += decoder.decode(part, { stream: true });
+  return (text + decoder.decode()).slice(0, ERROR_BODY_LIMIT);
+}
+
+/**
+ * The generic adapter for every OpenAI-compatible provider: the client's body
+ * is forwarded with only `model` replaced (and `stream_options.include_usage`
+ * added on streams where the preset accepts it), so any new provider parameter
+ * reaches the provider without a gateway release.
+ */
+export const openAICompatibleAdapter: ProviderAdapter = {
+  chatRequest(provider, call: ChatCall): UpstreamRequest {
+    const body: Record<string, unknown> = { ...call.body, model: call.upstreamModel };
+    if (call.stream && provider.preset.streamUsageOption) {
+      const requested = call.body.stream_options;
+      const base = typeof requested === "object" && requested !== null ? requested : {};
+      body.stream_options = { ...base, include_usage: true };
+    }
+    return {
+      url: `${provider.baseUrl}/chat/completions`,
+      init: {
+        method: "POST",
+        headers: headersFor(provider, call.stream ? "text/event-stream" : "application/json"),
+        body: JSON.stringify(body),
+      },
+    };
+  },
+
+  embeddingsRequest(provider, call: EmbeddingsCall): UpstreamRequest {
+    return {
+      url: `${provider.baseUrl}/embeddings`,
+      init: {
+        method: "POST",
+        headers: headersFor(provider, "application/json"),
+        body: JSON.stringify({ ...call.body, model: call.upstreamModel }),
+      },
+    };
+  },
+
+  async readChatResponse(upstream) {
+    return readUsageFrom(await upstream.text());
+  },
+
+  async readEmbeddingsResponse(upstream) {
+    return readUsageFrom(await upstream.text());
+  },
+
+  chatStream: openAICompatibleStream,
+
+  async readError(upstream): Promise<UpstreamErrorDetail> {
+    const text = await readErrorText(upstream);
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === "object" && parsed !== null) {
+        const outer = parsed as Record<string, unknown>;
+        // OpenAI: {"error":{message,type,code,param}}; some providers: {"error":"…"} or {"message":"…"} or {"detail":…}.
+        const inner = typeof outer.error === "object" && outer.error !== null ? (outer.error as Record<string, unknown>) : outer;
+        const message =
+          str(inner.message) ?? str(outer.error) ?? str(outer.message) ?? str(outer.detail) ?? JSON.stringify(parsed).slice(0, 500);
+        const code = typeof inner.code === "number" ? String(inner.code) : str(inner.code);
+        return { message, type: str(inner.type), code, param: str(inner.param) };
+      }
+    } catch {
+      // Not JSON (a proxy's HTML page, a plain-text error): report it trimmed.
+    }
+    const plain = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 300);
+    return { message: plain.length > 0 ? plain : `HTTP ${upstream.status}`, type: null, code: null, param: null };
+  },
+};

@@ -1,0 +1,119 @@
+import type { ProviderPreset } from "./types.ts";
+
+/**
+ * OpenAI-compatible providers are data, not code (STYLE.md): a base URL, how
+ * the key is sent, and the quirks the generic adapter must respect. For a
+ * preset NAME the key is the secret `NAME_API_KEY` and `NAME_BASE_URL`
+ * overrides the base URL (proxies, self-hosted models, the local mock).
+ */
+const preset = (p: Omit<ProviderPreset, "adapter" | "authHeader"> & Partial<ProviderPreset>): ProviderPreset => ({
+  adapter: "openai-compatible",
+  authHeader: "authorization",
+  ...p,
+});
+
+export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
+  preset({
+    name: "openai",
+    displayName: "OpenAI",
+    baseUrl: "https://api.openai.com/v1",
+    streamUsageOption: true,
+    embeddings: true,
+    models: ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large"],
+  }),
+  preset({
+    name: "deepseek",
+    displayName: "DeepSeek",
+    baseUrl: "https://api.deepseek.com/v1",
+    streamUsageOption: true,
+    embeddings: false,
+    models: ["deepseek-chat", "deepseek-reasoner"],
+  }),
+  preset({
+    name: "mistral",
+    displayName: "Mistral",
+    baseUrl: "https://api.mistral.ai/v1",
+    // Mistral rejects unknown request fields with 422, and always sends usage on the last chunk.
+    streamUsageOption: false,
+    embeddings: true,
+    models: ["mistral-large-latest", "mistral-medium-latest", "mistral-small-latest", "codestral-latest", "mistral-embed"],
+  }),
+  preset({
+    name: "groq",
+    displayName: "Groq",
+    baseUrl: "https://api.groq.com/openai/v1",
+    streamUsageOption: true,
+    embeddings: false,
+    models: ["llama-3.3-70b-versatile", "llama-3.1-8b-instant", "openai/gpt-oss-120b", "openai/gpt-oss-20b"],
+  }),
+  preset({
+    name: "together",
+    displayName: "Together AI",
+    baseUrl: "https://api.together.xyz/v1",
+    streamUsageOption: true,
+    embeddings: true,
+    models: ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "deepseek-ai/DeepSeek-V3", "Qwen/Qwen2.5-72B-Instruct-Turbo"],
+  }),
+  preset({
+    name: "deepinfra",
+    displayName: "DeepInfra",
+    baseUrl: "https://api.deepinfra.com/v1/openai",
+    streamUsageOption: true,
+    embeddings: true,
+    models: ["meta-llama/Meta-Llama-3.1-70B-Instruct", "meta-llama/Meta-Llama-3.1-8B-Instruct", "BAAI/bge-large-en-v1.5"],
+  }),
+  preset({
+    name: "fireworks",
+    displayName: "Fireworks AI",
+    baseUrl: "https://api.fireworks.ai/inference/v1",
+    streamUsageOption: true,
+    embeddings: true,
+    models: ["accounts/fireworks/models/llama-v3p3-70b-instruct", "accounts/fireworks/models/deepseek-v3"],
+  }),
+  preset({
+    name: "xai",
+    displayName: "xAI",
+    baseUrl: "https://api.x.ai/v1",
+    streamUsageOption: true,
+    embeddings: false,
+    models: ["grok-4", "grok-3", "grok-3-mini"],
+  }),
+  preset({
+    name: "openrouter",
+    displayName: "OpenRouter",
+    baseUrl: "https://openrouter.ai/api/v1",
+    streamUsageOption: true,
+    embeddings: false,
+    models: ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4.5", "google/gemini-2.5-flash"],
+  }),
+  preset({
+    name: "qwen",
+    displayName: "Qwen (DashScope, OpenAI-compatible mode)",
+    baseUrl: "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+    streamUsageOption: true,
+    embeddings: true,
+    models: ["qwen-max", "qwen-plus", "qwen-turbo", "text-embedding-v3"],
+  }),
+  preset({
+    name: "perplexity",
+    displayName: "Perplexity",
+    baseUrl: "https://api.perplexity.ai",
+    // Perplexity reports usage on its final chunks unasked.
+    streamUsageOption: false,
+    embeddings: false,
+    models: ["sonar", "sonar-pro", "sonar-reasoning"],
+  }),
+  preset({
+    name: "workers-ai",
+    displayName: "Cloudflare Workers AI (OpenAI-compatible REST)",
+    baseUrl: "https://api.cloudflare.com/client/v4/accounts/{ACCOUNT_ID}/ai/v1",
+    streamUsageOption: false,
+    embeddings: true,
+    models: ["@cf/meta/llama-3.3-70b-instruct-fp8-fast", "@cf/meta/llama-3.1-8b-instruct", "@cf/baai/bge-base-en-v1.5"],
+  }),
+];
+
+/** `workers-ai` → `WORKERS_AI`: the prefix of its secrets. */
+export function envPrefix(providerName: string): string {
+  return providerName.toUpperCase().replaceAll("-", "_");
+}

@@ -1,0 +1,55 @@
+import type { Env } from "../env.ts";
+import { openAICompatibleAdapter } from "./openai-compatible/adapter.ts";
+import { PROVIDER_PRESETS, envPrefix } from "./presets.ts";
+import type { ProviderAdapter, ProviderConfig, ProviderPreset } from "./types.ts";
+
+const PRESETS_BY_NAME: ReadonlyMap<string, ProviderPreset> = new Map(PROVIDER_PRESETS.map((p) => [p.name, p]));
+
+export function findPreset(name: string): ProviderPreset | undefined {
+  return PRESETS_BY_NAME.get(name);
+}
+
+export function adapterFor(_provider: ProviderConfig): ProviderAdapter {
+  // Native adapters (Anthropic, Gemini, Bedrock, …) join here by `preset.adapter`.
+  return openAICompatibleAdapter;
+}
+
+function readString(env: Env, name: string): string | undefined {
+  const value: unknown = (env as unknown as Record<string, unknown>)[name];
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+function resolve(env: Env, preset: ProviderPreset): ProviderConfig | undefined {
+  const prefix = envPrefix(preset.name);
+  const apiKey = readString(env, `${prefix}_API_KEY`);
+  const override = readString(env, `${prefix}_BASE_URL`);
+  // A provider is usable with a key, or with a base URL of its own (a keyless
+  // self-hosted server); otherwise it stays out of plans and model lists.
+  if (apiKey === undefined && override === undefined) return undefined;
+  let baseUrl = override ?? preset.baseUrl;
+  if (baseUrl.includes("{ACCOUNT_ID}")) {
+    const accountId = readString(env, `${prefix}_ACCOUNT_ID`);
+    if (accountId === undefined) return undefined;
+    baseUrl = baseUrl.replace("{ACCOUNT_ID}", encodeURIComponent(accountId));
+  }
+  return { name: preset.name, preset, baseUrl: baseUrl.replace(/\/+$/, ""), apiKey };
+}
+
+// `env` is the same object for every request an isolate serves, so the
+// resolution runs once per isolate, not once per request.
+const resolvedByEnv = new WeakMap<Env, ReadonlyMap<string, ProviderConfig>>();
+
+/** The providers this deployment can reach, by name. */
+export function configuredProviders(env: Env): ReadonlyMap<string, ProviderConfig> {
+  let resolved = resolvedByEnv.get(env);
+  if (resolved === undefined) {
+    const map = new Map<string, ProviderConfig>();
+    for (const p of PROVIDER_PRESETS) {
+      const config = resolve(env, p);
+      if (config !== undefined) map.set(p.name, config);
+    }
+    resolved = map;
+    resolvedByEnv.set(env, resolved);
+  }
+  return resolved;
+}

@@ -1,0 +1,98 @@
+/**
+ * The adapter interface every provider implements (DESIGN.md "Providers"). The
+ * canonical format is OpenAI Chat Completions on the wire: an adapter builds
+ * the upstream request from a canonical body, and translates the answer back,
+ * yielding normalised usage either way.
+ */
+
+/** Normalised usage: one meaning whatever the provider reports (DESIGN.md). */
+export interface Usage {
+  /** All input tokens, including cache reads and writes. */
+  prompt_tokens: number;
+  /** Includes reasoning tokens. */
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
+
+/** A provider preset resolved against this deployment's secrets and vars. */
+export interface ProviderConfig {
+  readonly name: string;
+  readonly preset: ProviderPreset;
+  /** Base URL without a trailing slash, e.g. `https://api.openai.com/v1`. */
+  readonly baseUrl: string;
+  readonly apiKey: string | undefined;
+}
+
+export interface ProviderPreset {
+  /** The `provider` in `provider/model`, and (upper-cased, `-` → `_`) the env prefix. */
+  readonly name: string;
+  readonly displayName: string;
+  /** Default base URL; `{ACCOUNT_ID}` is replaced by `<PREFIX>_ACCOUNT_ID`. */
+  readonly baseUrl: string;
+  readonly adapter: "openai-compatible";
+  /** Header carrying the key; `authorization` gets a `Bearer ` prefix. */
+  readonly authHeader: "authorization" | "api-key" | "x-api-key";
+  /** Accepts `stream_options.include_usage` (some providers reject unknown fields). */
+  readonly streamUsageOption: boolean;
+  readonly embeddings: boolean;
+  /** Well-known models, listed by GET /v1/models when the provider is configured. */
+  readonly models: readonly string[];
+}
+
+/** What the gateway forwards: a URL and a fetch init, built by the adapter. */
+export interface UpstreamRequest {
+  readonly url: string;
+  readonly init: RequestInit;
+}
+
+export interface ChatCall {
+  /** The client's body, already validated; unknown fields pass through. */
+  readonly body: Readonly<Record<string, unknown>>;
+  /** The provider's own model name (without the `provider/` prefix). */
+  readonly upstreamModel: string;
+  readonly stream: boolean;
+}
+
+export interface EmbeddingsCall {
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly upstreamModel: string;
+}
+
+/** A non-streamed answer, already in OpenAI format. */
+export interface TranslatedBody {
+  readonly text: string;
+  readonly usage: Usage | null;
+}
+
+/** An upstream error body, read into the gateway's terms. */
+export interface UpstreamErrorDetail {
+  readonly message: string;
+  readonly type: string | null;
+  readonly code: string | null;
+  readonly param: string | null;
+}
+
+/**
+ * Incremental translation of an upstream event stream into OpenAI SSE bytes.
+ * `push` may emit nothing (an event split across chunks is held back until it
+ * is whole); `end` emits whatever is still held.
+ */
+export interface StreamTranslator {
+  push(chunk: Uint8Array, emit: (bytes: Uint8Array) => void): void;
+  end(emit: (bytes: Uint8Array) => void): void;
+  /** Usage seen so far (normally from the stream's last events). */
+  usage(): Usage | null;
+  /** Whether the upstream signalled a complete answer (e.g. `data: [DONE]`). */
+  completed(): boolean;
+}
+
+export interface ProviderAdapter {
+  chatRequest(provider: ProviderConfig, call: ChatCall): UpstreamRequest;
+  embeddingsRequest(provider: ProviderConfig, call: EmbeddingsCall): UpstreamRequest;
+  readChatResponse(upstream: Response): Promise<TranslatedBody>;
+  readEmbeddingsResponse(upstream: Response): Promise<TranslatedBody>;
+  chatStream(options: { clientWantsUsage: boolean }): StreamTranslator;
+  readError(upstream: Response): Promise<UpstreamErrorDetail>;
+}

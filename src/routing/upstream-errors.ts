@@ -1,0 +1,60 @@
+import { GatewayError, type ErrorStatus } from "../http/errors.ts";
+import type { UpstreamErrorDetail } from "../providers/types.ts";
+
+/** What happened to one attempt, in the terms the retry logic and the client need. */
+export type AttemptFailure =
+  | { kind: "timeout"; provider: string; afterMs: number }
+  | { kind: "network"; provider: string; message: string }
+  | { kind: "status"; provider: string; status: number; detail: UpstreamErrorDetail; retryAfter: string | null }
+  | { kind: "body"; provider: string; message: string };
+
+/**
+ * Worth another attempt (on the next target): the provider, not the request,
+ * is the problem. 4xx client errors (400, 404, 413, 422, …) are not: the same
+ * request would fail anywhere, so they return to the client at once.
+ */
+export function isRetryable(failure: AttemptFailure): boolean {
+  if (failure.kind !== "status") return true;
+  const s = failure.status;
+  return s === 408 || s === 409 || s === 429 || s >= 500;
+}
+
+const CLIENT_STATUSES: ReadonlySet<number> = new Set([400, 404, 409, 413, 415, 422]);
+
+/** The error the client sees when an attempt (the last one) failed this way. */
+export function failureToError(failure: AttemptFailure): GatewayError {
+  const who = `The provider '${failure.provider}'`;
+  switch (failure.kind) {
+    case "timeout":
+      return new GatewayError(504, `${who} did not start answering within ${failure.afterMs} ms.`, {
+        code: "upstream_timeout",
+      });
+    case "network":
+      return new GatewayError(502, `${who} could not be reached: ${failure.message}`, { code: "upstream_unreachable" });
+    case "body":
+      return new GatewayError(502, `${who} sent an unusable answer: ${failure.message}`, { code: "upstream_bad_response" });
+    case "status": {
+      const { status, detail } = failure;
+      if (CLIENT_STATUSES.has(status)) {
+        // The provider refused the request itself: pass its words and status through.
+        return new GatewayError(status as ErrorStatus, detail.message, {
+          type: detail.type ?? "invalid_request_error",
+          code: detail.code,
+          param: detail.param,
+        });
+      }
+      if (status === 429) {
+        return new GatewayError(429, `${who} is rate limiting requests: ${detail.message}`, {
+          code: "upstream_rate_limited",
+          headers: failure.retryAfter !== null ? { "retry-after": failure.retryAfter } : {},
+        });
+      }
+      if (status === 401 || status === 403) {
+        return new GatewayError(502, `${who} rejected the gateway's credentials (HTTP ${status}): ${detail.message}`, {
+          code: "upstream_auth_failed",
+        });
+      }
+      return new GatewayError(502, `${who} returned HTTP ${status}: ${detail.message}`, { code: "upstream_error" });
+    }
+  }
+}

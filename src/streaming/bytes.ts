@@ -1,0 +1,76 @@
+/**
+ * Byte-level search helpers for the stream path: they let the gateway find SSE
+ * event boundaries and the usage event without decoding every chunk to text.
+ * Each search starts with the native `Uint8Array#indexOf` on a rare byte.
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+export const encoder = new TextEncoder();
+export const decoder = new TextDecoder();
+
+/** Index just past the last complete SSE event (`\n\n` or `\r\n\r\n`), or 0 if none. */
+export function endOfLastEvent(bytes: Uint8Array): number {
+  let i = bytes.lastIndexOf(LF);
+  while (i > 0) {
+    const prev = bytes[i - 1];
+    if (prev === LF) return i + 1;
+    if (prev === CR && i >= 3 && bytes[i - 2] === LF && bytes[i - 3] === CR) return i + 1;
+    i = bytes.lastIndexOf(LF, i - 1);
+  }
+  return 0;
+}
+
+/** Index just past the event that contains `from` (its blank line), or `bytes.length`. */
+export function endOfEventAt(bytes: Uint8Array, from: number): number {
+  let i = bytes.indexOf(LF, from);
+  while (i !== -1) {
+    const next = bytes[i + 1];
+    if (next === LF) return i + 2;
+    if (next === CR && bytes[i + 2] === LF) return i + 3;
+    i = bytes.indexOf(LF, i + 1);
+  }
+  return bytes.length;
+}
+
+/** Index where the event containing `at` starts (just past the previous blank line), or 0. */
+export function startOfEventAt(bytes: Uint8Array, at: number): number {
+  let i = at > 0 ? bytes.lastIndexOf(LF, at - 1) : -1;
+  while (i > 0) {
+    if (bytes[i - 1] === LF) return i + 1;
+    if (bytes[i - 1] === CR && i >= 3 && bytes[i - 2] === LF) return i + 1;
+    i = bytes.lastIndexOf(LF, i - 1);
+  }
+  return 0;
+}
+
+/** First index of `needle` in `bytes` at or after `from`, or -1. */
+export function indexOfBytes(bytes: Uint8Array, needle: Uint8Array, from = 0): number {
+  const first = needle[0];
+  const last = bytes.length - needle.length;
+  let i = bytes.indexOf(first ?? 0, from);
+  while (i !== -1 && i <= last) {
+    let j = 1;
+    while (j < needle.length && bytes[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+    i = bytes.indexOf(first ?? 0, i + 1);
+  }
+  return -1;
+}
+
+/** Whether `bytes` ends with `suffix`, ignoring trailing CR/LF. */
+export function endsWithTrimmed(bytes: Uint8Array, suffix: Uint8Array): boolean {
+  let end = bytes.length;
+  while (end > 0 && (bytes[end - 1] === LF || bytes[end - 1] === CR)) end--;
+  if (end < suffix.length) return false;
+  for (let k = 0; k < suffix.length; k++) if (bytes[end - suffix.length + k] !== suffix[k]) return false;
+  return true;
+}
+
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
