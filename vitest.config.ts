@@ -1,20 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { createServer } from "node:net";
 import { defineConfig } from "vitest/config";
+import { freePort } from "./test/support/free-port.ts";
 
-/** A free loopback port for the mock provider, chosen before the workers start so it can be a binding. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
+// The mock provider's port is chosen before the workers start so it can be a binding.
 export default defineConfig(async () => {
   const mockPort = Number(process.env.MOCK_UPSTREAM_PORT ?? (await freePort()));
   process.env.MOCK_UPSTREAM_PORT = String(mockPort);

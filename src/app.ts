@@ -21,7 +21,9 @@ export function buildApp(): Hono<AppEnv> {
   app.get("/health", health);
 
   const v1 = new Hono<AppEnv>();
-  v1.use("*", gatewayKeyAuth());
+  // Authentication is per endpoint so that an unknown path is a plain 404, key or not.
+  const auth = gatewayKeyAuth();
+  for (const path of ["/chat/completions", "/embeddings", "/models", "/models/*"]) v1.use(path, auth);
   v1.post("/chat/completions", chatCompletions);
   v1.all("/chat/completions", methodNotAllowed("POST"));
   v1.post("/embeddings", embeddings);

@@ -1,4 +1,5 @@
 import { getRoute, type StoredRoute } from "../config/routes.ts";
+import { aliasNameSchema } from "../config/schemas.ts";
 import type { Env } from "../env.ts";
 import { GatewayError, invalidRequest } from "../http/errors.ts";
 import { PROVIDER_PRESETS } from "../providers/presets.ts";
@@ -68,7 +69,8 @@ export async function planAttempts(env: Env, requested: string, purpose: Purpose
   const slash = requested.indexOf("/");
   if (slash !== -1) return direct(env, requested, slash, purpose);
 
-  const route = await getRoute(env, requested);
+  // Only a well-formed alias can exist; anything else never reaches KV (whose keys have rules of their own).
+  const route = aliasNameSchema.safeParse(requested).success ? await getRoute(env, requested) : null;
   if (route === null) {
     throw new GatewayError(
       404,

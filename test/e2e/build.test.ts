@@ -1,0 +1,32 @@
+/** The bundle `wrangler deploy` would upload builds, fits the size budget, and the sources typecheck. */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { ROOT } from "../../scripts/local-gateway.ts";
+
+const exec = promisify(execFile);
+const BUNDLE_BUDGET_GZIP_BYTES = 150 * 1024;
+
+test("wrangler deploy --dry-run builds a bundle within 150 KB gzipped", async () => {
+  const out = mkdtempSync(join(tmpdir(), "switchyard-build-"));
+  try {
+    await exec(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out], {
+      cwd: ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+    const bundle = readFileSync(join(out, "index.js"));
+    const gzipped = gzipSync(bundle, { level: 9 }).byteLength;
+    assert.ok(gzipped <= BUNDLE_BUDGET_GZIP_BYTES, `bundle is ${gzipped} bytes gzipped`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("TypeScript strict typecheck passes (src and unit tests)", async () => {
+  await exec(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", ROOT], { cwd: ROOT });
+});
