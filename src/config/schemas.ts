@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Admin-side schemas. These are strict (unknown fields are refused) because a

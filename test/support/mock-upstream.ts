@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export interface RecordedRequest {
   method: string;
@@ -61,12 +62,8 @@ const NO_KEY_ERROR = 'You didn\'t provide an API key. You need to provide your A
 const STATUS_DEFAULTS: Record<number, [string, string, string | null]> = {
   400: ['Invalid request.', 'invalid_request_error', null],
   401: ['Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'],
-  403: ['You are not allowed to access this resource.', 'invalid_request_error', 'unsupported_country_region_territory'],
   404: ['The model does not exist or you do not have access to it.', 'invalid_request_error', 'model_not_found'],
-  408: ['Request timed out.', 'timeout', null],
-  409: ['Conflict.', 'invalid_request_error', null],
   413: ['Request too large.', 'invalid_request_error', null],
-  422: ['Unprocessable entity.', 'invalid_request_error', null],
   429: ['Rate limit reached for requests. Please try again in 1s.', 'requests', 'rate_limit_exceeded'],
   500: ['The server had an error while processing your request. Sorry about that!', 'server_error', null],
   502: ['Bad gateway.', 'server_error', null],
@@ -75,10 +72,8 @@ const STATUS_DEFAULTS: Record<number, [string, string, string | null]> = {
 };
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const nonNegInt = (v: unknown): number | undefined =>
-  typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
-const nonNegNum = (v: unknown): number | undefined =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+const nonNegInt = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
+const nonNegNum = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
 const randomHex = (): string => randomUUID().replaceAll('-', ''); // pooled entropy: cheap at 10k req/s
 const noop = (): void => {};
 
@@ -88,18 +83,17 @@ function errorJson(message: string, type: string, param: string | null, code: st
 
 function send(ctx: Ctx, status: number, body: string, contentType = 'application/json', extra?: Record<string, string>): void {
   if (ctx.closed) return;
-  ctx.res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': String(Buffer.byteLength(body)),
-    ...ctx.headers, // mock.headers may deliberately override the defaults above
-    ...extra,
-  });
+  // mock.headers (in ctx.headers) may deliberately override the defaults.
+  ctx.res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), ...ctx.headers, ...extra });
   ctx.res.end(body);
 }
 
-function sendError(ctx: Ctx, status: number, message: string, param: string | null = null, code: string | null = null, type = 'invalid_request_error'): void {
-  send(ctx, status, errorJson(message, type, param, code));
+function sendError(ctx: Ctx, status: number, message: string, param: string | null = null, code: string | null = null): void {
+  send(ctx, status, errorJson(message, 'invalid_request_error', param, code));
 }
+
+const sendMissing = (ctx: Ctx, param: string): void =>
+  sendError(ctx, 400, `Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
 
 /** Resolves true after `ms`, or false as soon as the response closes (so no timer outlives a client). */
 function wait(ctx: Ctx, ms: number): Promise<boolean> {
@@ -194,12 +188,8 @@ function promptTokens(messages: unknown[]): number {
 }
 
 async function chat(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
-  if (typeof body.model !== 'string' || body.model === '') {
-    return sendError(ctx, 400, 'Missing required parameter: \'model\'.', 'model', 'missing_required_parameter');
-  }
-  if (!Array.isArray(body.messages)) {
-    return sendError(ctx, 400, 'Missing required parameter: \'messages\'.', 'messages', 'missing_required_parameter');
-  }
+  if (typeof body.model !== 'string' || body.model === '') return sendMissing(ctx, 'model');
+  if (!Array.isArray(body.messages)) return sendMissing(ctx, 'messages');
   let deltas = contentDeltas(mock);
   let finish = 'stop';
   const limit = nonNegNum(body.max_completion_tokens) ?? nonNegNum(body.max_tokens);
@@ -303,9 +293,7 @@ function embed(input: string | number[], dims: number): number[] {
 }
 
 function embeddings(ctx: Ctx, body: Obj): void {
-  if (typeof body.model !== 'string' || body.model === '') {
-    return sendError(ctx, 400, 'Missing required parameter: \'model\'.', 'model', 'missing_required_parameter');
-  }
+  if (typeof body.model !== 'string' || body.model === '') return sendMissing(ctx, 'model');
   const input = body.input;
   let items: (string | number[])[] | undefined;
   if (typeof input === 'string') items = [input];
@@ -315,9 +303,7 @@ function embeddings(ctx: Ctx, body: Obj): void {
     else if (input.every((a) => Array.isArray(a) && a.every((n) => typeof n === 'number'))) items = input as number[][];
   }
   if (!items) {
-    return input === undefined
-      ? sendError(ctx, 400, 'Missing required parameter: \'input\'.', 'input', 'missing_required_parameter')
-      : sendError(ctx, 400, '\'$.input\' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.', 'input', 'invalid_type');
+    return input === undefined ? sendMissing(ctx, 'input') : sendError(ctx, 400, '\'$.input\' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.', 'input', 'invalid_type');
   }
   let dims = DEFAULT_DIMENSIONS;
   if (body.dimensions !== undefined && body.dimensions !== null) {
@@ -426,12 +412,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
 export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
-    handle(req, res, requests).catch(() => {
+    handle(req, res, requests).catch((err: unknown) => {
       // A bug or a bad mock option (e.g. an invalid header name): answer 500 rather than crash.
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(errorJson('Mock upstream internal error.', 'server_error', null, null));
-      } else res.destroy();
+      if (res.headersSent) return res.destroy();
+      for (const name of res.getHeaderNames()) res.removeHeader(name); // drop what a failed writeHead left behind
+      const body = errorJson(`Mock upstream internal error: ${String(err)}`, 'server_error', null, null);
+      res.writeHead(500, 'Internal Server Error', {
+        'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': `req_${randomHex()}`,
+      });
+      res.end(body);
     });
   });
   server.keepAliveTimeout = 5_000;
@@ -466,19 +455,13 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  const args = process.argv.slice(2);
-  const arg = (name: string): string | undefined => {
-    const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-    if (i === -1) return undefined;
-    const a = args[i]!;
-    return a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
-  };
-  const port = Number(arg('port') ?? 8790);
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '8790' }, host: { type: 'string', default: '127.0.0.1' } } });
+  const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`invalid --port: ${arg('port')}`);
+    console.error(`invalid --port: ${values.port}`);
     process.exit(2);
   }
-  const upstream = await startMockUpstream({ port, host: arg('host') ?? '127.0.0.1' });
+  const upstream = await startMockUpstream({ port, host: values.host });
   console.log(`mock upstream listening on ${upstream.url}`);
   const stop = (): void => { void upstream.close().then(() => process.exit(0)); };
   process.once('SIGINT', stop);
