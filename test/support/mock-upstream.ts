@@ -264,7 +264,13 @@ async function stream(ctx: Ctx, mock: Obj, events: string[]): Promise<void> {
     if (i === events.length) break;
     if (i > 0 && delay > 0 && !(await wait(ctx, delay))) return;
     if (ctx.closed) return;
-    if (!res.write(events[i]!)) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+    if (!res.write(events[i]!)) {
+      await new Promise<void>((resolve) => { // respect backpressure on very long streams
+        const done = (): void => { res.off('drain', done); res.off('close', done); resolve(); };
+        res.once('drain', done);
+        res.once('close', done);
+      });
+    }
   }
   if (!ctx.closed) res.end();
 }
