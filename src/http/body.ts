@@ -1,3 +1,4 @@
+import { readTextUpTo } from "../streaming/bytes.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
 
 const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -26,23 +27,9 @@ export async function readBodyText(request: Request, limit: number): Promise<str
     // The runtime enforces content-length, so the whole-body read is bounded.
     return request.text();
   }
-  const reader = request.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    parts.push(value);
-  }
-  const decoder = new TextDecoder();
-  let text = "";
-  for (const part of parts) text += decoder.decode(part, { stream: true });
-  return text + decoder.decode();
+  const { text, over } = await readTextUpTo(request.body, limit);
+  if (over) throw tooLarge(limit);
+  return text;
 }
 
 /** Parses a JSON object body; anything else is a 400 the client can act on. */

@@ -74,3 +74,32 @@ export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(b, a.byteLength);
   return out;
 }
+
+/**
+ * Reads a byte stream as UTF-8 text, stopping once more than `limit` bytes have
+ * arrived (the rest is cancelled, never buffered). `over` tells whether it stopped early.
+ */
+export async function readTextUpTo(stream: ReadableStream<Uint8Array>, limit: number): Promise<{ text: string; over: boolean }> {
+  const reader = stream.getReader();
+  const utf8 = new TextDecoder();
+  let text = "";
+  let size = 0;
+  let over = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        over = true;
+        text += utf8.decode(value.subarray(0, value.byteLength - (size - limit)), { stream: true });
+        break;
+      }
+      text += utf8.decode(value, { stream: true });
+    }
+  } finally {
+    if (over) reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  return { text: text + utf8.decode(), over };
+}

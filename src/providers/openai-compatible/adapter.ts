@@ -7,6 +7,7 @@ import type {
   UpstreamErrorDetail,
   UpstreamRequest,
 } from "../types.ts";
+import { readTextUpTo } from "../../streaming/bytes.ts";
 import { openAICompatibleStream } from "./stream.ts";
 import { normaliseOpenAIUsage } from "./usage.ts";
 
@@ -41,25 +42,11 @@ const ERROR_BODY_LIMIT = 8192;
 /** Reads at most 8 KiB of an error body: enough for any message, bounded for hostile ones. */
 async function readErrorText(upstream: Response): Promise<string> {
   if (upstream.body === null) return "";
-  const reader = upstream.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
   try {
-    while (size < ERROR_BODY_LIMIT) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      size += value.byteLength;
-    }
+    return (await readTextUpTo(upstream.body, ERROR_BODY_LIMIT)).text;
   } catch {
-    // A body cut short still tells what it managed to say.
-  } finally {
-    reader.cancel().catch(() => {});
+    return ""; // A body cut short: the status alone must speak.
   }
-  const decoder = new TextDecoder();
-  let text = "";
-  for (const part of parts) text += decoder.decode(part, { stream: true });
-  return (text + decoder.decode()).slice(0, ERROR_BODY_LIMIT);
 }
 
 /**
