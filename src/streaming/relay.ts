@@ -21,14 +21,19 @@ export function sseErrorEvent(message: string, code: string): Uint8Array {
   return encoder.encode(`data: ${JSON.stringify(body)}\n\n`);
 }
 
-const IDLE = Symbol("idle");
+/** Chunks the relay may queue ahead of a slow client before it stops reading upstream. */
+const QUEUE_CHUNKS = 32;
 
 /**
  * Relays an upstream event stream to the client chunk by chunk, through the
- * adapter's translator, pulling only as fast as the client reads. Once bytes
- * have reached the client a failure can no longer be a status code, so it is
- * sent as an SSE error event and the stream closes: never a silent truncation.
- * A client disconnect cancels the upstream read, which closes that connection.
+ * adapter's translator. A pump reads upstream and enqueues as soon as bytes
+ * arrive (each chunk costs one wake-up of the isolate, the least a stream that
+ * JavaScript must see can cost), pausing when a slow client lets the queue fill.
+ *
+ * Once bytes have reached the client a failure can no longer be a status code,
+ * so it is sent as an SSE error event and the stream closes: never a silent
+ * truncation. A client disconnect cancels the upstream read, which closes that
+ * connection. Silence is watched by one re-armed timer, not a timer per read.
  */
 export function relayStream(
   upstream: ReadableStream<Uint8Array>,
@@ -36,66 +41,80 @@ export function relayStream(
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
-  let finished = false;
+  let ended = false;
+  let lastChunkAt = Date.now();
+  let idleTimer = 0;
+  let idleExpired = false;
+  let resumePump: (() => void) | null = null;
+
   const finish = (end: StreamEnd): void => {
-    if (finished) return;
-    finished = true;
+    if (ended) return;
+    ended = true;
+    clearTimeout(idleTimer);
     options.onEnd(end);
   };
 
-  const readWithDeadline = (): Promise<ReadableStreamReadResult<Uint8Array> | typeof IDLE> => {
-    let timer = 0;
-    const idle = new Promise<typeof IDLE>((resolve) => {
-      timer = setTimeout(() => resolve(IDLE), options.idleTimeoutMs);
-    });
-    return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
+  const watchIdle = (): void => {
+    const quietFor = Date.now() - lastChunkAt;
+    if (quietFor < options.idleTimeoutMs) {
+      idleTimer = setTimeout(watchIdle, options.idleTimeoutMs - quietFor);
+      return;
+    }
+    idleExpired = true;
+    reader.cancel("idle timeout").catch(() => {});
   };
+
+  async function pump(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    const emit = (bytes: Uint8Array): void => controller.enqueue(bytes);
+    const fail = (message: string, code: string): void => {
+      translator.end(emit);
+      emit(sseErrorEvent(message, code));
+      controller.close();
+      finish({ kind: "upstream_error", usage: translator.usage(), message });
+    };
+    const timedOut = (): void =>
+      fail(`The provider '${options.provider}' sent nothing for ${options.idleTimeoutMs} ms; the stream was closed.`, "upstream_stream_timeout");
+
+    idleTimer = setTimeout(watchIdle, options.idleTimeoutMs);
+    try {
+      for (;;) {
+        const result = await reader.read();
+        if (ended) return; // the client went away meanwhile
+        if (result.done) break;
+        lastChunkAt = Date.now();
+        translator.push(result.value, emit);
+        if ((controller.desiredSize ?? 1) <= 0) await new Promise<void>((resolve) => (resumePump = resolve));
+      }
+    } catch (err) {
+      if (ended) return;
+      if (idleExpired) return timedOut();
+      const why = err instanceof Error ? err.message : String(err);
+      return fail(`The connection to '${options.provider}' broke mid-stream: ${why}`, "upstream_stream_error");
+    }
+    if (ended) return;
+    if (idleExpired) return timedOut();
+    translator.end(emit);
+    controller.close();
+    finish({ kind: "completed", usage: translator.usage(), sawEnd: translator.completed() });
+  }
 
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        const emit = (bytes: Uint8Array): void => controller.enqueue(bytes);
-        let emitted = false;
-        const counting = (bytes: Uint8Array): void => {
-          emitted = true;
-          emit(bytes);
-        };
-        // Keep reading until something can be sent: a chunk may hold only part of an event.
-        while (!emitted) {
-          let result: ReadableStreamReadResult<Uint8Array> | typeof IDLE;
-          try {
-            result = await readWithDeadline();
-          } catch (err) {
-            translator.end(emit);
-            const message = `The connection to '${options.provider}' broke mid-stream: ${err instanceof Error ? err.message : String(err)}`;
-            emit(sseErrorEvent(message, "upstream_stream_error"));
-            controller.close();
-            finish({ kind: "upstream_error", usage: translator.usage(), message });
-            return;
-          }
-          if (result === IDLE) {
-            reader.cancel("idle timeout").catch(() => {});
-            translator.end(emit);
-            const message = `The provider '${options.provider}' sent nothing for ${options.idleTimeoutMs} ms; the stream was closed.`;
-            emit(sseErrorEvent(message, "upstream_stream_timeout"));
-            controller.close();
-            finish({ kind: "upstream_error", usage: translator.usage(), message });
-            return;
-          }
-          if (result.done) {
-            translator.end(emit);
-            controller.close();
-            finish({ kind: "completed", usage: translator.usage(), sawEnd: translator.completed() });
-            return;
-          }
-          translator.push(result.value, counting);
-        }
+      start(controller) {
+        // Not awaited: `start` must return for the response to begin.
+        void pump(controller);
       },
-      async cancel(reason) {
+      pull() {
+        const resume = resumePump;
+        resumePump = null;
+        resume?.();
+      },
+      cancel(reason) {
         finish({ kind: "client_cancelled", usage: translator.usage() });
-        await reader.cancel(reason).catch(() => {});
+        resumePump?.();
+        return reader.cancel(reason).catch(() => {});
       },
     },
-    { highWaterMark: 0 },
+    { highWaterMark: QUEUE_CHUNKS },
   );
 }
