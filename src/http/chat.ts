@@ -8,7 +8,7 @@ import { relayStream } from "../streaming/relay.ts";
 import { maxRequestBytes, readJsonObject } from "./body.ts";
 import { chatRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
-import { DEFAULT_STREAM_IDLE_MS, DEFAULT_TTFB_MS, answerHeaders, millis, unreadableAnswer } from "./upstream-response.ts";
+import { DEFAULT_STREAM_IDLE_MS, DEFAULT_TTFB_MS, answerHeaders, millis, readAnswer } from "./upstream-response.ts";
 
 const SSE_HEADERS = "text/event-stream; charset=utf-8";
 
@@ -28,6 +28,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     millis(c.env.UPSTREAM_TIMEOUT_MS, DEFAULT_TTFB_MS),
   );
   const { attempt, response } = executed;
+  const idleMs = millis(c.env.STREAM_IDLE_TIMEOUT_MS, DEFAULT_STREAM_IDLE_MS);
   const log: RequestLogEntry = {
     requestId: c.var.requestId,
     keyId: key.id,
@@ -44,19 +45,14 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   };
 
   if (!stream || response.body === null) {
-    let answer;
-    try {
-      answer = await attempt.adapter.readChatResponse(response);
-    } catch (err) {
-      throw unreadableAnswer(attempt.provider.name, err);
-    }
+    const answer = await readAnswer(executed, attempt.adapter.readChatResponse, idleMs);
     logRequest({ ...log, usage: answer.usage, durationMs: Date.now() - started });
     return new Response(answer.text, { status: 200, headers: answerHeaders(executed, "application/json") });
   }
 
   const translator = attempt.adapter.chatStream({ clientWantsUsage: request.stream_options?.include_usage === true });
   const relayed = relayStream(response.body, translator, {
-    idleTimeoutMs: millis(c.env.STREAM_IDLE_TIMEOUT_MS, DEFAULT_STREAM_IDLE_MS),
+    idleTimeoutMs: idleMs,
     provider: attempt.provider.name,
     onEnd: (end) => {
       const outcome = end.kind === "completed" && !end.sawEnd ? "ended_without_done" : end.kind;

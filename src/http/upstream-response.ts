@@ -1,3 +1,4 @@
+import type { TranslatedBody } from "../providers/types.ts";
 import type { Executed } from "../routing/execute.ts";
 import { GatewayError } from "./errors.ts";
 
@@ -11,12 +12,35 @@ export function answerHeaders(executed: Executed, contentType: string): Headers 
   });
 }
 
-/** A 2xx whose body could not be read or understood is the provider's failure: 502. */
-export function unreadableAnswer(provider: string, err: unknown): GatewayError {
-  const why = err instanceof Error ? err.message : String(err);
-  return new GatewayError(502, `The provider '${provider}' sent an answer that could not be read: ${why}`, {
-    code: "upstream_bad_response",
+/**
+ * Reads a non-streamed answer's body. The body may stall after the headers, so
+ * its read is bounded too (504); a body that breaks or is not what the adapter
+ * expects is the provider's failure (502).
+ */
+export async function readAnswer(
+  executed: Executed,
+  read: (upstream: Response) => Promise<TranslatedBody>,
+  deadlineMs: number,
+): Promise<TranslatedBody> {
+  const provider = executed.attempt.provider.name;
+  let timer = 0;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      executed.response.body?.cancel().catch(() => {});
+      reject(new GatewayError(504, `The provider '${provider}' stopped sending its answer for ${deadlineMs} ms.`, { code: "upstream_timeout" }));
+    }, deadlineMs);
   });
+  try {
+    return await Promise.race([read(executed.response), stalled]);
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new GatewayError(502, `The provider '${provider}' sent an answer that could not be read: ${why}`, {
+      code: "upstream_bad_response",
+    });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Milliseconds from a var, or the fallback when unset or not a positive number. */

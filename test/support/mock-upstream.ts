@@ -46,6 +46,8 @@ interface Ctx {
   closed: boolean;
   /** The mock broke the socket on purpose, so the close is not the client's doing. */
   brokeOnPurpose: boolean;
+  /** `mock.stallBody`: send the headers and half of a JSON answer, then nothing more. */
+  stallBody: boolean;
 }
 
 const MAX_RECORDED = 10_000; // keeps a long benchmark from growing memory forever
@@ -85,6 +87,10 @@ function send(ctx: Ctx, status: number, body: string, contentType = 'application
   if (ctx.closed) return;
   // mock.headers (in ctx.headers) may deliberately override the defaults.
   ctx.res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), ...ctx.headers, ...extra });
+  if (ctx.stallBody && status === 200) {
+    ctx.res.write(body.slice(0, body.length >> 1));
+    return;
+  }
   ctx.res.end(body);
 }
 
@@ -359,7 +365,7 @@ function control(ctx: Ctx, method: string, path: string, query: string, requests
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, requests: RecordedRequest[]): Promise<void> {
-  const ctx: Ctx = { res, headers: { 'x-request-id': `req_${randomHex()}` }, closed: false, brokeOnPurpose: false };
+  const ctx: Ctx = { res, headers: { 'x-request-id': `req_${randomHex()}` }, closed: false, brokeOnPurpose: false, stallBody: false };
   let rec: RecordedRequest | undefined;
   res.on('error', noop); // writes racing a client disconnect must not crash the process
   res.on('finish', () => { if (rec) rec.completed = true; });
@@ -392,6 +398,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   requests.push(rec);
   while (requests.length > MAX_RECORDED) requests.shift();
   if (ctx.closed) { rec.clientClosedEarly = true; return; }
+  ctx.stallBody = mock.stallBody === true;
   if (isObj(mock.headers)) {
     for (const [k, v] of Object.entries(mock.headers)) ctx.headers[k.toLowerCase()] = String(v);
   }

@@ -87,6 +87,18 @@ describe("upstream failures become the documented statuses", () => {
     expect(Date.now() - started).toBeLessThan(2500);
   });
 
+  it("504 when the provider sends its headers and then stalls mid-body", async () => {
+    const res = await ask({ stallBody: true }, testEnv({ STREAM_IDLE_TIMEOUT_MS: "300" }));
+    expect(res.status).toBe(504);
+    expect((await res.json<OpenAIError>()).error.code).toBe("upstream_timeout");
+  });
+
+  it("502 when the provider answers 200 with a body that is not JSON", async () => {
+    const res = await ask({ status: 200, rawErrorBody: "<html>maintenance</html>" });
+    expect(res.status).toBe(502);
+    expect((await res.json<OpenAIError>()).error.code).toBe("upstream_bad_response");
+  });
+
   it("429 with retry-after when the provider rate-limits", async () => {
     const res = await ask({ status: 429, retryAfter: "7" });
     expect(res.status).toBe(429);
