@@ -1,6 +1,7 @@
--- wrk script for the Switchyard benchmark (bench/run.ts).
+-- wrk script for the Switchyard benchmark (bench/run.ts, run from bench/lib/load.ts).
 -- Sends POST requests with the JSON body in $BENCH_BODY_FILE and the bearer key in
--- $BENCH_AUTH, and prints one machine-readable line when the run is done:
+-- $BENCH_AUTH (the gateway key the harness created), and prints one machine-readable
+-- line when the run is done:
 --   BENCH_WRK {"requests":..,"duration_us":..,"p50_us":..,"p99_us":..,...}
 -- Latency figures are wrk's per-request times (send to last byte of the response), in microseconds.
 
@@ -14,7 +15,7 @@ end
 wrk.method = "POST"
 wrk.body = read_file(os.getenv("BENCH_BODY_FILE"))
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_AUTH") or "sk-switchyard-dev")
+wrk.headers["Authorization"] = "Bearer " .. assert(os.getenv("BENCH_AUTH"), "BENCH_AUTH is not set")
 
 function done(summary, latency, requests)
   local e = summary.errors

@@ -1,0 +1,129 @@
+/**
+ * Load runs: wrk against each target in alternating order (a, b, c, c, b, a), with
+ * the target's workerd CPU time read from /proc before and after each counted run.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fmtInt } from "./format.ts";
+import { runCommand } from "./processes.ts";
+import { BENCH, BenchError, CHAT_PATH, type Settings } from "./settings.ts";
+import type { LoadAggregate, LoadRun, Scenario, Target } from "./types.ts";
+
+/** The JSON line wrk.lua's done() hook prints. */
+interface WrkSummary {
+  requests: number;
+  duration_us: number;
+  bytes: number;
+  errors: { connect: number; read: number; write: number; status: number; timeout: number };
+  mean_us: number;
+  p50_us: number;
+  p90_us: number;
+  p99_us: number;
+  max_us: number;
+}
+
+/** utime + stime of a process, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after "(comm)": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function wrkRun(
+  settings: Settings,
+  target: Target,
+  scenario: Scenario,
+  key: string,
+  durationS: number,
+): Promise<{ summary: WrkSummary; cpuTicks: number | null }> {
+  const url = `http://127.0.0.1:${target.port}${CHAT_PATH}`;
+  const args = [`-t${settings.threads}`, `-c${settings.connections}`, `-d${durationS}s`, "--timeout", "10s"];
+  args.push("-s", join(BENCH, "wrk.lua"), url);
+  const pid = target.child?.pid;
+  const before = pid === undefined ? null : cpuTicks(pid);
+  const result = await runCommand(settings.wrk, args, {
+    env: { ...process.env, BENCH_BODY_FILE: scenario.bodyFile, BENCH_AUTH: key },
+    timeoutMs: (durationS + 30) * 1000,
+  });
+  const after = pid === undefined ? null : cpuTicks(pid);
+  const line = result.stdout.split("\n").find((l) => l.startsWith("BENCH_WRK "));
+  if (result.code !== 0 || line === undefined) {
+    const output = `${result.stdout}${result.stderr}`;
+    throw new BenchError(`wrk failed against ${target.name} (exit ${String(result.code)}):\n${output}`);
+  }
+  const summary = JSON.parse(line.slice("BENCH_WRK ".length)) as WrkSummary;
+  if (summary.requests === 0) throw new BenchError(`wrk completed no request against ${target.name}:\n${result.stdout}`);
+  return { summary, cpuTicks: before === null || after === null ? null : after - before };
+}
+
+/** a, b, c, c, b, a: a drift that is linear in time weighs the same on every target. */
+export function alternating<T>(items: readonly T[], rounds: number): T[] {
+  const order: T[] = [];
+  for (let r = 0; r < rounds; r++) order.push(...items, ...[...items].reverse());
+  return order;
+}
+
+/** A warm-up per target and scenario, then the counted runs, printed as they finish. */
+export async function loadRuns(
+  settings: Settings,
+  targets: Target[],
+  scenarios: Scenario[],
+  key: string,
+): Promise<LoadRun[]> {
+  console.log(`\nwarm-up: ${settings.warmupS} s per target and scenario`);
+  for (const scenario of scenarios) {
+    for (const target of targets) await wrkRun(settings, target, scenario, key, settings.warmupS);
+  }
+  const runs: LoadRun[] = [];
+  const sequence = alternating(targets, settings.rounds);
+  const total = sequence.length * scenarios.length;
+  console.log(
+    `load: wrk -t${settings.threads} -c${settings.connections} -d${settings.durationS}s, ` +
+      `order ${sequence.map((t) => t.name).join(", ")} per scenario`,
+  );
+  for (const scenario of scenarios) {
+    for (const [index, target] of sequence.entries()) {
+      const { summary, cpuTicks: ticks } = await wrkRun(settings, target, scenario, key, settings.durationS);
+      const durationS = summary.duration_us / 1e6;
+      const errors = Object.values(summary.errors).reduce((a, b) => a + b, 0);
+      const run: LoadRun = {
+        scenario: scenario.name,
+        target: target.name,
+        order: index + 1,
+        requests: summary.requests,
+        durationS,
+        rps: summary.requests / durationS,
+        p50Ms: summary.p50_us / 1000,
+        p99Ms: summary.p99_us / 1000,
+        cpuMsPerReq: ticks === null ? null : ((ticks / settings.clkTck) * 1000) / summary.requests,
+        cpuTicks: ticks,
+        errors,
+      };
+      runs.push(run);
+      const cpu = run.cpuMsPerReq === null ? "" : `, CPU ${run.cpuMsPerReq.toFixed(3)} ms/req (${ticks} ticks)`;
+      const warn = errors > 0 ? `  WARNING: ${errors} errors ${JSON.stringify(summary.errors)}` : "";
+      console.log(
+        `  [${runs.length}/${total}] ${scenario.name.padEnd(10)} ${target.name.padEnd(8)} ` +
+          `${fmtInt(run.rps)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms` +
+          `${cpu}, ${fmtInt(summary.requests)} requests${warn}`,
+      );
+    }
+  }
+  return runs;
+}
+
+/** Mean of a target's runs in one scenario; CPU also as min and max across the runs. */
+export function aggregate(runs: LoadRun[]): LoadAggregate {
+  const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+  const cpu = runs.map((r) => r.cpuMsPerReq).filter((v): v is number => v !== null);
+  return {
+    runs: runs.length,
+    rps: mean(runs.map((r) => r.rps)),
+    p50Ms: mean(runs.map((r) => r.p50Ms)),
+    p99Ms: mean(runs.map((r) => r.p99Ms)),
+    cpuMsPerReq: cpu.length === 0 ? null : mean(cpu),
+    cpuMsPerReqMin: cpu.length === 0 ? null : Math.min(...cpu),
+    cpuMsPerReqMax: cpu.length === 0 ? null : Math.max(...cpu),
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * The results: aggregates per target, gateway-vs-bare comparison, PASS/MISS against
+ * the targets, bench/out/results.json, and the table printed at the end of a run.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, relative } from "node:path";
+import type { BundleInfo } from "./bundle.ts";
+import { fmt, fmtInt, signed, table } from "./format.ts";
+import { aggregate } from "./load.ts";
+import { LIMITS, LOGS, OUT, ROOT, STREAM_EVENTS, type Settings } from "./settings.ts";
+import type {
+  LoadAggregate,
+  LoadRun,
+  Scenario,
+  ScenarioName,
+  SequentialResult,
+  SequentialStats,
+  Target,
+  TargetCheck,
+  TargetName,
+} from "./types.ts";
+import type { WranglerSettings } from "./workerd-config.ts";
+
+/** What the run knows besides its measurements. */
+export interface RunInfo {
+  settings: Settings;
+  wrangler: WranglerSettings;
+  workerdVersion: string;
+  wrkVersion: string;
+  bundle: BundleInfo;
+  /** The printable prefix of the gateway key the requests carried. */
+  gatewayKey: string;
+  /** The gateway's request-log lines (console.log, one JSON line per request) in its log file. */
+  requestLogLines: number;
+}
+
+type Comparison = Record<ScenarioName, { throughputRatio: number; cpuDeltaMs: number; cpuRatio: number }>;
+
+/** Lines of the gateway's request log (`{"msg":"request",…}`) in its workerd output. */
+export function countRequestLogLines(logPath: string): number {
+  let count = 0;
+  for (const line of readFileSync(logPath, "utf8").split("\n")) if (line.includes('"msg":"request"')) count++;
+  return count;
+}
+
+function check(name: string, value: number, limit: number, unit: string): TargetCheck {
+  return { name, value, limit, unit, pass: value <= limit };
+}
+
+export function buildResults(info: RunInfo, scenarios: Scenario[], runs: LoadRun[], sequential: SequentialResult) {
+  const { settings, wrangler, bundle } = info;
+  const load = {} as Record<ScenarioName, Record<TargetName, LoadAggregate>>;
+  const comparison = {} as Comparison;
+  for (const scenario of scenarios) {
+    const of = (t: TargetName): LoadAggregate =>
+      aggregate(runs.filter((r) => r.scenario === scenario.name && r.target === t));
+    const g = of("gateway");
+    const b = of("bare");
+    load[scenario.name] = { gateway: g, bare: b, upstream: of("upstream") };
+    const gCpu = g.cpuMsPerReq ?? NaN;
+    const bCpu = b.cpuMsPerReq ?? NaN;
+    comparison[scenario.name] = { throughputRatio: g.rps / b.rps, cpuDeltaMs: gCpu - bCpu, cpuRatio: gCpu / bCpu };
+  }
+  const addedLatency = sequential.latency.gateway.medianMs - sequential.latency.bare.medianMs;
+  const addedFirstEvent = sequential.firstEvent.gateway.medianMs - sequential.firstEvent.bare.medianMs;
+  const checks: TargetCheck[] = [
+    check("CPU per request, non-streamed (gateway − bare)", comparison["non-stream"].cpuDeltaMs, LIMITS.cpuNonStreamMs, "ms"),
+    check(
+      `CPU per request, ${STREAM_EVENTS}-event stream (gateway − bare)`,
+      comparison["stream-20"].cpuDeltaMs,
+      LIMITS.cpuStreamMs,
+      "ms",
+    ),
+    check("one-at-a-time added latency (median, gateway − bare)", addedLatency, LIMITS.sequentialAddedMs, "ms"),
+    check("time to first streamed event added (median, gateway − bare)", addedFirstEvent, LIMITS.firstEventAddedMs, "ms"),
+    check("bundle size, gzipped", bundle.gzipBytes, LIMITS.bundleGzipBytes, "bytes"),
+  ];
+  return {
+    meta: {
+      date: new Date().toISOString(),
+      workerd: info.workerdVersion,
+      wrk: info.wrkVersion,
+      node: process.version,
+      cpus: availableParallelism(),
+      clkTck: settings.clkTck,
+      compatibilityDate: wrangler.compatibilityDate,
+      compatibilityFlags: wrangler.compatibilityFlags,
+      durationS: settings.durationS,
+      warmupS: settings.warmupS,
+      connections: settings.connections,
+      threads: settings.threads,
+      rounds: settings.rounds,
+      sequentialPerTarget: settings.sequential,
+      streamEvents: STREAM_EVENTS,
+      gatewayKey: info.gatewayKey,
+      requestLogLines: info.requestLogLines,
+    },
+    bundle: {
+      main: bundle.main,
+      modules: bundle.modules.map((m) => m.name),
+      rawBytes: bundle.rawBytes,
+      gzipBytes: bundle.gzipBytes,
+    },
+    runs,
+    load,
+    comparison,
+    sequential,
+    added: { latencyMs: addedLatency, firstEventMs: addedFirstEvent },
+    targets: checks,
+  };
+}
+
+export type Results = ReturnType<typeof buildResults>;
+
+/** Writes bench/out/results.json; returns its path relative to the repo. */
+export function writeResults(results: Results): string {
+  const path = join(OUT, "results.json");
+  writeFileSync(path, JSON.stringify(results, null, 2) + "\n");
+  return relative(ROOT, path);
+}
+
+function header(results: Results, info: RunInfo, runsPerTarget: number): string[] {
+  const { settings, wrangler } = info;
+  const flags = wrangler.compatibilityFlags.length > 0 ? ` [${wrangler.compatibilityFlags.join(", ")}]` : "";
+  return [
+    "",
+    `Switchyard benchmark  ${results.meta.date}`,
+    `${info.workerdVersion}, compatibility_date ${wrangler.compatibilityDate}${flags}, ` +
+      `${info.wrkVersion.split(" ").slice(0, 2).join(" ")}, node ${process.version}, ${availableParallelism()} CPUs`,
+    `Gateway as deployed: real gateway key ${info.gatewayKey} (POST /admin/keys; hashed and looked up on every request)`,
+    `Request log on (the default): one JSON line per request via console.log, ` +
+      `${fmtInt(info.requestLogLines)} lines in ${relative(ROOT, LOGS)}/workerd-gateway.log`,
+    "",
+    `Load: wrk -t${settings.threads} -c${settings.connections}, ${settings.durationS} s runs, ` +
+      `mean of ${runsPerTarget} alternated runs per target (CPU = workerd utime+stime per completed request)`,
+  ];
+}
+
+/** The printed report: load table, gateway vs bare, one at a time, bundle, PASS/MISS. */
+export function formatReport(
+  results: Results,
+  info: RunInfo,
+  targets: Target[],
+  scenarios: Scenario[],
+  resultsPath: string,
+): string {
+  const { settings } = info;
+  const { load, comparison, sequential, bundle } = results;
+  const lines = header(results, info, settings.rounds * 2);
+
+  const loadRows: string[][] = [["scenario", "target", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "CPU min–max"]];
+  for (const scenario of scenarios) {
+    for (const target of targets) {
+      const a = load[scenario.name][target.name];
+      const range =
+        a.cpuMsPerReqMin === null || a.cpuMsPerReqMax === null
+          ? "—"
+          : `${a.cpuMsPerReqMin.toFixed(3)}–${a.cpuMsPerReqMax.toFixed(3)}`;
+      const label = target === targets[0] ? scenario.name : "";
+      loadRows.push([label, target.name, fmtInt(a.rps), fmt(a.p50Ms, 2), fmt(a.p99Ms, 2), fmt(a.cpuMsPerReq, 3), range]);
+    }
+  }
+  lines.push(table(loadRows, 2), "");
+
+  lines.push("Gateway vs bare pass-through worker");
+  const cmpRows: string[][] = [["", ...scenarios.map((s) => s.name)]];
+  const perScenario = (cell: (c: Comparison[ScenarioName]) => string): string[] =>
+    scenarios.map((s) => cell(comparison[s.name]));
+  cmpRows.push(["throughput ratio (gateway/bare)", ...perScenario((c) => c.throughputRatio.toFixed(2))]);
+  cmpRows.push(["CPU ms/req added (gateway − bare)", ...perScenario((c) => signed(c.cpuDeltaMs, 3))]);
+  cmpRows.push(["CPU ratio (gateway/bare)", ...perScenario((c) => `${c.cpuRatio.toFixed(2)}×`)]);
+  lines.push(table(cmpRows, 1), "");
+
+  lines.push(`One at a time: median (p90) of ${settings.sequential} requests per target, keep-alive, alternating blocks`);
+  const seqRows: string[][] = [["ms", "gateway", "bare", "upstream", "gateway − bare"]];
+  const seqRow = (label: string, s: Record<TargetName, SequentialStats>): string[] => [
+    label,
+    ...(["gateway", "bare", "upstream"] as const).map((t) => `${s[t].medianMs.toFixed(3)} (${s[t].p90Ms.toFixed(3)})`),
+    signed(s.gateway.medianMs - s.bare.medianMs, 3),
+  ];
+  seqRows.push(seqRow("non-stream latency", sequential.latency));
+  seqRows.push(seqRow("stream-20 first event", sequential.firstEvent));
+  seqRows.push(seqRow("stream-20 complete", sequential.streamComplete));
+  lines.push(table(seqRows, 1), "");
+
+  const extra = bundle.modules.length > 1 ? ` (+${bundle.modules.length - 1} modules)` : "";
+  lines.push(
+    `Bundle: ${bundle.main}${extra}: ${fmtInt(bundle.rawBytes)} bytes raw, ${fmtInt(bundle.gzipBytes)} bytes gzip -9 ` +
+      `(${(bundle.gzipBytes / 1024).toFixed(1)} KiB)`,
+    "",
+    "Targets",
+  );
+  for (const c of results.targets) {
+    const value =
+      c.unit === "bytes"
+        ? `${(c.value / 1024).toFixed(1)} KiB (limit ${(c.limit / 1024).toFixed(0)} KiB = ${fmtInt(c.limit)} bytes)`
+        : `${signed(c.value, 3)} ms (limit +${c.limit} ms)`;
+    lines.push(`  ${c.pass ? "PASS" : "MISS"}  ${c.name}: ${value}`);
+  }
+  const errorRuns = results.runs.filter((r) => r.errors > 0);
+  if (errorRuns.length > 0) {
+    lines.push("", `WARNING: ${errorRuns.length} load runs had errors (see results.json); their figures are suspect.`);
+  }
+  lines.push("", `results: ${resultsPath}, logs: ${relative(ROOT, LOGS)}/`);
+  return lines.join("\n");
+}

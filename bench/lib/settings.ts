@@ -1,0 +1,103 @@
+/**
+ * Where things are, the fixed parameters of the benchmark, the targets it checks,
+ * and the settings read from the environment (BENCH_*), checked before anything runs.
+ */
+import { spawnSync } from "node:child_process";
+import { accessSync, constants as fsConstants, existsSync, statSync } from "node:fs";
+import { delimiter, dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const BENCH = join(ROOT, "bench");
+export const OUT = join(BENCH, "out");
+export const LOGS = join(OUT, "logs");
+export const WORKERD = join(ROOT, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd");
+export const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+export const MOCK_UPSTREAM = join(ROOT, "test", "support", "mock-upstream.ts");
+
+/** The gateway's ADMIN_TOKEN binding: used once, to create the gateway key the requests carry. */
+export const ADMIN_TOKEN = "bench-admin-token";
+export const CHAT_PATH = "/v1/chat/completions";
+export const STREAM_EVENTS = 20;
+
+/** The issue's targets, in ms (CPU, latency) and bytes (bundle). */
+export const LIMITS = {
+  cpuNonStreamMs: 0.1,
+  cpuStreamMs: 0.3,
+  sequentialAddedMs: 0.2,
+  firstEventAddedMs: 0.2,
+  // "150 KB gzipped", read as KiB: the unit wrangler prints its bundle sizes in.
+  bundleGzipBytes: 150 * 1024,
+} as const;
+
+/** A failure of the harness itself: printed without a stack trace. */
+export class BenchError extends Error {}
+
+export interface Settings {
+  /** The wrk executable. */
+  wrk: string;
+  /** Clock ticks per second, the unit of /proc/<pid>/stat CPU times. */
+  clkTck: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  threads: number;
+  rounds: number;
+  sequential: number;
+}
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new BenchError(`${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+}
+
+function onPath(program: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir === "") continue;
+    const candidate = join(dir, program);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Checks the machine (Linux, wrk, workerd, the mock) and reads the BENCH_* settings. */
+export function readSettings(): Settings {
+  if (process.platform !== "linux" || !existsSync("/proc/self/stat")) {
+    throw new BenchError("the benchmark reads CPU time from /proc and runs the linux workerd binary: run it on Linux");
+  }
+  const wrk = onPath("wrk");
+  if (wrk === undefined) {
+    throw new BenchError("wrk is not installed (it drives the load runs). Install it with:\n  apt-get install -y wrk");
+  }
+  if (!existsSync(WORKERD)) {
+    throw new BenchError(`workerd binary not found at ${relative(ROOT, WORKERD)}: run npm install`);
+  }
+  if (!existsSync(MOCK_UPSTREAM)) throw new BenchError(`mock upstream not found at ${relative(ROOT, MOCK_UPSTREAM)}`);
+  const getconf = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
+  const clkTck = Number(getconf.stdout.trim());
+  if (getconf.status !== 0 || !Number.isInteger(clkTck) || clkTck <= 0) {
+    throw new BenchError(`getconf CLK_TCK failed: ${getconf.stderr || getconf.stdout}`);
+  }
+  const settings: Settings = {
+    wrk,
+    clkTck,
+    durationS: envNumber("BENCH_DURATION", 6),
+    warmupS: envNumber("BENCH_WARMUP", 2),
+    connections: envNumber("BENCH_CONNECTIONS", 16),
+    threads: envNumber("BENCH_THREADS", 1),
+    rounds: envNumber("BENCH_ROUNDS", 1),
+    sequential: envNumber("BENCH_SEQUENTIAL", 300),
+  };
+  if (settings.connections < settings.threads) throw new BenchError("BENCH_CONNECTIONS must be ≥ BENCH_THREADS");
+  return settings;
+}

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench`: the gateway's cost over the floor of its runtime.
+ *
+ * Bundles the Worker the way a deploy does (`wrangler deploy --dry-run`), runs it
+ * on the standalone `workerd` binary against the local mock upstream, and in the
+ * same run a bare pass-through Worker (bench/bare-worker.js) and the mock upstream
+ * directly. Every request carries a real gateway key made with POST /admin/keys.
+ * Each target is driven with wrk for non-streamed and 20-event streamed chat
+ * completions in alternating order (a, b, c, c, b, a), then timed one request at a
+ * time. Prints a table and writes bench/out/results.json. See bench/README.md.
+ *
+ * Env: BENCH_DURATION (s per counted run, 6), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
+ * BENCH_WARMUP (s, 2), BENCH_ROUNDS (a,b,c,c,b,a patterns per scenario, 1),
+ * BENCH_SEQUENTIAL (one-at-a-time requests per target and scenario, 300),
+ * BENCH_BUNDLE (a prebuilt bundle directory or main file: skips the wrangler build).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { relative } from "node:path";
+import { freePort } from "../test/support/free-port.ts";
+import { buildBundle, describeBundle } from "./lib/bundle.ts";
+import { createGatewayKey, keyPrefix } from "./lib/gateway-key.ts";
+import { loadRuns } from "./lib/load.ts";
+import { alive, startProcess, stopAll, stopChildrenOnExit, waitForHttp, wasInterrupted } from "./lib/processes.ts";
+import { buildResults, countRequestLogLines, formatReport, writeResults } from "./lib/report.ts";
+import { writeScenarios } from "./lib/scenarios.ts";
+import { sequentialRuns } from "./lib/sequential.ts";
+import { BenchError, LOGS, MOCK_UPSTREAM, ROOT, WORKERD, readSettings } from "./lib/settings.ts";
+import { smokeTest } from "./lib/smoke-test.ts";
+import type { Target, TargetName } from "./lib/types.ts";
+import { readWranglerToml, writeConfigs } from "./lib/workerd-config.ts";
+
+/** Three distinct free loopback ports. */
+async function pickPorts(): Promise<Record<TargetName, number>> {
+  const ports: Record<TargetName, number> = { gateway: 0, bare: 0, upstream: 0 };
+  for (const name of ["upstream", "gateway", "bare"] as const) {
+    let port = await freePort();
+    while (Object.values(ports).includes(port)) port = await freePort();
+    ports[name] = port;
+  }
+  return ports;
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  mkdirSync(LOGS, { recursive: true });
+
+  const wrangler = readWranglerToml();
+  const bundle = describeBundle(await buildBundle());
+  const workerdVersion = spawnSync(WORKERD, ["--version"], { encoding: "utf8" }).stdout.trim();
+  const wrkVersion = (spawnSync(settings.wrk, ["-v"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "").trim();
+
+  const ports = await pickPorts();
+  const configs = writeConfigs(bundle, wrangler, ports);
+  const upstream = startProcess("mock-upstream", process.execPath, [MOCK_UPSTREAM, "--port", String(ports.upstream)]);
+  const gateway = startProcess("workerd-gateway", WORKERD, ["serve", configs.gateway, "config"]);
+  const bare = startProcess("workerd-bare", WORKERD, ["serve", configs.bare, "config"]);
+  await waitForHttp("mock upstream", ports.upstream, upstream);
+  await waitForHttp("workerd (gateway)", ports.gateway, gateway);
+  await waitForHttp("workerd (bare)", ports.bare, bare);
+  console.log(
+    `servers: gateway :${ports.gateway} (workerd pid ${gateway.child.pid}), bare :${ports.bare} ` +
+      `(workerd pid ${bare.child.pid}), upstream :${ports.upstream} (node pid ${upstream.child.pid})`,
+  );
+
+  const key = await createGatewayKey(ports.gateway);
+  console.log(`gateway key: ${keyPrefix(key)} (POST /admin/keys), sent to every target`);
+
+  const targets: Target[] = [
+    { name: "gateway", port: ports.gateway, child: gateway.child },
+    { name: "bare", port: ports.bare, child: bare.child },
+    { name: "upstream", port: ports.upstream, child: null },
+  ];
+  const scenarios = writeScenarios();
+
+  await smokeTest(targets, scenarios, key);
+  const runs = await loadRuns(settings, targets, scenarios, key);
+  const sequential = await sequentialRuns(settings, targets, scenarios, key);
+  for (const server of [gateway, bare, upstream]) {
+    if (!alive(server.child)) throw new BenchError(`a server exited during the benchmark: see ${relative(ROOT, LOGS)}`);
+  }
+  await stopAll();
+
+  const info = {
+    settings,
+    wrangler,
+    workerdVersion,
+    wrkVersion,
+    bundle,
+    gatewayKey: keyPrefix(key),
+    requestLogLines: countRequestLogLines(gateway.log),
+  };
+  const results = buildResults(info, scenarios, runs, sequential);
+  const resultsPath = writeResults(results);
+  console.log(formatReport(results, info, targets, scenarios, resultsPath));
+}
+
+stopChildrenOnExit();
+main().then(
+  () => process.exit(0),
+  async (error: unknown) => {
+    if (wasInterrupted()) return; // the signal handler is already stopping the children and exiting
+    const message =
+      error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    console.error(`\nbench failed: ${message}`);
+    await stopAll();
+    process.exit(1);
+  },
+);
