@@ -27,6 +27,8 @@ test("wrangler deploy --dry-run builds a bundle within 150 KB gzipped", async ()
   }
 });
 
-test("TypeScript strict typecheck passes (src and unit tests)", async () => {
-  await exec(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", ROOT], { cwd: ROOT });
+test("TypeScript strict typecheck passes: the Worker (src, unit tests) and the Node side (scripts, e2e, mock, bench)", async () => {
+  const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+  await exec(process.execPath, [tsc, "--noEmit", "-p", ROOT], { cwd: ROOT });
+  await exec(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.node.json")], { cwd: ROOT });
 });
