@@ -1,8 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env.ts";
 import { GatewayError } from "../http/errors.ts";
-import { sha256Hex } from "./crypto.ts";
-import { findKeyByHash } from "./key-store.ts";
+import { findKeyBySecret } from "./key-store.ts";
 
 /** The caller, as the rest of the request path sees it. */
 export interface GatewayKey {
@@ -26,8 +25,8 @@ function presentedKey(headers: Headers): string | null {
 }
 
 /**
- * Authenticates a gateway key: the presented secret is hashed and looked up
- * (isolate cache, then KV). Sets `c.var.gatewayKey`.
+ * Authenticates a gateway key: the presented secret is looked up (isolate
+ * cache, then KV by its SHA-256). Sets `c.var.gatewayKey`.
  */
 export function gatewayKeyAuth(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -42,7 +41,7 @@ export function gatewayKeyAuth(): MiddlewareHandler<AppEnv> {
       c.set("gatewayKey", DEV_KEY);
       return next();
     }
-    const record = await findKeyByHash(c.env, await sha256Hex(secret));
+    const record = await findKeyBySecret(c.env, secret);
     if (record === null) {
       throw new GatewayError(401, "Invalid gateway key: it does not exist or has been revoked.", {
         code: "invalid_api_key",

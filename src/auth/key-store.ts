@@ -15,15 +15,21 @@ export const KEY_PREFIX = "sk-sy-";
 /** Found keys are trusted for this long in an isolate; unknown ones for less, so a new key works quickly. */
 const KEY_TTL_MS = 30_000;
 const UNKNOWN_KEY_TTL_MS = 5_000;
-const keyCache = new IsolateCache<KeyRecord | null>(KEY_TTL_MS);
+/**
+ * Keyed by the presented secret, so a warm request needs no hashing: the secret
+ * is in this isolate's memory for the request anyway, and never leaves it.
+ */
+const keyCache = new IsolateCache<{ hash: string; record: KeyRecord | null }>(KEY_TTL_MS);
 
-export async function findKeyByHash(env: Env, hash: string): Promise<KeyRecord | null> {
-  const cached = keyCache.get(hash);
-  if (cached !== undefined) return cached;
+/** The key record for a presented secret (isolate cache, then KV by hash), or null. */
+export async function findKeyBySecret(env: Env, secret: string): Promise<KeyRecord | null> {
+  const cached = keyCache.get(secret);
+  if (cached !== undefined) return cached.record;
+  const hash = await sha256Hex(secret);
   const raw: unknown = await env.CONFIG.get(BY_HASH + hash, "json");
   const parsed = raw === null ? null : keyRecordSchema.safeParse(raw);
   const record = parsed !== null && parsed.success ? parsed.data : null;
-  keyCache.set(hash, record, record === null ? UNKNOWN_KEY_TTL_MS : KEY_TTL_MS);
+  keyCache.set(secret, { hash, record }, record === null ? UNKNOWN_KEY_TTL_MS : KEY_TTL_MS);
   return record;
 }
 
@@ -40,7 +46,7 @@ export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secr
   // The id index first: a key that can be used must always be revocable.
   await env.CONFIG.put(BY_ID + record.id, hash);
   await env.CONFIG.put(BY_HASH + hash, JSON.stringify(record));
-  keyCache.delete(hash);
+  keyCache.delete(secret);
   return { secret, record };
 }
 
@@ -68,7 +74,7 @@ export async function revokeKey(env: Env, id: string): Promise<boolean> {
   if (hash === null) return false;
   await env.CONFIG.delete(BY_HASH + hash);
   await env.CONFIG.delete(BY_ID + id);
-  keyCache.delete(hash);
+  keyCache.deleteWhere((entry) => entry.hash === hash);
   return true;
 }
 

@@ -37,6 +37,11 @@ export class IsolateCache<V> {
     this.#entries.delete(key);
   }
 
+  /** Drops every entry whose value matches (admin paths only: it walks the whole map). */
+  deleteWhere(matches: (value: V) => boolean): void {
+    for (const [key, entry] of this.#entries) if (matches(entry.value)) this.#entries.delete(key);
+  }
+
   clear(): void {
     this.#entries.clear();
   }

@@ -45,11 +45,12 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   };
 
   if (!stream || response.body === null) {
-    const answer = await readAnswer(executed, attempt.adapter.readChatResponse, idleMs);
+    const answer = await readAnswer(executed, attempt.adapter.readChatResponse);
     logRequest({ ...log, usage: answer.usage, durationMs: Date.now() - started });
     return new Response(answer.text, { status: 200, headers: answerHeaders(executed, "application/json") });
   }
 
+  executed.deadline.end(); // from here the relay's idle watchdog bounds the stream
   const translator = attempt.adapter.chatStream({ clientWantsUsage: request.stream_options?.include_usage === true });
   const relayed = relayStream(response.body, translator, {
     idleTimeoutMs: idleMs,

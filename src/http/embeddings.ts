@@ -7,7 +7,7 @@ import { planAttempts } from "../routing/plan.ts";
 import { maxRequestBytes, readJsonObject } from "./body.ts";
 import { embeddingsRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
-import { DEFAULT_STREAM_IDLE_MS, DEFAULT_TTFB_MS, answerHeaders, millis, readAnswer } from "./upstream-response.ts";
+import { DEFAULT_TTFB_MS, answerHeaders, millis, readAnswer } from "./upstream-response.ts";
 
 /** POST /v1/embeddings */
 export async function embeddings(c: Context<AppEnv>): Promise<Response> {
@@ -23,7 +23,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
     millis(c.env.UPSTREAM_TIMEOUT_MS, DEFAULT_TTFB_MS),
   );
   const { attempt } = executed;
-  const answer = await readAnswer(executed, attempt.adapter.readEmbeddingsResponse, millis(c.env.STREAM_IDLE_TIMEOUT_MS, DEFAULT_STREAM_IDLE_MS));
+  const answer = await readAnswer(executed, attempt.adapter.readEmbeddingsResponse);
   logRequest({
     requestId: c.var.requestId,
     keyId: key.id,

@@ -13,33 +13,26 @@ export function answerHeaders(executed: Executed, contentType: string): Headers 
 }
 
 /**
- * Reads a non-streamed answer's body. The body may stall after the headers, so
- * its read is bounded too (504); a body that breaks or is not what the adapter
- * expects is the provider's failure (502).
+ * Reads a non-streamed answer's body within the attempt's deadline (a body that
+ * stalls after its headers is a 504); a body that breaks or is not what the
+ * adapter expects is the provider's failure (502).
  */
-export async function readAnswer(
-  executed: Executed,
-  read: (upstream: Response) => Promise<TranslatedBody>,
-  deadlineMs: number,
-): Promise<TranslatedBody> {
+export async function readAnswer(executed: Executed, read: (upstream: Response) => Promise<TranslatedBody>): Promise<TranslatedBody> {
   const provider = executed.attempt.provider.name;
-  let timer = 0;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      executed.response.body?.cancel().catch(() => {});
-      reject(new GatewayError(504, `The provider '${provider}' stopped sending its answer for ${deadlineMs} ms.`, { code: "upstream_timeout" }));
-    }, deadlineMs);
-  });
   try {
-    return await Promise.race([read(executed.response), stalled]);
+    return await read(executed.response);
   } catch (err) {
-    if (err instanceof GatewayError) throw err;
+    if (executed.deadline.expired()) {
+      throw new GatewayError(504, `The provider '${provider}' did not finish its answer within ${executed.deadline.ms} ms.`, {
+        code: "upstream_timeout",
+      });
+    }
     const why = err instanceof Error ? err.message : String(err);
     throw new GatewayError(502, `The provider '${provider}' sent an answer that could not be read: ${why}`, {
       code: "upstream_bad_response",
     });
   } finally {
-    clearTimeout(timer);
+    executed.deadline.end();
   }
 }
 

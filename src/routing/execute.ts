@@ -2,32 +2,49 @@ import type { UpstreamRequest } from "../providers/types.ts";
 import type { Attempt, Plan } from "./plan.ts";
 import { failureToError, isRetryable, type AttemptFailure } from "./upstream-errors.ts";
 
+/**
+ * The deadline of the answering attempt. It is still running when the plan
+ * returns: a non-streamed answer must also arrive whole within it (a provider
+ * sends it all at once), so the caller ends it after reading the body; a stream
+ * ends it at once and relies on the relay's idle watchdog instead.
+ */
+export interface AttemptDeadline {
+  readonly ms: number;
+  expired(): boolean;
+  end(): void;
+}
+
 export interface Executed {
   readonly attempt: Attempt;
   /** The upstream's 2xx response; its body is still unread. */
   readonly response: Response;
+  readonly deadline: AttemptDeadline;
   /** How many upstream calls were made, the successful one included. */
   readonly attempts: number;
   readonly failures: readonly AttemptFailure[];
 }
 
-const TIMED_OUT = "switchyard: time to first byte exceeded";
+const TIMED_OUT = "switchyard: upstream deadline exceeded";
 
-async function callOnce(attempt: Attempt, request: UpstreamRequest, ttfbMs: number): Promise<Response | AttemptFailure> {
+async function callOnce(
+  attempt: Attempt,
+  request: UpstreamRequest,
+  ms: number,
+): Promise<{ response: Response; deadline: AttemptDeadline } | AttemptFailure> {
   const provider = attempt.provider.name;
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(TIMED_OUT), ttfbMs);
+  const timer = setTimeout(() => controller.abort(TIMED_OUT), ms);
+  const expired = (): boolean => controller.signal.aborted && controller.signal.reason === TIMED_OUT;
   try {
     const response = await fetch(request.url, { ...request.init, signal: controller.signal });
-    if (response.ok) return response;
+    if (response.ok) return { response, deadline: { ms, expired, end: () => clearTimeout(timer) } };
     const detail = await attempt.adapter.readError(response);
+    clearTimeout(timer);
     return { kind: "status", provider, status: response.status, detail, retryAfter: response.headers.get("retry-after") };
   } catch (err) {
-    if (controller.signal.aborted && controller.signal.reason === TIMED_OUT) return { kind: "timeout", provider, afterMs: ttfbMs };
-    return { kind: "network", provider, message: err instanceof Error ? err.message : String(err) };
-  } finally {
-    // Only the wait for the headers is bounded here; the body has its own idle timeout.
     clearTimeout(timer);
+    if (expired()) return { kind: "timeout", provider, afterMs: ms };
+    return { kind: "network", provider, message: err instanceof Error ? err.message : String(err) };
   }
 }
 
@@ -40,12 +57,12 @@ async function callOnce(attempt: Attempt, request: UpstreamRequest, ttfbMs: numb
 export async function executePlan(
   plan: Plan,
   build: (attempt: Attempt) => UpstreamRequest,
-  defaultTtfbMs: number,
+  defaultDeadlineMs: number,
 ): Promise<Executed> {
   const failures: AttemptFailure[] = [];
   for (const attempt of plan.attempts) {
-    const outcome = await callOnce(attempt, build(attempt), attempt.ttfbTimeoutMs ?? defaultTtfbMs);
-    if (outcome instanceof Response) return { attempt, response: outcome, attempts: failures.length + 1, failures };
+    const outcome = await callOnce(attempt, build(attempt), attempt.ttfbTimeoutMs ?? defaultDeadlineMs);
+    if (!("kind" in outcome)) return { attempt, ...outcome, attempts: failures.length + 1, failures };
     failures.push(outcome);
     if (!isRetryable(outcome)) break;
   }

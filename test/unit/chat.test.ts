@@ -88,7 +88,7 @@ describe("upstream failures become the documented statuses", () => {
   });
 
   it("504 when the provider sends its headers and then stalls mid-body", async () => {
-    const res = await ask({ stallBody: true }, testEnv({ STREAM_IDLE_TIMEOUT_MS: "300" }));
+    const res = await ask({ stallBody: true }, testEnv({ UPSTREAM_TIMEOUT_MS: "300" }));
     expect(res.status).toBe(504);
     expect((await res.json<OpenAIError>()).error.code).toBe("upstream_timeout");
   });
