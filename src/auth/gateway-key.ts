@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env.ts";
 import { GatewayError } from "../http/errors.ts";
+import { secretsEqual } from "./crypto.ts";
 import { findKeyBySecret } from "./key-store.ts";
 
 /** The caller, as the rest of the request path sees it. */
@@ -37,7 +38,7 @@ export function gatewayKeyAuth(): MiddlewareHandler<AppEnv> {
       });
     }
     const devKey = c.env.DEV_GATEWAY_KEY;
-    if (devKey !== undefined && devKey.length > 0 && secret === devKey) {
+    if (devKey !== undefined && devKey.length > 0 && (await secretsEqual(secret, devKey))) {
       c.set("gatewayKey", DEV_KEY);
       return next();
     }

@@ -1,5 +1,6 @@
 import type { Env } from "../env.ts";
 import { IsolateCache } from "../config/isolate-cache.ts";
+import { readKvJson } from "../config/kv-json.ts";
 import { keyRecordSchema, type CreateKeyInput, type KeyRecord } from "../config/schemas.ts";
 import { randomBase62, sha256Hex } from "./crypto.ts";
 
@@ -11,6 +12,10 @@ import { randomBase62, sha256Hex } from "./crypto.ts";
 const BY_HASH = "key:";
 const BY_ID = "keyid:";
 export const KEY_PREFIX = "sk-sy-";
+const SECRET_LENGTH = 40;
+/** Only strings shaped like a key can be one: anything else is refused before hashing, KV or cache. */
+const KEY_PATTERN = new RegExp(`^${KEY_PREFIX}[0-9A-Za-z]{${SECRET_LENGTH}}$`);
+export const KEY_ID_PATTERN = /^key_[0-9A-Za-z]{16}$/;
 
 /** Found keys are trusted for this long in an isolate; unknown ones for less, so a new key works quickly. */
 const KEY_TTL_MS = 30_000;
@@ -21,20 +26,24 @@ const UNKNOWN_KEY_TTL_MS = 5_000;
  */
 const keyCache = new IsolateCache<{ hash: string; record: KeyRecord | null }>(KEY_TTL_MS);
 
+/** Bumped by every revocation, so a lookup that raced one does not cache the revoked record. */
+let revocations = 0;
+
 /** The key record for a presented secret (isolate cache, then KV by hash), or null. */
 export async function findKeyBySecret(env: Env, secret: string): Promise<KeyRecord | null> {
+  if (!KEY_PATTERN.test(secret)) return null;
   const cached = keyCache.get(secret);
   if (cached !== undefined) return cached.record;
+  const generation = revocations;
   const hash = await sha256Hex(secret);
-  const raw: unknown = await env.CONFIG.get(BY_HASH + hash, "json");
-  const parsed = raw === null ? null : keyRecordSchema.safeParse(raw);
-  const record = parsed !== null && parsed.success ? parsed.data : null;
-  keyCache.set(secret, { hash, record }, record === null ? UNKNOWN_KEY_TTL_MS : KEY_TTL_MS);
+  const parsed = keyRecordSchema.safeParse(await readKvJson(env.CONFIG, BY_HASH + hash));
+  const record = parsed.success ? parsed.data : null;
+  if (generation === revocations) keyCache.set(secret, { hash, record }, record === null ? UNKNOWN_KEY_TTL_MS : KEY_TTL_MS);
   return record;
 }
 
 export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secret: string; record: KeyRecord }> {
-  const secret = KEY_PREFIX + randomBase62(40);
+  const secret = KEY_PREFIX + randomBase62(SECRET_LENGTH);
   const hash = await sha256Hex(secret);
   const record: KeyRecord = {
     id: `key_${randomBase62(16)}`,
@@ -59,7 +68,7 @@ export async function listKeys(env: Env): Promise<KeyRecord[]> {
     for (const v of values) if (v !== null) hashes.push(v);
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor !== undefined);
-  const records = await Promise.all(hashes.map((h) => env.CONFIG.get(BY_HASH + h, "json")));
+  const records = await Promise.all(hashes.map((h) => readKvJson(env.CONFIG, BY_HASH + h)));
   const keys: KeyRecord[] = [];
   for (const raw of records) {
     const parsed = keyRecordSchema.safeParse(raw);
@@ -74,6 +83,7 @@ export async function revokeKey(env: Env, id: string): Promise<boolean> {
   if (hash === null) return false;
   await env.CONFIG.delete(BY_HASH + hash);
   await env.CONFIG.delete(BY_ID + id);
+  revocations++;
   keyCache.deleteWhere((entry) => entry.hash === hash);
   return true;
 }

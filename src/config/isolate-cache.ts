@@ -1,8 +1,8 @@
 /**
  * A small time-bounded cache for configuration read from KV. Isolates serve
  * many requests, so a KV read per request would be pure overhead; entries live
- * `ttlMs` and the map is bounded so a flood of distinct lookups (random keys)
- * cannot grow memory without limit.
+ * `ttlMs` and the map is bounded (least recently used out first) so a flood of
+ * distinct lookups cannot grow memory without limit or push out the hot entries.
  */
 export class IsolateCache<V> {
   readonly #entries = new Map<string, { value: V; expiresAt: number }>();
@@ -17,10 +17,10 @@ export class IsolateCache<V> {
   get(key: string): V | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= Date.now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
+    this.#entries.delete(key);
+    if (entry.expiresAt <= Date.now()) return undefined;
+    // Re-inserted on every hit, so eviction (oldest first) drops the least recently used.
+    this.#entries.set(key, entry);
     return entry.value;
   }
 

@@ -1,6 +1,7 @@
 import type { Env } from "../env.ts";
 import { DEFAULT_ROUTES } from "./default-routes.ts";
 import { IsolateCache } from "./isolate-cache.ts";
+import { readKvJson } from "./kv-json.ts";
 import { routeSchema, type Route } from "./schemas.ts";
 
 const ROUTE_PREFIX = "route:";
@@ -24,7 +25,7 @@ const bundled = (alias: string): StoredRoute | null => {
 export async function getRoute(env: Env, alias: string): Promise<StoredRoute | null> {
   const cached = routeCache.get(alias);
   if (cached !== undefined) return cached;
-  const raw: unknown = await env.CONFIG.get(ROUTE_PREFIX + alias, "json");
+  const raw = await readKvJson(env.CONFIG, ROUTE_PREFIX + alias);
   let found: StoredRoute | null;
   if (raw === null) {
     found = bundled(alias);

@@ -1,11 +1,12 @@
 import { Hono } from "hono";
 import { adminAuth } from "../auth/admin-token.ts";
-import { createKey, listKeys, revokeKey } from "../auth/key-store.ts";
+import { KEY_ID_PATTERN, createKey, listKeys, revokeKey } from "../auth/key-store.ts";
 import { deleteRoute, getRoute, listAliases, putRoute } from "../config/routes.ts";
 import { aliasNameSchema, createKeySchema, routeSchema, type Route } from "../config/schemas.ts";
+import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
 import { findPreset } from "../providers/registry.ts";
-import { maxRequestBytes, readJsonObject } from "./body.ts";
+import { readJsonObject } from "./body.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
 import { validate } from "./validate.ts";
 
@@ -47,7 +48,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   admin.put("/routes/:alias", async (c) => {
     const alias = aliasParam(c.req.param("alias"));
-    const route = validate(routeSchema, await readJsonObject(c.req.raw, maxRequestBytes(c.env.MAX_REQUEST_BYTES)));
+    const route = validate(routeSchema, await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes));
     checkTargets(route);
     return c.json(await putRoute(c.env, alias, route));
   });
@@ -59,7 +60,7 @@ export function adminRoutes(): Hono<AppEnv> {
   });
 
   admin.post("/keys", async (c) => {
-    const input = validate(createKeySchema, await readJsonObject(c.req.raw, maxRequestBytes(c.env.MAX_REQUEST_BYTES)));
+    const input = validate(createKeySchema, await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes));
     const { secret, record } = await createKey(c.env, input);
     // The only time the secret is ever shown: KV keeps just its hash.
     return c.json({ ...record, key: secret }, 201);
@@ -69,7 +70,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   admin.delete("/keys/:id", async (c) => {
     const id = c.req.param("id");
-    if (!(await revokeKey(c.env, id))) {
+    if (!KEY_ID_PATTERN.test(id) || !(await revokeKey(c.env, id))) {
       throw new GatewayError(404, `No gateway key with id '${id}'.`, { code: "key_not_found", param: "id" });
     }
     return c.json({ id, revoked: true });

@@ -1,13 +1,6 @@
 import { readTextUpTo } from "../streaming/bytes.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
 
-const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-
-export function maxRequestBytes(configured: string | undefined): number {
-  const n = Number(configured);
-  return Number.isFinite(n) && n > 0 ? n : DEFAULT_MAX_REQUEST_BYTES;
-}
-
 function tooLarge(limit: number): GatewayError {
   return new GatewayError(413, `Request body is larger than this gateway's limit of ${limit} bytes.`, {
     code: "request_too_large",

@@ -1,18 +1,19 @@
 import type { Context } from "hono";
 import { assertModelAllowed } from "../auth/gateway-key.ts";
+import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
 import { logRequest } from "../observability/request-log.ts";
 import { executePlan } from "../routing/execute.ts";
 import { planAttempts } from "../routing/plan.ts";
-import { maxRequestBytes, readJsonObject } from "./body.ts";
+import { readJsonObject } from "./body.ts";
 import { embeddingsRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
-import { DEFAULT_TTFB_MS, answerHeaders, millis, readAnswer } from "./upstream-response.ts";
+import { answerHeaders, readAnswer } from "./upstream-response.ts";
 
 /** POST /v1/embeddings */
 export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const started = Date.now();
-  const body = await readJsonObject(c.req.raw, maxRequestBytes(c.env.MAX_REQUEST_BYTES));
+  const body = await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes);
   const request = validate(embeddingsRequestSchema, body);
   const key = c.var.gatewayKey;
   assertModelAllowed(key, request.model);
@@ -20,7 +21,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const executed = await executePlan(
     plan,
     (a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model }),
-    millis(c.env.UPSTREAM_TIMEOUT_MS, DEFAULT_TTFB_MS),
+    { deadlineMs: settingsFor(c.env).upstreamTimeoutMs, stream: false },
   );
   const { attempt } = executed;
   const answer = await readAnswer(executed, attempt.adapter.readEmbeddingsResponse);

@@ -41,7 +41,8 @@ export async function listModels(c: Context<AppEnv>): Promise<Response> {
 
 /** GET /v1/models/{model} (model ids may contain '/'). */
 export async function retrieveModel(c: Context<AppEnv>): Promise<Response> {
-  const id = decodeURIComponent(c.req.path.slice("/v1/models/".length));
+  // Hono has decoded the path once already; ids may contain '/', so take everything after the prefix.
+  const id = c.req.path.slice("/v1/models/".length);
   const key = c.var.gatewayKey;
   const found = (await visibleModels(c.env, (m) => m === id && modelAllowed(key, m)))[0];
   if (found === undefined) {

@@ -8,14 +8,31 @@ import * as z from "zod";
 
 const tokenCap = z.number().int().positive().nullish();
 
-const messageSchema = z.looseObject({
-  role: z.string().min(1),
-  content: z.union([z.string(), z.array(z.unknown()), z.null()]).optional(),
-});
+/**
+ * Messages are checked by hand, not by a zod schema per message: a long
+ * conversation would otherwise be walked and copied on every request. Only
+ * what routing and providers universally need is checked: an object with a role.
+ */
+const messagesSchema = z
+  .array(z.unknown())
+  .min(1, "at least one message is required")
+  .check((ctx) => {
+    ctx.value.forEach((message, i) => {
+      const role = typeof message === "object" && message !== null ? (message as Record<string, unknown>).role : undefined;
+      if (typeof role !== "string" || role.length === 0) {
+        ctx.issues.push({ code: "custom", message: "each message needs a 'role' string", path: [i, "role"], input: message });
+        return;
+      }
+      const content = (message as Record<string, unknown>).content;
+      if (content !== undefined && content !== null && typeof content !== "string" && !Array.isArray(content)) {
+        ctx.issues.push({ code: "custom", message: "'content' must be a string, an array of parts, or null", path: [i, "content"], input: content });
+      }
+    });
+  });
 
 export const chatRequestSchema = z.looseObject({
   model: z.string().min(1),
-  messages: z.array(messageSchema).min(1, "at least one message is required"),
+  messages: messagesSchema,
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: tokenCap,

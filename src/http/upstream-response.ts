@@ -35,12 +35,3 @@ export async function readAnswer(executed: Executed, read: (upstream: Response) 
     executed.deadline.end();
   }
 }
-
-/** Milliseconds from a var, or the fallback when unset or not a positive number. */
-export function millis(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
-}
-
-export const DEFAULT_TTFB_MS = 120_000;
-export const DEFAULT_STREAM_IDLE_MS = 60_000;

@@ -6,9 +6,12 @@ import type { ProviderPreset } from "./types.ts";
  * preset NAME the key is the secret `NAME_API_KEY` and `NAME_BASE_URL`
  * overrides the base URL (proxies, self-hosted models, the local mock).
  */
-const preset = (p: Omit<ProviderPreset, "adapter" | "authHeader"> & Partial<ProviderPreset>): ProviderPreset => ({
+const preset = (
+  p: Omit<ProviderPreset, "adapter" | "authHeader" | "streamEndsWithDone"> & Partial<ProviderPreset>,
+): ProviderPreset => ({
   adapter: "openai-compatible",
   authHeader: "authorization",
+  streamEndsWithDone: true,
   ...p,
 });
 
@@ -98,8 +101,9 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     name: "perplexity",
     displayName: "Perplexity",
     baseUrl: "https://api.perplexity.ai",
-    // Perplexity reports usage on its final chunks unasked.
+    // Perplexity reports usage on its final chunks unasked; its end marker is not documented.
     streamUsageOption: false,
+    streamEndsWithDone: false,
     embeddings: false,
     models: ["sonar", "sonar-pro", "sonar-reasoning"],
   }),

@@ -36,6 +36,8 @@ export interface ProviderPreset {
   readonly authHeader: "authorization" | "api-key" | "x-api-key";
   /** Accepts `stream_options.include_usage` (some providers reject unknown fields). */
   readonly streamUsageOption: boolean;
+  /** Ends every stream with `data: [DONE]`, so a stream closed without it was cut short. */
+  readonly streamEndsWithDone: boolean;
   readonly embeddings: boolean;
   /** Well-known models, listed by GET /v1/models when the provider is configured. */
   readonly models: readonly string[];
@@ -82,9 +84,11 @@ export interface UpstreamErrorDetail {
 export interface StreamTranslator {
   push(chunk: Uint8Array, emit: (bytes: Uint8Array) => void): void;
   end(emit: (bytes: Uint8Array) => void): void;
+  /** The stream failed: drop a held, incomplete event (sending it would garble the error event after it). */
+  discardPartial(): void;
   /** Usage seen so far (normally from the stream's last events). */
   usage(): Usage | null;
-  /** Whether the upstream signalled a complete answer (e.g. `data: [DONE]`). */
+  /** Whether the upstream signalled a complete answer (`data: [DONE]`, for providers that send it). */
   completed(): boolean;
 }
 
@@ -93,6 +97,6 @@ export interface ProviderAdapter {
   embeddingsRequest(provider: ProviderConfig, call: EmbeddingsCall): UpstreamRequest;
   readChatResponse(upstream: Response): Promise<TranslatedBody>;
   readEmbeddingsResponse(upstream: Response): Promise<TranslatedBody>;
-  chatStream(options: { clientWantsUsage: boolean }): StreamTranslator;
+  chatStream(provider: ProviderConfig, options: { clientWantsUsage: boolean }): StreamTranslator;
   readError(upstream: Response): Promise<UpstreamErrorDetail>;
 }

@@ -26,10 +26,16 @@ export interface Executed {
 
 const TIMED_OUT = "switchyard: upstream deadline exceeded";
 
+/** A 200 in JSON where an event stream was asked for is an error (or a server that ignores `stream`). */
+function isJson(response: Response): boolean {
+  return response.headers.get("content-type")?.includes("application/json") === true;
+}
+
 async function callOnce(
   attempt: Attempt,
   request: UpstreamRequest,
   ms: number,
+  wantsEventStream: boolean,
 ): Promise<{ response: Response; deadline: AttemptDeadline } | AttemptFailure> {
   const provider = attempt.provider.name;
   const controller = new AbortController();
@@ -37,7 +43,14 @@ async function callOnce(
   const expired = (): boolean => controller.signal.aborted && controller.signal.reason === TIMED_OUT;
   try {
     const response = await fetch(request.url, { ...request.init, signal: controller.signal });
-    if (response.ok) return { response, deadline: { ms, expired, end: () => clearTimeout(timer) } };
+    if (response.ok && !(wantsEventStream && isJson(response))) {
+      return { response, deadline: { ms, expired, end: () => clearTimeout(timer) } };
+    }
+    if (response.ok) {
+      const detail = await attempt.adapter.readError(response);
+      clearTimeout(timer);
+      return { kind: "body", provider, message: `a stream was requested but it answered JSON: ${detail.message}` };
+    }
     const detail = await attempt.adapter.readError(response);
     clearTimeout(timer);
     return { kind: "status", provider, status: response.status, detail, retryAfter: response.headers.get("retry-after") };
@@ -57,17 +70,21 @@ async function callOnce(
 export async function executePlan(
   plan: Plan,
   build: (attempt: Attempt) => UpstreamRequest,
-  defaultDeadlineMs: number,
+  options: { deadlineMs: number; stream: boolean },
 ): Promise<Executed> {
   const failures: AttemptFailure[] = [];
+  // A route's `timeoutMs` bounds the whole request: each attempt gets at most what is left of it.
+  const giveUpAt = plan.timeoutMs === undefined ? Infinity : Date.now() + plan.timeoutMs;
   for (const attempt of plan.attempts) {
-    const outcome = await callOnce(attempt, build(attempt), attempt.ttfbTimeoutMs ?? defaultDeadlineMs);
+    const left = giveUpAt - Date.now();
+    if (left <= 0) break;
+    const ms = Math.min(attempt.ttfbTimeoutMs ?? options.deadlineMs, left);
+    const outcome = await callOnce(attempt, build(attempt), ms, options.stream);
     if (!("kind" in outcome)) return { attempt, ...outcome, attempts: failures.length + 1, failures };
     failures.push(outcome);
     if (!isRetryable(outcome)) break;
   }
-  const last = failures[failures.length - 1];
-  if (last === undefined) throw new Error("executePlan: a plan always has at least one attempt");
+  const last = failures[failures.length - 1] ?? { kind: "timeout", provider: plan.attempts[0]?.provider.name ?? "?", afterMs: plan.timeoutMs ?? 0 };
   const error = failureToError(last);
   error.headers["x-switchyard-attempts"] = String(failures.length);
   throw error;

@@ -20,6 +20,8 @@ export interface Plan {
   readonly requested: string;
   readonly route: StoredRoute | null;
   readonly attempts: readonly Attempt[];
+  /** The route's total deadline across attempts, if it sets one. */
+  readonly timeoutMs: number | undefined;
 }
 
 export type Purpose = "chat" | "embeddings";
@@ -56,6 +58,7 @@ function direct(env: Env, requested: string, slash: number, purpose: Purpose): P
     requested,
     route: null,
     attempts: [{ provider, adapter: adapterFor(provider), model, ttfbTimeoutMs: undefined }],
+    timeoutMs: undefined,
   };
 }
 
@@ -92,5 +95,5 @@ export async function planAttempts(env: Env, requested: string, purpose: Purpose
       param: "model",
     });
   }
-  return { requested, route, attempts };
+  return { requested, route, attempts, timeoutMs: route.route.timeoutMs };
 }

@@ -10,13 +10,15 @@ export type AttemptFailure =
 
 /**
  * Worth another attempt (on the next target): the provider, not the request,
- * is the problem. 4xx client errors (400, 404, 413, 422, …) are not: the same
- * request would fail anywhere, so they return to the client at once.
+ * is the problem. That includes 401/402/403, which are about the gateway's own
+ * key or balance at that provider, not shared by the next one. Other 4xx (400,
+ * 404, 413, 422, …) are about the request: it would fail anywhere, so they
+ * return to the client at once.
  */
 export function isRetryable(failure: AttemptFailure): boolean {
   if (failure.kind !== "status") return true;
   const s = failure.status;
-  return s === 408 || s === 409 || s === 429 || s >= 500;
+  return s === 401 || s === 402 || s === 403 || s === 408 || s === 409 || s === 429 || s >= 500;
 }
 
 const CLIENT_STATUSES: ReadonlySet<number> = new Set([400, 404, 409, 413, 415, 422]);
@@ -49,8 +51,8 @@ export function failureToError(failure: AttemptFailure): GatewayError {
           headers: failure.retryAfter !== null ? { "retry-after": failure.retryAfter } : {},
         });
       }
-      if (status === 401 || status === 403) {
-        return new GatewayError(502, `${who} rejected the gateway's credentials (HTTP ${status}): ${detail.message}`, {
+      if (status === 401 || status === 402 || status === 403) {
+        return new GatewayError(502, `${who} refused the gateway's key or account (HTTP ${status}): ${detail.message}`, {
           code: "upstream_auth_failed",
         });
       }

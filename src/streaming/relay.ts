@@ -3,8 +3,7 @@ import { encoder } from "./bytes.ts";
 
 /** How a relayed stream ended, for the request log (and, later, settling spend). */
 export type StreamEnd =
-  /** `sawEnd`: the upstream's own end marker arrived (e.g. `data: [DONE]`), not just a closed connection. */
-  | { kind: "completed"; usage: Usage | null; sawEnd: boolean }
+  | { kind: "completed"; usage: Usage | null }
   | { kind: "upstream_error"; usage: Usage | null; message: string }
   | { kind: "client_cancelled"; usage: Usage | null };
 
@@ -55,6 +54,8 @@ export function relayStream(
   };
 
   const watchIdle = (): void => {
+    // Waiting on a slow client is not the provider's silence.
+    if (resumePump !== null) lastChunkAt = Date.now();
     const quietFor = Date.now() - lastChunkAt;
     if (quietFor < options.idleTimeoutMs) {
       idleTimer = setTimeout(watchIdle, options.idleTimeoutMs - quietFor);
@@ -67,7 +68,7 @@ export function relayStream(
   async function pump(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     const emit = (bytes: Uint8Array): void => controller.enqueue(bytes);
     const fail = (message: string, code: string): void => {
-      translator.end(emit);
+      translator.discardPartial();
       emit(sseErrorEvent(message, code));
       controller.close();
       finish({ kind: "upstream_error", usage: translator.usage(), message });
@@ -83,7 +84,10 @@ export function relayStream(
         if (result.done) break;
         lastChunkAt = Date.now();
         translator.push(result.value, emit);
-        if ((controller.desiredSize ?? 1) <= 0) await new Promise<void>((resolve) => (resumePump = resolve));
+        if ((controller.desiredSize ?? 1) <= 0) {
+          await new Promise<void>((resolve) => (resumePump = resolve));
+          lastChunkAt = Date.now();
+        }
       }
     } catch (err) {
       if (ended) return;
@@ -93,9 +97,12 @@ export function relayStream(
     }
     if (ended) return;
     if (idleExpired) return timedOut();
+    if (!translator.completed()) {
+      return fail(`The provider '${options.provider}' closed the stream before the end of its answer.`, "upstream_stream_incomplete");
+    }
     translator.end(emit);
     controller.close();
-    finish({ kind: "completed", usage: translator.usage(), sawEnd: translator.completed() });
+    finish({ kind: "completed", usage: translator.usage() });
   }
 
   return new ReadableStream<Uint8Array>(

@@ -260,6 +260,12 @@ async function stream(ctx: Ctx, mock: Obj, events: string[]): Promise<void> {
       await flushed(ctx); // the client must actually receive the events written so far
       if (ctx.closed) return;
       if (i === breakAt) {
+        // `breakMidEvent`: send half of the next event first, so the cut falls inside an event.
+        const next = events[i];
+        if (mock.breakMidEvent === true && next !== undefined) {
+          res.write(next.slice(0, next.length >> 1));
+          await flushed(ctx);
+        }
         ctx.brokeOnPurpose = true;
         res.socket?.destroy(); // connection reset mid-stream
       } else {
@@ -391,7 +397,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
     const text = raw.toString('utf8');
     try { body = JSON.parse(text); } catch { body = text; parseFailed = true; }
   }
-  const mock: Obj = isObj(body) && isObj(body.mock) ? body.mock : {};
+  const requested: Obj = isObj(body) && isObj(body.mock) ? body.mock : {};
+  // `onlyModel`: faults apply only to that model, so one alias target can fail while the next answers.
+  const mock: Obj =
+    typeof requested.onlyModel === 'string' && isObj(body) && body.model !== requested.onlyModel ? { tag: requested.tag } : requested;
   const tag = typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : undefined;
   rec = { method, path, headers: recordHeaders(req), body, clientClosedEarly: false, completed: false, receivedAt: Date.now() };
   if (tag !== undefined) rec.tag = tag;

@@ -57,6 +57,7 @@ describe("gateway keys", () => {
     const after = await gateway("/v1/chat/completions", json({ model: "fast", messages: hello }, created.key));
     expect(after.status).toBe(401);
     expect((await gateway(`/admin/keys/${created.id}`, admin("DELETE"))).status).toBe(404);
+    expect((await gateway(`/admin/keys/${"x".repeat(600)}`, admin("DELETE"))).status).toBe(404);
   });
 
   it("enforces the model allow-list with 403, and filters /v1/models by it", async () => {

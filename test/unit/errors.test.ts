@@ -90,3 +90,33 @@ describe("client errors get OpenAI-shaped answers, never a 500", () => {
     expect(nums.status).toBe(400);
   });
 });
+
+describe("odd but possible requests", () => {
+  it("accepts the key in x-api-key (Anthropic-style clients)", async () => {
+    const res = await gateway("/v1/chat/completions", {
+      method: "POST",
+      headers: { "x-api-key": DEV_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ model: "fast", messages: hello }),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("404 (not 500) for a model id with a broken percent-escape", async () => {
+    const res = await gateway("/v1/models/openai%2Fgpt%ZZ", { headers: { authorization: `Bearer ${DEV_KEY}` } });
+    expect(res.status).toBe(404);
+  });
+
+  it("400 naming the message whose content has the wrong type", async () => {
+    await expectError(await chat({ model: "fast", messages: [{ role: "user", content: 5 }] }), 400, null, "messages[0].content");
+  });
+
+  it("a corrupt value in KV does not break the requests that read it", async () => {
+    const { env } = await import("cloudflare:test");
+    await env.CONFIG.put("route:corrupt-alias", "{not json");
+    await expectError(await chat({ model: "corrupt-alias", messages: hello }), 404, "model_not_found");
+    const secret = `sk-sy-${"A".repeat(40)}`;
+    const { sha256Hex } = await import("../../src/auth/crypto.ts");
+    await env.CONFIG.put(`key:${await sha256Hex(secret)}`, "garbage");
+    await expectError(await chat({ model: "fast", messages: hello }, secret), 401, "invalid_api_key");
+  });
+});

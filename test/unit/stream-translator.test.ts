@@ -15,8 +15,8 @@ const usageOnly = chunk({ ...base, choices: [], usage: { prompt_tokens: 11, comp
 const DONE = "data: [DONE]\n\n";
 
 /** Feeds `text` in pieces of `size` bytes and returns what reached the client. */
-function run(text: string, size: number, clientWantsUsage: boolean) {
-  const translator = openAICompatibleStream({ clientWantsUsage });
+function run(text: string, size: number, clientWantsUsage: boolean, endsWithDone = true) {
+  const translator = openAICompatibleStream({ clientWantsUsage, endsWithDone });
   const bytes = enc.encode(text);
   let out = "";
   const emit = (b: Uint8Array) => {
@@ -87,9 +87,29 @@ describe("OpenAI-compatible stream relay", () => {
     expect(none.usage).toBeNull();
   });
 
-  it("reports a stream that ended without [DONE] as not completed, and flushes a trailing partial event", () => {
-    const { out, completed } = run(content("a") + 'data: {"partial"', 3, false);
-    expect(out).toBe(content("a") + 'data: {"partial"');
-    expect(completed).toBe(false);
+  it("reports a stream that ended without [DONE] as not completed, unless the provider never sends [DONE]", () => {
+    expect(run(content("a") + finish, 3, false).completed).toBe(false);
+    expect(run(content("a") + finish, 3, false, false).completed).toBe(true);
+    expect(run(content("a") + "data:[DONE]\n\n", 3, false).completed).toBe(true);
+  });
+
+  it("holds an incomplete event back, and drops it when the stream fails", () => {
+    const translator = openAICompatibleStream({ clientWantsUsage: false, endsWithDone: true });
+    let out = "";
+    const emit = (b: Uint8Array) => (out += dec.decode(b));
+    translator.push(enc.encode(content("a") + 'data: {"choices":[{"delta":{"con'), emit);
+    expect(out).toBe(content("a"));
+    translator.discardPartial();
+    translator.end(emit);
+    expect(out).toBe(content("a"));
+  });
+
+  it("relays bytes with no event boundary instead of buffering them without limit", () => {
+    const translator = openAICompatibleStream({ clientWantsUsage: false, endsWithDone: true });
+    let emitted = 0;
+    const blob = new Uint8Array(700 * 1024).fill(0x61);
+    translator.push(blob, (b) => (emitted += b.byteLength));
+    translator.push(blob, (b) => (emitted += b.byteLength));
+    expect(emitted).toBe(2 * blob.byteLength);
   });
 });

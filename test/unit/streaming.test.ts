@@ -101,3 +101,35 @@ describe("streamed chat completions", () => {
     expect(seen?.completed).toBe(false);
   });
 });
+
+describe("stream failures after the commit point", () => {
+  const streamWith = (mock: Record<string, unknown>, env = testEnv()) =>
+    gateway("/v1/chat/completions", json({ model: "openai/gpt-4o-mini", messages: hello, stream: true, mock }), env);
+
+  it("a break inside an event drops the partial event and sends a clean error event", async () => {
+    const data = events(await (await streamWith({ streamEvents: 10, breakAfterEvents: 3, breakMidEvent: true })).text());
+    const last = JSON.parse(data.at(-1) ?? "{}") as { error?: { code: string } };
+    expect(last.error?.code).toBe("upstream_stream_error");
+    for (const d of data) expect(() => JSON.parse(d)).not.toThrow();
+  });
+
+  it("a stream that closes without [DONE] ends with an error event, not a clean end", async () => {
+    const data = events(await (await streamWith({ streamEvents: 5, endWithoutDone: true })).text());
+    expect(JSON.parse(data.at(-1) ?? "{}")).toMatchObject({ error: { code: "upstream_stream_incomplete" } });
+  });
+
+  it("a slow client is not mistaken for a silent provider", async () => {
+    const res = await streamWith({ streamEvents: 200 }, testEnv({ STREAM_IDLE_TIMEOUT_MS: "200" }));
+    const reader = res.body!.getReader();
+    let text = new TextDecoder().decode((await reader.read()).value);
+    await new Promise((r) => setTimeout(r, 700));
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const data = events(text);
+    expect(data.at(-1)).toBe("[DONE]");
+    expect(text).not.toContain('"error"');
+  });
+});

@@ -92,7 +92,9 @@ export const openAICompatibleAdapter: ProviderAdapter = {
     return readUsageFrom(await upstream.text());
   },
 
-  chatStream: openAICompatibleStream,
+  chatStream(provider, options) {
+    return openAICompatibleStream({ ...options, endsWithDone: provider.preset.streamEndsWithDone });
+  },
 
   async readError(upstream): Promise<UpstreamErrorDetail> {
     const text = await readErrorText(upstream);

@@ -13,6 +13,9 @@ import { normaliseOpenAIUsage } from "./usage.ts";
 
 const USAGE_KEY = encoder.encode('usage"');
 const DONE = encoder.encode("data: [DONE]");
+const DONE_NO_SPACE = encoder.encode("data:[DONE]");
+/** An event that has not ended after this many bytes is relayed unscanned rather than held. */
+const MAX_HELD_BYTES = 1024 * 1024;
 const SPACE = 0x20;
 const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
@@ -39,10 +42,11 @@ function findUsageObject(bytes: Uint8Array, from: number): number {
 /** The JSON payload of an SSE event's `data:` line(s), or null. */
 function eventData(event: Uint8Array): unknown {
   const text = decoder.decode(event);
-  let data = "";
+  const lines: string[] = [];
   for (const line of text.split(/\r?\n/)) {
-    if (line.startsWith("data:")) data += line.charCodeAt(5) === SPACE ? line.slice(6) : line.slice(5);
+    if (line.startsWith("data:")) lines.push(line.charCodeAt(5) === SPACE ? line.slice(6) : line.slice(5));
   }
+  const data = lines.join("\n");
   try {
     return JSON.parse(data);
   } catch {
@@ -57,10 +61,11 @@ function eventData(event: Uint8Array): unknown {
  * the gateway always asks upstreams for usage. Chunks are forwarded up to their
  * last complete event so that the usage event can be removed whole.
  */
-export function openAICompatibleStream(options: { clientWantsUsage: boolean }): StreamTranslator {
+export function openAICompatibleStream(options: { clientWantsUsage: boolean; endsWithDone: boolean }): StreamTranslator {
   let held: Uint8Array | null = null;
   let usage: Usage | null = null;
   let done = false;
+  const isDone = (bytes: Uint8Array): boolean => endsWithTrimmed(bytes, DONE) || endsWithTrimmed(bytes, DONE_NO_SPACE);
 
   function forward(bytes: Uint8Array, emit: (b: Uint8Array) => void): void {
     let at = findUsageObject(bytes, 0);
@@ -93,21 +98,29 @@ export function openAICompatibleStream(options: { clientWantsUsage: boolean }): 
       held = null;
       const end = endOfLastEvent(bytes);
       if (end < bytes.length) {
+        if (bytes.length - end > MAX_HELD_BYTES) {
+          // No event boundary in sight: not SSE as we know it. Relay it rather than buffer it.
+          emit(bytes);
+          return;
+        }
         held = bytes.slice(end);
         bytes = bytes.subarray(0, end);
       }
       if (bytes.length === 0) return;
-      if (!done && endsWithTrimmed(bytes, DONE)) done = true;
+      if (!done && isDone(bytes)) done = true;
       forward(bytes, emit);
     },
     end(emit) {
       if (held !== null && held.length > 0) {
-        if (endsWithTrimmed(held, DONE)) done = true;
+        if (isDone(held)) done = true;
         forward(held, emit);
       }
       held = null;
     },
+    discardPartial() {
+      held = null;
+    },
     usage: () => usage,
-    completed: () => done,
+    completed: () => done || !options.endsWithDone,
   };
 }

@@ -1,0 +1,37 @@
+import type { Env } from "../env.ts";
+
+/** The gateway's tunables from `[vars]`, parsed once per isolate rather than once per request. */
+export interface Settings {
+  /** Largest request body accepted (413 above it). */
+  maxRequestBytes: number;
+  /** Deadline for a stream's first byte, or a whole non-streamed answer (504 after it). */
+  upstreamTimeoutMs: number;
+  /** Longest silence inside a stream before it is closed with an error event. */
+  streamIdleTimeoutMs: number;
+}
+
+const DEFAULTS: Settings = {
+  maxRequestBytes: 10 * 1024 * 1024,
+  upstreamTimeoutMs: 120_000,
+  streamIdleTimeoutMs: 60_000,
+};
+
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+const byEnv = new WeakMap<Env, Settings>();
+
+export function settingsFor(env: Env): Settings {
+  let settings = byEnv.get(env);
+  if (settings === undefined) {
+    settings = {
+      maxRequestBytes: positive(env.MAX_REQUEST_BYTES, DEFAULTS.maxRequestBytes),
+      upstreamTimeoutMs: positive(env.UPSTREAM_TIMEOUT_MS, DEFAULTS.upstreamTimeoutMs),
+      streamIdleTimeoutMs: positive(env.STREAM_IDLE_TIMEOUT_MS, DEFAULTS.streamIdleTimeoutMs),
+    };
+    byEnv.set(env, settings);
+  }
+  return settings;
+}

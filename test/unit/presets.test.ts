@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { PROVIDER_PRESETS, envPrefix } from "../../src/providers/presets.ts";
+import { MOCK, gateway, json, testEnv, uniqueTag, upstreamSaw } from "./helpers.ts";
+
+const hello = [{ role: "user", content: "hi" }];
+
+describe("every preset: NAME_API_KEY authenticates, NAME_BASE_URL redirects", () => {
+  for (const preset of PROVIDER_PRESETS) {
+    it(`${preset.name}: ${envPrefix(preset.name)}_API_KEY / _BASE_URL`, async () => {
+      const prefix = envPrefix(preset.name);
+      const env = testEnv({ [`${prefix}_API_KEY`]: `key-for-${preset.name}`, [`${prefix}_BASE_URL`]: `${MOCK}/${preset.name}/v1/` });
+      const tag = uniqueTag(preset.name);
+      const model = preset.models[0] ?? "m";
+      const res = await gateway("/v1/chat/completions", json({ model: `${preset.name}/${model}`, messages: hello, user: tag, stream: true }), env);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-switchyard-provider")).toBe(preset.name);
+      await res.text();
+      const [seen] = await upstreamSaw(tag);
+      expect(seen?.path).toBe(`/${preset.name}/v1/chat/completions`);
+      const auth = preset.authHeader === "authorization" ? `Bearer key-for-${preset.name}` : `key-for-${preset.name}`;
+      expect(seen?.headers[preset.authHeader]).toBe(auth);
+      expect(seen?.body.model).toBe(model);
+      expect(seen?.body.stream_options === undefined).toBe(!preset.streamUsageOption);
+    });
+  }
+
+  it("workers-ai builds its default URL from WORKERS_AI_ACCOUNT_ID, and is unconfigured without it", async () => {
+    const { configuredProviders } = await import("../../src/providers/registry.ts");
+    const withAccount = configuredProviders(testEnv({ WORKERS_AI_API_KEY: "t", WORKERS_AI_ACCOUNT_ID: "acc 1" }));
+    expect(withAccount.get("workers-ai")?.baseUrl).toBe("https://api.cloudflare.com/client/v4/accounts/acc%201/ai/v1");
+    expect(configuredProviders(testEnv({ WORKERS_AI_API_KEY: "t" })).has("workers-ai")).toBe(false);
+  });
+});
