@@ -41,8 +41,14 @@ export async function listModels(c: Context<AppEnv>): Promise<Response> {
 
 /** GET /v1/models/{model} (model ids may contain '/'). */
 export async function retrieveModel(c: Context<AppEnv>): Promise<Response> {
-  // Hono has decoded the path once already; ids may contain '/', so take everything after the prefix.
-  const id = c.req.path.slice("/v1/models/".length);
+  // Ids contain '/', which SDKs send escaped as %2F (Hono leaves reserved escapes as they are).
+  const raw = c.req.path.slice("/v1/models/".length);
+  let id = raw;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    // A broken escape names no model: the lookup below answers 404.
+  }
   const key = c.var.gatewayKey;
   const found = (await visibleModels(c.env, (m) => m === id && modelAllowed(key, m)))[0];
   if (found === undefined) {
