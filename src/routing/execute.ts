@@ -31,6 +31,25 @@ function isJson(response: Response): boolean {
   return response.headers.get("content-type")?.includes("application/json") === true;
 }
 
+/**
+ * The attempt's deadline. A non-streamed answer is bounded as a whole by the
+ * runtime's own timer (`AbortSignal.timeout`, nothing to clear); a stream needs a
+ * timer that can be cleared once its first byte is in, or it would be cut later.
+ */
+function armDeadline(ms: number, stream: boolean): { signal: AbortSignal; expired(): boolean; end(): void } {
+  if (!stream) {
+    const signal = AbortSignal.timeout(ms);
+    return { signal, expired: () => signal.aborted && (signal.reason as { name?: string } | undefined)?.name === "TimeoutError", end: () => {} };
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(TIMED_OUT), ms);
+  return {
+    signal: controller.signal,
+    expired: () => controller.signal.aborted && controller.signal.reason === TIMED_OUT,
+    end: () => clearTimeout(timer),
+  };
+}
+
 async function callOnce(
   attempt: Attempt,
   request: UpstreamRequest,
@@ -38,25 +57,19 @@ async function callOnce(
   wantsEventStream: boolean,
 ): Promise<{ response: Response; deadline: AttemptDeadline } | AttemptFailure> {
   const provider = attempt.provider.name;
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(TIMED_OUT), ms);
-  const expired = (): boolean => controller.signal.aborted && controller.signal.reason === TIMED_OUT;
+  const deadline = armDeadline(ms, wantsEventStream);
   try {
-    const response = await fetch(request.url, { ...request.init, signal: controller.signal });
+    const response = await fetch(request.url, { ...request.init, signal: deadline.signal });
     if (response.ok && !(wantsEventStream && isJson(response))) {
-      return { response, deadline: { ms, expired, end: () => clearTimeout(timer) } };
-    }
-    if (response.ok) {
-      const detail = await attempt.adapter.readError(response);
-      clearTimeout(timer);
-      return { kind: "body", provider, message: `a stream was requested but it answered JSON: ${detail.message}` };
+      return { response, deadline: { ms, expired: deadline.expired, end: deadline.end } };
     }
     const detail = await attempt.adapter.readError(response);
-    clearTimeout(timer);
+    deadline.end();
+    if (response.ok) return { kind: "body", provider, message: `a stream was requested but it answered JSON: ${detail.message}` };
     return { kind: "status", provider, status: response.status, detail, retryAfter: response.headers.get("retry-after") };
   } catch (err) {
-    clearTimeout(timer);
-    if (expired()) return { kind: "timeout", provider, afterMs: ms };
+    deadline.end();
+    if (deadline.expired()) return { kind: "timeout", provider, afterMs: ms };
     return { kind: "network", provider, message: err instanceof Error ? err.message : String(err) };
   }
 }
