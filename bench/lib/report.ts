@@ -128,7 +128,7 @@ function header(results: Results, info: RunInfo, runsPerTarget: number): string[
     `Switchyard benchmark  ${results.meta.date}`,
     `${info.workerdVersion}, compatibility_date ${wrangler.compatibilityDate}${flags}, ` +
       `${info.wrkVersion.split(" ").slice(0, 2).join(" ")}, node ${process.version}, ${availableParallelism()} CPUs`,
-    `Gateway as deployed: real gateway key ${info.gatewayKey} (POST /admin/keys; hashed and looked up on every request)`,
+    `Gateway as deployed: real gateway key ${info.gatewayKey} (POST /admin/keys; looked up on every request, isolate-cached as in production)`,
     `Request log on (the default): one JSON line per request via console.log, ` +
       `${fmtInt(info.requestLogLines)} lines in ${relative(ROOT, LOGS)}/workerd-gateway.log`,
     "",
