@@ -1,0 +1,123 @@
+// POST …/chat/completions: whole answers, SSE streams, and the stream faults.
+import { STATUS_DEFAULTS } from './faults.ts';
+import type { Ctx } from './response.ts';
+import { flushed, send, sendMissing, untilClosed, wait } from './response.ts';
+import type { Obj } from './shared.ts';
+import { errorJson, isObj, nonNegInt, nonNegNum, randomHex } from './shared.ts';
+
+const DEFAULT_CONTENT = 'Hello from the mock upstream.';
+
+function contentDeltas(mock: Obj): string[] {
+  const n = nonNegInt(mock.streamEvents);
+  if (n !== undefined) return Array.from({ length: n }, (_, i) => `tok${i} `);
+  const parts = (typeof mock.content === 'string' ? mock.content : DEFAULT_CONTENT).split(' ');
+  const last = parts.length - 1;
+  // Keep the spaces so the deltas concatenate back to the exact reply.
+  return parts.map((p, i) => (i < last ? `${p} ` : p)).filter((p) => p !== '');
+}
+
+function promptTokens(messages: unknown[]): number {
+  let chars = 0;
+  for (const m of messages) {
+    if (!isObj(m)) continue;
+    if (typeof m.content === 'string') chars += m.content.length;
+    else if (Array.isArray(m.content)) {
+      for (const part of m.content) if (isObj(part) && typeof part.text === 'string') chars += part.text.length;
+    }
+  }
+  return Math.ceil(chars / 4) + 3 * messages.length;
+}
+
+export async function chat(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
+  if (typeof body.model !== 'string' || body.model === '') return sendMissing(ctx, 'model');
+  if (!Array.isArray(body.messages)) return sendMissing(ctx, 'messages');
+  let deltas = contentDeltas(mock);
+  let finish = 'stop';
+  const limit = nonNegNum(body.max_completion_tokens) ?? nonNegNum(body.max_tokens);
+  if (limit !== undefined && limit < deltas.length) {
+    deltas = deltas.slice(0, Math.floor(limit));
+    finish = 'length';
+  }
+  const prompt = promptTokens(body.messages);
+  const usage = {
+    prompt_tokens: prompt, completion_tokens: deltas.length, total_tokens: prompt + deltas.length,
+    prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 },
+  };
+  const id = `chatcmpl-${randomHex()}`;
+  const created = Math.floor(Date.now() / 1000);
+  if (body.stream === true) {
+    const so = body.stream_options;
+    const includeUsage = isObj(so) && so.include_usage === true && mock.noUsage !== true;
+    return stream(ctx, mock, chunkEvents(id, created, body.model, deltas, finish, includeUsage ? usage : undefined, mock));
+  }
+  send(ctx, 200, JSON.stringify({
+    id, object: 'chat.completion', created, model: body.model,
+    choices: [{ index: 0, message: { role: 'assistant', content: deltas.join(''), refusal: null }, logprobs: null, finish_reason: finish }],
+    ...(mock.noUsage === true ? {} : { usage }),
+    system_fingerprint: 'fp_mock',
+  }));
+}
+
+/** Builds the SSE events of one streamed completion; chunks are assembled from string templates for speed. */
+function chunkEvents(id: string, created: number, model: string, deltas: string[], finish: string, usage: object | undefined, mock: Obj): string[] {
+  if (mock.firstEventError === true) {
+    const message = typeof mock.errorMessage === 'string' ? mock.errorMessage : STATUS_DEFAULTS[500]![0];
+    return [`data: ${errorJson(message, 'server_error', null, null)}\n\n`];
+  }
+  const head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":"fp_mock","choices":`;
+  const tail = usage ? ',"usage":null}\n\n' : '}\n\n'; // with include_usage OpenAI sends usage:null on every chunk
+  const chunk = (delta: string, finishReason: string | null): string =>
+    `${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${JSON.stringify(finishReason)}}]${tail}`;
+  const events = [chunk('{"role":"assistant","content":"","refusal":null}', null)];
+  for (const d of deltas) events.push(chunk(`{"content":${JSON.stringify(d)}}`, null));
+  events.push(chunk('{}', finish));
+  if (mock.endWithoutDone !== true) {
+    if (usage) events.push(`${head}[],"usage":${JSON.stringify(usage)}}\n\n`);
+    events.push('data: [DONE]\n\n');
+  }
+  return events;
+}
+
+/** Writes SSE events one `res.write` each, honouring eventDelayMs / breakAfterEvents / breakMidEvent / hangAfterEvents. */
+async function stream(ctx: Ctx, mock: Obj, events: string[]): Promise<void> {
+  const res = ctx.res;
+  if (ctx.closed) return;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive',
+    ...ctx.headers,
+  });
+  const breakAt = nonNegInt(mock.breakAfterEvents);
+  const hangAt = nonNegInt(mock.hangAfterEvents);
+  const delay = nonNegNum(mock.eventDelayMs) ?? 0;
+  // i === events.length is checked too: a fault there cuts the stream after [DONE] but before the chunked terminator.
+  for (let i = 0; i <= events.length; i++) {
+    if (i === breakAt || i === hangAt) {
+      await flushed(ctx); // the client must actually receive the events written so far
+      if (ctx.closed) return;
+      if (i === breakAt) {
+        // `breakMidEvent`: send half of the next event first, so the cut falls inside an event.
+        const next = events[i];
+        if (mock.breakMidEvent === true && next !== undefined) {
+          res.write(next.slice(0, next.length >> 1));
+          await flushed(ctx);
+        }
+        ctx.brokeOnPurpose = true;
+        res.socket?.destroy(); // connection reset mid-stream
+      } else {
+        await untilClosed(ctx);
+      }
+      return;
+    }
+    if (i === events.length) break;
+    if (i > 0 && delay > 0 && !(await wait(ctx, delay))) return;
+    if (ctx.closed) return;
+    if (!res.write(events[i]!)) {
+      await new Promise<void>((resolve) => { // respect backpressure on very long streams
+        const done = (): void => { res.off('drain', done); res.off('close', done); resolve(); };
+        res.once('drain', done);
+        res.once('close', done);
+      });
+    }
+  }
+  if (!ctx.closed) res.end();
+}
