@@ -52,28 +52,36 @@ export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secr
     prefix: secret.slice(0, KEY_PREFIX.length + 4),
     createdAt: new Date().toISOString(),
   };
-  // The id index first: a key that can be used must always be revocable.
-  await env.CONFIG.put(BY_ID + record.id, hash);
+  // The id index first: a key that can be used must always be revocable. Its
+  // metadata carries the record so listing keys needs no read per key.
+  const metadata = JSON.stringify(record).length <= LISTABLE_METADATA_BYTES ? record : undefined;
+  await env.CONFIG.put(BY_ID + record.id, hash, { metadata });
   await env.CONFIG.put(BY_HASH + hash, JSON.stringify(record));
   keyCache.delete(secret);
   return { secret, record };
 }
 
+/** KV metadata holds at most 1024 bytes; a record with a long allow-list is read on its own. */
+const LISTABLE_METADATA_BYTES = 1000;
+
+/** Reads a key's record through its id index (used when its metadata could not hold it). */
+async function readRecordById(env: Env, idKey: string): Promise<unknown> {
+  const hash = await env.CONFIG.get(idKey);
+  return hash === null ? null : readKvJson(env.CONFIG, BY_HASH + hash);
+}
+
 export async function listKeys(env: Env): Promise<KeyRecord[]> {
-  const hashes: string[] = [];
+  const keys: KeyRecord[] = [];
   let cursor: string | undefined;
   do {
     const page: KVNamespaceListResult<unknown> = await env.CONFIG.list({ prefix: BY_ID, cursor });
-    const values = await Promise.all(page.keys.map((k) => env.CONFIG.get(k.name)));
-    for (const v of values) if (v !== null) hashes.push(v);
+    const raws = await Promise.all(page.keys.map((k) => (k.metadata !== undefined && k.metadata !== null ? k.metadata : readRecordById(env, k.name))));
+    for (const raw of raws) {
+      const parsed = keyRecordSchema.safeParse(raw);
+      if (parsed.success) keys.push(parsed.data);
+    }
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor !== undefined);
-  const records = await Promise.all(hashes.map((h) => readKvJson(env.CONFIG, BY_HASH + h)));
-  const keys: KeyRecord[] = [];
-  for (const raw of records) {
-    const parsed = keyRecordSchema.safeParse(raw);
-    if (parsed.success) keys.push(parsed.data);
-  }
   return keys.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 

@@ -77,6 +77,13 @@ describe("gateway keys", () => {
     expect(ids).not.toContain("openai/gpt-4o");
   });
 
+  it("lists keys whose allow-list is too long for KV metadata too", async () => {
+    const models = Array.from({ length: 60 }, (_, i) => `openai/model-with-a-long-name-${i}`);
+    const created = await createKey({ name: "long-allow-list", models });
+    const listed = await (await gateway("/admin/keys", admin("GET"))).json<{ data: CreatedKey[] }>();
+    expect(listed.data.find((k) => k.id === created.id)?.models).toEqual(models);
+  });
+
   it("validates the create body", async () => {
     expect((await gateway("/admin/keys", admin("POST", {}))).status).toBe(400);
     expect((await gateway("/admin/keys", admin("POST", { name: "x", models: "all" }))).status).toBe(400);
