@@ -20,14 +20,16 @@ export function sseErrorEvent(message: string, code: string): Uint8Array {
   return encoder.encode(`data: ${JSON.stringify(body)}\n\n`);
 }
 
-/** Chunks the relay may queue ahead of a slow client before it stops reading upstream. */
-const QUEUE_CHUNKS = 32;
+/** Bytes the relay may queue ahead of a slow client before it stops reading upstream. */
+const QUEUE_BYTES = 64 * 1024;
 
 /**
  * Relays an upstream event stream to the client chunk by chunk, through the
- * adapter's translator. A pump reads upstream and enqueues as soon as bytes
- * arrive (each chunk costs one wake-up of the isolate, the least a stream that
- * JavaScript must see can cost), pausing when a slow client lets the queue fill.
+ * adapter's translator. A pump reads upstream and writes to the runtime's
+ * native `IdentityTransformStream` as soon as bytes arrive, pausing while a slow
+ * client leaves more than QUEUE_BYTES unread. (Measured on workerd, the native
+ * sink costs ~10 % less CPU per stream than a JavaScript ReadableStream; see
+ * bench/README.md.)
  *
  * Once bytes have reached the client a failure can no longer be a status code,
  * so it is sent as an SSE error event and the stream closes: never a silent
@@ -40,11 +42,13 @@ export function relayStream(
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
+  const output = new IdentityTransformStream({ highWaterMark: QUEUE_BYTES });
+  const writer = output.writable.getWriter();
   let ended = false;
+  let paused = false;
   let lastChunkAt = Date.now();
   let idleTimer = 0;
   let idleExpired = false;
-  let resumePump: (() => void) | null = null;
 
   const finish = (end: StreamEnd): void => {
     if (ended) return;
@@ -55,7 +59,7 @@ export function relayStream(
 
   const watchIdle = (): void => {
     // Waiting on a slow client is not the provider's silence.
-    if (resumePump !== null) lastChunkAt = Date.now();
+    if (paused) lastChunkAt = Date.now();
     const quietFor = Date.now() - lastChunkAt;
     if (quietFor < options.idleTimeoutMs) {
       idleTimer = setTimeout(watchIdle, options.idleTimeoutMs - quietFor);
@@ -65,17 +69,28 @@ export function relayStream(
     reader.cancel("idle timeout").catch(() => {});
   };
 
-  async function pump(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    const emit = (bytes: Uint8Array): void => controller.enqueue(bytes);
-    const fail = (message: string, code: string): void => {
-      translator.discardPartial();
-      emit(sseErrorEvent(message, code));
-      controller.close();
-      finish({ kind: "upstream_error", usage: translator.usage(), message });
-    };
-    const timedOut = (): void =>
-      fail(`The provider '${options.provider}' sent nothing for ${options.idleTimeoutMs} ms; the stream was closed.`, "upstream_stream_timeout");
+  // The client went away: the runtime cancels the response body, which errors the writer.
+  writer.closed.catch(() => {
+    finish({ kind: "client_cancelled", usage: translator.usage() });
+    reader.cancel("client disconnected").catch(() => {});
+  });
 
+  const emit = (bytes: Uint8Array): void => {
+    writer.write(bytes).catch(() => {}); // a failed write means the client left: handled above
+  };
+  const close = (): void => {
+    writer.close().catch(() => {});
+  };
+  const fail = (message: string, code: string): void => {
+    translator.discardPartial();
+    emit(sseErrorEvent(message, code));
+    close();
+    finish({ kind: "upstream_error", usage: translator.usage(), message });
+  };
+  const timedOut = (): void =>
+    fail(`The provider '${options.provider}' sent nothing for ${options.idleTimeoutMs} ms; the stream was closed.`, "upstream_stream_timeout");
+
+  async function pump(): Promise<void> {
     idleTimer = setTimeout(watchIdle, options.idleTimeoutMs);
     try {
       for (;;) {
@@ -84,8 +99,10 @@ export function relayStream(
         if (result.done) break;
         lastChunkAt = Date.now();
         translator.push(result.value, emit);
-        if ((controller.desiredSize ?? 1) <= 0) {
-          await new Promise<void>((resolve) => (resumePump = resolve));
+        if ((writer.desiredSize ?? 1) <= 0) {
+          paused = true;
+          await writer.ready.catch(() => {});
+          paused = false;
           lastChunkAt = Date.now();
         }
       }
@@ -101,27 +118,10 @@ export function relayStream(
       return fail(`The provider '${options.provider}' closed the stream before the end of its answer.`, "upstream_stream_incomplete");
     }
     translator.end(emit);
-    controller.close();
+    close();
     finish({ kind: "completed", usage: translator.usage() });
   }
 
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        // Not awaited: `start` must return for the response to begin.
-        void pump(controller);
-      },
-      pull() {
-        const resume = resumePump;
-        resumePump = null;
-        resume?.();
-      },
-      cancel(reason) {
-        finish({ kind: "client_cancelled", usage: translator.usage() });
-        resumePump?.();
-        return reader.cancel(reason).catch(() => {});
-      },
-    },
-    { highWaterMark: QUEUE_CHUNKS },
-  );
+  void pump();
+  return output.readable;
 }

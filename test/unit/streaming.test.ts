@@ -119,7 +119,8 @@ describe("stream failures after the commit point", () => {
   });
 
   it("a slow client is not mistaken for a silent provider", async () => {
-    const res = await streamWith({ streamEvents: 200 }, testEnv({ STREAM_IDLE_TIMEOUT_MS: "200" }));
+    // ~250 KB of events: more than the relay queues ahead, so it must wait for the client.
+    const res = await streamWith({ streamEvents: 1000 }, testEnv({ STREAM_IDLE_TIMEOUT_MS: "200" }));
     const reader = res.body!.getReader();
     let text = new TextDecoder().decode((await reader.read()).value);
     await new Promise((r) => setTimeout(r, 700));
