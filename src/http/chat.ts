@@ -48,7 +48,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   if (!stream || response.body === null) {
     const answer = await readAnswer(executed, attempt.adapter.readChatResponse);
     logRequest({ ...log, usage: answer.usage, durationMs: Date.now() - started });
-    return new Response(answer.text, { status: 200, headers: answerHeaders(executed, "application/json") });
+    return new Response(answer.body, { status: 200, headers: answerHeaders(executed, "application/json") });
   }
 
   executed.deadline.end(); // from here the relay's idle watchdog bounds the stream

@@ -39,5 +39,5 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
     usage: answer.usage,
     durationMs: Date.now() - started,
   });
-  return new Response(answer.text, { status: 200, headers: answerHeaders(executed, "application/json") });
+  return new Response(answer.body, { status: 200, headers: answerHeaders(executed, "application/json") });
 }

@@ -64,7 +64,7 @@ export interface EmbeddingsCall {
 
 /** A non-streamed answer, already in OpenAI format. */
 export interface TranslatedBody {
-  readonly text: string;
+  readonly body: Uint8Array | string;
   readonly usage: Usage | null;
 }
 

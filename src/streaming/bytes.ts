@@ -103,3 +103,37 @@ export async function readTextUpTo(stream: ReadableStream<Uint8Array>, limit: nu
   }
   return { text: text + utf8.decode(), over };
 }
+
+/** Last index of `needle` in `bytes` that starts before `before`, or -1. */
+export function lastIndexOfBytes(bytes: Uint8Array, needle: Uint8Array, before = bytes.length): number {
+  const first = needle[0] ?? 0;
+  let i = bytes.lastIndexOf(first, Math.min(before, bytes.length - needle.length));
+  while (i !== -1) {
+    let j = 1;
+    while (j < needle.length && bytes[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+    i = i > 0 ? bytes.lastIndexOf(first, i - 1) : -1;
+  }
+  return -1;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+
+/** Index just past the JSON object opening at `start` (its matching `}`, strings skipped), or -1. */
+export function endOfJsonObject(bytes: Uint8Array, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) inString = true;
+    else if (b === OPEN) depth++;
+    else if (b === CLOSE && --depth === 0) return i + 1;
+  }
+  return -1;
+}

@@ -3,13 +3,12 @@ import type {
   EmbeddingsCall,
   ProviderAdapter,
   ProviderConfig,
-  TranslatedBody,
   UpstreamErrorDetail,
   UpstreamRequest,
 } from "../types.ts";
 import { readTextUpTo } from "../../streaming/bytes.ts";
 import { openAICompatibleStream } from "./stream.ts";
-import { normaliseOpenAIUsage } from "./usage.ts";
+import { usageInBody } from "./usage-in-body.ts";
 
 function headersFor(provider: ProviderConfig, accept: string): Headers {
   const headers = new Headers({ "content-type": "application/json", accept });
@@ -20,20 +19,6 @@ function headersFor(provider: ProviderConfig, accept: string): Headers {
   }
   return headers;
 }
-
-function readUsageFrom(text: string): TranslatedBody {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new UpstreamBodyError("The provider answered 200 with a body that is not JSON.");
-  }
-  const usage = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>).usage : undefined;
-  return { text, usage: normaliseOpenAIUsage(usage) };
-}
-
-/** A success status whose body the gateway cannot use: a failed attempt, not a 200. */
-export class UpstreamBodyError extends Error {}
 
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 
@@ -85,11 +70,11 @@ export const openAICompatibleAdapter: ProviderAdapter = {
   },
 
   async readChatResponse(upstream) {
-    return readUsageFrom(await upstream.text());
+    return usageInBody(new Uint8Array(await upstream.arrayBuffer()));
   },
 
   async readEmbeddingsResponse(upstream) {
-    return readUsageFrom(await upstream.text());
+    return usageInBody(new Uint8Array(await upstream.arrayBuffer()));
   },
 
   chatStream(provider, options) {

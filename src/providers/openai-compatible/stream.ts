@@ -11,7 +11,7 @@ import {
 import type { StreamTranslator, Usage } from "../types.ts";
 import { normaliseOpenAIUsage } from "./usage.ts";
 
-const USAGE_KEY = encoder.encode('usage"');
+export const USAGE_KEY = encoder.encode('usage"');
 const DONE = encoder.encode("data: [DONE]");
 const DONE_NO_SPACE = encoder.encode("data:[DONE]");
 /** An event that has not ended after this many bytes is relayed unscanned rather than held. */
@@ -21,19 +21,23 @@ const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
 const QUOTE = 0x22;
 
+/** Position of the `{` opening a `"usage": {…}` value whose key starts at `i` (the `u`), or -1. */
+export function usageValueAt(bytes: Uint8Array, i: number): number {
+  if (i <= 0 || bytes[i - 1] !== QUOTE) return -1;
+  let j = i + USAGE_KEY.length;
+  while (bytes[j] === SPACE) j++;
+  if (bytes[j] !== COLON) return -1;
+  j++;
+  while (bytes[j] === SPACE) j++;
+  return bytes[j] === OPEN_BRACE ? j : -1;
+}
+
 /** Position of the `{` opening a `"usage": {…}` value at or after `from`, or -1. */
 function findUsageObject(bytes: Uint8Array, from: number): number {
   let i = indexOfBytes(bytes, USAGE_KEY, from);
   while (i !== -1) {
-    if (i > 0 && bytes[i - 1] === QUOTE) {
-      let j = i + USAGE_KEY.length;
-      while (bytes[j] === SPACE) j++;
-      if (bytes[j] === COLON) {
-        j++;
-        while (bytes[j] === SPACE) j++;
-        if (bytes[j] === OPEN_BRACE) return j;
-      }
-    }
+    const at = usageValueAt(bytes, i);
+    if (at !== -1) return at;
     i = indexOfBytes(bytes, USAGE_KEY, i + 1);
   }
   return -1;

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { usageInBody } from "../../src/providers/openai-compatible/usage-in-body.ts";
+
+const enc = (value: unknown, space?: number) => new TextEncoder().encode(JSON.stringify(value, null, space));
+const usage = { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 10 } };
+
+describe("usage read from the end of a non-streamed answer", () => {
+  it("finds the top-level usage, compact or pretty-printed, and passes the bytes on unchanged", () => {
+    for (const space of [undefined, 2]) {
+      const bytes = enc({ id: "x", choices: [{ message: { role: "assistant", content: "hi" } }], usage, system_fingerprint: "fp" }, space);
+      const read = usageInBody(bytes);
+      expect(read.body).toBe(bytes);
+      expect(read.usage).toEqual(usage);
+    }
+  });
+
+  it("is not fooled by 'usage' inside strings or tool arguments", () => {
+    const tricky = {
+      choices: [{ message: { content: 'say "usage": {"prompt_tokens": 999}', tool_calls: [{ function: { arguments: '{"usage":{"prompt_tokens":5}}' } }] } }],
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    };
+    expect(usageInBody(enc(tricky)).usage).toEqual({ prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 });
+    const noUsage = { choices: [{ message: { content: '"usage": {"prompt_tokens": 7}' } }] };
+    expect(usageInBody(enc(noUsage)).usage).toBeNull();
+  });
+
+  it("reads embeddings usage after a large data array", () => {
+    const data = Array.from({ length: 200 }, (_, i) => ({ object: "embedding", index: i, embedding: Array.from({ length: 64 }, () => Math.random()) }));
+    expect(usageInBody(enc({ object: "list", data, usage: { prompt_tokens: 50, total_tokens: 50 } })).usage).toEqual({
+      prompt_tokens: 50,
+      completion_tokens: 0,
+      total_tokens: 50,
+    });
+  });
+
+  it("refuses a body that is not a JSON object", () => {
+    expect(() => usageInBody(new TextEncoder().encode("<html>down</html>"))).toThrow();
+    expect(() => usageInBody(new TextEncoder().encode(""))).toThrow();
+  });
+});
