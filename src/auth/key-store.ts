@@ -25,6 +25,8 @@ const UNKNOWN_KEY_TTL_MS = 5_000;
  * is in this isolate's memory for the request anyway, and never leaves it.
  */
 const keyCache = new IsolateCache<{ hash: string; record: KeyRecord | null }>(KEY_TTL_MS);
+/** Unknown keys live apart, so a flood of made-up keys cannot push the real ones out. */
+const unknownKeyCache = new IsolateCache<{ hash: string; record: null }>(UNKNOWN_KEY_TTL_MS, 2_000);
 
 /** Bumped by every revocation, so a lookup that raced one does not cache the revoked record. */
 let revocations = 0;
@@ -32,13 +34,14 @@ let revocations = 0;
 /** The key record for a presented secret (isolate cache, then KV by hash), or null. */
 export async function findKeyBySecret(env: Env, secret: string): Promise<KeyRecord | null> {
   if (!KEY_PATTERN.test(secret)) return null;
-  const cached = keyCache.get(secret);
+  const cached = keyCache.get(secret) ?? unknownKeyCache.get(secret);
   if (cached !== undefined) return cached.record;
   const generation = revocations;
   const hash = await sha256Hex(secret);
   const parsed = keyRecordSchema.safeParse(await readKvJson(env.CONFIG, BY_HASH + hash));
   const record = parsed.success ? parsed.data : null;
-  if (generation === revocations) keyCache.set(secret, { hash, record }, record === null ? UNKNOWN_KEY_TTL_MS : KEY_TTL_MS);
+  if (record === null) unknownKeyCache.set(secret, { hash, record });
+  else if (generation === revocations) keyCache.set(secret, { hash, record });
   return record;
 }
 
@@ -54,10 +57,10 @@ export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secr
   };
   // The id index first: a key that can be used must always be revocable. Its
   // metadata carries the record so listing keys needs no read per key.
-  const metadata = JSON.stringify(record).length <= LISTABLE_METADATA_BYTES ? record : undefined;
+  const metadata = new TextEncoder().encode(JSON.stringify(record)).byteLength <= LISTABLE_METADATA_BYTES ? record : undefined;
   await env.CONFIG.put(BY_ID + record.id, hash, { metadata });
   await env.CONFIG.put(BY_HASH + hash, JSON.stringify(record));
-  keyCache.delete(secret);
+  unknownKeyCache.delete(secret);
   return { secret, record };
 }
 

@@ -53,7 +53,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
 
   executed.deadline.end(); // from here the relay's idle watchdog bounds the stream
   const translator = attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: request.stream_options?.include_usage === true });
-  const relayed = relayStream(response.body, translator, {
+  const relay = relayStream(response.body, translator, {
     idleTimeoutMs: settings.streamIdleTimeoutMs,
     provider: attempt.provider.name,
     onEnd: (end) => {
@@ -62,5 +62,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   });
   const headers = answerHeaders(executed, SSE_HEADERS);
   headers.set("cache-control", "no-cache");
-  return new Response(relayed, { status: 200, headers });
+  // Keeps the relay running to its end (and its log line written) even after the client leaves.
+  c.executionCtx.waitUntil(relay.done);
+  return new Response(relay.readable, { status: 200, headers });
 }

@@ -59,15 +59,6 @@ export function indexOfBytes(bytes: Uint8Array, needle: Uint8Array, from = 0): n
   return -1;
 }
 
-/** Whether `bytes` ends with `suffix`, ignoring trailing CR/LF. */
-export function endsWithTrimmed(bytes: Uint8Array, suffix: Uint8Array): boolean {
-  let end = bytes.length;
-  while (end > 0 && (bytes[end - 1] === LF || bytes[end - 1] === CR)) end--;
-  if (end < suffix.length) return false;
-  for (let k = 0; k < suffix.length; k++) if (bytes[end - suffix.length + k] !== suffix[k]) return false;
-  return true;
-}
-
 export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.byteLength + b.byteLength);
   out.set(a, 0);
@@ -136,4 +127,29 @@ export function endOfJsonObject(bytes: Uint8Array, start: number): number {
     else if (b === CLOSE && --depth === 0) return i + 1;
   }
   return -1;
+}
+
+/** Reads a whole byte stream into one array, or returns null once it passes `limit` (the rest is cancelled). */
+export async function readBytesUpTo(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | null> {
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    parts.push(value);
+  }
+  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
 }

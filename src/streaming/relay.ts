@@ -22,6 +22,15 @@ export function sseErrorEvent(message: string, code: string): Uint8Array {
 
 /** Bytes the relay may queue ahead of a slow client before it stops reading upstream. */
 const QUEUE_BYTES = 64 * 1024;
+/** An SSE comment: clients ignore it; writing it finds out whether the client is still there. */
+const HEARTBEAT = encoder.encode(":\n\n");
+const MAX_HEARTBEAT_MS = 15_000;
+
+/** The relayed stream, and a promise that settles once the relay has finished (for `waitUntil`). */
+export interface Relay {
+  readable: ReadableStream<Uint8Array>;
+  done: Promise<void>;
+}
 
 /**
  * Relays an upstream event stream to the client chunk by chunk, through the
@@ -34,21 +43,25 @@ const QUEUE_BYTES = 64 * 1024;
  * Once bytes have reached the client a failure can no longer be a status code,
  * so it is sent as an SSE error event and the stream closes: never a silent
  * truncation. A client disconnect cancels the upstream read, which closes that
- * connection. Silence is watched by one re-armed timer, not a timer per read.
+ * connection. One re-armed timer watches both sides: a provider silent for
+ * `idleTimeoutMs` ends the stream with an error event; during shorter silences
+ * an SSE comment is written, which keeps proxies from dropping the connection
+ * and reveals a client that has gone; a client that reads nothing for
+ * `idleTimeoutMs` while data waits for it is let go.
  */
-export function relayStream(
-  upstream: ReadableStream<Uint8Array>,
-  translator: StreamTranslator,
-  options: RelayOptions,
-): ReadableStream<Uint8Array> {
+export function relayStream(upstream: ReadableStream<Uint8Array>, translator: StreamTranslator, options: RelayOptions): Relay {
   const reader = upstream.getReader();
   const output = new IdentityTransformStream({ highWaterMark: QUEUE_BYTES });
   const writer = output.writable.getWriter();
   let ended = false;
-  let paused = false;
+  let paused = false; // the pump is waiting for the client to read
+  let clientProgressAt = 0; // while paused: when the client was last seen taking bytes
+  let queueSeen: number | null = null;
   let lastChunkAt = Date.now();
+  let lastWriteAt = lastChunkAt;
   let idleTimer = 0;
   let idleExpired = false;
+  const heartbeatMs = Math.min(Math.max(options.idleTimeoutMs / 4, 1), MAX_HEARTBEAT_MS);
 
   const finish = (end: StreamEnd): void => {
     if (ended) return;
@@ -57,16 +70,31 @@ export function relayStream(
     options.onEnd(end);
   };
 
-  const watchIdle = (): void => {
-    // Waiting on a slow client is not the provider's silence.
-    if (paused) lastChunkAt = Date.now();
-    const quietFor = Date.now() - lastChunkAt;
-    if (quietFor < options.idleTimeoutMs) {
-      idleTimer = setTimeout(watchIdle, options.idleTimeoutMs - quietFor);
+  const letClientGo = (): void => {
+    reader.cancel("client stopped reading").catch(() => {});
+    writer.abort("client stopped reading").catch(() => {});
+    finish({ kind: "client_cancelled", usage: translator.usage() });
+  };
+
+  const watch = (): void => {
+    if (ended) return;
+    const now = Date.now();
+    if (paused) {
+      // Waiting on a slow client is not the provider's silence; but a client that takes nothing is gone.
+      if (writer.desiredSize !== queueSeen) {
+        queueSeen = writer.desiredSize;
+        clientProgressAt = now;
+      } else if (now - clientProgressAt >= options.idleTimeoutMs) {
+        return letClientGo();
+      }
+    } else if (now - lastChunkAt >= options.idleTimeoutMs) {
+      idleExpired = true;
+      reader.cancel("idle timeout").catch(() => {});
       return;
+    } else if (now - lastWriteAt >= heartbeatMs) {
+      emit(HEARTBEAT);
     }
-    idleExpired = true;
-    reader.cancel("idle timeout").catch(() => {});
+    idleTimer = setTimeout(watch, heartbeatMs);
   };
 
   // The client went away: the runtime cancels the response body, which errors the writer.
@@ -75,13 +103,18 @@ export function relayStream(
     reader.cancel("client disconnected").catch(() => {});
   });
 
+  // The newest write resolves once the client has read it (the queue is drained up to there).
+  let lastWrite: Promise<void> = Promise.resolve();
   const emit = (bytes: Uint8Array): void => {
-    writer.write(bytes).catch(() => {}); // a failed write means the client left: handled above
+    lastWriteAt = Date.now();
+    lastWrite = writer.write(bytes);
+    lastWrite.catch(() => {}); // a failed write means the client left: handled above
   };
   const close = (): void => {
     writer.close().catch(() => {});
   };
   const fail = (message: string, code: string): void => {
+    reader.cancel(message).catch(() => {});
     translator.discardPartial();
     emit(sseErrorEvent(message, code));
     close();
@@ -91,7 +124,7 @@ export function relayStream(
     fail(`The provider '${options.provider}' sent nothing for ${options.idleTimeoutMs} ms; the stream was closed.`, "upstream_stream_timeout");
 
   async function pump(): Promise<void> {
-    idleTimer = setTimeout(watchIdle, options.idleTimeoutMs);
+    idleTimer = setTimeout(watch, heartbeatMs);
     try {
       for (;;) {
         const result = await reader.read();
@@ -101,7 +134,10 @@ export function relayStream(
         translator.push(result.value, emit);
         if ((writer.desiredSize ?? 1) <= 0) {
           paused = true;
-          await writer.ready.catch(() => {});
+          clientProgressAt = Date.now();
+          queueSeen = writer.desiredSize;
+          // (`writer.ready` of an IdentityTransformStream is not relied on: workerd leaves it pending.)
+          await lastWrite.catch(() => {});
           paused = false;
           lastChunkAt = Date.now();
         }
@@ -122,6 +158,11 @@ export function relayStream(
     finish({ kind: "completed", usage: translator.usage() });
   }
 
-  void pump();
-  return output.readable;
+  const done = pump().catch((err: unknown) => {
+    // A bug in a translator must not leave the upstream open or the client hanging.
+    reader.cancel(err).catch(() => {});
+    writer.abort(err).catch(() => {});
+    finish({ kind: "upstream_error", usage: translator.usage(), message: err instanceof Error ? err.message : String(err) });
+  });
+  return { readable: output.readable, done };
 }

@@ -91,6 +91,9 @@ describe("OpenAI-compatible stream relay", () => {
     expect(run(content("a") + finish, 3, false).completed).toBe(false);
     expect(run(content("a") + finish, 3, false, false).completed).toBe(true);
     expect(run(content("a") + "data:[DONE]\n\n", 3, false).completed).toBe(true);
+    expect(run(content("a") + "data: [DONE]", 3, false).completed).toBe(true); // no blank line after it
+    expect(run(content("a") + "data: [DONE]\n\n: keep-alive\n\n", 3, false).completed).toBe(true);
+    expect(run(content('data: [DONE] is how SSE streams end'), 3, false).completed).toBe(false);
   });
 
   it("holds an incomplete event back, and drops it when the stream fails", () => {
@@ -104,12 +107,14 @@ describe("OpenAI-compatible stream relay", () => {
     expect(out).toBe(content("a"));
   });
 
-  it("relays bytes with no event boundary instead of buffering them without limit", () => {
+  it("relays bytes with no event boundary instead of buffering them without limit, still scanning the events before", () => {
     const translator = openAICompatibleStream({ clientWantsUsage: false, endsWithDone: true });
-    let emitted = 0;
-    const blob = new Uint8Array(700 * 1024).fill(0x61);
-    translator.push(blob, (b) => (emitted += b.byteLength));
-    translator.push(blob, (b) => (emitted += b.byteLength));
-    expect(emitted).toBe(2 * blob.byteLength);
+    let out = "";
+    const emit = (b: Uint8Array) => (out += dec.decode(b));
+    const blob = "a".repeat(700 * 1024);
+    translator.push(enc.encode(content("x") + usageOnly + blob), emit);
+    translator.push(enc.encode(blob), emit);
+    expect(out).toBe(content("x") + blob + blob);
+    expect(translator.usage()?.total_tokens).toBe(18);
   });
 });

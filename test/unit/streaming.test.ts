@@ -120,17 +120,54 @@ describe("stream failures after the commit point", () => {
 
   it("a slow client is not mistaken for a silent provider", async () => {
     // ~250 KB of events: more than the relay queues ahead, so it must wait for the client.
-    const res = await streamWith({ streamEvents: 1000 }, testEnv({ STREAM_IDLE_TIMEOUT_MS: "200" }));
+    const res = await streamWith({ streamEvents: 1000 }, testEnv({ STREAM_IDLE_TIMEOUT_MS: "400" }));
     const reader = res.body!.getReader();
-    let text = new TextDecoder().decode((await reader.read()).value);
-    await new Promise((r) => setTimeout(r, 700));
-    for (;;) {
+    let text = "";
+    for (let pauses = 0; ; pauses++) {
       const { done, value } = await reader.read();
       if (done) break;
       text += new TextDecoder().decode(value);
+      if (pauses < 3) await new Promise((r) => setTimeout(r, 250));
     }
-    const data = events(text);
-    expect(data.at(-1)).toBe("[DONE]");
+    expect(events(text).at(-1)).toBe("[DONE]");
     expect(text).not.toContain('"error"');
+  });
+
+  it("a client that stops reading is let go, and the upstream connection closed", async () => {
+    const tag = uniqueTag("stalled");
+    const res = await gateway(
+      "/v1/chat/completions",
+      // Megabytes of events, so the provider cannot simply finish into the socket buffers.
+      json({ model: "openai/gpt-4o-mini", messages: hello, stream: true, user: tag, mock: { streamEvents: 20000 } }),
+      testEnv({ STREAM_IDLE_TIMEOUT_MS: "300" }),
+    );
+    const reader = res.body!.getReader();
+    await reader.read();
+    let seen = (await upstreamSaw(tag))[0];
+    for (let i = 0; i < 40 && seen?.clientClosedEarly !== true; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = (await upstreamSaw(tag))[0];
+    }
+    expect(seen?.clientClosedEarly).toBe(true);
+  });
+
+  it("a client that leaves while the provider is silent is noticed before the idle timeout", async () => {
+    const tag = uniqueTag("quiet-leave");
+    const res = await gateway(
+      "/v1/chat/completions",
+      json({ model: "openai/gpt-4o-mini", messages: hello, stream: true, user: tag, mock: { streamEvents: 5, hangAfterEvents: 2 } }),
+      testEnv({ STREAM_IDLE_TIMEOUT_MS: "4000" }),
+    );
+    const reader = res.body!.getReader();
+    await reader.read();
+    const left = Date.now();
+    await reader.cancel();
+    let seen = (await upstreamSaw(tag))[0];
+    while (seen?.clientClosedEarly !== true && Date.now() - left < 3500) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = (await upstreamSaw(tag))[0];
+    }
+    expect(seen?.clientClosedEarly).toBe(true);
+    expect(Date.now() - left).toBeLessThan(2500);
   });
 });

@@ -24,6 +24,12 @@ describe("usage read from the end of a non-streamed answer", () => {
     expect(usageInBody(enc(noUsage)).usage).toBeNull();
   });
 
+  it("takes the root's usage, not one nested in a provider's own field after it", () => {
+    const body = { choices: [], usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 }, x_provider: { usage: { prompt_tokens: 1, completion_tokens: 1 } }, meta: { usage: {} } };
+    expect(usageInBody(enc(body)).usage).toEqual({ prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 });
+    expect(usageInBody(new TextEncoder().encode('{"choices":[],"usage":\n  {"prompt_tokens": 2, "completion_tokens": 3}\n}')).usage?.total_tokens).toBe(5);
+  });
+
   it("reads embeddings usage after a large data array", () => {
     const data = Array.from({ length: 200 }, (_, i) => ({ object: "embedding", index: i, embedding: Array.from({ length: 64 }, () => Math.random()) }));
     expect(usageInBody(enc({ object: "list", data, usage: { prompt_tokens: 50, total_tokens: 50 } })).usage).toEqual({

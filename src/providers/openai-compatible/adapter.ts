@@ -3,10 +3,11 @@ import type {
   EmbeddingsCall,
   ProviderAdapter,
   ProviderConfig,
+  TranslatedBody,
   UpstreamErrorDetail,
   UpstreamRequest,
 } from "../types.ts";
-import { readTextUpTo } from "../../streaming/bytes.ts";
+import { readBytesUpTo, readTextUpTo } from "../../streaming/bytes.ts";
 import { openAICompatibleStream } from "./stream.ts";
 import { usageInBody } from "./usage-in-body.ts";
 
@@ -23,6 +24,18 @@ function headersFor(provider: ProviderConfig, accept: string): Headers {
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 
 const ERROR_BODY_LIMIT = 8192;
+/**
+ * The largest non-streamed answer held in memory (an isolate has 128 MB). Big
+ * enough for a 2,048-input embeddings batch at 3,072 dimensions in base64, the
+ * SDKs' default encoding.
+ */
+const ANSWER_BODY_LIMIT = 48 * 1024 * 1024;
+
+async function readAnswerBody(upstream: Response): Promise<TranslatedBody> {
+  const bytes = upstream.body === null ? new Uint8Array(0) : await readBytesUpTo(upstream.body, ANSWER_BODY_LIMIT);
+  if (bytes === null) throw new Error(`the answer is larger than the gateway's limit of ${ANSWER_BODY_LIMIT} bytes`);
+  return usageInBody(bytes);
+}
 
 /** Reads at most 8 KiB of an error body: enough for any message, bounded for hostile ones. */
 async function readErrorText(upstream: Response): Promise<string> {
@@ -69,13 +82,8 @@ export const openAICompatibleAdapter: ProviderAdapter = {
     };
   },
 
-  async readChatResponse(upstream) {
-    return usageInBody(new Uint8Array(await upstream.arrayBuffer()));
-  },
-
-  async readEmbeddingsResponse(upstream) {
-    return usageInBody(new Uint8Array(await upstream.arrayBuffer()));
-  },
+  readChatResponse: readAnswerBody,
+  readEmbeddingsResponse: readAnswerBody,
 
   chatStream(provider, options) {
     return openAICompatibleStream({ ...options, endsWithDone: provider.preset.streamEndsWithDone });

@@ -4,7 +4,6 @@ import {
   encoder,
   endOfEventAt,
   endOfLastEvent,
-  endsWithTrimmed,
   indexOfBytes,
   startOfEventAt,
 } from "../../streaming/bytes.ts";
@@ -12,8 +11,9 @@ import type { StreamTranslator, Usage } from "../types.ts";
 import { normaliseOpenAIUsage } from "./usage.ts";
 
 export const USAGE_KEY = encoder.encode('usage"');
-const DONE = encoder.encode("data: [DONE]");
-const DONE_NO_SPACE = encoder.encode("data:[DONE]");
+const DONE_FIELD = encoder.encode("data:");
+const DONE_VALUE = encoder.encode("[DONE]");
+const LF = 0x0a;
 /** An event that has not ended after this many bytes is relayed unscanned rather than held. */
 const MAX_HELD_BYTES = 1024 * 1024;
 const SPACE = 0x20;
@@ -21,14 +21,16 @@ const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
 const QUOTE = 0x22;
 
+const isJsonSpace = (b: number | undefined): boolean => b === SPACE || b === 0x0a || b === 0x0d || b === 0x09;
+
 /** Position of the `{` opening a `"usage": {…}` value whose key starts at `i` (the `u`), or -1. */
 export function usageValueAt(bytes: Uint8Array, i: number): number {
   if (i <= 0 || bytes[i - 1] !== QUOTE) return -1;
   let j = i + USAGE_KEY.length;
-  while (bytes[j] === SPACE) j++;
+  while (isJsonSpace(bytes[j])) j++;
   if (bytes[j] !== COLON) return -1;
   j++;
-  while (bytes[j] === SPACE) j++;
+  while (isJsonSpace(bytes[j])) j++;
   return bytes[j] === OPEN_BRACE ? j : -1;
 }
 
@@ -41,6 +43,23 @@ function findUsageObject(bytes: Uint8Array, from: number): number {
     i = indexOfBytes(bytes, USAGE_KEY, i + 1);
   }
   return -1;
+}
+
+/** Whether a line `data: [DONE]` (space optional) starts anywhere in `bytes`. */
+function hasDoneEvent(bytes: Uint8Array): boolean {
+  let i = indexOfBytes(bytes, DONE_VALUE);
+  while (i !== -1) {
+    let j = i - 1;
+    if (bytes[j] === SPACE) j--;
+    const fieldStart = j - DONE_FIELD.length + 1;
+    if (fieldStart >= 0 && (fieldStart === 0 || bytes[fieldStart - 1] === LF)) {
+      let k = 0;
+      while (k < DONE_FIELD.length && bytes[fieldStart + k] === DONE_FIELD[k]) k++;
+      if (k === DONE_FIELD.length) return true;
+    }
+    i = indexOfBytes(bytes, DONE_VALUE, i + 1);
+  }
+  return false;
 }
 
 /** The JSON payload of an SSE event's `data:` line(s), or null. */
@@ -69,7 +88,6 @@ export function openAICompatibleStream(options: { clientWantsUsage: boolean; end
   let held: Uint8Array | null = null;
   let usage: Usage | null = null;
   let done = false;
-  const isDone = (bytes: Uint8Array): boolean => endsWithTrimmed(bytes, DONE) || endsWithTrimmed(bytes, DONE_NO_SPACE);
 
   function forward(bytes: Uint8Array, emit: (b: Uint8Array) => void): void {
     let at = findUsageObject(bytes, 0);
@@ -101,22 +119,22 @@ export function openAICompatibleStream(options: { clientWantsUsage: boolean; end
       let bytes = held === null ? chunk : concatBytes(held, chunk);
       held = null;
       const end = endOfLastEvent(bytes);
+      let oversized: Uint8Array | null = null;
       if (end < bytes.length) {
-        if (bytes.length - end > MAX_HELD_BYTES) {
-          // No event boundary in sight: not SSE as we know it. Relay it rather than buffer it.
-          emit(bytes);
-          return;
-        }
-        held = bytes.slice(end);
+        // An event that never ends is not SSE as we know it: relay it rather than buffer it.
+        if (bytes.length - end > MAX_HELD_BYTES) oversized = bytes.subarray(end);
+        else held = bytes.slice(end);
         bytes = bytes.subarray(0, end);
       }
-      if (bytes.length === 0) return;
-      if (!done && isDone(bytes)) done = true;
-      forward(bytes, emit);
+      if (bytes.length > 0) {
+        if (!done && hasDoneEvent(bytes)) done = true;
+        forward(bytes, emit);
+      }
+      if (oversized !== null) emit(oversized);
     },
     end(emit) {
       if (held !== null && held.length > 0) {
-        if (isDone(held)) done = true;
+        if (hasDoneEvent(held)) done = true;
         forward(held, emit);
       }
       held = null;
@@ -125,6 +143,7 @@ export function openAICompatibleStream(options: { clientWantsUsage: boolean; end
       held = null;
     },
     usage: () => usage,
-    completed: () => done || !options.endsWithDone,
+    // A `[DONE]` still held (sent without its blank line) counts: `end()` will relay it.
+    completed: () => done || !options.endsWithDone || (held !== null && hasDoneEvent(held)),
   };
 }

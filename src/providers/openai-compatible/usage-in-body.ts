@@ -14,6 +14,37 @@ function edge(bytes: Uint8Array, fromEnd: boolean): number | undefined {
   return undefined;
 }
 
+function parseUsage(slice: Uint8Array): ReturnType<typeof normaliseOpenAIUsage> {
+  try {
+    return normaliseOpenAIUsage(JSON.parse(decoder.decode(slice)));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether, from `from` to the end, the document closes exactly one object and
+ * no array (strings skipped): then what ended at `from` sat in the root object,
+ * not in a nested one such as a provider's own `{"x_meta":{"usage":{…}}}`.
+ */
+function closesOnlyTheRoot(bytes: Uint8Array, from: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = from; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c) i++;
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) depth++;
+    else if (b === 0x7d || b === 0x5d) {
+      depth--;
+      if (depth < -1 || (depth === -1 && b === 0x5d)) return false;
+    }
+  }
+  return depth === -1;
+}
+
 /**
  * Reads usage from a non-streamed OpenAI-format answer without parsing all of
  * it: the top-level `usage` object is the last one in the document (OpenAI and
@@ -28,12 +59,9 @@ export function usageInBody(bytes: Uint8Array): TranslatedBody {
   while (i !== -1) {
     const start = usageValueAt(bytes, i);
     const end = start === -1 ? -1 : endOfJsonObject(bytes, start);
-    if (end !== -1) {
-      try {
-        return { body: bytes, usage: normaliseOpenAIUsage(JSON.parse(decoder.decode(bytes.subarray(start, end)))) };
-      } catch {
-        // Not a usage object after all: keep looking further back.
-      }
+    if (end !== -1 && closesOnlyTheRoot(bytes, end)) {
+      const usage = parseUsage(bytes.subarray(start, end));
+      if (usage !== null) return { body: bytes, usage };
     }
     i = i > 0 ? lastIndexOfBytes(bytes, USAGE_KEY, i - 1) : -1;
   }
