@@ -56,6 +56,18 @@ export async function upstreamSaw(tag: string): Promise<Array<{ path: string; he
   return res.json();
 }
 
+/** Waits up to `withinMs` for the mock to see the gateway close the connection of request `tag`; returns what it saw. */
+export async function upstreamClosedEarly(tag: string, withinMs = 2000): Promise<{ closed: boolean; afterMs: number; completed: boolean | undefined }> {
+  const started = Date.now();
+  for (;;) {
+    const seen = (await upstreamSaw(tag))[0];
+    if (seen?.clientClosedEarly === true || Date.now() - started >= withinMs) {
+      return { closed: seen?.clientClosedEarly === true, afterMs: Date.now() - started, completed: seen?.completed };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export interface OpenAIError {
   error: { message: string; type: string; param: string | null; code: string | null };
 }

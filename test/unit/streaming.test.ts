@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MOCK, gateway, json, testEnv, uniqueTag, upstreamSaw } from "./helpers.ts";
+import { MOCK, gateway, json, testEnv, uniqueTag, upstreamClosedEarly, upstreamSaw } from "./helpers.ts";
 
 const hello = [{ role: "user", content: "Say hello" }];
 
@@ -92,13 +92,9 @@ describe("streamed chat completions", () => {
     const reader = res.body!.getReader();
     await reader.read();
     await reader.cancel();
-    let seen = (await upstreamSaw(tag))[0];
-    for (let i = 0; i < 40 && seen?.clientClosedEarly !== true; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      seen = (await upstreamSaw(tag))[0];
-    }
-    expect(seen?.clientClosedEarly).toBe(true);
-    expect(seen?.completed).toBe(false);
+    const seen = await upstreamClosedEarly(tag);
+    expect(seen.closed).toBe(true);
+    expect(seen.completed).toBe(false);
   });
 });
 
@@ -143,12 +139,7 @@ describe("stream failures after the commit point", () => {
     );
     const reader = res.body!.getReader();
     await reader.read();
-    let seen = (await upstreamSaw(tag))[0];
-    for (let i = 0; i < 40 && seen?.clientClosedEarly !== true; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      seen = (await upstreamSaw(tag))[0];
-    }
-    expect(seen?.clientClosedEarly).toBe(true);
+    expect((await upstreamClosedEarly(tag)).closed).toBe(true);
   });
 
   it("a client that leaves while the provider is silent is noticed before the idle timeout", async () => {
@@ -160,14 +151,9 @@ describe("stream failures after the commit point", () => {
     );
     const reader = res.body!.getReader();
     await reader.read();
-    const left = Date.now();
     await reader.cancel();
-    let seen = (await upstreamSaw(tag))[0];
-    while (seen?.clientClosedEarly !== true && Date.now() - left < 3500) {
-      await new Promise((r) => setTimeout(r, 50));
-      seen = (await upstreamSaw(tag))[0];
-    }
-    expect(seen?.clientClosedEarly).toBe(true);
-    expect(Date.now() - left).toBeLessThan(2500);
+    const seen = await upstreamClosedEarly(tag, 3500);
+    expect(seen.closed).toBe(true);
+    expect(seen.afterMs).toBeLessThan(2500);
   });
 });
