@@ -108,6 +108,19 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     models: ["sonar", "sonar-pro", "sonar-reasoning"],
   }),
   preset({
+    name: "azure",
+    displayName: "Azure OpenAI",
+    // AZURE_RESOURCE names the resource; the model in `azure/<model>` is a deployment name.
+    baseUrl: "https://{RESOURCE}.openai.azure.com/openai",
+    authHeader: "api-key",
+    deploymentPaths: true,
+    apiVersion: "2024-10-21",
+    streamUsageOption: true,
+    embeddings: true,
+    // Deployments are named by each operator: none to list ahead of time.
+    models: [],
+  }),
+  preset({
     name: "workers-ai",
     displayName: "Cloudflare Workers AI (OpenAI-compatible REST)",
     baseUrl: "https://api.cloudflare.com/client/v4/accounts/{ACCOUNT_ID}/ai/v1",

@@ -27,12 +27,14 @@ function resolve(env: Env, preset: ProviderPreset): ProviderConfig | undefined {
   // self-hosted server); otherwise it stays out of plans and model lists.
   if (apiKey === undefined && override === undefined) return undefined;
   let baseUrl = override ?? preset.baseUrl;
-  if (baseUrl.includes("{ACCOUNT_ID}")) {
-    const accountId = readString(env, `${prefix}_ACCOUNT_ID`);
-    if (accountId === undefined) return undefined;
-    baseUrl = baseUrl.replace("{ACCOUNT_ID}", encodeURIComponent(accountId));
+  // `{ACCOUNT_ID}`, `{RESOURCE}`, …: filled from `<PREFIX>_ACCOUNT_ID`, `<PREFIX>_RESOURCE`, …
+  for (const [placeholder, name] of baseUrl.matchAll(/\{([A-Z_]+)\}/g)) {
+    const value = readString(env, `${prefix}_${name}`);
+    if (value === undefined) return undefined;
+    baseUrl = baseUrl.replace(placeholder, encodeURIComponent(value));
   }
-  return { name: preset.name, preset, baseUrl: baseUrl.replace(/\/+$/, ""), apiKey };
+  const apiVersion = preset.apiVersion === undefined ? undefined : (readString(env, `${prefix}_API_VERSION`) ?? preset.apiVersion);
+  return { name: preset.name, preset, baseUrl: baseUrl.replace(/\/+$/, ""), apiKey, apiVersion };
 }
 
 // `env` is the same object for every request an isolate serves, so the

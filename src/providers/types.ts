@@ -23,14 +23,23 @@ export interface ProviderConfig {
   /** Base URL without a trailing slash, e.g. `https://api.openai.com/v1`. */
   readonly baseUrl: string;
   readonly apiKey: string | undefined;
+  /** `api-version` query value, for presets that use one (Azure). */
+  readonly apiVersion: string | undefined;
 }
 
 export interface ProviderPreset {
   /** The `provider` in `provider/model`, and (upper-cased, `-` → `_`) the env prefix. */
   readonly name: string;
   readonly displayName: string;
-  /** Default base URL; `{ACCOUNT_ID}` is replaced by `<PREFIX>_ACCOUNT_ID`. */
+  /** Default base URL; a `{NAME}` in it is replaced by the var `<PREFIX>_NAME` (e.g. `WORKERS_AI_ACCOUNT_ID`). */
   readonly baseUrl: string;
+  /**
+   * Azure-style addressing: the model names a deployment in the path
+   * (`/deployments/<model>/chat/completions`) and every call carries `?api-version=`.
+   */
+  readonly deploymentPaths?: boolean;
+  /** Default `api-version` (overridable by `<PREFIX>_API_VERSION`); set only for presets that need one. */
+  readonly apiVersion?: string;
   readonly adapter: "openai-compatible";
   /** Header carrying the key; `authorization` gets a `Bearer ` prefix. */
   readonly authHeader: "authorization" | "api-key" | "x-api-key";

@@ -16,13 +16,32 @@ describe("every preset: NAME_API_KEY authenticates, NAME_BASE_URL redirects", ()
       expect(res.headers.get("x-switchyard-provider")).toBe(preset.name);
       await res.text();
       const [seen] = await upstreamSaw(tag);
-      expect(seen?.path).toBe(`/${preset.name}/v1/chat/completions`);
+      const operation = preset.deploymentPaths === true ? `deployments/${model}/chat/completions` : "chat/completions";
+      expect(seen?.path).toBe(`/${preset.name}/v1/${operation}`);
       const auth = preset.authHeader === "authorization" ? `Bearer key-for-${preset.name}` : `key-for-${preset.name}`;
       expect(seen?.headers[preset.authHeader]).toBe(auth);
       expect(seen?.body.model).toBe(model);
       expect(seen?.body.stream_options === undefined).toBe(!preset.streamUsageOption);
     });
   }
+
+  it("azure addresses deployments with an api-version, on the resource named by AZURE_RESOURCE", async () => {
+    const { configuredProviders } = await import("../../src/providers/registry.ts");
+    const azure = configuredProviders(testEnv({ AZURE_API_KEY: "k", AZURE_RESOURCE: "contoso" })).get("azure");
+    expect(azure?.baseUrl).toBe("https://contoso.openai.azure.com/openai");
+    expect(azure?.apiVersion).toBe("2024-10-21");
+    expect(configuredProviders(testEnv({ AZURE_API_KEY: "k" })).has("azure")).toBe(false);
+
+    const tag = uniqueTag("azure");
+    const env = testEnv({ AZURE_API_KEY: "azure-key", AZURE_BASE_URL: `${MOCK}/openai`, AZURE_API_VERSION: "2025-01-01-preview" });
+    const res = await gateway("/v1/chat/completions", json({ model: "azure/my-gpt4o-deployment", messages: hello, user: tag }), env);
+    expect(res.status).toBe(200);
+    const [seen] = await upstreamSaw(tag);
+    expect(seen?.path).toBe("/openai/deployments/my-gpt4o-deployment/chat/completions");
+    expect(seen?.query).toBe("?api-version=2025-01-01-preview");
+    expect(seen?.headers["api-key"]).toBe("azure-key");
+    expect(seen?.headers.authorization).toBeUndefined();
+  });
 
   it("workers-ai builds its default URL from WORKERS_AI_ACCOUNT_ID, and is unconfigured without it", async () => {
     const { configuredProviders } = await import("../../src/providers/registry.ts");

@@ -11,6 +11,13 @@ import { readBytesUpTo, readTextUpTo } from "../../streaming/bytes.ts";
 import { openAICompatibleStream } from "./stream.ts";
 import { usageInBody } from "./usage-in-body.ts";
 
+/** The upstream URL of an operation (`chat/completions`, `embeddings`) for a model. */
+function endpoint(provider: ProviderConfig, operation: string, model: string): string {
+  const path = provider.preset.deploymentPaths === true ? `deployments/${encodeURIComponent(model)}/${operation}` : operation;
+  const query = provider.apiVersion === undefined ? "" : `?api-version=${encodeURIComponent(provider.apiVersion)}`;
+  return `${provider.baseUrl}/${path}${query}`;
+}
+
 function headersFor(provider: ProviderConfig, accept: string): Headers {
   const headers = new Headers({ "content-type": "application/json", accept });
   const key = provider.apiKey;
@@ -70,7 +77,7 @@ export const openAICompatibleAdapter: ProviderAdapter = {
       body.stream_options = { ...base, include_usage: true };
     }
     return {
-      url: `${provider.baseUrl}/chat/completions`,
+      url: endpoint(provider, "chat/completions", call.upstreamModel),
       init: {
         method: "POST",
         headers: headersFor(provider, call.stream ? "text/event-stream" : "application/json"),
@@ -81,7 +88,7 @@ export const openAICompatibleAdapter: ProviderAdapter = {
 
   embeddingsRequest(provider, call: EmbeddingsCall): UpstreamRequest {
     return {
-      url: `${provider.baseUrl}/embeddings`,
+      url: endpoint(provider, "embeddings", call.upstreamModel),
       init: {
         method: "POST",
         headers: headersFor(provider, "application/json"),

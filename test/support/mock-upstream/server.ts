@@ -96,7 +96,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   }
   const mock = mockOptions(body);
   const tag = typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : undefined;
-  rec = { method, path, headers: recordHeaders(req), body, clientClosedEarly: false, completed: false, receivedAt: Date.now() };
+  rec = { method, path, query: q === -1 ? '' : url.slice(q), headers: recordHeaders(req), body, clientClosedEarly: false, completed: false, receivedAt: Date.now() };
   if (tag !== undefined) rec.tag = tag;
   requests.push(rec);
   while (requests.length > MAX_RECORDED) requests.shift();
@@ -109,7 +109,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   const route = routeOf(method, path);
   if (!route) return sendError(ctx, 404, `Invalid URL (${method} ${path})`);
   const auth = req.headers.authorization ?? '';
-  const key = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+  // Azure OpenAI sends its key as `api-key` instead of a bearer token.
+  const azureKey = req.headers['api-key'];
+  const key = auth.startsWith('Bearer ') ? auth.slice(7).trim() : typeof azureKey === 'string' ? azureKey.trim() : '';
   if (key === '') return sendError(ctx, 401, NO_KEY_ERROR);
   if (key === 'bad-key') return sendError(ctx, 401, `Incorrect API key provided: ${key}.`, null, 'invalid_api_key');
   if (route === 'models') return send(ctx, 200, JSON.stringify({ object: 'list', data: MODELS }));

@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string with its `?`, or "" (Azure-style providers carry `api-version` there). */
+  query: string;
   headers: Record<string, string>;
   body: unknown;
   tag?: string;
