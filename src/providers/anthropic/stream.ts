@@ -1,0 +1,118 @@
+import { encoder } from "../../streaming/bytes.ts";
+import type { StreamTranslator, Usage } from "../types.ts";
+import { finishReason, normaliseAnthropicUsage } from "./usage.ts";
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Anthropic Messages stream events → OpenAI `chat.completion.chunk` events.
+ * Anthropic numbers content blocks across text, thinking and tools; OpenAI
+ * numbers tool calls alone, so each tool_use block gets the next tool index.
+ * Usage: input counts arrive in `message_start`, cumulative output counts in
+ * `message_delta`; the usage chunk is sent only if the client asked for it.
+ */
+export function anthropicStream(options: { clientWantsUsage: boolean; created: number }): StreamTranslator {
+  let pending = "";
+  const utf8 = new TextDecoder(); // one per stream: it carries a split character between chunks
+  let id = "chatcmpl-anthropic";
+  let model: unknown = null;
+  const rawUsage: Json = {};
+  const toolIndex = new Map<number, number>();
+  let done = false;
+
+  const chunk = (delta: Json, finish: string | null = null): Uint8Array =>
+    encoder.encode(
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: options.created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`,
+    );
+
+  function handle(event: Json, emit: (bytes: Uint8Array) => void): void {
+    switch (event.type) {
+      case "message_start": {
+        const message = isObject(event.message) ? event.message : {};
+        if (typeof message.id === "string") id = message.id;
+        model = message.model ?? null;
+        if (isObject(message.usage)) Object.assign(rawUsage, message.usage);
+        emit(chunk({ role: "assistant", content: "" }));
+        return;
+      }
+      case "content_block_start": {
+        const block = isObject(event.content_block) ? event.content_block : {};
+        if (block.type === "tool_use" && typeof event.index === "number") {
+          const index = toolIndex.size;
+          toolIndex.set(event.index, index);
+          emit(chunk({ tool_calls: [{ index, id: block.id, type: "function", function: { name: block.name, arguments: "" } }] }));
+        } else if (block.type === "text" && typeof block.text === "string" && block.text.length > 0) {
+          emit(chunk({ content: block.text }));
+        }
+        return;
+      }
+      case "content_block_delta": {
+        const delta = isObject(event.delta) ? event.delta : {};
+        if (delta.type === "text_delta") emit(chunk({ content: delta.text }));
+        else if (delta.type === "thinking_delta") emit(chunk({ reasoning_content: delta.thinking }));
+        else if (delta.type === "input_json_delta" && typeof event.index === "number") {
+          const index = toolIndex.get(event.index);
+          if (index !== undefined) emit(chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] }));
+        }
+        return;
+      }
+      case "message_delta": {
+        if (isObject(event.usage)) Object.assign(rawUsage, event.usage);
+        const delta = isObject(event.delta) ? event.delta : {};
+        const finish = finishReason(delta.stop_reason);
+        if (finish !== null) emit(chunk({}, finish));
+        return;
+      }
+      case "message_stop": {
+        done = true;
+        const usage = normaliseAnthropicUsage(rawUsage);
+        if (options.clientWantsUsage && usage !== null) {
+          emit(encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: options.created, model, choices: [], usage })}\n\n`));
+        }
+        emit(encoder.encode("data: [DONE]\n\n"));
+        return;
+      }
+      case "error": {
+        const error = isObject(event.error) ? event.error : {};
+        const body = { error: { message: error.message ?? "Anthropic reported an error mid-stream.", type: error.type ?? "upstream_error", param: null, code: error.type ?? null } };
+        emit(encoder.encode(`data: ${JSON.stringify(body)}\n\n`));
+        return;
+      }
+      default:
+        return; // ping, content_block_stop, and event types added later
+    }
+  }
+
+  function drain(emit: (bytes: Uint8Array) => void, final: boolean): void {
+    const parts = pending.split(/\r?\n\r?\n/);
+    pending = final ? "" : (parts.pop() ?? "");
+    for (const part of parts) {
+      let data = "";
+      for (const line of part.split(/\r?\n/)) if (line.startsWith("data:")) data += line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5);
+      if (data.length === 0) continue;
+      try {
+        const event: unknown = JSON.parse(data);
+        if (isObject(event)) handle(event, emit);
+      } catch {
+        // A malformed event is skipped; the stream's end marker decides completeness.
+      }
+    }
+  }
+
+  return {
+    push(bytes, emit) {
+      pending += utf8.decode(bytes, { stream: true });
+      drain(emit, false);
+    },
+    end(emit) {
+      pending += utf8.decode();
+      drain(emit, true);
+    },
+    discardPartial() {
+      pending = "";
+    },
+    usage: (): Usage | null => normaliseAnthropicUsage(rawUsage),
+    completed: () => done,
+  };
+}
