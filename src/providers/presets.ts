@@ -25,6 +25,17 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     models: ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large"],
   }),
   preset({
+    name: "anthropic",
+    displayName: "Anthropic",
+    baseUrl: "https://api.anthropic.com/v1",
+    adapter: "anthropic",
+    authHeader: "x-api-key",
+    // Native adapter: usage always arrives in the stream's message_start/message_delta.
+    streamUsageOption: false,
+    embeddings: false,
+    models: ["claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-latest"],
+  }),
+  preset({
     name: "deepseek",
     displayName: "DeepSeek",
     baseUrl: "https://api.deepseek.com/v1",

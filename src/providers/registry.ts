@@ -1,4 +1,5 @@
 import type { Env } from "../env.ts";
+import { anthropicAdapter } from "./anthropic/adapter.ts";
 import { openAICompatibleAdapter } from "./openai-compatible/adapter.ts";
 import { PROVIDER_PRESETS, envPrefix } from "./presets.ts";
 import type { ProviderAdapter, ProviderConfig, ProviderPreset } from "./types.ts";
@@ -9,9 +10,9 @@ export function findPreset(name: string): ProviderPreset | undefined {
   return PRESETS_BY_NAME.get(name);
 }
 
-export function adapterFor(_provider: ProviderConfig): ProviderAdapter {
-  // Native adapters (Anthropic, Gemini, Bedrock, …) join here by `preset.adapter`.
-  return openAICompatibleAdapter;
+export function adapterFor(provider: ProviderConfig): ProviderAdapter {
+  // Native adapters join here by `preset.adapter`; everything else speaks OpenAI.
+  return provider.preset.adapter === "anthropic" ? anthropicAdapter : openAICompatibleAdapter;
 }
 
 function readString(env: Env, name: string): string | undefined {

@@ -40,7 +40,7 @@ export interface ProviderPreset {
   readonly deploymentPaths?: boolean;
   /** Default `api-version` (overridable by `<PREFIX>_API_VERSION`); set only for presets that need one. */
   readonly apiVersion?: string;
-  readonly adapter: "openai-compatible";
+  readonly adapter: "openai-compatible" | "anthropic";
   /** Header carrying the key; `authorization` gets a `Bearer ` prefix. */
   readonly authHeader: "authorization" | "api-key" | "x-api-key";
   /** Accepts `stream_options.include_usage` (some providers reject unknown fields). */

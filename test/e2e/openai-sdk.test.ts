@@ -143,6 +143,40 @@ describe("chat completions through the openai SDK", () => {
   });
 });
 
+describe("the same SDK calls served by Anthropic (translated)", () => {
+  const model = "anthropic/claude-sonnet-4-5";
+
+  test("plain and streamed chat, with usage", async () => {
+    const plain = await client.chat.completions.create({ model, messages });
+    assert.equal(plain.choices[0]?.message.content, "Hello from the mock upstream.");
+    const stream = await client.chat.completions.create({ model, messages, stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(text, "Hello from the mock upstream.");
+    assert.deepEqual(usage, plain.usage);
+  });
+
+  test("a tool call comes back as tool_calls, streamed arguments included", async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } },
+    ];
+    const mock = { toolCall: { name: "get_weather", input: { city: "Oslo" } } };
+    const answer = await client.chat.completions.create(extra({ model, messages, tools }, { mock }));
+    assert.equal(answer.choices[0]?.finish_reason, "tool_calls");
+    const call = answer.choices[0]?.message.tool_calls?.[0];
+    assert.ok(call !== undefined && call.type === "function");
+    assert.deepEqual(JSON.parse(call.function.arguments), { city: "Oslo" });
+    const stream = await client.chat.completions.create(extra({ model, messages, tools, stream: true as const }, { mock }));
+    let args = "";
+    for await (const chunk of stream) for (const t of chunk.choices[0]?.delta.tool_calls ?? []) args += t.function?.arguments ?? "";
+    assert.deepEqual(JSON.parse(args), { city: "Oslo" });
+  });
+});
+
 describe("embeddings and models through the openai SDK", () => {
   test("embeddings (the SDK asks for base64 and decodes it)", async () => {
     const res = await client.embeddings.create({ model: "embed", input: ["one", "two"] });

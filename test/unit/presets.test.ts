@@ -16,7 +16,8 @@ describe("every preset: NAME_API_KEY authenticates, NAME_BASE_URL redirects", ()
       expect(res.headers.get("x-switchyard-provider")).toBe(preset.name);
       await res.text();
       const [seen] = await upstreamSaw(tag);
-      const operation = preset.deploymentPaths === true ? `deployments/${model}/chat/completions` : "chat/completions";
+      const operation =
+        preset.adapter === "anthropic" ? "messages" : preset.deploymentPaths === true ? `deployments/${model}/chat/completions` : "chat/completions";
       expect(seen?.path).toBe(`/${preset.name}/v1/${operation}`);
       const auth = preset.authHeader === "authorization" ? `Bearer key-for-${preset.name}` : `key-for-${preset.name}`;
       expect(seen?.headers[preset.authHeader]).toBe(auth);

@@ -7,7 +7,7 @@ import { errorJson, isObj, nonNegInt, nonNegNum, randomHex } from './shared.ts';
 
 const DEFAULT_CONTENT = 'Hello from the mock upstream.';
 
-function contentDeltas(mock: Obj): string[] {
+export function contentDeltas(mock: Obj): string[] {
   const n = nonNegInt(mock.streamEvents);
   if (n !== undefined) return Array.from({ length: n }, (_, i) => `tok${i} `);
   const parts = (typeof mock.content === 'string' ? mock.content : DEFAULT_CONTENT).split(' ');
@@ -16,7 +16,7 @@ function contentDeltas(mock: Obj): string[] {
   return parts.map((p, i) => (i < last ? `${p} ` : p)).filter((p) => p !== '');
 }
 
-function promptTokens(messages: unknown[]): number {
+export function promptTokens(messages: unknown[]): number {
   let chars = 0;
   for (const m of messages) {
     if (!isObj(m)) continue;
@@ -79,7 +79,7 @@ function chunkEvents(id: string, created: number, model: string, deltas: string[
 }
 
 /** Writes SSE events one `res.write` each, honouring eventDelayMs / breakAfterEvents / breakMidEvent / hangAfterEvents. */
-async function stream(ctx: Ctx, mock: Obj, events: string[]): Promise<void> {
+export async function stream(ctx: Ctx, mock: Obj, events: string[]): Promise<void> {
   const res = ctx.res;
   if (ctx.closed) return;
   res.writeHead(200, {

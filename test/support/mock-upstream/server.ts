@@ -3,12 +3,13 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { anthropicAuthError, messages, sendAnthropicError } from './anthropic.ts';
 import { chat } from './chat.ts';
 import { embeddings } from './embeddings.ts';
 import { mockOptions, sendFault } from './faults.ts';
 import type { Ctx } from './response.ts';
 import { send, sendError, untilClosed, wait } from './response.ts';
-import type { MockUpstream, MockUpstreamOptions, RecordedRequest } from './shared.ts';
+import type { MockUpstream, MockUpstreamOptions, Obj, RecordedRequest } from './shared.ts';
 import { errorJson, isObj, nonNegInt, nonNegNum, randomHex } from './shared.ts';
 
 const MAX_RECORDED = 10_000; // keeps a long benchmark from growing memory forever
@@ -47,8 +48,9 @@ function recordHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | undefined {
+function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | undefined {
   if (method === 'POST' && path.endsWith('/chat/completions')) return 'chat';
+  if (method === 'POST' && path.endsWith('/messages')) return 'messages';
   if (method === 'POST' && path.endsWith('/embeddings')) return 'embeddings';
   if (method === 'GET' && path.endsWith('/models')) return 'models';
   return undefined;
@@ -95,7 +97,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
     try { body = JSON.parse(text); } catch { body = text; parseFailed = true; }
   }
   const mock = mockOptions(body);
-  const tag = typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : undefined;
+  // The tag: `mock.tag`, else the end user (`user`, or Anthropic's `metadata.user_id`).
+  const anthropicUser = isObj(body) && isObj(body.metadata) && typeof body.metadata.user_id === 'string' ? body.metadata.user_id : undefined;
+  const tag = typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : anthropicUser;
   rec = { method, path, query: q === -1 ? '' : url.slice(q), headers: recordHeaders(req), body, clientClosedEarly: false, completed: false, receivedAt: Date.now() };
   if (tag !== undefined) rec.tag = tag;
   requests.push(rec);
@@ -108,6 +112,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
 
   const route = routeOf(method, path);
   if (!route) return sendError(ctx, 404, `Invalid URL (${method} ${path})`);
+  if (route === 'messages') return anthropicRoute(ctx, req.headers, raw, body, parseFailed, mock);
   const auth = req.headers.authorization ?? '';
   // Azure OpenAI sends its key as `api-key` instead of a bearer token.
   const azureKey = req.headers['api-key'];
@@ -125,6 +130,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   const status = nonNegInt(mock.status);
   if (status !== undefined && status >= 200 && status <= 599) return sendFault(ctx, status, mock);
   return route === 'chat' ? chat(ctx, body, mock) : embeddings(ctx, body);
+}
+
+/** The Anthropic API: its own auth headers and error shape, the same fault options. */
+async function anthropicRoute(ctx: Ctx, headers: IncomingMessage['headers'], raw: Buffer | 'too-large', body: unknown, parseFailed: boolean, mock: Obj): Promise<void> {
+  const authError = anthropicAuthError(headers);
+  if (authError !== null) return sendAnthropicError(ctx, authError[0], authError[1]);
+  if (raw === 'too-large') return sendAnthropicError(ctx, 413, 'Request exceeds the maximum allowed number of bytes.');
+  if (parseFailed || !isObj(body)) return sendAnthropicError(ctx, 400, 'There was an issue with the format of your JSON.');
+  if (mock.hang === true) return untilClosed(ctx);
+  const delay = nonNegNum(mock.delayMs);
+  if (delay && !(await wait(ctx, delay))) return;
+  const status = nonNegInt(mock.status);
+  if (status !== undefined && status >= 400 && status <= 599) {
+    const extra = typeof mock.retryAfter === 'string' ? { 'retry-after': mock.retryAfter } : undefined;
+    return sendAnthropicError(ctx, status, typeof mock.errorMessage === 'string' ? mock.errorMessage : status === 529 ? 'Overloaded' : 'Request failed.', extra);
+  }
+  return messages(ctx, body, mock);
 }
 
 export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {

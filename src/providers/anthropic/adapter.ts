@@ -1,0 +1,59 @@
+import { readBytesUpTo } from "../../streaming/bytes.ts";
+import { openAICompatibleAdapter } from "../openai-compatible/adapter.ts";
+import type { ProviderAdapter, TranslatedBody, UpstreamRequest } from "../types.ts";
+import { maxOutputTokens } from "./models.ts";
+import { toAnthropicRequest } from "./request.ts";
+import { fromAnthropicResponse } from "./response.ts";
+import { anthropicStream } from "./stream.ts";
+
+/** The Messages API version this translation is written against. */
+const ANTHROPIC_VERSION = "2023-06-01";
+const ANSWER_BODY_LIMIT = 48 * 1024 * 1024;
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * The native Anthropic adapter: OpenAI Chat Completions in and out, the
+ * Messages API on the wire. Errors have the same `{"error":{type,message}}`
+ * core as OpenAI's, so reading them is shared.
+ */
+export const anthropicAdapter: ProviderAdapter = {
+  chatRequest(provider, call): UpstreamRequest {
+    const body = toAnthropicRequest(call.body, {
+      model: call.upstreamModel,
+      defaultMaxTokens: maxOutputTokens(call.upstreamModel),
+      stream: call.stream,
+    });
+    const headers = new Headers({
+      "content-type": "application/json",
+      accept: call.stream ? "text/event-stream" : "application/json",
+      "anthropic-version": ANTHROPIC_VERSION,
+    });
+    if (provider.apiKey !== undefined) headers.set("x-api-key", provider.apiKey);
+    return { url: `${provider.baseUrl}/messages`, init: { method: "POST", headers, body: JSON.stringify(body) } };
+  },
+
+  embeddingsRequest(provider) {
+    // The planner never sends embeddings to a preset without them; this guards a future mistake.
+    throw new Error(`the provider '${provider.name}' has no embeddings API`);
+  },
+
+  async readChatResponse(upstream): Promise<TranslatedBody> {
+    const bytes = upstream.body === null ? null : await readBytesUpTo(upstream.body, ANSWER_BODY_LIMIT);
+    if (bytes === null) throw new Error("the answer is empty or larger than the gateway's limit");
+    const message: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    if (typeof message !== "object" || message === null) throw new Error("the answer is not a JSON object");
+    const { completion, usage } = fromAnthropicResponse(message as Record<string, unknown>, nowSeconds());
+    return { body: JSON.stringify(completion), usage };
+  },
+
+  readEmbeddingsResponse() {
+    return Promise.reject(new Error("Anthropic has no embeddings API"));
+  },
+
+  chatStream(_provider, options) {
+    return anthropicStream({ clientWantsUsage: options.clientWantsUsage, created: nowSeconds() });
+  },
+
+  readError: openAICompatibleAdapter.readError,
+};

@@ -1,0 +1,25 @@
+/**
+ * Anthropic requires `max_tokens`; when a client sends none, the gateway asks
+ * for the model's own output ceiling (Anthropic's model overview), so a
+ * translated request never cuts an answer an OpenAI client expected whole.
+ * Matched by prefix so dated snapshots (`claude-sonnet-4-5-20250929`) count.
+ */
+const MAX_OUTPUT: ReadonlyArray<readonly [string, number]> = [
+  ["claude-opus-4-1", 32_000],
+  ["claude-opus-4", 32_000],
+  ["claude-sonnet-4", 64_000],
+  ["claude-haiku-4", 64_000],
+  ["claude-3-7-sonnet", 64_000],
+  ["claude-3-5-haiku", 8_192],
+  ["claude-3-5-sonnet", 8_192],
+  ["claude-3-haiku", 4_096],
+  ["claude-3-opus", 4_096],
+];
+
+/** A ceiling every current Claude model accepts, for models not listed above. */
+const FALLBACK_MAX_OUTPUT = 8_192;
+
+export function maxOutputTokens(model: string): number {
+  for (const [prefix, tokens] of MAX_OUTPUT) if (model.startsWith(prefix)) return tokens;
+  return FALLBACK_MAX_OUTPUT;
+}
