@@ -29,7 +29,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     (a) => a.adapter.chatRequest(a.provider, { body, upstreamModel: a.model, stream }),
     { deadlineMs: settings.upstreamTimeoutMs, stream },
   );
-  const { attempt, response } = executed;
+  const { attempt } = executed;
   const log: RequestLogEntry = {
     requestId: c.var.requestId,
     keyId: key.id,
@@ -45,7 +45,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     durationMs: 0,
   };
 
-  if (!stream || response.body === null) {
+  if (executed.stream === null) {
     const answer = await readAnswer(executed, attempt.adapter.readChatResponse);
     logRequest({ ...log, usage: answer.usage, durationMs: Date.now() - started });
     return new Response(answer.body, { status: 200, headers: answerHeaders(executed, "application/json") });
@@ -53,7 +53,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
 
   executed.deadline.end(); // from here the relay's idle watchdog bounds the stream
   const translator = attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: request.stream_options?.include_usage === true });
-  const relay = relayStream(response.body, translator, {
+  const relay = relayStream(executed.stream, translator, {
     idleTimeoutMs: settings.streamIdleTimeoutMs,
     provider: attempt.provider.name,
     onEnd: (end) => {

@@ -108,4 +108,6 @@ export interface ProviderAdapter {
   readEmbeddingsResponse(upstream: Response): Promise<TranslatedBody>;
   chatStream(provider: ProviderConfig, options: { clientWantsUsage: boolean }): StreamTranslator;
   readError(upstream: Response): Promise<UpstreamErrorDetail>;
+  /** The error a stream's first event reports, or null if it is an ordinary event. */
+  streamError(firstEvent: string): UpstreamErrorDetail | null;
 }

@@ -1,4 +1,5 @@
 import type { UpstreamRequest } from "../providers/types.ts";
+import { peekFirstEvent, type PeekedStream } from "../streaming/first-event.ts";
 import type { Attempt, Plan } from "./plan.ts";
 import { failureToError, isRetryable, type AttemptFailure } from "./upstream-errors.ts";
 
@@ -16,8 +17,10 @@ export interface AttemptDeadline {
 
 export interface Executed {
   readonly attempt: Attempt;
-  /** The upstream's 2xx response; its body is still unread. */
+  /** The upstream's 2xx response; its body is unread, except for a stream (see `stream`). */
   readonly response: Response;
+  /** For a stream: the body's reader, already past its first event (`head`), which was not an error. */
+  readonly stream: PeekedStream | null;
   readonly deadline: AttemptDeadline;
   /** How many upstream calls were made, the successful one included. */
   readonly attempts: number;
@@ -55,13 +58,25 @@ async function callOnce(
   request: UpstreamRequest,
   ms: number,
   wantsEventStream: boolean,
-): Promise<{ response: Response; deadline: AttemptDeadline } | AttemptFailure> {
+): Promise<{ response: Response; deadline: AttemptDeadline; stream: PeekedStream | null } | AttemptFailure> {
   const provider = attempt.provider.name;
   const deadline = armDeadline(ms, wantsEventStream);
   try {
     const response = await fetch(request.url, { ...request.init, signal: deadline.signal });
-    if (response.ok && !(wantsEventStream && isJson(response))) {
-      return { response, deadline: { ms, expired: deadline.expired, end: deadline.end } };
+    const answer = { response, deadline: { ms, expired: deadline.expired, end: deadline.end } };
+    if (response.ok && !wantsEventStream) return { ...answer, stream: null };
+    if (response.ok && !isJson(response) && response.body !== null) {
+      // Still within the deadline: an error as the first event fails this attempt, not the request.
+      const stream = await peekFirstEvent(response.body);
+      if (stream.ended && stream.firstEvent === null) {
+        deadline.end();
+        return { kind: "body", provider, message: "its stream ended before its first event" };
+      }
+      const error = stream.firstEvent === null ? null : attempt.adapter.streamError(stream.firstEvent);
+      if (error === null) return { ...answer, stream };
+      stream.reader.cancel().catch(() => {});
+      deadline.end();
+      return { kind: "stream_error", provider, detail: error };
     }
     const detail = await attempt.adapter.readError(response);
     deadline.end();

@@ -6,7 +6,9 @@ export type AttemptFailure =
   | { kind: "timeout"; provider: string; afterMs: number }
   | { kind: "network"; provider: string; message: string }
   | { kind: "status"; provider: string; status: number; detail: UpstreamErrorDetail; retryAfter: string | null }
-  | { kind: "body"; provider: string; message: string };
+  | { kind: "body"; provider: string; message: string }
+  /** The stream's first event was an error: nothing was sent to the client yet. */
+  | { kind: "stream_error"; provider: string; detail: UpstreamErrorDetail };
 
 /**
  * Worth another attempt (on the next target): the provider, not the request,
@@ -35,6 +37,8 @@ export function failureToError(failure: AttemptFailure): GatewayError {
       return new GatewayError(502, `${who} could not be reached: ${failure.message}`, { code: "upstream_unreachable" });
     case "body":
       return new GatewayError(502, `${who} sent an unusable answer: ${failure.message}`, { code: "upstream_bad_response" });
+    case "stream_error":
+      return new GatewayError(502, `${who} started its stream with an error: ${failure.detail.message}`, { code: "upstream_error" });
     case "status": {
       const { status, detail } = failure;
       if (CLIENT_STATUSES.has(status)) {

@@ -1,5 +1,6 @@
 import type { StreamTranslator, Usage } from "../providers/types.ts";
 import { encoder } from "./bytes.ts";
+import type { PeekedStream } from "./first-event.ts";
 
 /** How a relayed stream ended, for the request log (and, later, settling spend). */
 export type StreamEnd =
@@ -49,8 +50,8 @@ export interface Relay {
  * and reveals a client that has gone; a client that reads nothing for
  * `idleTimeoutMs` while data waits for it is let go.
  */
-export function relayStream(upstream: ReadableStream<Uint8Array>, translator: StreamTranslator, options: RelayOptions): Relay {
-  const reader = upstream.getReader();
+export function relayStream(upstream: PeekedStream, translator: StreamTranslator, options: RelayOptions): Relay {
+  const { reader } = upstream;
   const output = new IdentityTransformStream({ highWaterMark: QUEUE_BYTES });
   const writer = output.writable.getWriter();
   let ended = false;
@@ -126,6 +127,7 @@ export function relayStream(upstream: ReadableStream<Uint8Array>, translator: St
   async function pump(): Promise<void> {
     idleTimer = setTimeout(watch, heartbeatMs);
     try {
+      if (upstream.head.byteLength > 0) translator.push(upstream.head, emit);
       for (;;) {
         const result = await reader.read();
         if (ended) return; // the client went away meanwhile

@@ -96,8 +96,18 @@ describe("OpenAI clients served by Anthropic", () => {
     expect(body.error.type).toBe("invalid_request_error");
   });
 
-  it("an error event mid-stream reaches the client as an OpenAI-shaped error event", async () => {
-    const data = dataEvents(await (await ask({ messages: [{ role: "user", content: "hi" }], stream: true, mock: { firstEventError: true } })).text());
-    expect(JSON.parse(data[0] ?? "{}")).toMatchObject({ error: { type: "overloaded_error", message: "Overloaded" } });
+  it("a stream whose first event is an error is a failed attempt: 502 alone, the next target in a route", async () => {
+    const alone = await ask({ messages: [{ role: "user", content: "hi" }], stream: true, mock: { firstEventError: true } });
+    expect(alone.status).toBe(502);
+    expect((await alone.json<OpenAIError>()).error.message).toContain("Overloaded");
+    await gateway("/admin/routes/claude-then-gpt", admin("PUT", { targets: [{ provider: "anthropic", model: "claude-sonnet-4-5" }, { provider: "openai", model: "gpt-4o-mini" }] }), env);
+    const res = await gateway(
+      "/v1/chat/completions",
+      json({ model: "claude-then-gpt", stream: true, messages: [{ role: "user", content: "hi" }], mock: { onlyModel: "claude-sonnet-4-5", firstEventError: true } }),
+      env,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-provider")).toBe("openai");
+    expect(dataEvents(await res.text()).at(-1)).toBe("[DONE]");
   });
 });

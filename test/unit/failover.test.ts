@@ -45,6 +45,14 @@ describe("failover before the first byte", () => {
     expect(res.headers.get("x-switchyard-model")).toBe("second-choice");
   });
 
+  it("moves to the next target when a stream's first event is an error (nothing has reached the client yet)", async () => {
+    await gateway(`/admin/routes/${ALIAS}`, admin("PUT", route));
+    const res = await gateway("/v1/chat/completions", json({ model: ALIAS, messages: hello, stream: true, mock: { onlyModel: "first-choice", firstEventError: true } }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-model")).toBe("second-choice");
+    expect(await res.text()).toContain("data: [DONE]");
+  });
+
   it("does not fail over a request the provider rejects as invalid (400): the client sees it at once", async () => {
     const res = await askPair({ status: 400, errorMessage: "bad 'temperature'" });
     expect(res.status).toBe(400);

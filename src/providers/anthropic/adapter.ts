@@ -1,4 +1,5 @@
 import { readBytesUpTo } from "../../streaming/bytes.ts";
+import { eventJson } from "../../streaming/first-event.ts";
 import { openAICompatibleAdapter } from "../openai-compatible/adapter.ts";
 import type { ProviderAdapter, TranslatedBody, UpstreamRequest } from "../types.ts";
 import { maxOutputTokens } from "./models.ts";
@@ -56,4 +57,13 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 
   readError: openAICompatibleAdapter.readError,
+
+  streamError(firstEvent) {
+    const payload = eventJson(firstEvent);
+    if (typeof payload !== "object" || payload === null || (payload as Record<string, unknown>).type !== "error") return null;
+    const error = (payload as Record<string, unknown>).error;
+    const e = typeof error === "object" && error !== null ? (error as Record<string, unknown>) : {};
+    const type = typeof e.type === "string" ? e.type : null;
+    return { message: typeof e.message === "string" ? e.message : "Anthropic reported an error", type, code: type, param: null };
+  },
 };

@@ -8,6 +8,7 @@ import type {
   UpstreamRequest,
 } from "../types.ts";
 import { readBytesUpTo, readTextUpTo } from "../../streaming/bytes.ts";
+import { eventJson } from "../../streaming/first-event.ts";
 import { openAICompatibleStream } from "./stream.ts";
 import { usageInBody } from "./usage-in-body.ts";
 
@@ -102,6 +103,15 @@ export const openAICompatibleAdapter: ProviderAdapter = {
 
   chatStream(provider, options) {
     return openAICompatibleStream({ ...options, endsWithDone: provider.preset.streamEndsWithDone });
+  },
+
+  streamError(firstEvent) {
+    const payload = eventJson(firstEvent);
+    if (typeof payload !== "object" || payload === null) return null;
+    const error = (payload as Record<string, unknown>).error;
+    if (typeof error !== "object" || error === null) return null;
+    const e = error as Record<string, unknown>;
+    return { message: str(e.message) ?? "the provider reported an error", type: str(e.type), code: str(e.code), param: null };
   },
 
   async readError(upstream): Promise<UpstreamErrorDetail> {

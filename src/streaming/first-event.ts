@@ -1,0 +1,57 @@
+import { concatBytes } from "./bytes.ts";
+
+/** How far the gateway reads into a stream looking for its first event before giving up on finding one. */
+const PEEK_LIMIT_BYTES = 64 * 1024;
+
+export interface PeekedStream {
+  /** The reader, positioned after `head`. */
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** Bytes already read: the first event with a `data:` line, and whatever came with it. */
+  head: Uint8Array;
+  /** The text of that first event, or null if the stream ended (or grew past the limit) without one. */
+  firstEvent: string | null;
+  /** The stream has already ended. */
+  ended: boolean;
+}
+
+/** The first complete SSE event in `text` that carries data (comments and keep-alives are skipped). */
+function firstDataEvent(text: string): string | null {
+  for (const event of text.split(/\r?\n\r?\n/).slice(0, -1)) {
+    if (/^data:/m.test(event)) return event;
+  }
+  return null;
+}
+
+/**
+ * Reads a stream up to its first event that carries data, before anything is
+ * sent to the client: an error there is a failed attempt (and the next target
+ * can still be tried), not a started stream (DESIGN.md "commit point").
+ */
+export async function peekFirstEvent(body: ReadableStream<Uint8Array>): Promise<PeekedStream> {
+  const reader = body.getReader();
+  const utf8 = new TextDecoder();
+  let head: Uint8Array = new Uint8Array(0);
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { reader, head, firstEvent: firstDataEvent(`${text}\n\n`), ended: true };
+    head = head.byteLength === 0 ? value : concatBytes(head, value);
+    text += utf8.decode(value, { stream: true });
+    const event = firstDataEvent(text);
+    if (event !== null || head.byteLength > PEEK_LIMIT_BYTES) return { reader, head, firstEvent: event, ended: false };
+  }
+}
+
+/** The JSON of an event's `data:` lines, or undefined. */
+export function eventJson(event: string): unknown {
+  const data = event
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith("data:"))
+    .map((line) => line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5))
+    .join("\n");
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
