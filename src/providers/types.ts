@@ -110,4 +110,6 @@ export interface ProviderAdapter {
   readError(upstream: Response): Promise<UpstreamErrorDetail>;
   /** The error a stream's first event reports, or null if it is an ordinary event. */
   streamError(firstEvent: string): UpstreamErrorDetail | null;
+  /** Events that open a stream without content (the commit point waits past them). */
+  isStreamPreamble(event: string): boolean;
 }

@@ -67,7 +67,7 @@ async function callOnce(
     if (response.ok && !wantsEventStream) return { ...answer, stream: null };
     if (response.ok && !isJson(response) && response.body !== null) {
       // Still within the deadline: an error as the first event fails this attempt, not the request.
-      const stream = await peekFirstEvent(response.body);
+      const stream = await peekFirstEvent(response.body, attempt.adapter.isStreamPreamble);
       if (stream.ended && stream.firstEvent === null) {
         deadline.end();
         return { kind: "body", provider, message: "its stream ended before its first event" };

@@ -14,10 +14,10 @@ export interface PeekedStream {
   ended: boolean;
 }
 
-/** The first complete SSE event in `text` that carries data (comments and keep-alives are skipped). */
-function firstDataEvent(text: string): string | null {
+/** The first complete SSE event in `text` that carries data and is not preamble (comments, keep-alives). */
+function firstDataEvent(text: string, isPreamble: (event: string) => boolean): string | null {
   for (const event of text.split(/\r?\n\r?\n/).slice(0, -1)) {
-    if (/^data:/m.test(event)) return event;
+    if (/^data:/m.test(event) && !isPreamble(event)) return event;
   }
   return null;
 }
@@ -25,19 +25,24 @@ function firstDataEvent(text: string): string | null {
 /**
  * Reads a stream up to its first event that carries data, before anything is
  * sent to the client: an error there is a failed attempt (and the next target
- * can still be tried), not a started stream (DESIGN.md "commit point").
+ * can still be tried), not a started stream (DESIGN.md "commit point"). An
+ * adapter may name preamble events that commit nothing (Anthropic's
+ * `message_start` and `ping`), so an error right after them still fails over.
  */
-export async function peekFirstEvent(body: ReadableStream<Uint8Array>): Promise<PeekedStream> {
+export async function peekFirstEvent(
+  body: ReadableStream<Uint8Array>,
+  isPreamble: (event: string) => boolean = () => false,
+): Promise<PeekedStream> {
   const reader = body.getReader();
   const utf8 = new TextDecoder();
   let head: Uint8Array = new Uint8Array(0);
   let text = "";
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return { reader, head, firstEvent: firstDataEvent(`${text}\n\n`), ended: true };
+    if (done) return { reader, head, firstEvent: firstDataEvent(`${text}\n\n`, isPreamble), ended: true };
     head = head.byteLength === 0 ? value : concatBytes(head, value);
     text += utf8.decode(value, { stream: true });
-    const event = firstDataEvent(text);
+    const event = firstDataEvent(text, isPreamble);
     if (event !== null || head.byteLength > PEEK_LIMIT_BYTES) return { reader, head, firstEvent: event, ended: false };
   }
 }

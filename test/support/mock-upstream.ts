@@ -7,7 +7,9 @@
 // Node built-ins only, and syntax that Node's type stripping accepts (no enums/namespaces).
 //
 // Routes (any path prefix): POST …/chat/completions, POST …/embeddings, GET …/models; they need
-// `Authorization: Bearer <key>` (key `bad-key` gets a 401). Control endpoints, no auth:
+// `Authorization: Bearer <key>` or Azure's `api-key` (key `bad-key` gets a 401). POST …/messages
+// speaks Anthropic's Messages API: `x-api-key` and `anthropic-version` required, Anthropic's
+// message, event and error shapes (529 overloaded_error, …). Control endpoints, no auth:
 // GET /__mock/health, GET /__mock/requests[?tag=T], DELETE /__mock/requests.
 //
 // `mock` options (all optional; values of the wrong type are ignored):
@@ -36,9 +38,13 @@
 //     breakAfterEvents: n      reset the connection after n events (n = all: after [DONE], before the end)
 //     breakMidEvent: true      with breakAfterEvents, send half of the next event before the reset
 //     hangAfterEvents: n       after n events send nothing more, keeping the connection open
+//   Anthropic messages (besides the options above that apply)
+//     toolCall: {name, input}  answer with a tool_use block (when the request offers tools)
+//     cacheRead, cacheWrite: n cache_read_input_tokens / cache_creation_input_tokens in usage
+//     errorAfterStart: true    streamed: message_start and ping, then an overloaded_error event
 //
 // Modules: mock-upstream/server.ts (HTTP server, routing, recording, control endpoints),
-// chat.ts (completions, streaming, stream faults), embeddings.ts, faults.ts (`mock` selection,
+// chat.ts (completions, streaming, stream faults), anthropic.ts (Messages API), embeddings.ts, faults.ts (`mock` selection,
 // `status` errors), response.ts (per-request state, writers, waits), shared.ts (types, helpers).
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

@@ -7,9 +7,56 @@ import { toAnthropicRequest } from "../../src/providers/anthropic/request.ts";
 import { fromAnthropicResponse } from "../../src/providers/anthropic/response.ts";
 import { anthropicStream } from "../../src/providers/anthropic/stream.ts";
 
-const opts = { model: "claude-sonnet-4-5", defaultMaxTokens: 64000, stream: false };
+const opts = { model: "claude-sonnet-4-5", defaultMaxTokens: 64000, stream: false, supportsThinking: true };
 
 describe("OpenAI request → Anthropic Messages request", () => {
+  it("drops what Anthropic would refuse: blank stops and texts, temperature over 1, OpenAI-only fields, odd tool ids", () => {
+    const out = toAnthropicRequest(
+      {
+        messages: [
+          { role: "user", content: [{ type: "text", text: "  " }, { type: "text", text: "hi" }, { type: "file", file: { file_data: "data:application/pdf;base64,JVBERi0=" } }] },
+          { role: "assistant", content: "", tool_calls: [{ id: "functions.lookup:0", type: "function", function: { name: "lookup", arguments: "[1]" } }] },
+          { role: "tool", tool_call_id: "functions.lookup:0", content: "ok" },
+        ],
+        stop: ["\n", "END", ""],
+        temperature: 1.7,
+        metadata: { trace: "x" },
+        prompt_cache_key: "k",
+        tools: [{ type: "function", function: { name: "lookup", parameters: {} } }],
+      },
+      opts,
+    );
+    expect(out.stop_sequences).toEqual(["END"]);
+    expect(out.temperature).toBe(1);
+    expect(out).not.toHaveProperty("metadata");
+    expect(out).not.toHaveProperty("prompt_cache_key");
+    expect((out.tools as Array<{ input_schema: unknown }>)[0]?.input_schema).toEqual({ type: "object" });
+    expect(out.messages).toEqual([
+      { role: "user", content: [{ type: "text", text: "hi" }, { type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" } }] },
+      { role: "assistant", content: [{ type: "tool_use", id: "functions_lookup_0", name: "lookup", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "functions_lookup_0", content: [{ type: "text", text: "ok" }] }] },
+    ]);
+  });
+
+  it("refuses what it cannot translate (n > 1, JSON mode) with a 400, and gives a system-only prompt a user turn", () => {
+    expect(() => toAnthropicRequest({ messages: [{ role: "user", content: "hi" }], n: 2 }, opts)).toThrow(/'n'/);
+    expect(() => toAnthropicRequest({ messages: [{ role: "user", content: "hi" }], response_format: { type: "json_object" } }, opts)).toThrow(/response_format/);
+    expect(toAnthropicRequest({ messages: [{ role: "system", content: "Tell a joke." }] }, opts).messages).toEqual([{ role: "user", content: [{ type: "text", text: "Tell a joke." }] }]);
+  });
+
+  it("enables thinking only where Anthropic allows it, and then drops the sampling settings it forbids", () => {
+    const messages = [{ role: "user", content: "hi" }];
+    const on = toAnthropicRequest({ messages, reasoning_effort: "medium", max_tokens: 20000, temperature: 0.3, top_k: 5, top_p: 0.5 }, opts);
+    expect(on.thinking).toEqual({ type: "enabled", budget_tokens: 8192 });
+    expect(on).not.toHaveProperty("temperature");
+    expect(on).not.toHaveProperty("top_k");
+    expect(on).not.toHaveProperty("top_p");
+    expect(toAnthropicRequest({ messages, reasoning_effort: "high", max_tokens: 1500 }, opts)).not.toHaveProperty("thinking");
+    expect(toAnthropicRequest({ messages, reasoning_effort: "high" }, { ...opts, supportsThinking: false })).not.toHaveProperty("thinking");
+    const tools = [{ type: "function", function: { name: "f", parameters: { type: "object" } } }];
+    expect(toAnthropicRequest({ messages, tools, tool_choice: "required", reasoning_effort: "low" }, opts)).not.toHaveProperty("thinking");
+  });
+
   it("moves system messages to `system`, requires max_tokens, maps stop/user/tools", () => {
     const out = toAnthropicRequest(
       {
@@ -221,6 +268,27 @@ describe("Anthropic stream → OpenAI chunks", () => {
     const overloaded = sse("error", { type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
     const failed = runStream(streamed.slice(0, streamed.indexOf("event: message_delta")) + overloaded, 1 << 20, false);
     expect(JSON.parse(failed.data.at(-1) ?? "{}")).toEqual({ error: { message: "Overloaded", type: "overloaded_error", param: null, code: "overloaded_error" } });
-    expect(failed.translator.completed()).toBe(false);
+    expect(failed.translator.completed()).toBe(true); // already reported in-band: no second error event
+    const cut = runStream(streamed.slice(0, streamed.indexOf("event: message_delta")), 1 << 20, false);
+    expect(cut.translator.completed()).toBe(false);
+  });
+
+  it("ignores null counts in message_delta usage, and sends '{}' for a tool called without arguments", () => {
+    const start = sse("message_start", { type: "message_start", message: { id: "msg_1", model: "m", usage: { input_tokens: 10, cache_read_input_tokens: 5, output_tokens: 1 } } });
+    const tool =
+      sse("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "toolu_1", name: "now", input: {} } }) +
+      sse("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: "" } }) +
+      sse("content_block_stop", { type: "content_block_stop", index: 0 });
+    const end =
+      sse("message_delta", { type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { input_tokens: null, cache_read_input_tokens: null, output_tokens: 7 } }) +
+      sse("message_stop", { type: "message_stop" });
+    const { data, translator } = runStream(start + tool + end, 5, true);
+    expect(translator.usage()).toMatchObject({ prompt_tokens: 15, completion_tokens: 7 });
+    const args = data
+      .slice(0, -1)
+      .flatMap((d) => (JSON.parse(d) as { choices: Array<{ delta: { tool_calls?: Array<{ function: { arguments?: string } }> } }> }).choices[0]?.delta.tool_calls ?? [])
+      .map((t) => t.function.arguments ?? "")
+      .join("");
+    expect(args).toBe("{}");
   });
 });

@@ -109,5 +109,15 @@ describe("OpenAI clients served by Anthropic", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-switchyard-provider")).toBe("openai");
     expect(dataEvents(await res.text()).at(-1)).toBe("[DONE]");
+
+    // Anthropic's stream opens with message_start and ping: an error right after them still fails over.
+    const late = await gateway(
+      "/v1/chat/completions",
+      json({ model: "claude-then-gpt", stream: true, messages: [{ role: "user", content: "hi" }], mock: { onlyModel: "claude-sonnet-4-5", errorAfterStart: true } }),
+      env,
+    );
+    expect(late.status).toBe(200);
+    expect(late.headers.get("x-switchyard-provider")).toBe("openai");
+    await late.text();
   });
 });

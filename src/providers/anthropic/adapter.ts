@@ -2,7 +2,7 @@ import { readBytesUpTo } from "../../streaming/bytes.ts";
 import { eventJson } from "../../streaming/first-event.ts";
 import { openAICompatibleAdapter } from "../openai-compatible/adapter.ts";
 import type { ProviderAdapter, TranslatedBody, UpstreamRequest } from "../types.ts";
-import { maxOutputTokens } from "./models.ts";
+import { maxOutputTokens, supportsThinking } from "./models.ts";
 import { toAnthropicRequest } from "./request.ts";
 import { fromAnthropicResponse } from "./response.ts";
 import { anthropicStream } from "./stream.ts";
@@ -24,6 +24,7 @@ export const anthropicAdapter: ProviderAdapter = {
       model: call.upstreamModel,
       defaultMaxTokens: maxOutputTokens(call.upstreamModel),
       stream: call.stream,
+      supportsThinking: supportsThinking(call.upstreamModel),
     });
     const headers = new Headers({
       "content-type": "application/json",
@@ -57,6 +58,12 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 
   readError: openAICompatibleAdapter.readError,
+
+  isStreamPreamble(event) {
+    const payload = eventJson(event);
+    const type = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>).type : undefined;
+    return type === "message_start" || type === "ping";
+  },
 
   streamError(firstEvent) {
     const payload = eventJson(firstEvent);

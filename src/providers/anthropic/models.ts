@@ -23,3 +23,8 @@ export function maxOutputTokens(model: string): number {
   for (const [prefix, tokens] of MAX_OUTPUT) if (model.startsWith(prefix)) return tokens;
   return FALLBACK_MAX_OUTPUT;
 }
+
+/** Models that accept an extended-thinking budget (Claude 3.7 Sonnet and the Claude 4 family). */
+export function supportsThinking(model: string): boolean {
+  return /^claude-(3-7-sonnet|opus-4|sonnet-4|haiku-4)/.test(model);
+}

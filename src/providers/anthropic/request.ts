@@ -5,6 +5,8 @@
  * (`thinking`, `top_k`, `metadata`, `cache_control` on parts, …) pass through.
  */
 
+import { invalidRequest } from "../../http/errors.ts";
+
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -14,8 +16,15 @@ const OPENAI_ONLY = new Set([
   "messages", "model", "max_tokens", "max_completion_tokens", "stop", "tools", "tool_choice", "user",
   "stream_options", "n", "reasoning_effort", "parallel_tool_calls", "response_format", "frequency_penalty",
   "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "seed", "service_tier", "store", "modalities",
-  "prediction", "audio", "function_call", "functions",
+  "prediction", "audio", "function_call", "functions", "metadata", "prompt_cache_key", "prompt_cache_retention",
+  "safety_identifier", "verbosity", "web_search_options", "temperature",
 ]);
+
+/** Content block types Anthropic accepts as they are, when a client sends them in an OpenAI message. */
+const ANTHROPIC_BLOCKS = new Set(["document", "image", "tool_use", "tool_result", "thinking", "redacted_thinking", "search_result"]);
+
+/** Anthropic tool ids allow only `[A-Za-z0-9_-]`; ids from other providers (after a failover) may not comply. */
+const toolId = (id: unknown): string => (typeof id === "string" && id.length > 0 ? id.replace(/[^A-Za-z0-9_-]/g, "_") : "toolu_missing");
 
 /** A data: URL → Anthropic base64 source; anything else → a URL source. */
 function imageSource(url: string): Json {
@@ -28,20 +37,26 @@ function imageSource(url: string): Json {
 function contentBlock(part: unknown): Json | null {
   if (!isObject(part)) return null;
   let block: Json | null = null;
-  if (part.type === "text" && typeof part.text === "string") block = { type: "text", text: part.text };
-  else if (part.type === "image_url") {
+  // Anthropic rejects empty and whitespace-only text blocks.
+  if ((part.type === "text" || part.type === "refusal") && typeof (part.text ?? part.refusal) === "string") {
+    const text = String(part.text ?? part.refusal);
+    if (text.trim().length > 0) block = { type: "text", text };
+  } else if (part.type === "image_url") {
     const image = part.image_url;
     const url = typeof image === "string" ? image : isObject(image) && typeof image.url === "string" ? image.url : null;
     if (url !== null) block = { type: "image", source: imageSource(url) };
-  } else if (typeof part.type === "string" && part.type !== "input_audio") {
-    block = { ...part }; // already an Anthropic block (document, tool_result, …): pass through
+  } else if (part.type === "file" && isObject(part.file) && typeof part.file.file_data === "string") {
+    const source = imageSource(part.file.file_data);
+    if (source.type === "base64") block = { type: "document", source };
+  } else if (typeof part.type === "string" && ANTHROPIC_BLOCKS.has(part.type)) {
+    block = { ...part }; // already an Anthropic block: pass through
   }
   if (block !== null && isObject(part.cache_control)) block.cache_control = part.cache_control;
   return block;
 }
 
 function contentBlocks(content: unknown): Json[] {
-  if (typeof content === "string") return content.length > 0 ? [{ type: "text", text: content }] : [];
+  if (typeof content === "string") return content.trim().length > 0 ? [{ type: "text", text: content }] : [];
   if (!Array.isArray(content)) return [];
   const blocks: Json[] = [];
   for (const part of content) {
@@ -54,9 +69,10 @@ function contentBlocks(content: unknown): Json[] {
 function parseArguments(raw: unknown): unknown {
   if (typeof raw !== "string" || raw.trim().length === 0) return {};
   try {
-    return JSON.parse(raw);
+    const parsed: unknown = JSON.parse(raw);
+    return isObject(parsed) ? parsed : {}; // Anthropic requires an object
   } catch {
-    return {}; // a model's malformed arguments: Anthropic requires an object
+    return {}; // a model's malformed arguments
   }
 }
 
@@ -83,13 +99,13 @@ function translateMessages(input: unknown[]): { system: Json[]; messages: Json[]
       if (Array.isArray(message.tool_calls)) {
         for (const call of message.tool_calls) {
           if (!isObject(call) || !isObject(call.function)) continue;
-          blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input: parseArguments(call.function.arguments) });
+          blocks.push({ type: "tool_use", id: toolId(call.id), name: call.function.name, input: parseArguments(call.function.arguments) });
         }
       }
       push(messages, "assistant", blocks);
     } else if (role === "tool") {
       const result = contentBlocks(message.content);
-      push(messages, "user", [{ type: "tool_result", tool_use_id: message.tool_call_id, content: result }]);
+      push(messages, "user", [{ type: "tool_result", tool_use_id: toolId(message.tool_call_id), content: result }]);
     }
   }
   return { system, messages };
@@ -101,7 +117,7 @@ function translateTools(tools: unknown): Json[] | undefined {
   for (const tool of tools) {
     if (isObject(tool) && tool.type === "function" && isObject(tool.function)) {
       const fn = tool.function;
-      const translated: Json = { name: fn.name, input_schema: isObject(fn.parameters) ? fn.parameters : { type: "object", properties: {} } };
+      const translated: Json = { name: fn.name, input_schema: { type: "object", ...(isObject(fn.parameters) ? fn.parameters : {}) } };
       if (typeof fn.description === "string") translated.description = fn.description;
       if (isObject(tool.cache_control)) translated.cache_control = tool.cache_control;
       out.push(translated);
@@ -123,36 +139,75 @@ function translateToolChoice(choice: unknown, parallel: unknown): Json | undefin
   return parallel === false ? { type: "auto", ...disableParallel } : undefined;
 }
 
-/** Thinking budget for OpenAI's `reasoning_effort`, as a share of the output cap. */
+/** Thinking budget (tokens) for OpenAI's `reasoning_effort`. */
 const EFFORT_BUDGET: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 24576 };
+/** Anthropic's smallest thinking budget; the answer itself needs room beyond it too. */
+const MIN_THINKING_BUDGET = 1024;
 
 export interface AnthropicRequestOptions {
   model: string;
   /** Output cap when the client gave none: Anthropic requires `max_tokens`. */
   defaultMaxTokens: number;
   stream: boolean;
+  /** Whether the model accepts a `thinking` budget (from its model table). */
+  supportsThinking: boolean;
+}
+
+/** OpenAI features with no Anthropic equivalent are refused, never silently dropped. */
+function refuseUntranslatable(body: Readonly<Json>): void {
+  if (typeof body.n === "number" && body.n > 1) {
+    throw invalidRequest("Anthropic models return one choice per request; 'n' greater than 1 cannot be served.", "n", "unsupported_parameter");
+  }
+  const format = body.response_format;
+  if (isObject(format) && format.type !== "text") {
+    throw invalidRequest("'response_format' (JSON mode) is not translated for Anthropic models yet; use a tool with a schema instead.", "response_format", "unsupported_parameter");
+  }
+}
+
+/**
+ * Turns `reasoning_effort` into a thinking budget where Anthropic's rules allow:
+ * a budget of at least 1024 below `max_tokens`, no forced tool, no earlier tool
+ * call in the conversation (its signed thinking blocks cannot be replayed from an
+ * OpenAI history), and sampling settings thinking permits.
+ */
+function applyReasoningEffort(out: Json, body: Readonly<Json>, options: AnthropicRequestOptions): void {
+  const budget = typeof body.reasoning_effort === "string" ? EFFORT_BUDGET[body.reasoning_effort] : undefined;
+  if (budget === undefined || out.thinking !== undefined || !options.supportsThinking) return;
+  const maxTokens = out.max_tokens as number;
+  const forcedTool = isObject(out.tool_choice) && (out.tool_choice.type === "any" || out.tool_choice.type === "tool");
+  const earlierToolUse = (out.messages as Json[]).some((m) => m.role === "assistant" && Array.isArray(m.content) && m.content.some((b) => isObject(b) && b.type === "tool_use"));
+  const room = Math.min(budget, maxTokens - MIN_THINKING_BUDGET);
+  if (room < MIN_THINKING_BUDGET || forcedTool || earlierToolUse) return;
+  out.thinking = { type: "enabled", budget_tokens: room };
+  delete out.temperature;
+  delete out.top_k;
+  if (typeof out.top_p === "number" && out.top_p < 0.95) delete out.top_p;
 }
 
 export function toAnthropicRequest(body: Readonly<Json>, options: AnthropicRequestOptions): Json {
+  refuseUntranslatable(body);
   const out: Json = {};
-  for (const [key, value] of Object.entries(body)) if (!OPENAI_ONLY.has(key)) out[key] = value;
+  for (const [key, value] of Object.entries(body)) if (!OPENAI_ONLY.has(key) && value !== null) out[key] = value;
   const { system, messages } = translateMessages(Array.isArray(body.messages) ? body.messages : []);
   out.model = options.model;
+  // OpenAI accepts a conversation of system messages alone; Anthropic needs a user turn.
+  if (messages.length === 0 && system.length > 0) messages.push({ role: "user", content: system.splice(0) });
   out.messages = messages;
   if (system.length > 0 && out.system === undefined) out.system = system;
   const cap = body.max_completion_tokens ?? body.max_tokens;
   out.max_tokens = typeof cap === "number" ? cap : options.defaultMaxTokens;
-  if (typeof body.stop === "string") out.stop_sequences = [body.stop];
-  else if (Array.isArray(body.stop)) out.stop_sequences = body.stop;
+  // OpenAI allows temperature up to 2; Anthropic up to 1.
+  if (typeof body.temperature === "number") out.temperature = Math.min(body.temperature, 1);
+  const stops = (typeof body.stop === "string" ? [body.stop] : Array.isArray(body.stop) ? body.stop : []).filter(
+    (stop): stop is string => typeof stop === "string" && stop.trim().length > 0, // Anthropic refuses whitespace-only stops
+  );
+  if (stops.length > 0) out.stop_sequences = stops;
   const tools = translateTools(body.tools);
   if (tools !== undefined) out.tools = tools;
   const toolChoice = tools === undefined ? undefined : translateToolChoice(body.tool_choice, body.parallel_tool_calls);
   if (toolChoice !== undefined) out.tool_choice = toolChoice;
-  if (typeof body.user === "string" && !isObject(out.metadata)) out.metadata = { user_id: body.user };
-  const effort = typeof body.reasoning_effort === "string" ? EFFORT_BUDGET[body.reasoning_effort] : undefined;
-  if (effort !== undefined && out.thinking === undefined) {
-    out.thinking = { type: "enabled", budget_tokens: Math.min(effort, Math.max(1024, (out.max_tokens as number) - 1)) };
-  }
+  if (typeof body.user === "string") out.metadata = { user_id: body.user };
+  applyReasoningEffort(out, body, options);
   if (options.stream) out.stream = true;
   else delete out.stream;
   return out;

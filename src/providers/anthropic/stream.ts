@@ -19,7 +19,13 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
   let model: unknown = null;
   const rawUsage: Json = {};
   const toolIndex = new Map<number, number>();
+  const toolsWithArguments = new Set<number>();
   let done = false;
+  // Real streams send `"input_tokens": null` in message_delta: only numbers may update the counts.
+  const mergeUsage = (usage: unknown): void => {
+    if (!isObject(usage)) return;
+    for (const [key, value] of Object.entries(usage)) if (typeof value === "number" && Number.isFinite(value)) rawUsage[key] = value;
+  };
 
   const chunk = (delta: Json, finish: string | null = null): Uint8Array =>
     encoder.encode(
@@ -32,7 +38,7 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
         const message = isObject(event.message) ? event.message : {};
         if (typeof message.id === "string") id = message.id;
         model = message.model ?? null;
-        if (isObject(message.usage)) Object.assign(rawUsage, message.usage);
+        mergeUsage(message.usage);
         emit(chunk({ role: "assistant", content: "" }));
         return;
       }
@@ -53,12 +59,21 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
         else if (delta.type === "thinking_delta") emit(chunk({ reasoning_content: delta.thinking }));
         else if (delta.type === "input_json_delta" && typeof event.index === "number") {
           const index = toolIndex.get(event.index);
-          if (index !== undefined) emit(chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] }));
+          if (index !== undefined && typeof delta.partial_json === "string" && delta.partial_json.length > 0) {
+            toolsWithArguments.add(index);
+            emit(chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] }));
+          }
         }
         return;
       }
+      case "content_block_stop": {
+        // A tool called without arguments streams none: send "{}", as the non-streamed answer has.
+        const index = typeof event.index === "number" ? toolIndex.get(event.index) : undefined;
+        if (index !== undefined && !toolsWithArguments.has(index)) emit(chunk({ tool_calls: [{ index, function: { arguments: "{}" } }] }));
+        return;
+      }
       case "message_delta": {
-        if (isObject(event.usage)) Object.assign(rawUsage, event.usage);
+        mergeUsage(event.usage);
         const delta = isObject(event.delta) ? event.delta : {};
         const finish = finishReason(delta.stop_reason);
         if (finish !== null) emit(chunk({}, finish));
@@ -77,10 +92,11 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
         const error = isObject(event.error) ? event.error : {};
         const body = { error: { message: error.message ?? "Anthropic reported an error mid-stream.", type: error.type ?? "upstream_error", param: null, code: error.type ?? null } };
         emit(encoder.encode(`data: ${JSON.stringify(body)}\n\n`));
+        done = true; // reported in-band already: the relay just closes
         return;
       }
       default:
-        return; // ping, content_block_stop, and event types added later
+        return; // ping, and event types added later
     }
   }
 

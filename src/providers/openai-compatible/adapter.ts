@@ -105,6 +105,8 @@ export const openAICompatibleAdapter: ProviderAdapter = {
     return openAICompatibleStream({ ...options, endsWithDone: provider.preset.streamEndsWithDone });
   },
 
+  isStreamPreamble: () => false,
+
   streamError(firstEvent) {
     const payload = eventJson(firstEvent);
     if (typeof payload !== "object" || payload === null) return null;

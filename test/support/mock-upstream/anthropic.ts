@@ -55,11 +55,13 @@ export async function messages(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
     if (toolUse !== null) content.push(toolUse);
     return send(ctx, 200, JSON.stringify({ id, type: 'message', role: 'assistant', model: body.model, content, stop_reason: stopReason, stop_sequence: null, usage }));
   }
-  if (mock.firstEventError === true) {
-    return stream(ctx, mock, [sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })]);
-  }
+  const overloaded = sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+  if (mock.firstEventError === true) return stream(ctx, mock, [overloaded]);
+  const start = sse('message_start', { type: 'message_start', message: { id, type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } });
+  // `errorAfterStart`: Anthropic's overloaded error after message_start and a ping, before any content.
+  if (mock.errorAfterStart === true) return stream(ctx, mock, [start, sse('ping', { type: 'ping' }), overloaded]);
   const events = [
-    sse('message_start', { type: 'message_start', message: { id, type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }),
+    start,
     sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
     sse('ping', { type: 'ping' }),
     ...deltas.map((text) => sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
