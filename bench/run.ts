@@ -7,10 +7,13 @@
  * directly. Every request carries a real gateway key made with POST /admin/keys.
  * Each target is driven with wrk for non-streamed and 20-event streamed chat
  * completions in alternating order (a, b, c, c, b, a), then timed one request at a
- * time. Prints a table and writes bench/out/results.json. See bench/README.md.
+ * time. A third load block measures the gateway translating a 20-event Anthropic
+ * stream to OpenAI chunks (stream-20-anthropic), alternated with stream-20 on the
+ * gateway and on the bare Worker. Prints a table and writes bench/out/results.json.
+ * See bench/README.md.
  *
  * Env: BENCH_DURATION (s per counted run, 6), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
- * BENCH_WARMUP (s, 2), BENCH_ROUNDS (a,b,c,c,b,a patterns per scenario, 1),
+ * BENCH_WARMUP (s, 2), BENCH_ROUNDS (a,b,c,c,b,a patterns per load block, 1),
  * BENCH_SEQUENTIAL (one-at-a-time requests per target and scenario, 300),
  * BENCH_BUNDLE (a prebuilt bundle directory or main file: skips the wrangler build).
  */
@@ -20,7 +23,7 @@ import { relative } from "node:path";
 import { freePort } from "../test/support/free-port.ts";
 import { buildBundle, describeBundle } from "./lib/bundle.ts";
 import { createGatewayKey, keyPrefix } from "./lib/gateway-key.ts";
-import { loadRuns } from "./lib/load.ts";
+import { loadBlocks, loadRuns } from "./lib/load.ts";
 import { alive, startProcess, stopAll, stopChildrenOnExit, waitForHttp, wasInterrupted } from "./lib/processes.ts";
 import { buildResults, countRequestLogLines, formatReport, writeResults } from "./lib/report.ts";
 import { writeScenarios } from "./lib/scenarios.ts";
@@ -74,8 +77,8 @@ async function main(): Promise<void> {
   const scenarios = writeScenarios();
 
   await smokeTest(targets, scenarios, key);
-  const runs = await loadRuns(settings, targets, scenarios, key);
-  const sequential = await sequentialRuns(settings, targets, scenarios, key);
+  const runs = await loadRuns(settings, loadBlocks(targets, scenarios), key);
+  const sequential = await sequentialRuns(settings, targets, scenarios.compared, key);
   for (const server of [gateway, bare, upstream]) {
     if (!alive(server.child)) throw new BenchError(`a server exited during the benchmark: see ${relative(ROOT, LOGS)}`);
   }

@@ -1,13 +1,14 @@
 /**
- * Load runs: wrk against each target in alternating order (a, b, c, c, b, a), with
- * the target's workerd CPU time read from /proc before and after each counted run.
+ * Load runs: wrk against each slot of a block in alternating order (a, b, c, c, b, a),
+ * with the target's workerd CPU time read from /proc before and after each counted run.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fmtInt } from "./format.ts";
 import { runCommand } from "./processes.ts";
 import { BENCH, BenchError, CHAT_PATH, type Settings } from "./settings.ts";
-import type { LoadAggregate, LoadRun, Scenario, Target } from "./types.ts";
+import type { Scenarios } from "./scenarios.ts";
+import type { LoadAggregate, LoadBlock, LoadRun, LoadSlot, Scenario, Target } from "./types.ts";
 
 /** The JSON line wrk.lua's done() hook prints. */
 interface WrkSummary {
@@ -64,30 +65,64 @@ export function alternating<T>(items: readonly T[], rounds: number): T[] {
   return order;
 }
 
-/** A warm-up per target and scenario, then the counted runs, printed as they finish. */
-export async function loadRuns(
-  settings: Settings,
-  targets: Target[],
-  scenarios: Scenario[],
-  key: string,
-): Promise<LoadRun[]> {
-  console.log(`\nwarm-up: ${settings.warmupS} s per target and scenario`);
-  for (const scenario of scenarios) {
-    for (const target of targets) await wrkRun(settings, target, scenario, key, settings.warmupS);
+/**
+ * The blocks, in the order they run. non-stream and stream-20: gateway, bare,
+ * upstream with that scenario's request. stream-20-anthropic: the gateway's
+ * pass-through stream-20, the gateway's translated stream, the bare Worker's
+ * stream-20 (the upstream is left out: it does not speak the request the gateway
+ * receives, and its CPU is not measured).
+ */
+export function loadBlocks(targets: Target[], scenarios: Scenarios): LoadBlock[] {
+  const blocks: LoadBlock[] = scenarios.compared.map((scenario) => ({
+    name: scenario.name,
+    slots: targets.map((target) => ({ target, scenario })),
+  }));
+  const gateway = targets.find((t) => t.name === "gateway");
+  const bare = targets.find((t) => t.name === "bare");
+  if (gateway === undefined || bare === undefined) throw new BenchError("the gateway and bare targets are required");
+  blocks.push({
+    name: scenarios.translated.name,
+    slots: [
+      { target: gateway, scenario: scenarios.passThrough },
+      { target: gateway, scenario: scenarios.translated },
+      { target: bare, scenario: scenarios.passThrough },
+    ],
+  });
+  return blocks;
+}
+
+/** "gateway", or "gateway (stream-20)" for a slot whose request is not its block's. */
+export function slotLabel(block: LoadBlock["name"], target: Target["name"], scenario: Scenario["name"]): string {
+  return scenario === block ? target : `${target} (${scenario})`;
+}
+
+/** A warm-up per target and request, then the counted runs of each block, printed as they finish. */
+export async function loadRuns(settings: Settings, blocks: LoadBlock[], key: string): Promise<LoadRun[]> {
+  console.log(`\nwarm-up: ${settings.warmupS} s per target and request`);
+  const warmed = new Set<string>();
+  for (const { target, scenario } of blocks.flatMap((b) => b.slots)) {
+    const id = `${target.name} ${scenario.name}`;
+    if (warmed.has(id)) continue;
+    warmed.add(id);
+    await wrkRun(settings, target, scenario, key, settings.warmupS);
   }
   const runs: LoadRun[] = [];
-  const sequence = alternating(targets, settings.rounds);
-  const total = sequence.length * scenarios.length;
-  console.log(
-    `load: wrk -t${settings.threads} -c${settings.connections} -d${settings.durationS}s, ` +
-      `order ${sequence.map((t) => t.name).join(", ")} per scenario`,
-  );
-  for (const scenario of scenarios) {
-    for (const [index, target] of sequence.entries()) {
+  const sequences = blocks.map((block): [LoadBlock, LoadSlot[]] => [block, alternating(block.slots, settings.rounds)]);
+  const total = sequences.reduce((n, [, sequence]) => n + sequence.length, 0);
+  const blockWidth = Math.max(...blocks.map((b) => b.name.length));
+  const labels = blocks.flatMap((b) => b.slots.map((s) => slotLabel(b.name, s.target.name, s.scenario.name)));
+  const labelWidth = Math.max(...labels.map((l) => l.length));
+  console.log(`load: wrk -t${settings.threads} -c${settings.connections} -d${settings.durationS}s, in order`);
+  for (const [block, sequence] of sequences) {
+    console.log(`  ${block.name}: ${sequence.map((s) => slotLabel(block.name, s.target.name, s.scenario.name)).join(", ")}`);
+  }
+  for (const [block, sequence] of sequences) {
+    for (const [index, { target, scenario }] of sequence.entries()) {
       const { summary, cpuTicks: ticks } = await wrkRun(settings, target, scenario, key, settings.durationS);
       const durationS = summary.duration_us / 1e6;
       const errors = Object.values(summary.errors).reduce((a, b) => a + b, 0);
       const run: LoadRun = {
+        block: block.name,
         scenario: scenario.name,
         target: target.name,
         order: index + 1,
@@ -103,8 +138,10 @@ export async function loadRuns(
       runs.push(run);
       const cpu = run.cpuMsPerReq === null ? "" : `, CPU ${run.cpuMsPerReq.toFixed(3)} ms/req (${ticks} ticks)`;
       const warn = errors > 0 ? `  WARNING: ${errors} errors ${JSON.stringify(summary.errors)}` : "";
+      const label = slotLabel(block.name, target.name, scenario.name);
       console.log(
-        `  [${runs.length}/${total}] ${scenario.name.padEnd(10)} ${target.name.padEnd(8)} ` +
+        `  [${String(runs.length).padStart(String(total).length)}/${total}] ` +
+          `${block.name.padEnd(blockWidth)} ${label.padEnd(labelWidth)} ` +
           `${fmtInt(run.rps)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms` +
           `${cpu}, ${fmtInt(summary.requests)} requests${warn}`,
       );

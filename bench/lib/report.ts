@@ -1,18 +1,20 @@
 /**
- * The results: aggregates per target, gateway-vs-bare comparison, PASS/MISS against
- * the targets, bench/out/results.json, and the table printed at the end of a run.
+ * The results: aggregates per target, gateway-vs-bare comparison, the translated
+ * stream against the pass-through one, PASS/MISS against the targets,
+ * bench/out/results.json, and the table printed at the end of a run.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import type { BundleInfo } from "./bundle.ts";
 import { fmt, fmtInt, signed, table } from "./format.ts";
-import { aggregate } from "./load.ts";
+import { aggregate, slotLabel } from "./load.ts";
+import type { Scenarios } from "./scenarios.ts";
 import { LIMITS, LOGS, OUT, ROOT, STREAM_EVENTS, type Settings } from "./settings.ts";
 import type {
+  ComparedScenarioName,
   LoadAggregate,
   LoadRun,
-  Scenario,
   ScenarioName,
   SequentialResult,
   SequentialStats,
@@ -35,7 +37,7 @@ export interface RunInfo {
   requestLogLines: number;
 }
 
-type Comparison = Record<ScenarioName, { throughputRatio: number; cpuDeltaMs: number; cpuRatio: number }>;
+type Comparison = Record<ComparedScenarioName, { throughputRatio: number; cpuDeltaMs: number; cpuRatio: number }>;
 
 /** Lines of the gateway's request log (`{"msg":"request",…}`) in its workerd output. */
 export function countRequestLogLines(logPath: string): number {
@@ -48,13 +50,42 @@ function check(name: string, value: number, limit: number, unit: string): Target
   return { name, value, limit, unit, pass: value <= limit };
 }
 
-export function buildResults(info: RunInfo, scenarios: Scenario[], runs: LoadRun[], sequential: SequentialResult) {
+/** Mean of the runs counted in `block` that sent `scenario` to `target`. */
+function aggregateOf(runs: LoadRun[], block: ScenarioName, scenario: ScenarioName, target: TargetName): LoadAggregate {
+  return aggregate(runs.filter((r) => r.block === block && r.scenario === scenario && r.target === target));
+}
+
+/**
+ * stream-20-anthropic against the runs alternated with it in its block: the
+ * gateway's pass-through stream-20 and the bare Worker's stream-20.
+ */
+function translatedComparison(runs: LoadRun[], scenarios: Scenarios) {
+  const block = scenarios.translated.name;
+  const baseline = scenarios.passThrough.name;
+  const load = {
+    gateway: aggregateOf(runs, block, block, "gateway"),
+    gatewayPassThrough: aggregateOf(runs, block, baseline, "gateway"),
+    bare: aggregateOf(runs, block, baseline, "bare"),
+  };
+  const cpu = (a: LoadAggregate): number => a.cpuMsPerReq ?? NaN;
+  return {
+    scenario: block,
+    /** The request of gatewayPassThrough and bare. */
+    baseline,
+    load,
+    cpuAddedVsPassThroughMs: cpu(load.gateway) - cpu(load.gatewayPassThrough),
+    cpuAddedVsBareMs: cpu(load.gateway) - cpu(load.bare),
+    throughputRatioVsPassThrough: load.gateway.rps / load.gatewayPassThrough.rps,
+    throughputRatioVsBare: load.gateway.rps / load.bare.rps,
+  };
+}
+
+export function buildResults(info: RunInfo, scenarios: Scenarios, runs: LoadRun[], sequential: SequentialResult) {
   const { settings, wrangler, bundle } = info;
-  const load = {} as Record<ScenarioName, Record<TargetName, LoadAggregate>>;
+  const load = {} as Record<ComparedScenarioName, Record<TargetName, LoadAggregate>>;
   const comparison = {} as Comparison;
-  for (const scenario of scenarios) {
-    const of = (t: TargetName): LoadAggregate =>
-      aggregate(runs.filter((r) => r.scenario === scenario.name && r.target === t));
+  for (const scenario of scenarios.compared) {
+    const of = (t: TargetName): LoadAggregate => aggregateOf(runs, scenario.name, scenario.name, t);
     const g = of("gateway");
     const b = of("bare");
     load[scenario.name] = { gateway: g, bare: b, upstream: of("upstream") };
@@ -105,6 +136,7 @@ export function buildResults(info: RunInfo, scenarios: Scenario[], runs: LoadRun
     runs,
     load,
     comparison,
+    translated: translatedComparison(runs, scenarios),
     sequential,
     added: { latencyMs: addedLatency, firstEventMs: addedFirstEvent },
     targets: checks,
@@ -142,35 +174,49 @@ export function formatReport(
   results: Results,
   info: RunInfo,
   targets: Target[],
-  scenarios: Scenario[],
+  scenarios: Scenarios,
   resultsPath: string,
 ): string {
   const { settings } = info;
-  const { load, comparison, sequential, bundle } = results;
+  const { load, comparison, translated, sequential, bundle } = results;
   const lines = header(results, info, settings.rounds * 2);
 
   const loadRows: string[][] = [["scenario", "target", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "CPU min–max"]];
-  for (const scenario of scenarios) {
+  const loadRow = (scenarioLabel: string, targetLabel: string, a: LoadAggregate): string[] => {
+    const range =
+      a.cpuMsPerReqMin === null || a.cpuMsPerReqMax === null
+        ? "—"
+        : `${a.cpuMsPerReqMin.toFixed(3)}–${a.cpuMsPerReqMax.toFixed(3)}`;
+    return [scenarioLabel, targetLabel, fmtInt(a.rps), fmt(a.p50Ms, 2), fmt(a.p99Ms, 2), fmt(a.cpuMsPerReq, 3), range];
+  };
+  for (const scenario of scenarios.compared) {
     for (const target of targets) {
-      const a = load[scenario.name][target.name];
-      const range =
-        a.cpuMsPerReqMin === null || a.cpuMsPerReqMax === null
-          ? "—"
-          : `${a.cpuMsPerReqMin.toFixed(3)}–${a.cpuMsPerReqMax.toFixed(3)}`;
-      const label = target === targets[0] ? scenario.name : "";
-      loadRows.push([label, target.name, fmtInt(a.rps), fmt(a.p50Ms, 2), fmt(a.p99Ms, 2), fmt(a.cpuMsPerReq, 3), range]);
+      loadRows.push(loadRow(target === targets[0] ? scenario.name : "", target.name, load[scenario.name][target.name]));
     }
   }
+  const block = translated.scenario;
+  loadRows.push(loadRow(block, slotLabel(block, "gateway", block), translated.load.gateway));
+  loadRows.push(loadRow("", slotLabel(block, "gateway", translated.baseline), translated.load.gatewayPassThrough));
+  loadRows.push(loadRow("", slotLabel(block, "bare", translated.baseline), translated.load.bare));
   lines.push(table(loadRows, 2), "");
 
   lines.push("Gateway vs bare pass-through worker");
-  const cmpRows: string[][] = [["", ...scenarios.map((s) => s.name)]];
-  const perScenario = (cell: (c: Comparison[ScenarioName]) => string): string[] =>
-    scenarios.map((s) => cell(comparison[s.name]));
+  const cmpRows: string[][] = [["", ...scenarios.compared.map((s) => s.name)]];
+  const perScenario = (cell: (c: Comparison[ComparedScenarioName]) => string): string[] =>
+    scenarios.compared.map((s) => cell(comparison[s.name]));
   cmpRows.push(["throughput ratio (gateway/bare)", ...perScenario((c) => c.throughputRatio.toFixed(2))]);
   cmpRows.push(["CPU ms/req added (gateway − bare)", ...perScenario((c) => signed(c.cpuDeltaMs, 3))]);
   cmpRows.push(["CPU ratio (gateway/bare)", ...perScenario((c) => `${c.cpuRatio.toFixed(2)}×`)]);
   lines.push(table(cmpRows, 1), "");
+
+  lines.push(
+    `Translated stream: ${block} (the mock's Anthropic SSE → OpenAI chunks) vs ${translated.baseline}, same block`,
+    `translated (Anthropic → OpenAI) stream: ${signed(translated.cpuAddedVsPassThroughMs, 3)} ms CPU/req ` +
+      `vs the gateway's pass-through stream, ${signed(translated.cpuAddedVsBareMs, 3)} ms vs bare`,
+    `throughput ratio: ${translated.throughputRatioVsPassThrough.toFixed(2)} of the gateway's pass-through stream, ` +
+      `${translated.throughputRatioVsBare.toFixed(2)} of bare`,
+    "",
+  );
 
   lines.push(`One at a time: median (p90) of ${settings.sequential} requests per target, keep-alive, alternating blocks`);
   const seqRows: string[][] = [["ms", "gateway", "bare", "upstream", "gateway − bare"]];

@@ -2,7 +2,11 @@
 import type { ChildProcess } from "node:child_process";
 
 export type TargetName = "gateway" | "bare" | "upstream";
-export type ScenarioName = "non-stream" | "stream-20";
+/** The requests every target answers: gateway vs bare vs upstream. */
+export type ComparedScenarioName = "non-stream" | "stream-20";
+/** The gateway only: an Anthropic stream translated to OpenAI chunks, against stream-20 on the gateway and bare. */
+export type TranslatedScenarioName = "stream-20-anthropic";
+export type ScenarioName = ComparedScenarioName | TranslatedScenarioName;
 
 export interface Target {
   name: TargetName;
@@ -11,18 +15,38 @@ export interface Target {
   child: ChildProcess | null;
 }
 
-export interface Scenario {
-  name: ScenarioName;
+export interface Scenario<N extends ScenarioName = ScenarioName> {
+  name: N;
   stream: boolean;
   body: string;
   /** The body on disk, for wrk.lua. */
   bodyFile: string;
 }
 
+/** One target answering one scenario's request: what a load run drives. */
+export interface LoadSlot {
+  target: Target;
+  scenario: Scenario;
+}
+
+/**
+ * Load runs whose slots alternate with one another (a, b, c, c, b, a), so they can be
+ * compared. Named after the scenario it is about; for the compared scenarios every
+ * slot uses that scenario's request, stream-20-anthropic's block also holds
+ * stream-20 on the gateway and on the bare Worker.
+ */
+export interface LoadBlock {
+  name: ScenarioName;
+  slots: LoadSlot[];
+}
+
 export interface LoadRun {
+  /** The block the run was counted in (see LoadBlock). */
+  block: ScenarioName;
+  /** The request the run sent. */
   scenario: ScenarioName;
   target: TargetName;
-  /** Position in the scenario's alternating sequence, from 1. */
+  /** Position in the block's alternating sequence, from 1. */
   order: number;
   requests: number;
   durationS: number;

@@ -118,8 +118,8 @@ ${list}
 
 /**
  * Writes bench/out/workerd/{gateway,bare}.capnp. The gateway gets wrangler.toml's
- * [vars], the in-memory KV as CONFIG, ADMIN_TOKEN and the mock as its OpenAI
- * upstream; no DEV_GATEWAY_KEY, so requests must carry a real gateway key.
+ * [vars], the in-memory KV as CONFIG, ADMIN_TOKEN and the mock as its OpenAI and
+ * its Anthropic upstream; no DEV_GATEWAY_KEY, so requests must carry a real gateway key.
  */
 export function writeConfigs(
   bundle: BundleInfo,
@@ -136,6 +136,9 @@ export function writeConfigs(
     ADMIN_TOKEN,
     OPENAI_BASE_URL: `${upstreamOrigin}/v1`,
     OPENAI_API_KEY: "mock-key",
+    // The same mock as Anthropic (its POST /v1/messages), for the translated stream scenario.
+    ANTHROPIC_BASE_URL: `${upstreamOrigin}/v1`,
+    ANTHROPIC_API_KEY: "mock-key",
   };
   const gatewayBindings = [
     `(name = "CONFIG", kvNamespace = "kv")`,
