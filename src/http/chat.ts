@@ -2,14 +2,14 @@ import type { Context } from "hono";
 import { assertModelAllowed } from "../auth/gateway-key.ts";
 import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
-import { logRequest, type RequestLogEntry } from "../observability/request-log.ts";
+import { logRequest } from "../observability/request-log.ts";
 import { executePlan } from "../routing/execute.ts";
 import { planAttempts } from "../routing/plan.ts";
 import { relayStream } from "../streaming/relay.ts";
 import { readJsonObject } from "./body.ts";
 import { chatRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
-import { answerHeaders, readAnswer } from "./upstream-response.ts";
+import { answerHeaders, answeredLogEntry, readAnswer } from "./upstream-response.ts";
 
 const SSE_HEADERS = "text/event-stream; charset=utf-8";
 
@@ -19,8 +19,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(chatRequestSchema, body);
-  const key = c.var.gatewayKey;
-  assertModelAllowed(key, request.model);
+  assertModelAllowed(c.var.gatewayKey, request.model);
   const plan = await planAttempts(c.env, request.model, "chat");
   const stream = request.stream === true;
 
@@ -30,20 +29,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     { deadlineMs: settings.upstreamTimeoutMs, stream },
   );
   const { attempt } = executed;
-  const log: RequestLogEntry = {
-    requestId: c.var.requestId,
-    keyId: key.id,
-    endpoint: "chat",
-    requested: request.model,
-    provider: attempt.provider.name,
-    model: attempt.model,
-    stream,
-    attempts: executed.attempts,
-    status: 200,
-    outcome: "completed",
-    usage: null,
-    durationMs: 0,
-  };
+  const log = answeredLogEntry(c, executed, { endpoint: "chat", model: request.model, stream });
 
   if (executed.stream === null) {
     const answer = await readAnswer(executed, attempt.adapter.readChatResponse);

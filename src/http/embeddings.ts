@@ -8,34 +8,25 @@ import { planAttempts } from "../routing/plan.ts";
 import { readJsonObject } from "./body.ts";
 import { embeddingsRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
-import { answerHeaders, readAnswer } from "./upstream-response.ts";
+import { answerHeaders, answeredLogEntry, readAnswer } from "./upstream-response.ts";
 
 /** POST /v1/embeddings */
 export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const started = Date.now();
-  const body = await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes);
+  const settings = settingsFor(c.env);
+  const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(embeddingsRequestSchema, body);
-  const key = c.var.gatewayKey;
-  assertModelAllowed(key, request.model);
+  assertModelAllowed(c.var.gatewayKey, request.model);
   const plan = await planAttempts(c.env, request.model, "embeddings");
   const executed = await executePlan(
     plan,
     (a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model }),
-    { deadlineMs: settingsFor(c.env).upstreamTimeoutMs, stream: false },
+    { deadlineMs: settings.upstreamTimeoutMs, stream: false },
   );
   const { attempt } = executed;
   const answer = await readAnswer(executed, attempt.adapter.readEmbeddingsResponse);
   logRequest({
-    requestId: c.var.requestId,
-    keyId: key.id,
-    endpoint: "embeddings",
-    requested: request.model,
-    provider: attempt.provider.name,
-    model: attempt.model,
-    stream: false,
-    attempts: executed.attempts,
-    status: 200,
-    outcome: "completed",
+    ...answeredLogEntry(c, executed, { endpoint: "embeddings", model: request.model, stream: false }),
     usage: answer.usage,
     durationMs: Date.now() - started,
   });

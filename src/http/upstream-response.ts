@@ -1,3 +1,6 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../env.ts";
+import type { RequestLogEntry } from "../observability/request-log.ts";
 import type { TranslatedBody } from "../providers/types.ts";
 import type { Executed } from "../routing/execute.ts";
 import { GatewayError } from "./errors.ts";
@@ -10,6 +13,28 @@ export function answerHeaders(executed: Executed, contentType: string): Headers 
     "x-switchyard-model": executed.attempt.model,
     "x-switchyard-attempts": String(executed.attempts),
   });
+}
+
+/** The request-log line of an answered request, before its outcome and usage are known. */
+export function answeredLogEntry(
+  c: Context<AppEnv>,
+  executed: Executed,
+  request: { endpoint: RequestLogEntry["endpoint"]; model: string; stream: boolean },
+): RequestLogEntry {
+  return {
+    requestId: c.var.requestId,
+    keyId: c.var.gatewayKey.id,
+    endpoint: request.endpoint,
+    requested: request.model,
+    provider: executed.attempt.provider.name,
+    model: executed.attempt.model,
+    stream: request.stream,
+    attempts: executed.attempts,
+    status: 200,
+    outcome: "completed",
+    usage: null,
+    durationMs: 0,
+  };
 }
 
 /**

@@ -39,14 +39,15 @@ function isJson(response: Response): boolean {
  * runtime's own timer (`AbortSignal.timeout`, nothing to clear); a stream needs a
  * timer that can be cleared once its first byte is in, or it would be cut later.
  */
-function armDeadline(ms: number, stream: boolean): { signal: AbortSignal; expired(): boolean; end(): void } {
+function armDeadline(ms: number, stream: boolean): AttemptDeadline & { signal: AbortSignal } {
   if (!stream) {
     const signal = AbortSignal.timeout(ms);
-    return { signal, expired: () => signal.aborted && (signal.reason as { name?: string } | undefined)?.name === "TimeoutError", end: () => {} };
+    return { ms, signal, expired: () => signal.aborted && (signal.reason as { name?: string } | undefined)?.name === "TimeoutError", end: () => {} };
   }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(TIMED_OUT), ms);
   return {
+    ms,
     signal: controller.signal,
     expired: () => controller.signal.aborted && controller.signal.reason === TIMED_OUT,
     end: () => clearTimeout(timer),
@@ -63,8 +64,7 @@ async function callOnce(
   const deadline = armDeadline(ms, wantsEventStream);
   try {
     const response = await fetch(request.url, { ...request.init, signal: deadline.signal });
-    const answer = { response, deadline: { ms, expired: deadline.expired, end: deadline.end } };
-    if (response.ok && !wantsEventStream) return { ...answer, stream: null };
+    if (response.ok && !wantsEventStream) return { response, deadline, stream: null };
     if (response.ok && !isJson(response) && response.body !== null) {
       // Still within the deadline: an error as the first event fails this attempt, not the request.
       const stream = await peekFirstEvent(response.body, attempt.adapter.isStreamPreamble);
@@ -73,7 +73,7 @@ async function callOnce(
         return { kind: "body", provider, message: "its stream ended before its first event" };
       }
       const error = stream.firstEvent === null ? null : attempt.adapter.streamError(stream.firstEvent);
-      if (error === null) return { ...answer, stream };
+      if (error === null) return { response, deadline, stream };
       stream.reader.cancel().catch(() => {});
       deadline.end();
       return { kind: "stream_error", provider, detail: error };

@@ -67,32 +67,48 @@ export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /**
- * Reads a byte stream as UTF-8 text, stopping once more than `limit` bytes have
- * arrived (the rest is cancelled, never buffered). `over` tells whether it stopped early.
+ * Collects a byte stream, stopping once more than `limit` bytes have arrived:
+ * what fits is kept, the rest is cancelled, never buffered. `over` tells
+ * whether it stopped early.
  */
-export async function readTextUpTo(stream: ReadableStream<Uint8Array>, limit: number): Promise<{ text: string; over: boolean }> {
+async function collectUpTo(stream: ReadableStream<Uint8Array>, limit: number): Promise<{ bytes: Uint8Array; over: boolean }> {
   const reader = stream.getReader();
-  const utf8 = new TextDecoder();
-  let text = "";
+  const parts: Uint8Array[] = [];
   let size = 0;
   let over = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        over = true;
-        text += utf8.decode(value.subarray(0, value.byteLength - (size - limit)), { stream: true });
-        break;
-      }
-      text += utf8.decode(value, { stream: true });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > limit) {
+      over = true;
+      parts.push(value.subarray(0, limit - size));
+      size = limit;
+      reader.cancel().catch(() => {});
+      break;
     }
-  } finally {
-    if (over) reader.cancel().catch(() => {});
-    reader.releaseLock();
+    parts.push(value);
+    size += value.byteLength;
   }
-  return { text: text + utf8.decode(), over };
+  if (parts.length === 1 && parts[0] !== undefined) return { bytes: parts[0], over };
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  return { bytes, over };
+}
+
+/** A byte stream as UTF-8 text, cut at `limit` bytes (`over` tells whether it was). */
+export async function readTextUpTo(stream: ReadableStream<Uint8Array>, limit: number): Promise<{ text: string; over: boolean }> {
+  const { bytes, over } = await collectUpTo(stream, limit);
+  return { text: new TextDecoder().decode(bytes), over };
+}
+
+/** A whole byte stream in one array, or null if it is longer than `limit`. */
+export async function readBytesUpTo(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | null> {
+  const { bytes, over } = await collectUpTo(stream, limit);
+  return over ? null : bytes;
 }
 
 /** Last index of `needle` in `bytes` that starts before `before`, or -1. */
@@ -127,29 +143,4 @@ export function endOfJsonObject(bytes: Uint8Array, start: number): number {
     else if (b === CLOSE && --depth === 0) return i + 1;
   }
   return -1;
-}
-
-/** Reads a whole byte stream into one array, or returns null once it passes `limit` (the rest is cancelled). */
-export async function readBytesUpTo(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | null> {
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      reader.cancel().catch(() => {});
-      return null;
-    }
-    parts.push(value);
-  }
-  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }

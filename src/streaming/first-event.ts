@@ -46,17 +46,3 @@ export async function peekFirstEvent(
     if (event !== null || head.byteLength > PEEK_LIMIT_BYTES) return { reader, head, firstEvent: event, ended: false };
   }
 }
-
-/** The JSON of an event's `data:` lines, or undefined. */
-export function eventJson(event: string): unknown {
-  const data = event
-    .split(/\r?\n/)
-    .filter((line) => line.startsWith("data:"))
-    .map((line) => line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5))
-    .join("\n");
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-}

@@ -1,5 +1,5 @@
-import { readBytesUpTo } from "../../streaming/bytes.ts";
-import { eventJson } from "../../streaming/first-event.ts";
+import { sseEventJson } from "../../streaming/sse.ts";
+import { readAnswerBytes } from "../answer-body.ts";
 import { openAICompatibleAdapter } from "../openai-compatible/adapter.ts";
 import type { ProviderAdapter, TranslatedBody, UpstreamRequest } from "../types.ts";
 import { maxOutputTokens, supportsThinking } from "./models.ts";
@@ -9,7 +9,6 @@ import { anthropicStream } from "./stream.ts";
 
 /** The Messages API version this translation is written against. */
 const ANTHROPIC_VERSION = "2023-06-01";
-const ANSWER_BODY_LIMIT = 48 * 1024 * 1024;
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -41,9 +40,7 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 
   async readChatResponse(upstream): Promise<TranslatedBody> {
-    const bytes = upstream.body === null ? null : await readBytesUpTo(upstream.body, ANSWER_BODY_LIMIT);
-    if (bytes === null) throw new Error("the answer is empty or larger than the gateway's limit");
-    const message: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    const message: unknown = JSON.parse(new TextDecoder().decode(await readAnswerBytes(upstream)));
     if (typeof message !== "object" || message === null) throw new Error("the answer is not a JSON object");
     const { completion, usage } = fromAnthropicResponse(message as Record<string, unknown>, nowSeconds());
     return { body: JSON.stringify(completion), usage };
@@ -60,13 +57,13 @@ export const anthropicAdapter: ProviderAdapter = {
   readError: openAICompatibleAdapter.readError,
 
   isStreamPreamble(event) {
-    const payload = eventJson(event);
+    const payload = sseEventJson(event);
     const type = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>).type : undefined;
     return type === "message_start" || type === "ping";
   },
 
   streamError(firstEvent) {
-    const payload = eventJson(firstEvent);
+    const payload = sseEventJson(firstEvent);
     if (typeof payload !== "object" || payload === null || (payload as Record<string, unknown>).type !== "error") return null;
     const error = (payload as Record<string, unknown>).error;
     const e = typeof error === "object" && error !== null ? (error as Record<string, unknown>) : {};

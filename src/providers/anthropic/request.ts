@@ -6,10 +6,9 @@
  */
 
 import { invalidRequest } from "../../http/errors.ts";
+import { isObject, type Json } from "../json.ts";
 
-type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Fields that mean something else (or nothing) to Anthropic and are translated or dropped, never forwarded. */
 const OPENAI_ONLY = new Set([

@@ -1,7 +1,7 @@
 import type { Usage } from "../types.ts";
 import { finishReason, normaliseAnthropicUsage } from "./usage.ts";
 
-type Json = Record<string, unknown>;
+import type { Json } from "../json.ts";
 
 /** An Anthropic Messages response → an OpenAI `chat.completion`, with normalised usage. */
 export function fromAnthropicResponse(message: Json, created: number): { completion: Json; usage: Usage | null } {

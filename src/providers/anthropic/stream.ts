@@ -1,9 +1,9 @@
 import { encoder } from "../../streaming/bytes.ts";
+import { sseEventJson } from "../../streaming/sse.ts";
+import { isObject, type Json } from "../json.ts";
 import type { StreamTranslator, Usage } from "../types.ts";
 import { finishReason, normaliseAnthropicUsage } from "./usage.ts";
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Anthropic Messages stream events → OpenAI `chat.completion.chunk` events.
@@ -104,15 +104,9 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
     const parts = pending.split(/\r?\n\r?\n/);
     pending = final ? "" : (parts.pop() ?? "");
     for (const part of parts) {
-      let data = "";
-      for (const line of part.split(/\r?\n/)) if (line.startsWith("data:")) data += line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5);
-      if (data.length === 0) continue;
-      try {
-        const event: unknown = JSON.parse(data);
-        if (isObject(event)) handle(event, emit);
-      } catch {
-        // A malformed event is skipped; the stream's end marker decides completeness.
-      }
+      // A malformed event is skipped; the stream's end marker decides completeness.
+      const event = sseEventJson(part);
+      if (isObject(event)) handle(event, emit);
     }
   }
 

@@ -7,8 +7,9 @@ import type {
   UpstreamErrorDetail,
   UpstreamRequest,
 } from "../types.ts";
-import { readBytesUpTo, readTextUpTo } from "../../streaming/bytes.ts";
-import { eventJson } from "../../streaming/first-event.ts";
+import { readTextUpTo } from "../../streaming/bytes.ts";
+import { readAnswerBytes } from "../answer-body.ts";
+import { sseEventJson } from "../../streaming/sse.ts";
 import { openAICompatibleStream } from "./stream.ts";
 import { usageInBody } from "./usage-in-body.ts";
 
@@ -32,25 +33,8 @@ function headersFor(provider: ProviderConfig, accept: string): Headers {
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 
 const ERROR_BODY_LIMIT = 8192;
-/**
- * The largest non-streamed answer held in memory (an isolate has 128 MB). Big
- * enough for a 2,048-input embeddings batch at 3,072 dimensions in base64, the
- * SDKs' default encoding.
- */
-const ANSWER_BODY_LIMIT = 48 * 1024 * 1024;
-
 async function readAnswerBody(upstream: Response): Promise<TranslatedBody> {
-  const tooLarge = (): Error => new Error(`the answer is larger than the gateway's limit of ${ANSWER_BODY_LIMIT} bytes`);
-  if (upstream.body === null) return usageInBody(new Uint8Array(0));
-  const declared = upstream.headers.get("content-length");
-  if (declared !== null) {
-    // A declared length is checked up front, then read natively in one go (cheaper than chunk by chunk).
-    if (Number(declared) > ANSWER_BODY_LIMIT) throw tooLarge();
-    return usageInBody(new Uint8Array(await upstream.arrayBuffer()));
-  }
-  const bytes = await readBytesUpTo(upstream.body, ANSWER_BODY_LIMIT);
-  if (bytes === null) throw tooLarge();
-  return usageInBody(bytes);
+  return usageInBody(await readAnswerBytes(upstream));
 }
 
 /** Reads at most 8 KiB of an error body: enough for any message, bounded for hostile ones. */
@@ -108,7 +92,7 @@ export const openAICompatibleAdapter: ProviderAdapter = {
   isStreamPreamble: () => false,
 
   streamError(firstEvent) {
-    const payload = eventJson(firstEvent);
+    const payload = sseEventJson(firstEvent);
     if (typeof payload !== "object" || payload === null) return null;
     const error = (payload as Record<string, unknown>).error;
     if (typeof error !== "object" || error === null) return null;

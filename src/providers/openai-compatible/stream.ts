@@ -7,6 +7,7 @@ import {
   indexOfBytes,
   startOfEventAt,
 } from "../../streaming/bytes.ts";
+import { sseEventJson } from "../../streaming/sse.ts";
 import type { StreamTranslator, Usage } from "../types.ts";
 import { normaliseOpenAIUsage } from "./usage.ts";
 
@@ -62,20 +63,6 @@ function hasDoneEvent(bytes: Uint8Array): boolean {
   return false;
 }
 
-/** The JSON payload of an SSE event's `data:` line(s), or null. */
-function eventData(event: Uint8Array): unknown {
-  const text = decoder.decode(event);
-  const lines: string[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    if (line.startsWith("data:")) lines.push(line.charCodeAt(5) === SPACE ? line.slice(6) : line.slice(5));
-  }
-  const data = lines.join("\n");
-  try {
-    return JSON.parse(data);
-  } catch {
-    return null;
-  }
-}
 
 /**
  * OpenAI-compatible streams are relayed byte for byte. Only events carrying a
@@ -99,7 +86,7 @@ export function openAICompatibleStream(options: { clientWantsUsage: boolean; end
     while (at !== -1) {
       const start = startOfEventAt(bytes, at);
       const end = endOfEventAt(bytes, at);
-      const payload = eventData(bytes.subarray(start, end));
+      const payload = sseEventJson(decoder.decode(bytes.subarray(start, end)));
       if (typeof payload === "object" && payload !== null) {
         const record = payload as Record<string, unknown>;
         usage = normaliseOpenAIUsage(record.usage) ?? usage;

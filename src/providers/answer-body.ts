@@ -1,0 +1,23 @@
+import { readBytesUpTo } from "../streaming/bytes.ts";
+
+/**
+ * The largest non-streamed answer held in memory (an isolate has 128 MB). Big
+ * enough for a 2,048-input embeddings batch at 3,072 dimensions in base64, the
+ * SDKs' default encoding.
+ */
+const ANSWER_BODY_LIMIT = 48 * 1024 * 1024;
+
+/** A non-streamed answer's bytes, refused (thrown) above the limit, whichever adapter reads it. */
+export async function readAnswerBytes(upstream: Response): Promise<Uint8Array> {
+  const tooLarge = (): Error => new Error(`the answer is larger than the gateway's limit of ${ANSWER_BODY_LIMIT} bytes`);
+  if (upstream.body === null) return new Uint8Array(0);
+  const declared = upstream.headers.get("content-length");
+  if (declared !== null) {
+    // A declared length is checked up front, then read natively in one go (cheaper than chunk by chunk).
+    if (Number(declared) > ANSWER_BODY_LIMIT) throw tooLarge();
+    return new Uint8Array(await upstream.arrayBuffer());
+  }
+  const bytes = await readBytesUpTo(upstream.body, ANSWER_BODY_LIMIT);
+  if (bytes === null) throw tooLarge();
+  return bytes;
+}
