@@ -10,9 +10,14 @@ export function findPreset(name: string): ProviderPreset | undefined {
   return PRESETS_BY_NAME.get(name);
 }
 
+/** Native adapters, by `preset.adapter`; every other preset speaks OpenAI's format. */
+const ADAPTERS: Readonly<Record<ProviderPreset["adapter"], ProviderAdapter>> = {
+  "openai-compatible": openAICompatibleAdapter,
+  anthropic: anthropicAdapter,
+};
+
 export function adapterFor(provider: ProviderConfig): ProviderAdapter {
-  // Native adapters join here by `preset.adapter`; everything else speaks OpenAI.
-  return provider.preset.adapter === "anthropic" ? anthropicAdapter : openAICompatibleAdapter;
+  return ADAPTERS[provider.preset.adapter];
 }
 
 function readString(env: Env, name: string): string | undefined {

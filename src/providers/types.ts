@@ -102,8 +102,9 @@ export interface StreamTranslator {
 }
 
 export interface ProviderAdapter {
-  chatRequest(provider: ProviderConfig, call: ChatCall): UpstreamRequest;
-  embeddingsRequest(provider: ProviderConfig, call: EmbeddingsCall): UpstreamRequest;
+  /** May be async: some providers sign each request (Bedrock's SigV4 uses WebCrypto). */
+  chatRequest(provider: ProviderConfig, call: ChatCall): UpstreamRequest | Promise<UpstreamRequest>;
+  embeddingsRequest(provider: ProviderConfig, call: EmbeddingsCall): UpstreamRequest | Promise<UpstreamRequest>;
   readChatResponse(upstream: Response): Promise<TranslatedBody>;
   readEmbeddingsResponse(upstream: Response): Promise<TranslatedBody>;
   chatStream(provider: ProviderConfig, options: { clientWantsUsage: boolean }): StreamTranslator;

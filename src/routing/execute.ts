@@ -97,7 +97,7 @@ async function callOnce(
  */
 export async function executePlan(
   plan: Plan,
-  build: (attempt: Attempt) => UpstreamRequest,
+  build: (attempt: Attempt) => UpstreamRequest | Promise<UpstreamRequest>,
   options: { deadlineMs: number; stream: boolean },
 ): Promise<Executed> {
   const failures: AttemptFailure[] = [];
@@ -107,7 +107,7 @@ export async function executePlan(
     const left = giveUpAt - Date.now();
     if (left <= 0) break;
     const ms = Math.min(attempt.ttfbTimeoutMs ?? options.deadlineMs, left);
-    const outcome = await callOnce(attempt, build(attempt), ms, options.stream);
+    const outcome = await callOnce(attempt, await build(attempt), ms, options.stream);
     if (!("kind" in outcome)) return { attempt, ...outcome, attempts: failures.length + 1, failures };
     failures.push(outcome);
     if (!isRetryable(outcome)) break;
