@@ -10,7 +10,9 @@
 // `Authorization: Bearer <key>` or Azure's `api-key` (key `bad-key` gets a 401). POST …/messages
 // speaks Anthropic's Messages API: `x-api-key` and `anthropic-version` required, Anthropic's
 // message, event and error shapes (529 overloaded_error, …). Control endpoints, no auth:
-// GET /__mock/health, GET /__mock/requests[?tag=T], DELETE /__mock/requests.
+// GET /__mock/health, GET /__mock/requests[?tag=T], DELETE /__mock/requests (also drops scripts),
+// POST /__mock/script {match, mock}: requests whose raw body contains `match` get `mock` options
+// (for APIs that reject a `mock` body field: Gemini, Bedrock) and are tagged `match`.
 //
 // `mock` options (all optional; values of the wrong type are ignored):
 //   Any route

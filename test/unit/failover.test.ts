@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admin, gateway, json, testEnv, type OpenAIError } from "./helpers.ts";
+import { admin, gateway, json, scriptUpstream, testEnv, uniqueTag, upstreamSaw, type OpenAIError } from "./helpers.ts";
 
 const hello = [{ role: "user", content: "hi" }];
 // Two targets on the mock: faults carry `onlyModel`, so only the first target fails.
@@ -75,5 +75,17 @@ describe("failover before the first byte", () => {
     const res = await gateway("/v1/chat/completions", json({ model: alias, messages: hello, mock: { hang: true } }));
     expect(res.status).toBe(504);
     expect(Date.now() - started).toBeLessThan(1500);
+  });
+});
+
+describe("faults scripted at the mock (for providers whose API takes no `mock` field)", () => {
+  it("fails the request whose body carries the scripted word, and tags it", async () => {
+    const word = uniqueTag("scripted");
+    await scriptUpstream(word, { status: 503 });
+    const res = await gateway("/v1/chat/completions", json({ model: "openai/mock-model", messages: [{ role: "user", content: `say ${word}` }] }));
+    expect(res.status).toBe(502);
+    expect((await upstreamSaw(word)).length).toBe(1);
+    const untouched = await gateway("/v1/chat/completions", json({ model: "openai/mock-model", messages: hello }));
+    expect(untouched.status).toBe(200);
   });
 });

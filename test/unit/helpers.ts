@@ -75,3 +75,13 @@ export interface OpenAIError {
 export function uniqueTag(prefix: string): string {
   return `${prefix}-${crypto.randomUUID()}`;
 }
+
+/**
+ * Gives every upstream request whose body contains `match` these mock options
+ * (for providers whose API rejects a `mock` body field). `match` also becomes the
+ * request's tag for `upstreamSaw`.
+ */
+export async function scriptUpstream(match: string, mock: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${MOCK}/__mock/script`, { method: "POST", body: JSON.stringify({ match, mock }) });
+  if (!res.ok) throw new Error(`the mock refused the script: ${await res.text()}`);
+}

@@ -56,7 +56,31 @@ function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models'
   return undefined;
 }
 
-function control(ctx: Ctx, method: string, path: string, query: string, requests: RecordedRequest[]): void {
+/**
+ * Faults for providers whose real API rejects unknown fields (Gemini, Bedrock), so a
+ * `mock` body field cannot reach the mock: a test registers `{match, mock}` here and
+ * any request whose raw body contains `match` (e.g. a unique word in a message) gets
+ * those options, tagged with `match`.
+ */
+type Scripts = Map<string, Obj>;
+
+function scriptedOptions(raw: Buffer | 'too-large', scripts: Scripts): { match: string; mock: Obj } | undefined {
+  if (scripts.size === 0 || raw === 'too-large') return undefined;
+  for (const [match, mock] of scripts) if (raw.includes(match)) return { match, mock };
+  return undefined;
+}
+
+async function control(ctx: Ctx, req: IncomingMessage, method: string, path: string, query: string, requests: RecordedRequest[], scripts: Scripts): Promise<void> {
+  if (path === '/__mock/script' && method === 'POST') {
+    const raw = await readBody(req);
+    const script: unknown = raw instanceof Buffer ? JSON.parse(raw.toString('utf8')) : undefined;
+    if (!isObj(script) || typeof script.match !== 'string' || script.match.length < 8 || !isObj(script.mock)) {
+      return sendError(ctx, 400, 'expected {"match": "<at least 8 characters>", "mock": {…}}');
+    }
+    scripts.set(script.match, script.mock);
+    return send(ctx, 200, '{"ok":true}');
+  }
+  req.resume();
   if (path === '/__mock/health' && method === 'GET') return send(ctx, 200, '{"ok":true}');
   if (path === '/__mock/requests' && method === 'GET') {
     const tag = query ? new URLSearchParams(query).get('tag') : null;
@@ -64,12 +88,13 @@ function control(ctx: Ctx, method: string, path: string, query: string, requests
   }
   if (path === '/__mock/requests' && method === 'DELETE') {
     requests.length = 0; // in place, so holders of `upstream.requests` see the clear
+    scripts.clear();
     return send(ctx, 200, '{"ok":true}');
   }
   sendError(ctx, 404, `Invalid URL (${method} ${path})`);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, requests: RecordedRequest[]): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, requests: RecordedRequest[], scripts: Scripts): Promise<void> {
   const ctx: Ctx = { res, headers: { 'x-request-id': `req_${randomHex()}` }, closed: false, brokeOnPurpose: false, stallBody: false };
   let rec: RecordedRequest | undefined;
   res.on('error', noop); // writes racing a client disconnect must not crash the process
@@ -84,8 +109,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   let path = q === -1 ? url : url.slice(0, q);
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   if (path.startsWith('/__mock/')) {
-    req.resume();
-    return control(ctx, method, path, q === -1 ? '' : url.slice(q + 1), requests);
+    return control(ctx, req, method, path, q === -1 ? '' : url.slice(q + 1), requests, scripts);
   }
 
   const raw = await readBody(req);
@@ -96,10 +120,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
     const text = raw.toString('utf8');
     try { body = JSON.parse(text); } catch { body = text; parseFailed = true; }
   }
-  const mock = mockOptions(body);
-  // The tag: `mock.tag`, else the end user (`user`, or Anthropic's `metadata.user_id`).
+  const script = scriptedOptions(raw, scripts);
+  const mock = script?.mock ?? mockOptions(body);
+  // The tag: a script's match, `mock.tag`, else the end user (`user`, or Anthropic's `metadata.user_id`).
   const anthropicUser = isObj(body) && isObj(body.metadata) && typeof body.metadata.user_id === 'string' ? body.metadata.user_id : undefined;
-  const tag = typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : anthropicUser;
+  const tag = script?.match ?? (typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : anthropicUser);
   rec = { method, path, query: q === -1 ? '' : url.slice(q), headers: recordHeaders(req), body, clientClosedEarly: false, completed: false, receivedAt: Date.now() };
   if (tag !== undefined) rec.tag = tag;
   requests.push(rec);
@@ -151,8 +176,9 @@ async function anthropicRoute(ctx: Ctx, headers: IncomingMessage['headers'], raw
 
 export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const requests: RecordedRequest[] = [];
+  const scripts: Scripts = new Map();
   const server = createServer((req, res) => {
-    handle(req, res, requests).catch((err: unknown) => {
+    handle(req, res, requests, scripts).catch((err: unknown) => {
       // A bug or a bad mock option (e.g. an invalid header name): answer 500 rather than crash.
       if (res.headersSent) return res.destroy();
       for (const name of res.getHeaderNames()) res.removeHeader(name); // drop what a failed writeHead left behind
