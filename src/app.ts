@@ -4,6 +4,8 @@ import type { AppEnv } from "./env.ts";
 import { adminRoutes } from "./http/admin.ts";
 import { chatCompletions } from "./http/chat.ts";
 import { embeddings } from "./http/embeddings.ts";
+import { anthropicErrorBody } from "./http/anthropic/errors.ts";
+import { messages } from "./http/anthropic/messages.ts";
 import { GatewayError, errorResponse } from "./http/errors.ts";
 import { health } from "./http/health.ts";
 import { listModels, retrieveModel } from "./http/models.ts";
@@ -23,9 +25,16 @@ export function buildApp(): Hono<AppEnv> {
   const v1 = new Hono<AppEnv>();
   // Authentication is per endpoint so that an unknown path is a plain 404, key or not.
   const auth = gatewayKeyAuth();
-  for (const path of ["/chat/completions", "/embeddings", "/models", "/models/*"]) v1.use(path, auth);
+  // Before authentication, so that even a bad key is answered in the client's format.
+  v1.use("/messages", async (c, next) => {
+    c.set("errorFormat", "anthropic");
+    await next();
+  });
+  for (const path of ["/chat/completions", "/messages", "/embeddings", "/models", "/models/*"]) v1.use(path, auth);
   v1.post("/chat/completions", chatCompletions);
   v1.all("/chat/completions", methodNotAllowed("POST"));
+  v1.post("/messages", messages);
+  v1.all("/messages", methodNotAllowed("POST"));
   v1.post("/embeddings", embeddings);
   v1.all("/embeddings", methodNotAllowed("POST"));
   v1.get("/models", listModels);
@@ -51,6 +60,11 @@ export function buildApp(): Hono<AppEnv> {
     const headers = new Headers();
     const id = c.var.requestId;
     if (id !== undefined) headers.set(REQUEST_ID_HEADER, id);
+    if (c.var.errorFormat === "anthropic") {
+      headers.set("content-type", "application/json");
+      for (const [name, value] of Object.entries(known.headers)) headers.set(name, value);
+      return new Response(anthropicErrorBody(known, id), { status: known.status, headers });
+    }
     return errorResponse(known, headers);
   });
 

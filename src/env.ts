@@ -22,6 +22,8 @@ export interface Env {
 export interface GatewayVariables {
   requestId: string;
   gatewayKey: import("./auth/gateway-key.ts").GatewayKey;
+  /** Set on Anthropic-format endpoints: their errors take Anthropic's shape. */
+  errorFormat?: "anthropic";
 }
 
 export interface AppEnv {

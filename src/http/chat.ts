@@ -5,13 +5,10 @@ import type { AppEnv } from "../env.ts";
 import { logRequest } from "../observability/request-log.ts";
 import { executePlan } from "../routing/execute.ts";
 import { planAttempts } from "../routing/plan.ts";
-import { relayStream } from "../streaming/relay.ts";
 import { readJsonObject } from "./body.ts";
 import { chatRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
-import { answerHeaders, answeredLogEntry, readAnswer } from "./upstream-response.ts";
-
-const SSE_HEADERS = "text/event-stream; charset=utf-8";
+import { answerHeaders, answeredLogEntry, readAnswer, streamedAnswer } from "./upstream-response.ts";
 
 /** POST /v1/chat/completions: OpenAI Chat Completions in, OpenAI out, any provider behind. */
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
@@ -37,18 +34,6 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     return new Response(answer.body, { status: 200, headers: answerHeaders(executed, "application/json") });
   }
 
-  executed.deadline.end(); // from here the relay's idle watchdog bounds the stream
   const translator = attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: request.stream_options?.include_usage === true });
-  const relay = relayStream(executed.stream, translator, {
-    idleTimeoutMs: settings.streamIdleTimeoutMs,
-    provider: attempt.provider.name,
-    onEnd: (end) => {
-      logRequest({ ...log, outcome: end.kind, usage: end.usage, durationMs: Date.now() - started });
-    },
-  });
-  const headers = answerHeaders(executed, SSE_HEADERS);
-  headers.set("cache-control", "no-cache");
-  // Keeps the relay running to its end (and its log line written) even after the client leaves.
-  c.executionCtx.waitUntil(relay.done);
-  return new Response(relay.readable, { status: 200, headers });
+  return streamedAnswer(c, executed, translator, { ...log, started });
 }

@@ -1,8 +1,11 @@
 import type { Context } from "hono";
+import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
 import type { RequestLogEntry } from "../observability/request-log.ts";
-import type { TranslatedBody } from "../providers/types.ts";
+import { logRequest } from "../observability/request-log.ts";
+import type { StreamTranslator, TranslatedBody } from "../providers/types.ts";
 import type { Executed } from "../routing/execute.ts";
+import { relayStream } from "../streaming/relay.ts";
 import { GatewayError } from "./errors.ts";
 
 /** The gateway's own response headers for an answered request (DESIGN.md "Contract with clients"). */
@@ -59,4 +62,35 @@ export async function readAnswer(executed: Executed, read: (upstream: Response) 
   } finally {
     executed.deadline.end();
   }
+}
+
+const SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8";
+
+/**
+ * Answers with a committed upstream stream, relayed through `translator`. The
+ * relay runs under `waitUntil`, so its end (and the log line with the stream's
+ * usage) is recorded even after the client leaves.
+ */
+export function streamedAnswer(
+  c: Context<AppEnv>,
+  executed: Executed,
+  translator: StreamTranslator,
+  log: RequestLogEntry & { started: number },
+  errorEvent?: (message: string, code: string) => Uint8Array,
+): Response {
+  if (executed.stream === null) throw new Error("streamedAnswer needs a stream");
+  executed.deadline.end(); // from here the relay's idle watchdog bounds the stream
+  const { started, ...entry } = log;
+  const relay = relayStream(executed.stream, translator, {
+    idleTimeoutMs: settingsFor(c.env).streamIdleTimeoutMs,
+    provider: executed.attempt.provider.name,
+    errorEvent,
+    onEnd: (end) => {
+      logRequest({ ...entry, outcome: end.kind, usage: end.usage, durationMs: Date.now() - started });
+    },
+  });
+  const headers = answerHeaders(executed, SSE_CONTENT_TYPE);
+  headers.set("cache-control", "no-cache");
+  c.executionCtx.waitUntil(relay.done);
+  return new Response(relay.readable, { status: 200, headers });
 }

@@ -4,7 +4,7 @@ import type { Usage } from "../providers/types.ts";
 export interface RequestLogEntry {
   requestId: string;
   keyId: string;
-  endpoint: "chat" | "embeddings";
+  endpoint: "chat" | "embeddings" | "messages";
   requested: string;
   provider: string;
   model: string;

@@ -21,6 +21,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     displayName: "OpenAI",
     baseUrl: "https://api.openai.com/v1",
     streamUsageOption: true,
+    outputCapField: "max_completion_tokens",
     embeddings: true,
     models: ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large"],
   }),

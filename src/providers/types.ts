@@ -48,6 +48,12 @@ export interface ProviderPreset {
   /** Ends every stream with `data: [DONE]`, so a stream closed without it was cut short. */
   readonly streamEndsWithDone: boolean;
   readonly embeddings: boolean;
+  /**
+   * What the API calls the output cap when the gateway writes one itself (for
+   * /v1/messages): OpenAI's newer models refuse `max_tokens`, while most other
+   * OpenAI-compatible servers know only `max_tokens` (the default).
+   */
+  readonly outputCapField?: "max_tokens" | "max_completion_tokens";
   /** Well-known models, listed by GET /v1/models when the provider is configured. */
   readonly models: readonly string[];
 }

@@ -13,6 +13,8 @@ export interface RelayOptions {
   idleTimeoutMs: number;
   provider: string;
   onEnd(end: StreamEnd): void;
+  /** How a failure after the commit point is told to the client; OpenAI's `data: {"error":…}` by default. */
+  errorEvent?: ((message: string, code: string) => Uint8Array) | undefined;
 }
 
 /** The SSE error event sent after the commit point, as OpenAI's SDKs expect it. */
@@ -117,7 +119,7 @@ export function relayStream(upstream: PeekedStream, translator: StreamTranslator
   const fail = (message: string, code: string): void => {
     reader.cancel(message).catch(() => {});
     translator.discardPartial();
-    emit(sseErrorEvent(message, code));
+    emit((options.errorEvent ?? sseErrorEvent)(message, code));
     close();
     finish({ kind: "upstream_error", usage: translator.usage(), message });
   };

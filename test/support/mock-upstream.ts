@@ -33,6 +33,8 @@
 //     content: string          reply text (default 'Hello from the mock upstream.'); one delta per word
 //     streamEvents: number     instead, this many deltas `tok0 `, `tok1 `, …
 //     noUsage: true            leave `usage` out (also the usage chunk of a stream)
+//     toolCall: {name, input}  answer with that tool call (when the request offers tools and does not
+//                              end with a tool result); streamed, its arguments arrive in two pieces
 //   Chat completions, streamed (`stream: true`)
 //     eventDelayMs: number     pause between SSE events
 //     firstEventError: true    the only event is an error object (500's default message)
@@ -41,7 +43,8 @@
 //     breakMidEvent: true      with breakAfterEvents, send half of the next event before the reset
 //     hangAfterEvents: n       after n events send nothing more, keeping the connection open
 //   Anthropic messages (besides the options above that apply)
-//     toolCall: {name, input}  answer with a tool_use block (when the request offers tools)
+//     toolCall: {name, input}  answer with a tool_use block (when the request offers tools and the
+//                              last turn is not a tool_result)
 //     cacheRead, cacheWrite: n cache_read_input_tokens / cache_creation_input_tokens in usage
 //     errorAfterStart: true    streamed: message_start and ping, then an overloaded_error event
 //

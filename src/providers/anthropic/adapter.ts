@@ -3,12 +3,10 @@ import { readAnswerBytes } from "../answer-body.ts";
 import { openAICompatibleAdapter } from "../openai-compatible/adapter.ts";
 import type { ProviderAdapter, TranslatedBody, UpstreamRequest } from "../types.ts";
 import { maxOutputTokens, supportsThinking } from "./models.ts";
+import { anthropicHeaders } from "./native.ts";
 import { toAnthropicRequest } from "./request.ts";
 import { fromAnthropicResponse } from "./response.ts";
 import { anthropicStream } from "./stream.ts";
-
-/** The Messages API version this translation is written against. */
-const ANTHROPIC_VERSION = "2023-06-01";
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -25,13 +23,7 @@ export const anthropicAdapter: ProviderAdapter = {
       stream: call.stream,
       supportsThinking: supportsThinking(call.upstreamModel),
     });
-    const headers = new Headers({
-      "content-type": "application/json",
-      accept: call.stream ? "text/event-stream" : "application/json",
-      "anthropic-version": ANTHROPIC_VERSION,
-    });
-    if (provider.apiKey !== undefined) headers.set("x-api-key", provider.apiKey);
-    return { url: `${provider.baseUrl}/messages`, init: { method: "POST", headers, body: JSON.stringify(body) } };
+    return { url: `${provider.baseUrl}/messages`, init: { method: "POST", headers: anthropicHeaders(provider, call.stream), body: JSON.stringify(body) } };
   },
 
   embeddingsRequest(provider) {

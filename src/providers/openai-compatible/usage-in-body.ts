@@ -1,5 +1,5 @@
 import { decoder, endOfJsonObject, lastIndexOfBytes } from "../../streaming/bytes.ts";
-import type { TranslatedBody } from "../types.ts";
+import type { TranslatedBody, Usage } from "../types.ts";
 import { USAGE_KEY, usageValueAt } from "./stream.ts";
 import { normaliseOpenAIUsage } from "./usage.ts";
 
@@ -14,9 +14,11 @@ function edge(bytes: Uint8Array, fromEnd: boolean): number | undefined {
   return undefined;
 }
 
-function parseUsage(slice: Uint8Array): ReturnType<typeof normaliseOpenAIUsage> {
+type Normalise = (raw: unknown) => Usage | null;
+
+function parseUsage(slice: Uint8Array, normalise: Normalise): Usage | null {
   try {
-    return normaliseOpenAIUsage(JSON.parse(decoder.decode(slice)));
+    return normalise(JSON.parse(decoder.decode(slice)));
   } catch {
     return null;
   }
@@ -50,8 +52,9 @@ function closesOnlyTheRoot(bytes: Uint8Array, from: number): boolean {
  * it: the top-level `usage` object is the last one in the document (OpenAI and
  * compatible providers write it after `choices`/`data`), so it is found from
  * the end and only it is parsed. The answer passes on as the bytes it arrived as.
+ * Anthropic's messages end with their usage too, read with their own normaliser.
  */
-export function usageInBody(bytes: Uint8Array): TranslatedBody {
+export function usageInBody(bytes: Uint8Array, normalise: Normalise = normaliseOpenAIUsage): TranslatedBody {
   if (edge(bytes, false) !== 0x7b || edge(bytes, true) !== 0x7d) {
     throw new Error("the provider answered 200 with a body that is not a JSON object");
   }
@@ -60,7 +63,7 @@ export function usageInBody(bytes: Uint8Array): TranslatedBody {
     const start = usageValueAt(bytes, i);
     const end = start === -1 ? -1 : endOfJsonObject(bytes, start);
     if (end !== -1 && closesOnlyTheRoot(bytes, end)) {
-      const usage = parseUsage(bytes.subarray(start, end));
+      const usage = parseUsage(bytes.subarray(start, end), normalise);
       if (usage !== null) return { body: bytes, usage };
     }
     i = i > 0 ? lastIndexOfBytes(bytes, USAGE_KEY, i - 1) : -1;

@@ -38,8 +38,11 @@ export async function messages(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
     deltas = deltas.slice(0, body.max_tokens);
     stopReason = 'max_tokens';
   }
-  // `mock.toolCall: {name, input}` answers with a tool_use block when the request offers tools.
-  const toolCall = Array.isArray(body.tools) && isObj(mock.toolCall) ? mock.toolCall : null;
+  // `mock.toolCall: {name, input}` answers with a tool_use block when the request offers tools,
+  // unless the last turn returns a tool's result: then the model answers in text, as a real one would.
+  const last: unknown = body.messages.at(-1);
+  const answersToolResult = isObj(last) && Array.isArray(last.content) && last.content.some((b) => isObj(b) && b.type === 'tool_result');
+  const toolCall = Array.isArray(body.tools) && isObj(mock.toolCall) && !answersToolResult ? mock.toolCall : null;
   if (toolCall !== null) stopReason = 'tool_use';
   const usage = {
     input_tokens: promptTokens(body.messages),

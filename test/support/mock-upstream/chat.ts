@@ -45,6 +45,8 @@ export async function chat(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
   };
   const id = `chatcmpl-${randomHex()}`;
   const created = Math.floor(Date.now() / 1000);
+  const call = toolCall(body, mock);
+  if (call !== null) return answerWithToolCall(ctx, body, mock, { id, created, prompt, call });
   if (body.stream === true) {
     const so = body.stream_options;
     const includeUsage = isObj(so) && so.include_usage === true && mock.noUsage !== true;
@@ -56,6 +58,46 @@ export async function chat(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
     ...(mock.noUsage === true ? {} : { usage }),
     system_fingerprint: 'fp_mock',
   }));
+}
+
+interface ToolCall { id: string; name: string; arguments: string }
+
+/**
+ * `mock.toolCall` {name, input}: answer with that call when the request offers tools, unless the
+ * conversation ends with a tool's result: then the model answers in text, as a real one would.
+ */
+function toolCall(body: Obj, mock: Obj): ToolCall | null {
+  const requested = mock.toolCall;
+  if (!isObj(requested) || typeof requested.name !== 'string' || !Array.isArray(body.tools) || body.tools.length === 0) return null;
+  const last: unknown = Array.isArray(body.messages) ? body.messages.at(-1) : undefined;
+  if (isObj(last) && last.role === 'tool') return null;
+  return { id: `call_${randomHex().slice(0, 24)}`, name: requested.name, arguments: JSON.stringify(requested.input ?? {}) };
+}
+
+function answerWithToolCall(ctx: Ctx, body: Obj, mock: Obj, a: { id: string; created: number; prompt: number; call: ToolCall }): Promise<void> | void {
+  const completion = Math.ceil(a.call.arguments.length / 4) + 5;
+  const usage = { prompt_tokens: a.prompt, completion_tokens: completion, total_tokens: a.prompt + completion, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } };
+  const model = String(body.model);
+  if (body.stream === true) {
+    const so = body.stream_options;
+    const includeUsage = isObj(so) && so.include_usage === true;
+    const chunk = (delta: object, finish: string | null): string =>
+      `data: ${JSON.stringify({ id: a.id, object: 'chat.completion.chunk', created: a.created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    // OpenAI sends the call's id and name first, then its arguments in pieces.
+    const half = a.call.arguments.length >> 1;
+    const events = [
+      chunk({ role: 'assistant', content: null, refusal: null }, null),
+      chunk({ tool_calls: [{ index: 0, id: a.call.id, type: 'function', function: { name: a.call.name, arguments: '' } }] }, null),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: a.call.arguments.slice(0, half) } }] }, null),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: a.call.arguments.slice(half) } }] }, null),
+      chunk({}, 'tool_calls'),
+    ];
+    if (includeUsage) events.push(`data: ${JSON.stringify({ id: a.id, object: 'chat.completion.chunk', created: a.created, model, choices: [], usage })}\n\n`);
+    events.push('data: [DONE]\n\n');
+    return stream(ctx, mock, events);
+  }
+  const message = { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: a.call.id, type: 'function', function: { name: a.call.name, arguments: a.call.arguments } }] };
+  send(ctx, 200, JSON.stringify({ id: a.id, object: 'chat.completion', created: a.created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: 'tool_calls' }], usage, system_fingerprint: 'fp_mock' }));
 }
 
 /** Builds the SSE events of one streamed completion; chunks are assembled from string templates for speed. */

@@ -1,0 +1,76 @@
+import type { Context } from "hono";
+import { assertModelAllowed } from "../../auth/gateway-key.ts";
+import { settingsFor } from "../../config/settings.ts";
+import type { AppEnv } from "../../env.ts";
+import { logRequest } from "../../observability/request-log.ts";
+import { nativeMessagesRequest, nativeMessagesStream, readNativeMessage } from "../../providers/anthropic/native.ts";
+import { decoder } from "../../streaming/bytes.ts";
+import { isObject, type Json } from "../../providers/json.ts";
+import type { TranslatedBody } from "../../providers/types.ts";
+import { executePlan } from "../../routing/execute.ts";
+import type { Attempt } from "../../routing/plan.ts";
+import { planAttempts } from "../../routing/plan.ts";
+import { readJsonObject } from "../body.ts";
+import { answerHeaders, answeredLogEntry, readAnswer, streamedAnswer } from "../upstream-response.ts";
+import { validate } from "../validate.ts";
+import { anthropicSseError } from "./errors.ts";
+import { anthropicToOpenAI } from "./request.ts";
+import { openAIToAnthropicMessage } from "./response.ts";
+import { messagesRequestSchema } from "./schema.ts";
+import { anthropicClientStream } from "./stream.ts";
+
+const isNative = (attempt: Attempt): boolean => attempt.provider.preset.adapter === "anthropic";
+
+/**
+ * POST /v1/messages: the Anthropic Messages API in and out (the Anthropic SDK,
+ * Claude Code with ANTHROPIC_BASE_URL), any provider behind, through the same
+ * plan and failover as /v1/chat/completions. An Anthropic target receives the
+ * client's body as is and its answer passes back untouched; any other target
+ * gets the canonical OpenAI body, and its answer is translated to Anthropic's.
+ */
+export async function messages(c: Context<AppEnv>): Promise<Response> {
+  const started = Date.now();
+  const settings = settingsFor(c.env);
+  const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
+  const request = validate(messagesRequestSchema, body);
+  assertModelAllowed(c.var.gatewayKey, request.model);
+  const plan = await planAttempts(c.env, request.model, "chat");
+  const stream = request.stream === true;
+  const beta = c.req.header("anthropic-beta") ?? null;
+
+  // Translated once per output-cap spelling, and only if a non-Anthropic target is tried.
+  const canonical = new Map<string, Json>();
+  const canonicalFor = (attempt: Attempt): Json => {
+    const field = attempt.provider.preset.outputCapField ?? "max_tokens";
+    let translated = canonical.get(field);
+    if (translated === undefined) canonical.set(field, (translated = anthropicToOpenAI(body, field)));
+    return translated;
+  };
+
+  const executed = await executePlan(
+    plan,
+    (a) => (isNative(a) ? nativeMessagesRequest(a.provider, body, a.model, beta) : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream })),
+    { deadlineMs: settings.upstreamTimeoutMs, stream },
+  );
+  const { attempt } = executed;
+  const native = isNative(attempt);
+  const log = answeredLogEntry(c, executed, { endpoint: "messages", model: request.model, stream });
+
+  if (executed.stream === null) {
+    const read = native ? readNativeMessage : async (upstream: Response): Promise<TranslatedBody> => {
+      const answer = await attempt.adapter.readChatResponse(upstream);
+      const text = typeof answer.body === "string" ? answer.body : decoder.decode(answer.body);
+      const completion: unknown = JSON.parse(text);
+      if (!isObject(completion)) throw new Error("the answer is not a JSON object");
+      return { body: JSON.stringify(openAIToAnthropicMessage(completion, answer.usage, request.model)), usage: answer.usage };
+    };
+    const answer = await readAnswer(executed, read);
+    logRequest({ ...log, usage: answer.usage, durationMs: Date.now() - started });
+    return new Response(answer.body, { status: 200, headers: answerHeaders(executed, "application/json") });
+  }
+
+  const translator = native
+    ? nativeMessagesStream()
+    : anthropicClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true }), request.model);
+  return streamedAnswer(c, executed, translator, { ...log, started }, anthropicSseError);
+}

@@ -1,0 +1,134 @@
+import { encoder } from "../../streaming/bytes.ts";
+import { sseEventJson } from "../../streaming/sse.ts";
+import { isObject, type Json } from "../../providers/json.ts";
+import type { StreamTranslator } from "../../providers/types.ts";
+import { anthropicErrorType } from "./errors.ts";
+import { anthropicUsage, messageId, stopReason } from "./response.ts";
+
+const event = (type: string, data: Json): Uint8Array => encoder.encode(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+
+type OpenBlock = { kind: "text" | "thinking"; index: number } | { kind: "tool"; index: number };
+
+/**
+ * Wraps a provider's stream translator (whose output is OpenAI chunks) so that
+ * a /v1/messages client receives Anthropic's event sequence: `message_start`,
+ * `content_block_start/delta/stop` for text, thinking and each tool call (its
+ * arguments as `input_json_delta`), then `message_delta` with the stop reason
+ * and usage, and `message_stop`. The inner translator is always asked for the
+ * usage chunk: Anthropic clients expect usage in `message_delta`.
+ */
+export function anthropicClientStream(inner: StreamTranslator, requestedModel: string): StreamTranslator {
+  let pending = "";
+  const utf8 = new TextDecoder();
+  let started = false;
+  let failed = false;
+  let nextIndex = 0;
+  let open: OpenBlock | null = null;
+  const toolBlocks = new Map<number, number>(); // OpenAI tool index → Anthropic block index
+  let stop = "end_turn";
+
+  function start(chunk: Json, emit: (b: Uint8Array) => void): void {
+    if (started) return;
+    started = true;
+    const message = {
+      id: messageId(chunk.id),
+      type: "message",
+      role: "assistant",
+      model: typeof chunk.model === "string" ? chunk.model : requestedModel,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: 0, output_tokens: 0 },
+    };
+    emit(event("message_start", { message }));
+  }
+
+  function close(emit: (b: Uint8Array) => void): void {
+    if (open !== null) emit(event("content_block_stop", { index: open.index }));
+    open = null;
+  }
+
+  function textual(kind: "text" | "thinking", text: string, emit: (b: Uint8Array) => void): void {
+    if (open?.kind !== kind) {
+      close(emit);
+      open = { kind, index: nextIndex++ };
+      const block = kind === "text" ? { type: "text", text: "" } : { type: "thinking", thinking: "", signature: "" };
+      emit(event("content_block_start", { index: open.index, content_block: block }));
+    }
+    const delta = kind === "text" ? { type: "text_delta", text } : { type: "thinking_delta", thinking: text };
+    emit(event("content_block_delta", { index: open.index, delta }));
+  }
+
+  function toolDelta(call: Json, emit: (b: Uint8Array) => void): void {
+    const toolIndex = typeof call.index === "number" ? call.index : 0;
+    const fn = isObject(call.function) ? call.function : {};
+    let index = toolBlocks.get(toolIndex);
+    if (index === undefined) {
+      close(emit);
+      index = nextIndex++;
+      toolBlocks.set(toolIndex, index);
+      open = { kind: "tool", index };
+      emit(event("content_block_start", { index, content_block: { type: "tool_use", id: call.id, name: fn.name, input: {} } }));
+    }
+    // Providers that send a call whole send its arguments at once; either way they arrive as partial JSON.
+    if (typeof fn.arguments === "string" && fn.arguments.length > 0) {
+      emit(event("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: fn.arguments } }));
+    }
+  }
+
+  function handle(chunk: Json, emit: (b: Uint8Array) => void): void {
+    if (isObject(chunk.error)) {
+      const error = chunk.error;
+      const type = typeof error.type === "string" && error.type.endsWith("_error") && error.type !== "upstream_error" ? error.type : anthropicErrorType(502);
+      emit(event("error", { error: { type, message: typeof error.message === "string" ? error.message : "The provider reported an error." } }));
+      failed = true;
+      return;
+    }
+    start(chunk, emit);
+    const choice = Array.isArray(chunk.choices) && isObject(chunk.choices[0]) ? chunk.choices[0] : null;
+    if (choice === null) return; // the usage chunk: its numbers are read from the inner translator at the end
+    const delta = isObject(choice.delta) ? choice.delta : {};
+    const reasoning = delta.reasoning_content ?? delta.reasoning;
+    if (typeof reasoning === "string" && reasoning.length > 0) textual("thinking", reasoning, emit);
+    if (typeof delta.content === "string" && delta.content.length > 0) textual("text", delta.content, emit);
+    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) if (isObject(call)) toolDelta(call, emit);
+    if (typeof choice.finish_reason === "string") stop = stopReason(choice.finish_reason);
+  }
+
+  function drain(emit: (b: Uint8Array) => void, final: boolean): void {
+    const parts = pending.split(/\r?\n\r?\n/);
+    pending = final ? "" : (parts.pop() ?? "");
+    for (const part of parts) {
+      if (failed) return;
+      const payload = sseEventJson(part); // `[DONE]` and comments are not JSON objects: skipped
+      if (isObject(payload)) handle(payload, emit);
+    }
+  }
+
+  const translate = (emit: (b: Uint8Array) => void) => (bytes: Uint8Array): void => {
+    pending += utf8.decode(bytes, { stream: true });
+    drain(emit, false);
+  };
+
+  return {
+    push(chunk, emit) {
+      inner.push(chunk, translate(emit));
+    },
+    end(emit) {
+      inner.end(translate(emit));
+      drain(emit, true);
+      if (failed) return;
+      start({}, emit);
+      close(emit);
+      emit(event("message_delta", { delta: { stop_reason: stop, stop_sequence: null }, usage: anthropicUsage(inner.usage()) }));
+      emit(event("message_stop", {}));
+    },
+    discardPartial() {
+      inner.discardPartial();
+      pending = "";
+    },
+    usage: () => inner.usage(),
+    // An error already sent in-band ends the stream as reported: the relay adds nothing.
+    completed: () => failed || inner.completed(),
+  };
+}

@@ -1,0 +1,109 @@
+import { concatBytes, decoder, endOfLastEvent } from "../../streaming/bytes.ts";
+import { sseEventJson } from "../../streaming/sse.ts";
+import { readAnswerBytes } from "../answer-body.ts";
+import { isObject, type Json } from "../json.ts";
+import { usageInBody } from "../openai-compatible/usage-in-body.ts";
+import type { ProviderConfig, StreamTranslator, TranslatedBody, UpstreamRequest } from "../types.ts";
+import { normaliseAnthropicUsage } from "./usage.ts";
+
+/** The Messages API version the gateway speaks to Anthropic. */
+export const ANTHROPIC_VERSION = "2023-06-01";
+
+export function anthropicHeaders(provider: ProviderConfig, stream: boolean): Headers {
+  const headers = new Headers({
+    "content-type": "application/json",
+    accept: stream ? "text/event-stream" : "application/json",
+    "anthropic-version": ANTHROPIC_VERSION,
+  });
+  if (provider.apiKey !== undefined) headers.set("x-api-key", provider.apiKey);
+  return headers;
+}
+
+/**
+ * A /v1/messages request served by Anthropic itself goes through untranslated
+ * (DESIGN: never translate twice): the client's body with only `model`
+ * replaced, and its `anthropic-beta` flags, which opt into features by name.
+ */
+export function nativeMessagesRequest(provider: ProviderConfig, body: Readonly<Json>, model: string, beta: string | null): UpstreamRequest {
+  const headers = anthropicHeaders(provider, body.stream === true);
+  if (beta !== null) headers.set("anthropic-beta", beta);
+  return { url: `${provider.baseUrl}/messages`, init: { method: "POST", headers, body: JSON.stringify({ ...body, model }) } };
+}
+
+/** A native answer passes on as its bytes; only its usage (at the end of the message) is read. */
+export async function readNativeMessage(upstream: Response): Promise<TranslatedBody> {
+  return usageInBody(await readAnswerBytes(upstream), normaliseAnthropicUsage);
+}
+
+/** The `event:` name an Anthropic SSE event starts with (it always sends one). */
+function eventName(event: string): string {
+  const start = event.startsWith("event:") ? 6 : -1;
+  if (start === -1) return "";
+  const end = event.indexOf("\n");
+  return event.slice(start, end === -1 ? undefined : end).trim();
+}
+
+/** An event that has not ended after this many bytes is relayed unscanned rather than held. */
+const MAX_HELD_BYTES = 1024 * 1024;
+
+/**
+ * A native Anthropic stream relayed byte for byte, up to its last complete
+ * event (a partial event is held, so that an error event the relay may have to
+ * add never lands inside one). Alongside, the few events carrying usage
+ * (`message_start`, `message_delta`) are parsed, and the end (`message_stop`,
+ * or an `error` event, already in the client's format) is seen.
+ */
+export function nativeMessagesStream(): StreamTranslator {
+  let held: Uint8Array | null = null;
+  const raw: Json = {};
+  let done = false;
+
+  const merge = (usage: unknown): void => {
+    if (!isObject(usage)) return;
+    for (const [key, value] of Object.entries(usage)) if (typeof value === "number" && Number.isFinite(value)) raw[key] = value;
+  };
+
+  /** `complete` ends on an event boundary (ASCII), so it decodes on its own. */
+  function scan(complete: Uint8Array): void {
+    for (const event of decoder.decode(complete).split(/\r?\n\r?\n/)) {
+      const name = eventName(event);
+      if (name === "message_start") {
+        const payload = sseEventJson(event);
+        if (isObject(payload) && isObject(payload.message)) merge(payload.message.usage);
+      } else if (name === "message_delta") {
+        const payload = sseEventJson(event);
+        if (isObject(payload)) merge(payload.usage);
+      } else if (name === "message_stop" || name === "error") done = true;
+    }
+  }
+
+  return {
+    push(chunk, emit) {
+      const bytes = held === null ? chunk : concatBytes(held, chunk);
+      held = null;
+      const end = endOfLastEvent(bytes);
+      if (end < bytes.length && bytes.length - end <= MAX_HELD_BYTES) {
+        held = bytes.slice(end);
+        if (end === 0) return;
+        const complete = bytes.subarray(0, end);
+        emit(complete);
+        scan(complete);
+        return;
+      }
+      emit(bytes); // whole events, or one too long to hold: relayed as is
+      if (end > 0) scan(bytes.subarray(0, end));
+    },
+    end(emit) {
+      if (held !== null && held.length > 0) {
+        emit(held);
+        scan(held);
+      }
+      held = null;
+    },
+    discardPartial() {
+      held = null;
+    },
+    usage: () => normaliseAnthropicUsage(raw),
+    completed: () => done || (held !== null && /^event:\s*message_stop\b/m.test(decoder.decode(held))),
+  };
+}

@@ -1,0 +1,270 @@
+/** POST /v1/messages: Anthropic-format clients, served natively by Anthropic or translated from any other provider. */
+import { describe, expect, it } from "vitest";
+import { MOCK, admin, gateway, scriptUpstream, testEnv, uniqueTag, upstreamSaw } from "./helpers.ts";
+
+const env = testEnv({ ANTHROPIC_BASE_URL: `${MOCK}/v1`, ANTHROPIC_API_KEY: "mock-anthropic-key" });
+const KEY = "sk-test-dev-key";
+
+function post(body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return {
+    method: "POST",
+    headers: { "x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  };
+}
+const send = (body: Record<string, unknown>, headers: Record<string, string> = {}) => gateway("/v1/messages", post(body, headers), env);
+
+interface Message {
+  id: string;
+  type: string;
+  role: string;
+  model: string;
+  content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
+  stop_reason: string;
+  stop_sequence: string | null;
+  usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
+}
+interface AnthropicError {
+  type: "error";
+  error: { type: string; message: string };
+}
+interface StreamEvent {
+  event: string;
+  data: Record<string, unknown> & { type: string };
+}
+
+/** Parses an Anthropic SSE body, checking that every event's `event:` name matches its data's `type`. */
+function events(text: string): StreamEvent[] {
+  return text
+    .split("\n\n")
+    .filter((block) => block.startsWith("event: "))
+    .map((block) => {
+      const [head, data] = block.split("\n");
+      const parsed = { event: head!.slice(7), data: JSON.parse(data!.slice(6)) as StreamEvent["data"] };
+      expect(parsed.data.type).toBe(parsed.event);
+      return parsed;
+    });
+}
+
+/** Rebuilds the message from a stream, as the Anthropic SDK does. */
+function assemble(list: StreamEvent[]): { text: string; tools: Array<{ name: unknown; input: unknown }>; stop: unknown; usage: unknown } {
+  const blocks: Array<{ type: string; text: string; json: string; name?: unknown }> = [];
+  let stop: unknown = null;
+  let usage: unknown = null;
+  for (const { data } of list) {
+    if (data.type === "content_block_start") {
+      const block = data.content_block as { type: string; name?: string };
+      blocks[data.index as number] = { type: block.type, text: "", json: "", name: block.name };
+    } else if (data.type === "content_block_delta") {
+      const delta = data.delta as { type: string; text?: string; partial_json?: string };
+      const block = blocks[data.index as number]!;
+      if (delta.type === "text_delta") block.text += delta.text;
+      if (delta.type === "input_json_delta") block.json += delta.partial_json;
+    } else if (data.type === "message_delta") {
+      stop = (data.delta as { stop_reason: unknown }).stop_reason;
+      usage = data.usage;
+    }
+  }
+  return {
+    text: blocks.filter((b) => b.type === "text").map((b) => b.text).join(""),
+    tools: blocks.filter((b) => b.type === "tool_use").map((b) => ({ name: b.name, input: JSON.parse(b.json || "{}") })),
+    stop,
+    usage,
+  };
+}
+
+const weather = { name: "get_weather", description: "Weather for a city", input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
+
+describe("/v1/messages served natively by Anthropic", () => {
+  it("passes the body through untouched (model replaced, beta flags kept) and answers Anthropic's bytes", async () => {
+    const tag = uniqueTag("native");
+    const body = { model: "anthropic/claude-sonnet-4-5", max_tokens: 100, top_k: 5, system: [{ type: "text", text: "Be brief.", cache_control: { type: "ephemeral" } }], messages: [{ role: "user", content: "Hi" }], metadata: { user_id: tag }, mock: { cacheRead: 7 } };
+    const res = await send(body, { "anthropic-beta": "interleaved-thinking-2025-05-14" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-provider")).toBe("anthropic");
+    const message = await res.json<Message>();
+    expect(message).toMatchObject({ type: "message", role: "assistant", content: [{ type: "text", text: "Hello from the mock upstream." }], stop_reason: "end_turn" });
+    expect(message.usage.cache_read_input_tokens).toBe(7);
+    const [seen] = await upstreamSaw(tag);
+    expect(seen?.body).toEqual({ ...body, model: "claude-sonnet-4-5" });
+    expect(seen?.headers["anthropic-beta"]).toBe("interleaved-thinking-2025-05-14");
+    expect(seen?.headers["x-api-key"]).toBe("mock-anthropic-key");
+  });
+
+  it("relays the native event stream byte for byte", async () => {
+    const res = await send({ model: "anthropic/claude-sonnet-4-5", max_tokens: 100, stream: true, messages: [{ role: "user", content: "Hi" }], tools: [weather], mock: { toolCall: { name: "get_weather", input: { city: "Oslo" } } } });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const list = events(await res.text());
+    expect(list[0]?.event).toBe("message_start");
+    expect(list.some((e) => e.event === "ping")).toBe(true); // untouched: even Anthropic's pings arrive
+    expect(list.at(-1)?.event).toBe("message_stop");
+    const message = assemble(list);
+    expect(message.tools).toEqual([{ name: "get_weather", input: { city: "Oslo" } }]);
+    expect(message.stop).toBe("tool_use");
+  });
+
+  it("fails over from an overloaded Anthropic to another provider, translating its answer", async () => {
+    await gateway("/admin/routes/claude-then-gpt", admin("PUT", { targets: [{ provider: "anthropic", model: "claude-sonnet-4-5" }, { provider: "openai", model: "gpt-4.1" }] }), env);
+    const res = await send({ model: "claude-then-gpt", max_tokens: 100, messages: [{ role: "user", content: "Hi" }], mock: { status: 529 } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-provider")).toBe("openai");
+    expect(res.headers.get("x-switchyard-attempts")).toBe("2");
+    expect((await res.json<Message>()).content).toEqual([{ type: "text", text: "Hello from the mock upstream." }]);
+  });
+});
+
+describe("/v1/messages translated for an OpenAI-format provider", () => {
+  it("translates the request: system, tool results, tool calls, stops, output cap, end user", async () => {
+    const tag = uniqueTag("translated");
+    const res = await send({
+      model: "openai/gpt-4.1",
+      max_tokens: 300,
+      system: "You are terse.",
+      stop_sequences: ["END"],
+      temperature: 0.3,
+      metadata: { user_id: tag },
+      tools: [weather],
+      tool_choice: { type: "tool", name: "get_weather", disable_parallel_tool_use: true },
+      messages: [
+        { role: "user", content: [{ type: "text", text: "Weather in Paris?" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } }] },
+        { role: "assistant", content: [{ type: "thinking", thinking: "…", signature: "sig" }, { type: "text", text: "Checking." }, { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "18°C" }, { type: "text", text: "And tomorrow?" }] },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const [seen] = await upstreamSaw(tag);
+    expect(seen?.path).toBe("/v1/chat/completions");
+    expect(seen?.body).toEqual({
+      model: "gpt-4.1",
+      max_completion_tokens: 300, // OpenAI's newer models refuse max_tokens
+      temperature: 0.3,
+      stop: ["END"],
+      user: tag,
+      tools: [{ type: "function", function: { name: "get_weather", description: "Weather for a city", parameters: weather.input_schema } }],
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      parallel_tool_calls: false,
+      messages: [
+        { role: "system", content: "You are terse." },
+        { role: "user", content: [{ type: "text", text: "Weather in Paris?" }, { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] },
+        { role: "assistant", content: "Checking.", tool_calls: [{ id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
+        { role: "tool", tool_call_id: "toolu_1", content: "18°C" },
+        { role: "user", content: [{ type: "text", text: "And tomorrow?" }] },
+      ],
+    });
+  });
+
+  it("answers an Anthropic message, with usage equal to the stream's", async () => {
+    const ask = { model: "openai/gpt-4.1", max_tokens: 100, messages: [{ role: "user", content: "Hi there" }] };
+    const res = await send(ask);
+    const message = await res.json<Message>();
+    expect(message).toMatchObject({ type: "message", role: "assistant", model: "gpt-4.1", stop_reason: "end_turn", stop_sequence: null, content: [{ type: "text", text: "Hello from the mock upstream." }] });
+    expect(message.id).toMatch(/^msg_/);
+    expect(message.usage.output_tokens).toBe(5);
+    expect(message.usage.input_tokens).toBeGreaterThan(0);
+
+    const streamed = await send({ ...ask, stream: true });
+    expect(streamed.headers.get("content-type")).toContain("text/event-stream");
+    const list = events(await streamed.text());
+    expect(list.map((e) => e.event)).toEqual([
+      "message_start",
+      "content_block_start",
+      ...Array<string>(5).fill("content_block_delta"),
+      "content_block_stop",
+      "message_delta",
+      "message_stop",
+    ]);
+    const assembled = assemble(list);
+    expect(assembled.text).toBe("Hello from the mock upstream.");
+    expect(assembled.stop).toBe("end_turn");
+    expect(assembled.usage).toEqual(message.usage);
+  });
+
+  it("maps the stop reason for a capped answer", async () => {
+    const message = await (await send({ model: "openai/gpt-4.1", max_tokens: 2, messages: [{ role: "user", content: "Hi" }] })).json<Message>();
+    expect(message.stop_reason).toBe("max_tokens");
+  });
+
+  it("runs a tool-call round trip, streamed and not", async () => {
+    const word = uniqueTag("toolcall");
+    await scriptUpstream(word, { toolCall: { name: "get_weather", input: { city: "Oslo" } } });
+    const ask = { model: "openai/gpt-4.1", max_tokens: 100, tools: [weather], messages: [{ role: "user", content: `Weather in Oslo? ${word}` }] };
+    const first = await (await send(ask)).json<Message>();
+    expect(first.stop_reason).toBe("tool_use");
+    const call = first.content.find((b) => b.type === "tool_use");
+    expect(call).toMatchObject({ name: "get_weather", input: { city: "Oslo" } });
+    expect(call?.id).toMatch(/^call_/);
+
+    const streamed = assemble(events(await (await send({ ...ask, stream: true })).text()));
+    expect(streamed.tools).toEqual([{ name: "get_weather", input: { city: "Oslo" } }]);
+    expect(streamed.stop).toBe("tool_use");
+
+    const answer = await send({
+      model: "openai/gpt-4.1",
+      max_tokens: 100,
+      tools: [weather],
+      messages: [...ask.messages, { role: "assistant", content: first.content }, { role: "user", content: [{ type: "tool_result", tool_use_id: call?.id, content: [{ type: "text", text: "-3°C" }] }] }],
+    });
+    expect((await answer.json<Message>()).stop_reason).toBe("end_turn");
+    const seen = (await upstreamSaw(word)).at(-1); // the script's word tags every request of the conversation
+    expect((seen?.body.messages as unknown[]).slice(-2)).toEqual([
+      { role: "assistant", content: null, tool_calls: [{ id: call?.id, type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } }] },
+      { role: "tool", tool_call_id: call?.id, content: "-3°C" },
+    ]);
+  });
+
+  it("ends a stream that breaks after its start with an Anthropic error event", async () => {
+    const word = uniqueTag("breaks");
+    await scriptUpstream(word, { breakAfterEvents: 3 });
+    const list = events(await (await send({ model: "openai/gpt-4.1", max_tokens: 100, stream: true, messages: [{ role: "user", content: word }] })).text());
+    expect(list[0]?.event).toBe("message_start");
+    expect(list.at(-1)?.event).toBe("error");
+    expect((list.at(-1)?.data.error as { type: string }).type).toBe("api_error");
+    expect(list.some((e) => e.event === "message_stop")).toBe(false);
+  });
+});
+
+describe("/v1/messages errors, in Anthropic's shape", () => {
+  async function expectError(res: Response, status: number, type: string, mentions: string): Promise<void> {
+    expect(res.status).toBe(status);
+    const body = await res.json<AnthropicError & { request_id?: string }>();
+    expect(body.type).toBe("error");
+    expect(body.error.type).toBe(type);
+    expect(body.error.message).toContain(mentions);
+    expect(body.request_id).toBe(res.headers.get("x-switchyard-request-id"));
+  }
+
+  it("a missing max_tokens is a 400 invalid_request_error", async () => {
+    await expectError(await send({ model: "openai/gpt-4.1", messages: [{ role: "user", content: "Hi" }] }), 400, "invalid_request_error", "max_tokens");
+  });
+
+  it("a system role inside messages is a 400 that points at the system field", async () => {
+    await expectError(await send({ model: "openai/gpt-4.1", max_tokens: 5, messages: [{ role: "system", content: "x" }] }), 400, "invalid_request_error", "system");
+  });
+
+  it("a body that is not JSON is a 400", async () => {
+    await expectError(await gateway("/v1/messages", post("{nope"), env), 400, "invalid_request_error", "JSON");
+  });
+
+  it("a bad key is a 401 authentication_error", async () => {
+    await expectError(await send({ model: "openai/gpt-4.1", max_tokens: 5, messages: [] }, { "x-api-key": "sk-sy-wrong" }), 401, "authentication_error", "key");
+  });
+
+  it("an unknown model is a 404 not_found_error", async () => {
+    await expectError(await send({ model: "nobody/none", max_tokens: 5, messages: [{ role: "user", content: "Hi" }] }), 404, "not_found_error", "nobody");
+  });
+
+  it("Anthropic's server tools cannot go to another provider: a 400 naming the tool", async () => {
+    const res = await send({ model: "openai/gpt-4.1", max_tokens: 5, tools: [{ type: "web_search_20250305", name: "web_search" }], messages: [{ role: "user", content: "Hi" }] });
+    await expectError(res, 400, "invalid_request_error", "web_search_20250305");
+  });
+
+  it("a provider's rate limit is a 429 rate_limit_error with its retry-after", async () => {
+    const res = await send({ model: "anthropic/claude-sonnet-4-5", max_tokens: 5, messages: [{ role: "user", content: "Hi" }], mock: { status: 429, retryAfter: "7" } });
+    expect(res.headers.get("retry-after")).toBe("7");
+    await expectError(res, 429, "rate_limit_error", "rate limiting");
+  });
+
+  it("a wrong method is a 405 in Anthropic's shape", async () => {
+    await expectError(await gateway("/v1/messages", { method: "GET", headers: { "x-api-key": KEY } }, env), 405, "invalid_request_error", "POST");
+  });
+});
