@@ -23,6 +23,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     streamUsageOption: true,
     outputCapField: "max_completion_tokens",
     embeddings: true,
+    modelFamilies: ["gpt-", "o1", "o3", "o4-", "chatgpt-", "text-embedding-"],
     models: ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large"],
   }),
   preset({
@@ -34,6 +35,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     // Native adapter: usage always arrives in the stream's message_start/message_delta.
     streamUsageOption: false,
     embeddings: false,
+    modelFamilies: ["claude-"],
     models: ["claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-latest"],
   }),
   preset({
@@ -42,6 +44,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     baseUrl: "https://api.deepseek.com/v1",
     streamUsageOption: true,
     embeddings: false,
+    modelFamilies: ["deepseek-"],
     models: ["deepseek-chat", "deepseek-reasoner"],
   }),
   preset({
@@ -51,6 +54,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     // Mistral rejects unknown request fields with 422, and always sends usage on the last chunk.
     streamUsageOption: false,
     embeddings: true,
+    modelFamilies: ["mistral-", "open-mistral-", "codestral-", "magistral-", "ministral-", "pixtral-", "devstral-"],
     models: ["mistral-large-latest", "mistral-medium-latest", "mistral-small-latest", "codestral-latest", "mistral-embed"],
   }),
   preset({
@@ -91,6 +95,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     baseUrl: "https://api.x.ai/v1",
     streamUsageOption: true,
     embeddings: false,
+    modelFamilies: ["grok-"],
     models: ["grok-4", "grok-3", "grok-3-mini"],
   }),
   preset({

@@ -54,6 +54,12 @@ export interface ProviderPreset {
    * OpenAI-compatible servers know only `max_tokens` (the default).
    */
   readonly outputCapField?: "max_tokens" | "max_completion_tokens";
+  /**
+   * Name prefixes of this provider's own model families (`claude-`, `gpt-`): a
+   * bare model name no alias claims goes to the configured provider whose family
+   * it is, so clients with hard-wired model names (Claude Code) work unchanged.
+   */
+  readonly modelFamilies?: readonly string[];
   /** Well-known models, listed by GET /v1/models when the provider is configured. */
   readonly models: readonly string[];
 }

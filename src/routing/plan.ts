@@ -62,9 +62,18 @@ function direct(env: Env, requested: string, slash: number, purpose: Purpose): P
   };
 }
 
+/** The configured provider whose model family a bare name belongs to (`claude-…` → anthropic), if any. */
+function providerOfFamily(env: Env, model: string): string | undefined {
+  for (const provider of configuredProviders(env).values()) {
+    if (provider.preset.modelFamilies?.some((prefix) => model.startsWith(prefix)) === true) return provider.name;
+  }
+  return undefined;
+}
+
 /**
- * Resolves the requested model to an ordered list of attempts: either a direct
- * `provider/model`, or an alias whose route lists targets. Targets on providers
+ * Resolves the requested model to an ordered list of attempts: a direct
+ * `provider/model`, an alias whose route lists targets, or a bare model name of
+ * a configured provider's family (an alias of the same name wins). Targets on providers
  * without credentials are left out. (Strategies and route health order the
  * attempts in a later step; for now a route's targets are tried in order.)
  */
@@ -75,6 +84,8 @@ export async function planAttempts(env: Env, requested: string, purpose: Purpose
   // Only a well-formed alias can exist; anything else never reaches KV (whose keys have rules of their own).
   const route = aliasNameSchema.safeParse(requested).success ? await getRoute(env, requested) : null;
   if (route === null) {
+    const family = providerOfFamily(env, requested);
+    if (family !== undefined) return direct(env, `${family}/${requested}`, family.length, purpose);
     throw new GatewayError(
       404,
       `The model '${requested}' does not exist on this gateway. Use an alias (GET /v1/models lists them) or 'provider/model', e.g. 'openai/gpt-4o-mini'.`,
