@@ -47,6 +47,12 @@
 //                              last turn is not a tool_result)
 //     cacheRead, cacheWrite: n cache_read_input_tokens / cache_creation_input_tokens in usage
 //     errorAfterStart: true    streamed: message_start and ping, then an overloaded_error event
+//   Anthropic messages also refuse, with Anthropic's 400 messages, what the real API refuses
+//   (mock-upstream/anthropic-rules.ts): unknown top-level fields, a tool_use without its tool_result,
+//   thinking rules (budget, temperature, top_k, tool turns opening with thinking), thinking blocks
+//   whose signature the mock did not issue, object schemas without additionalProperties:false.
+//   With `thinking` enabled the answer opens with a signed thinking block; with
+//   output_config.format the text is JSON fitting the schema.
 //
 // Modules: mock-upstream/server.ts (HTTP server, routing, recording, control endpoints),
 // chat.ts (completions, streaming, stream faults), anthropic.ts (Messages API), embeddings.ts, faults.ts (`mock` selection,

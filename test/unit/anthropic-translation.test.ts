@@ -7,7 +7,7 @@ import { toAnthropicRequest } from "../../src/providers/anthropic/request.ts";
 import { fromAnthropicResponse } from "../../src/providers/anthropic/response.ts";
 import { anthropicStream } from "../../src/providers/anthropic/stream.ts";
 
-const opts = { model: "claude-sonnet-4-5", defaultMaxTokens: 64000, stream: false, supportsThinking: true };
+const opts = { model: "claude-sonnet-4-5", defaultMaxTokens: 64000, stream: false, supportsThinking: true, supportsStructuredOutputs: true };
 
 describe("OpenAI request → Anthropic Messages request", () => {
   it("drops what Anthropic would refuse: blank stops and texts, temperature over 1, OpenAI-only fields, odd tool ids", () => {
@@ -38,10 +38,34 @@ describe("OpenAI request → Anthropic Messages request", () => {
     ]);
   });
 
-  it("refuses what it cannot translate (n > 1, JSON mode) with a 400, and gives a system-only prompt a user turn", () => {
+  it("refuses what it cannot translate (n > 1, JSON mode without a schema) with a 400, and gives a system-only prompt a user turn", () => {
     expect(() => toAnthropicRequest({ messages: [{ role: "user", content: "hi" }], n: 2 }, opts)).toThrow(/'n'/);
-    expect(() => toAnthropicRequest({ messages: [{ role: "user", content: "hi" }], response_format: { type: "json_object" } }, opts)).toThrow(/response_format/);
+    expect(() => toAnthropicRequest({ messages: [{ role: "user", content: "hi" }], response_format: { type: "json_object" } }, opts)).toThrow(/json_schema/);
     expect(toAnthropicRequest({ messages: [{ role: "system", content: "Tell a joke." }] }, opts).messages).toEqual([{ role: "user", content: [{ type: "text", text: "Tell a joke." }] }]);
+  });
+
+  it("turns a JSON-schema response_format into structured outputs, on models that have them", () => {
+    const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false };
+    const body = { messages: [{ role: "user", content: "hi" }], response_format: { type: "json_schema", json_schema: { name: "place", strict: true, schema } } };
+    const out = toAnthropicRequest(body, opts);
+    expect(out.output_config).toEqual({ format: { type: "json_schema", schema } });
+    expect(out).not.toHaveProperty("response_format");
+    expect(() => toAnthropicRequest(body, { ...opts, model: "claude-3-5-haiku-latest", supportsStructuredOutputs: false })).toThrow(/claude-3-5-haiku-latest.*structured outputs/);
+  });
+
+  it("replays signed thinking from `thinking_blocks`, and only then enables thinking after a tool call", () => {
+    const signed = { type: "thinking", thinking: "Need the weather.", signature: "EqQBCgIYAhIM" };
+    const call = { id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } };
+    const history = (assistant: Record<string, unknown>) => [
+      { role: "user", content: "Weather in Oslo?" },
+      { role: "assistant", content: null, tool_calls: [call], ...assistant },
+      { role: "tool", tool_call_id: "toolu_1", content: "-3°C" },
+    ];
+    const replayed = toAnthropicRequest({ messages: history({ thinking_blocks: [signed], reasoning_content: "Need the weather." }), reasoning_effort: "low", max_tokens: 8000 }, opts);
+    expect((replayed.messages as Array<{ content: unknown[] }>)[1]?.content).toEqual([signed, { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Oslo" } }]);
+    expect(replayed.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    // A history from another provider carries no signature: thinking stays off rather than being refused by Anthropic.
+    expect(toAnthropicRequest({ messages: history({}), reasoning_effort: "low", max_tokens: 8000 }, opts)).not.toHaveProperty("thinking");
   });
 
   it("enables thinking only where Anthropic allows it, and then drops the sampling settings it forbids", () => {
@@ -195,6 +219,14 @@ describe("Anthropic response → OpenAI chat.completion", () => {
     expect(usage).toEqual({ prompt_tokens: 2572, completion_tokens: 89, total_tokens: 2661, prompt_tokens_details: { cached_tokens: 2000, cache_write_tokens: 100 } });
   });
 
+  it("hands out signed thinking (and redacted thinking) as `thinking_blocks`, its text as `reasoning_content`", () => {
+    const thinking = [{ type: "thinking", thinking: "Let me see.", signature: "EqQBCgIYAhIM" }, { type: "redacted_thinking", data: "EmwKAhgBEgy3va3" }];
+    const { completion } = fromAnthropicResponse({ ...toolAnswer, content: [...thinking, ...toolAnswer.content] }, 0);
+    const message = (completion.choices as Array<{ message: Record<string, unknown> }>)[0]?.message;
+    expect(message?.reasoning_content).toBe("Let me see.");
+    expect(message?.thinking_blocks).toEqual(thinking);
+  });
+
   it("maps every stop reason", () => {
     const reason = (stop_reason: string) => (fromAnthropicResponse({ ...toolAnswer, stop_reason }, 0).completion.choices as Array<{ finish_reason: string }>)[0]?.finish_reason;
     expect(reason("end_turn")).toBe("stop");
@@ -250,6 +282,8 @@ describe("Anthropic stream → OpenAI chunks", () => {
     expect(toolDeltas[0]).toEqual({ index: 0, id: "toolu_01A09q90qw90lq917835lq9", type: "function", function: { name: "get_weather", arguments: "" } });
     expect(toolDeltas.every((t) => t.index === 0)).toBe(true);
     expect(toolDeltas.map((t) => t.function.arguments).join("")).toBe('{"location": "San Francisco, CA"}');
+    // The signed thinking block arrives whole when it ends, for the client to send back with its tool result.
+    expect(deltas.flatMap((d) => (d?.thinking_blocks as unknown[] | undefined) ?? [])).toEqual([{ type: "thinking", thinking: "Need a tool.", signature: "EqQB" }]);
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe("tool_calls");
     expect(translator.completed()).toBe(true);
   });

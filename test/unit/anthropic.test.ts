@@ -121,3 +121,44 @@ describe("OpenAI clients served by Anthropic", () => {
     await late.text();
   });
 });
+
+describe("Anthropic's structured outputs and signed thinking, through OpenAI's format", () => {
+  it("a JSON-schema response_format comes back as JSON that fits the schema", async () => {
+    const tag = uniqueTag("structured");
+    const schema = { type: "object", properties: { city: { type: "string" }, celsius: { type: "number" } }, required: ["city", "celsius"], additionalProperties: false };
+    const res = await ask({ user: tag, messages: [{ role: "user", content: "Weather?" }], response_format: { type: "json_schema", json_schema: { name: "weather", strict: true, schema } } });
+    expect(res.status).toBe(200);
+    const body = await res.json<Completion>();
+    expect(JSON.parse(body.choices[0]?.message.content ?? "")).toEqual({ city: "mock", celsius: 0 });
+    const [seen] = await upstreamSaw(tag);
+    expect(seen?.body.output_config).toEqual({ format: { type: "json_schema", schema } });
+    // Anthropic's own refusal of a schema it cannot enforce comes back as the client's 400.
+    const loose = await ask({ messages: [{ role: "user", content: "Weather?" }], response_format: { type: "json_schema", json_schema: { name: "w", schema: { type: "object" } } } });
+    expect(loose.status).toBe(400);
+    expect((await loose.json<OpenAIError>()).error.message).toContain("additionalProperties");
+  });
+
+  it("a tool loop with reasoning keeps thinking on: the signed thinking handed out comes back before the tool result", async () => {
+    const toolCall = { name: "get_weather", input: { city: "Oslo" } };
+    const question = { role: "user", content: "Weather in Oslo?" };
+    const first = await ask({ messages: [question], tools: [weatherTool], reasoning_effort: "low", max_tokens: 8000, mock: { toolCall } });
+    expect(first.status).toBe(200);
+    const message = (await first.json<{ choices: Array<{ message: Record<string, unknown> & { tool_calls: Array<{ id: string }> } }> }>()).choices[0]!.message;
+    expect(message.reasoning_content).toBe("Let me think about that.");
+    expect(message.thinking_blocks).toEqual([{ type: "thinking", thinking: "Let me think about that.", signature: expect.any(String) }]);
+
+    const tag = uniqueTag("signed");
+    const next = (assistant: Record<string, unknown>) =>
+      ask({ user: tag, tools: [weatherTool], reasoning_effort: "low", max_tokens: 8000, messages: [question, assistant, { role: "tool", tool_call_id: message.tool_calls[0]!.id, content: "-3°C" }] });
+    const second = await next(message); // the assistant message sent back as received, as SDK users do
+    expect(second.status).toBe(200);
+    const [seen] = await upstreamSaw(tag);
+    expect(seen?.body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    expect(((seen?.body.messages as Array<{ content: Array<{ type: string }> }>)[1]?.content ?? []).map((b) => b.type)).toEqual(["thinking", "text", "tool_use"]);
+
+    // A tampered signature is Anthropic's 400, passed to the client; it is not retried elsewhere.
+    const tampered = await next({ ...message, thinking_blocks: [{ type: "thinking", thinking: "I changed this.", signature: "forged" }] });
+    expect(tampered.status).toBe(400);
+    expect((await tampered.json<OpenAIError>()).error.message).toContain("signature");
+  });
+});

@@ -2,7 +2,7 @@ import { sseEventJson } from "../../streaming/sse.ts";
 import { readAnswerBytes } from "../answer-body.ts";
 import { openAICompatibleAdapter } from "../openai-compatible/adapter.ts";
 import type { ProviderAdapter, TranslatedBody, UpstreamRequest } from "../types.ts";
-import { maxOutputTokens, supportsThinking } from "./models.ts";
+import { maxOutputTokens, supportsStructuredOutputs, supportsThinking } from "./models.ts";
 import { anthropicHeaders } from "./native.ts";
 import { toAnthropicRequest } from "./request.ts";
 import { fromAnthropicResponse } from "./response.ts";
@@ -22,6 +22,7 @@ export const anthropicAdapter: ProviderAdapter = {
       defaultMaxTokens: maxOutputTokens(call.upstreamModel),
       stream: call.stream,
       supportsThinking: supportsThinking(call.upstreamModel),
+      supportsStructuredOutputs: supportsStructuredOutputs(call.upstreamModel),
     });
     return { url: `${provider.baseUrl}/messages`, init: { method: "POST", headers: anthropicHeaders(provider, call.stream), body: JSON.stringify(body) } };
   },

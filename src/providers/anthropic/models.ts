@@ -28,3 +28,8 @@ export function maxOutputTokens(model: string): number {
 export function supportsThinking(model: string): boolean {
   return /^claude-(3-7-sonnet|opus-4|sonnet-4|haiku-4)/.test(model);
 }
+
+/** Models with structured outputs (`output_config.format`): Claude Opus 4.1, Sonnet 4.5, Haiku 4.5 and every later generation. */
+export function supportsStructuredOutputs(model: string): boolean {
+  return /^claude-(opus-4-[1-9]|sonnet-4-[5-9]|haiku-4-[5-9]|(opus|sonnet|haiku)-([5-9]|[1-9]\d))/.test(model);
+}

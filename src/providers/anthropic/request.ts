@@ -75,6 +75,16 @@ function parseArguments(raw: unknown): unknown {
   }
 }
 
+function thinkingBlocks(list: unknown): Json[] {
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (b): b is Json =>
+      isObject(b) &&
+      ((b.type === "thinking" && typeof b.thinking === "string" && typeof b.signature === "string" && b.signature.length > 0) ||
+        (b.type === "redacted_thinking" && typeof b.data === "string")),
+  );
+}
+
 /** Appends blocks to the last message if it has the same role (Anthropic wants roles to alternate). */
 function push(messages: Json[], role: "user" | "assistant", blocks: Json[]): void {
   if (blocks.length === 0) return;
@@ -94,7 +104,8 @@ function translateMessages(input: unknown[]): { system: Json[]; messages: Json[]
     } else if (role === "user") {
       push(messages, "user", contentBlocks(message.content));
     } else if (role === "assistant") {
-      const blocks = contentBlocks(message.content);
+      // Signed thinking the gateway handed out with this message (`thinking_blocks`) goes first, as Anthropic requires.
+      const blocks = [...thinkingBlocks(message.thinking_blocks), ...contentBlocks(message.content)];
       if (Array.isArray(message.tool_calls)) {
         for (const call of message.tool_calls) {
           if (!isObject(call) || !isObject(call.function)) continue;
@@ -150,6 +161,8 @@ export interface AnthropicRequestOptions {
   stream: boolean;
   /** Whether the model accepts a `thinking` budget (from its model table). */
   supportsThinking: boolean;
+  /** Whether the model accepts `output_config.format` (structured outputs). */
+  supportsStructuredOutputs: boolean;
 }
 
 /** OpenAI features with no Anthropic equivalent are refused, never silently dropped. */
@@ -157,26 +170,47 @@ function refuseUntranslatable(body: Readonly<Json>): void {
   if (typeof body.n === "number" && body.n > 1) {
     throw invalidRequest("Anthropic models return one choice per request; 'n' greater than 1 cannot be served.", "n", "unsupported_parameter");
   }
-  const format = body.response_format;
-  if (isObject(format) && format.type !== "text") {
-    throw invalidRequest("'response_format' (JSON mode) is not translated for Anthropic models yet; use a tool with a schema instead.", "response_format", "unsupported_parameter");
+}
+
+/**
+ * `response_format` → Anthropic's structured outputs (`output_config.format`),
+ * which need a schema and a model that supports them. JSON mode without a
+ * schema has no Anthropic equivalent and is refused rather than approximated.
+ */
+function applyResponseFormat(out: Json, format: unknown, options: AnthropicRequestOptions): void {
+  if (!isObject(format) || format.type === "text") return;
+  const schema = format.type === "json_schema" && isObject(format.json_schema) ? format.json_schema.schema : undefined;
+  if (!isObject(schema)) {
+    throw invalidRequest("Anthropic models need a schema for JSON output: use response_format {type: 'json_schema', json_schema: {schema}}.", "response_format", "unsupported_parameter");
   }
+  if (!options.supportsStructuredOutputs) {
+    throw invalidRequest(`The model '${options.model}' does not support structured outputs (Claude Sonnet 4.5, Opus 4.1, Haiku 4.5 and later do).`, "response_format", "unsupported_parameter");
+  }
+  out.output_config = { ...(isObject(out.output_config) ? out.output_config : {}), format: { type: "json_schema", schema } };
 }
 
 /**
  * Turns `reasoning_effort` into a thinking budget where Anthropic's rules allow:
- * a budget of at least 1024 below `max_tokens`, no forced tool, no earlier tool
- * call in the conversation (its signed thinking blocks cannot be replayed from an
- * OpenAI history), and sampling settings thinking permits.
+ * a budget of at least 1024 below `max_tokens`, no forced tool, every earlier
+ * tool call preceded by its signed thinking (returned to the client as
+ * `thinking_blocks`; a history from another provider has none), and sampling
+ * settings thinking permits.
  */
 function applyReasoningEffort(out: Json, body: Readonly<Json>, options: AnthropicRequestOptions): void {
   const budget = typeof body.reasoning_effort === "string" ? EFFORT_BUDGET[body.reasoning_effort] : undefined;
   if (budget === undefined || out.thinking !== undefined || !options.supportsThinking) return;
   const maxTokens = out.max_tokens as number;
   const forcedTool = isObject(out.tool_choice) && (out.tool_choice.type === "any" || out.tool_choice.type === "tool");
-  const earlierToolUse = (out.messages as Json[]).some((m) => m.role === "assistant" && Array.isArray(m.content) && m.content.some((b) => isObject(b) && b.type === "tool_use"));
+  // With thinking on, Anthropic wants each assistant turn that called a tool to open with its signed thinking.
+  const unsignedToolUse = (out.messages as Json[]).some(
+    (m) =>
+      m.role === "assistant" &&
+      Array.isArray(m.content) &&
+      m.content.some((b) => isObject(b) && b.type === "tool_use") &&
+      !(isObject(m.content[0]) && (m.content[0].type === "thinking" || m.content[0].type === "redacted_thinking")),
+  );
   const room = Math.min(budget, maxTokens - MIN_THINKING_BUDGET);
-  if (room < MIN_THINKING_BUDGET || forcedTool || earlierToolUse) return;
+  if (room < MIN_THINKING_BUDGET || forcedTool || unsignedToolUse) return;
   out.thinking = { type: "enabled", budget_tokens: room };
   delete out.temperature;
   delete out.top_k;
@@ -206,6 +240,7 @@ export function toAnthropicRequest(body: Readonly<Json>, options: AnthropicReque
   const toolChoice = tools === undefined ? undefined : translateToolChoice(body.tool_choice, body.parallel_tool_calls);
   if (toolChoice !== undefined) out.tool_choice = toolChoice;
   if (typeof body.user === "string") out.metadata = { user_id: body.user };
+  applyResponseFormat(out, body.response_format, options);
   applyReasoningEffort(out, body, options);
   if (options.stream) out.stream = true;
   else delete out.stream;

@@ -8,17 +8,23 @@ export function fromAnthropicResponse(message: Json, created: number): { complet
   let text = "";
   let reasoning = "";
   const toolCalls: Json[] = [];
+  const thinkingBlocks: Json[] = [];
   for (const block of Array.isArray(message.content) ? message.content : []) {
     if (typeof block !== "object" || block === null) continue;
     const b = block as Json;
     if (b.type === "text" && typeof b.text === "string") text += b.text;
-    else if (b.type === "thinking" && typeof b.thinking === "string") reasoning += b.thinking;
+    else if (b.type === "thinking" && typeof b.thinking === "string") {
+      reasoning += b.thinking;
+      thinkingBlocks.push({ type: "thinking", thinking: b.thinking, signature: b.signature });
+    } else if (b.type === "redacted_thinking") thinkingBlocks.push({ type: "redacted_thinking", data: b.data });
     else if (b.type === "tool_use") {
       toolCalls.push({ id: b.id, type: "function", function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
     }
   }
   const assistant: Json = { role: "assistant", content: text.length > 0 || toolCalls.length === 0 ? text : null, refusal: null };
   if (reasoning.length > 0) assistant.reasoning_content = reasoning;
+  // Signed thinking, for the client to send back with this message: Anthropic requires it before a tool result when thinking is on.
+  if (thinkingBlocks.length > 0) assistant.thinking_blocks = thinkingBlocks;
   if (toolCalls.length > 0) assistant.tool_calls = toolCalls;
   const usage = normaliseAnthropicUsage(message.usage);
   const completion: Json = {

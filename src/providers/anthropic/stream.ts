@@ -20,6 +20,8 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
   const rawUsage: Json = {};
   const toolIndex = new Map<number, number>();
   const toolsWithArguments = new Set<number>();
+  // Thinking blocks by Anthropic index: their text and signature, sent whole as `thinking_blocks` when each ends.
+  const thinking = new Map<number, { thinking: string; signature: string }>();
   let done = false;
   // Real streams send `"input_tokens": null` in message_delta: only numbers may update the counts.
   const mergeUsage = (usage: unknown): void => {
@@ -50,13 +52,24 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
           emit(chunk({ tool_calls: [{ index, id: block.id, type: "function", function: { name: block.name, arguments: "" } }] }));
         } else if (block.type === "text" && typeof block.text === "string" && block.text.length > 0) {
           emit(chunk({ content: block.text }));
+        } else if (block.type === "thinking" && typeof event.index === "number") {
+          thinking.set(event.index, { thinking: "", signature: "" });
+        } else if (block.type === "redacted_thinking") {
+          emit(chunk({ thinking_blocks: [{ type: "redacted_thinking", data: block.data }] }));
         }
         return;
       }
       case "content_block_delta": {
         const delta = isObject(event.delta) ? event.delta : {};
         if (delta.type === "text_delta") emit(chunk({ content: delta.text }));
-        else if (delta.type === "thinking_delta") emit(chunk({ reasoning_content: delta.thinking }));
+        else if (delta.type === "thinking_delta") {
+          const block = typeof event.index === "number" ? thinking.get(event.index) : undefined;
+          if (block !== undefined && typeof delta.thinking === "string") block.thinking += delta.thinking;
+          emit(chunk({ reasoning_content: delta.thinking }));
+        } else if (delta.type === "signature_delta") {
+          const block = typeof event.index === "number" ? thinking.get(event.index) : undefined;
+          if (block !== undefined && typeof delta.signature === "string") block.signature += delta.signature;
+        }
         else if (delta.type === "input_json_delta" && typeof event.index === "number") {
           const index = toolIndex.get(event.index);
           if (index !== undefined && typeof delta.partial_json === "string" && delta.partial_json.length > 0) {
@@ -67,6 +80,8 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
         return;
       }
       case "content_block_stop": {
+        const signed = typeof event.index === "number" ? thinking.get(event.index) : undefined;
+        if (signed !== undefined) emit(chunk({ thinking_blocks: [{ type: "thinking", ...signed }] }));
         // A tool called without arguments streams none: send "{}", as the non-streamed answer has.
         const index = typeof event.index === "number" ? toolIndex.get(event.index) : undefined;
         if (index !== undefined && !toolsWithArguments.has(index)) emit(chunk({ tool_calls: [{ index, function: { arguments: "{}" } }] }));
