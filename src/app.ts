@@ -1,10 +1,11 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { gatewayKeyAuth } from "./auth/gateway-key.ts";
 import type { AppEnv } from "./env.ts";
 import { adminRoutes } from "./http/admin.ts";
 import { chatCompletions } from "./http/chat.ts";
 import { embeddings } from "./http/embeddings.ts";
 import { anthropicErrorBody } from "./http/anthropic/errors.ts";
+import { countTokens } from "./http/anthropic/count-tokens.ts";
 import { messages } from "./http/anthropic/messages.ts";
 import { GatewayError, errorResponse } from "./http/errors.ts";
 import { health } from "./http/health.ts";
@@ -26,15 +27,19 @@ export function buildApp(): Hono<AppEnv> {
   // Authentication is per endpoint so that an unknown path is a plain 404, key or not.
   const auth = gatewayKeyAuth();
   // Before authentication, so that even a bad key is answered in the client's format.
-  v1.use("/messages", async (c, next) => {
+  const anthropicFormat: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.set("errorFormat", "anthropic");
     await next();
-  });
-  for (const path of ["/chat/completions", "/messages", "/embeddings", "/models", "/models/*"]) v1.use(path, auth);
+  };
+  v1.use("/messages", anthropicFormat);
+  v1.use("/messages/count_tokens", anthropicFormat);
+  for (const path of ["/chat/completions", "/messages", "/messages/count_tokens", "/embeddings", "/models", "/models/*"]) v1.use(path, auth);
   v1.post("/chat/completions", chatCompletions);
   v1.all("/chat/completions", methodNotAllowed("POST"));
   v1.post("/messages", messages);
   v1.all("/messages", methodNotAllowed("POST"));
+  v1.post("/messages/count_tokens", countTokens);
+  v1.all("/messages/count_tokens", methodNotAllowed("POST"));
   v1.post("/embeddings", embeddings);
   v1.all("/embeddings", methodNotAllowed("POST"));
   v1.get("/models", listModels);

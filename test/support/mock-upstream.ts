@@ -8,6 +8,7 @@
 //
 // Routes (any path prefix): POST …/chat/completions, POST …/embeddings, GET …/models; they need
 // `Authorization: Bearer <key>` or Azure's `api-key` (key `bad-key` gets a 401). POST …/messages
+// (and …/messages/count_tokens)
 // speaks Anthropic's Messages API: `x-api-key` and `anthropic-version` required, Anthropic's
 // message, event and error shapes (529 overloaded_error, …). Control endpoints, no auth:
 // GET /__mock/health, GET /__mock/requests[?tag=T], DELETE /__mock/requests (also drops scripts),

@@ -268,3 +268,15 @@ describe("/v1/messages errors, in Anthropic's shape", () => {
     await expectError(await gateway("/v1/messages", { method: "GET", headers: { "x-api-key": KEY } }, env), 405, "invalid_request_error", "POST");
   });
 });
+
+describe("/v1/messages/count_tokens", () => {
+  it("is answered by the plan's Anthropic target, and refused for a model no Anthropic target serves", async () => {
+    const res = await gateway("/v1/messages/count_tokens", post({ model: "claude-sonnet-4-5", system: "Be brief.", messages: [{ role: "user", content: "Hello there, how are you?" }] }), env);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-provider")).toBe("anthropic");
+    expect(await res.json()).toEqual({ input_tokens: expect.any(Number) });
+    const other = await gateway("/v1/messages/count_tokens", post({ model: "openai/gpt-4.1", messages: [{ role: "user", content: "Hi" }] }), env);
+    expect(other.status).toBe(400);
+    expect((await other.json<AnthropicError>()).error.message).toContain("Anthropic model");
+  });
+});

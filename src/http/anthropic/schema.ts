@@ -33,3 +33,6 @@ export const messagesRequestSchema = z.looseObject({
   tools: z.array(z.looseObject({})).optional(),
   metadata: z.looseObject({ user_id: z.string().max(512).nullish() }).optional(),
 });
+
+/** count_tokens takes a Messages request without `max_tokens`. */
+export const countTokensRequestSchema = messagesRequestSchema.omit({ max_tokens: true });

@@ -104,3 +104,11 @@ export async function messages(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
   if (mock.endWithoutDone !== true) events.push(sse('message_stop', { type: 'message_stop' }));
   return stream(ctx, mock, events);
 }
+
+/** POST …/messages/count_tokens: `{"input_tokens": n}` for a Messages request (no max_tokens needed). */
+export function countTokens(ctx: Ctx, body: Obj): void {
+  if (typeof body.model !== 'string') return sendAnthropicError(ctx, 400, 'model: Field required');
+  if (!Array.isArray(body.messages)) return sendAnthropicError(ctx, 400, 'messages: Field required');
+  const system = typeof body.system === 'string' ? [{ content: body.system }] : [];
+  send(ctx, 200, JSON.stringify({ input_tokens: promptTokens([...system, ...body.messages]) }));
+}

@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { anthropicAuthError, messages, sendAnthropicError } from './anthropic.ts';
+import { anthropicAuthError, countTokens, messages, sendAnthropicError } from './anthropic.ts';
 import { chat } from './chat.ts';
 import { embeddings } from './embeddings.ts';
 import { mockOptions, sendFault } from './faults.ts';
@@ -48,8 +48,9 @@ function recordHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | undefined {
+function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | 'count_tokens' | undefined {
   if (method === 'POST' && path.endsWith('/chat/completions')) return 'chat';
+  if (method === 'POST' && path.endsWith('/messages/count_tokens')) return 'count_tokens';
   if (method === 'POST' && path.endsWith('/messages')) return 'messages';
   if (method === 'POST' && path.endsWith('/embeddings')) return 'embeddings';
   if (method === 'GET' && path.endsWith('/models')) return 'models';
@@ -137,7 +138,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
 
   const route = routeOf(method, path);
   if (!route) return sendError(ctx, 404, `Invalid URL (${method} ${path})`);
-  if (route === 'messages') return anthropicRoute(ctx, req.headers, raw, body, parseFailed, mock);
+  if (route === 'messages' || route === 'count_tokens') return anthropicRoute(ctx, req.headers, raw, body, parseFailed, mock, route);
   const auth = req.headers.authorization ?? '';
   // Azure OpenAI sends its key as `api-key` instead of a bearer token.
   const azureKey = req.headers['api-key'];
@@ -158,7 +159,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
 }
 
 /** The Anthropic API: its own auth headers and error shape, the same fault options. */
-async function anthropicRoute(ctx: Ctx, headers: IncomingMessage['headers'], raw: Buffer | 'too-large', body: unknown, parseFailed: boolean, mock: Obj): Promise<void> {
+async function anthropicRoute(ctx: Ctx, headers: IncomingMessage['headers'], raw: Buffer | 'too-large', body: unknown, parseFailed: boolean, mock: Obj, route: 'messages' | 'count_tokens'): Promise<void> {
   const authError = anthropicAuthError(headers);
   if (authError !== null) return sendAnthropicError(ctx, authError[0], authError[1]);
   if (raw === 'too-large') return sendAnthropicError(ctx, 413, 'Request exceeds the maximum allowed number of bytes.');
@@ -171,7 +172,7 @@ async function anthropicRoute(ctx: Ctx, headers: IncomingMessage['headers'], raw
     const extra = typeof mock.retryAfter === 'string' ? { 'retry-after': mock.retryAfter } : undefined;
     return sendAnthropicError(ctx, status, typeof mock.errorMessage === 'string' ? mock.errorMessage : status === 529 ? 'Overloaded' : 'Request failed.', extra);
   }
-  return messages(ctx, body, mock);
+  return route === 'messages' ? messages(ctx, body, mock) : countTokens(ctx, body);
 }
 
 export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
