@@ -193,7 +193,9 @@ export async function gemini(ctx: Ctx, headers: IncomingMessage['headers'], path
 /** The whole answer and its stream events (options: content, thoughts, thinkingTokens, toolCall, cacheRead, finishReason, blockReason). */
 function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[] } {
   const config = isObj(body.generationConfig) ? body.generationConfig : {};
-  let deltas = contentDeltas(mock);
+  const calls = toolCalls(body, mock, model);
+  // A step that calls tools says nothing else, unless `content` asks for text too.
+  let deltas = calls.length > 0 && typeof mock.content !== 'string' ? [] : contentDeltas(mock);
   let finishReason = typeof mock.finishReason === 'string' ? mock.finishReason : 'STOP';
   const cap = nonNegInt(config.maxOutputTokens);
   if (cap !== undefined && cap < deltas.length) {
@@ -205,7 +207,6 @@ function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[]
   const includeThoughts = isObj(config.thinkingConfig) && config.thinkingConfig.includeThoughts === true;
   const thoughts = typeof mock.thoughts === 'string' && includeThoughts ? mock.thoughts : null;
   const thinking = nonNegInt(mock.thinkingTokens) ?? (typeof mock.thoughts === 'string' ? 2 * mock.thoughts.split(' ').length : 0);
-  const calls = toolCalls(body, mock, model);
   const n = nonNegInt(config.candidateCount) ?? 1;
   const output = n * (deltas.length + 5 * calls.length);
   const usage = (candidates: number): Obj => ({
