@@ -97,6 +97,7 @@ describe("OpenAI clients served by Gemini", () => {
 
     const second = await ask({ tools: [weatherTool], messages: [question, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call?.id, content: "18°C, sunny" }] });
     expect(second.status).toBe(200);
+    expect((await second.json<Completion>()).choices[0]).toMatchObject({ message: { content: "Hello from the mock upstream." }, finish_reason: "stop" });
     const seen = (await upstreamSaw(word)).at(-1);
     expect((seen?.body.contents as unknown[]).slice(1)).toEqual([
       { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" } }, thoughtSignature: signature }] },

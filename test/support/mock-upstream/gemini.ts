@@ -145,9 +145,14 @@ function signature(): string {
   return value;
 }
 
-/** `mock.toolCall`: one `{name, args}` or several (parallel calls); only when the request offers tools. */
+/**
+ * `mock.toolCall`: one `{name, args}` or several (parallel calls); only when the request offers tools
+ * and does not end with function responses (then the model answers them in text).
+ */
 function toolCalls(body: Obj, mock: Obj, model: string): Obj[] {
   if (!Array.isArray(body.tools) || body.tools.length === 0) return [];
+  const last: unknown = Array.isArray(body.contents) ? body.contents.at(-1) : undefined;
+  if (isObj(last) && partsOf(last).some((p) => isObj(p.functionResponse))) return [];
   const requested = Array.isArray(mock.toolCall) ? mock.toolCall.filter(isObj) : isObj(mock.toolCall) ? [mock.toolCall] : [];
   return requested.map((call, i) => {
     const functionCall: Obj = { name: call.name, args: call.args ?? {} };
