@@ -9,7 +9,12 @@
 // Routes (any path prefix): POST …/chat/completions, POST …/embeddings, GET …/models; they need
 // `Authorization: Bearer <key>` or Azure's `api-key` (key `bad-key` gets a 401). POST …/messages
 // speaks Anthropic's Messages API: `x-api-key` and `anthropic-version` required, Anthropic's
-// message, event and error shapes (529 overloaded_error, …). Control endpoints, no auth:
+// message, event and error shapes (529 overloaded_error, …). POST …/models/<model>:generateContent,
+// …:streamGenerateContent?alt=sse and …:batchEmbedContents speak the Gemini API: `x-goog-api-key` required
+// (missing: Google's 403 PERMISSION_DENIED; `bad-key`: 400 API_KEY_INVALID), a `key=` in the URL refused
+// (and recorded), unknown fields refused with Google's "Unknown name" 400, function call/response turn
+// order and (gemini-3 models) thought signatures checked, CRLF-separated SSE without [DONE], Google's
+// pretty-printed error bodies. Control endpoints, no auth:
 // GET /__mock/health, GET /__mock/requests[?tag=T], DELETE /__mock/requests (also drops scripts),
 // POST /__mock/script {match, mock}: requests whose raw body contains `match` get `mock` options
 // (for APIs that reject a `mock` body field: Gemini, Bedrock) and are tagged `match`.
@@ -44,9 +49,22 @@
 //     toolCall: {name, input}  answer with a tool_use block (when the request offers tools)
 //     cacheRead, cacheWrite: n cache_read_input_tokens / cache_creation_input_tokens in usage
 //     errorAfterStart: true    streamed: message_start and ping, then an overloaded_error event
+//   Gemini (faults come by script: the API refuses a `mock` field; `onlyModel` matches the model in the URL)
+//     status: 400..599         Google's error body: 429 RESOURCE_EXHAUSTED (with RetryInfo), 500 INTERNAL, 503 UNAVAILABLE, …
+//     errorStatus: string      its google.rpc status instead (e.g. 'FAILED_PRECONDITION': "User location is not supported")
+//     errorMessage, retryDelay error message; RetryInfo delay of a 429 (default '1s')
+//     toolCall: {name, args, id?} | [..]  answer with functionCall parts (gemini-3: the first one signed) when
+//                              tools are offered and the last turn is not function responses
+//     thoughts: string         a thought part (sent when thinkingConfig.includeThoughts); thinkingTokens: n
+//     cacheRead: n             cachedContentTokenCount (included in promptTokenCount, as Gemini counts it)
+//     finishReason: string     e.g. 'SAFETY', 'RECITATION'; blockReason: string  the prompt is blocked (no candidates)
+//     firstEventError: true    streamed: the only event is a 503 UNAVAILABLE error (errorCode: n for another)
+//     errorAfterEvents: n      streamed: a 500 INTERNAL error event after n events
+//     endWithoutFinish: true   streamed: no finishReason on the last event
+//     (and hang, delayMs, eventDelayMs, breakAfterEvents, breakMidEvent, hangAfterEvents as above)
 //
 // Modules: mock-upstream/server.ts (HTTP server, routing, recording, control endpoints),
-// chat.ts (completions, streaming, stream faults), anthropic.ts (Messages API), embeddings.ts, faults.ts (`mock` selection,
+// chat.ts (completions, streaming, stream faults), anthropic.ts (Messages API), gemini.ts (Gemini API), embeddings.ts, faults.ts (`mock` selection,
 // `status` errors), response.ts (per-request state, writers, waits), shared.ts (types, helpers).
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
