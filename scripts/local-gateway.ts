@@ -71,7 +71,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   for (const preset of PROVIDER_PRESETS) {
     const prefix = envPrefix(preset.name);
     if (devVars[`${prefix}_API_KEY`] !== undefined || devVars[`${prefix}_BASE_URL`] !== undefined) continue;
-    vars[`${prefix}_BASE_URL`] = `${mock.url}/v1`;
+    // The mock answers under any prefix; Gemini's own (v1beta) keeps its URLs as the real API's.
+    vars[`${prefix}_BASE_URL`] = `${mock.url}${preset.adapter === "gemini" ? "/v1beta" : "/v1"}`;
     vars[`${prefix}_API_KEY`] = "mock-key";
     mocked.push(preset.name);
   }

@@ -24,7 +24,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
     { deadlineMs: settings.upstreamTimeoutMs, stream: false },
   );
   const { attempt } = executed;
-  const answer = await readAnswer(executed, attempt.adapter.readEmbeddingsResponse);
+  const answer = await readAnswer(executed, (upstream) => attempt.adapter.readEmbeddingsResponse(upstream, { body, upstreamModel: attempt.model }));
   logRequest({
     ...answeredLogEntry(c, executed, { endpoint: "embeddings", model: request.model, stream: false }),
     usage: answer.usage,

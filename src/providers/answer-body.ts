@@ -1,4 +1,4 @@
-import { readBytesUpTo } from "../streaming/bytes.ts";
+import { readBytesUpTo, readTextUpTo } from "../streaming/bytes.ts";
 
 /**
  * The largest non-streamed answer held in memory (an isolate has 128 MB). Big
@@ -20,4 +20,16 @@ export async function readAnswerBytes(upstream: Response): Promise<Uint8Array> {
   const bytes = await readBytesUpTo(upstream.body, ANSWER_BODY_LIMIT);
   if (bytes === null) throw tooLarge();
   return bytes;
+}
+
+const ERROR_BODY_LIMIT = 8192;
+
+/** Reads at most 8 KiB of an error body: enough for any message, bounded for hostile ones. */
+export async function readErrorText(upstream: Response): Promise<string> {
+  if (upstream.body === null) return "";
+  try {
+    return (await readTextUpTo(upstream.body, ERROR_BODY_LIMIT)).text;
+  } catch {
+    return ""; // A body cut short: the status alone must speak.
+  }
 }

@@ -39,6 +39,19 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     models: ["claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-latest"],
   }),
   preset({
+    name: "gemini",
+    displayName: "Google Gemini (AI Studio)",
+    baseUrl: "https://generativelanguage.googleapis.com/v1beta",
+    adapter: "gemini",
+    authHeader: "x-goog-api-key",
+    // Native adapter: every stream event carries usageMetadata; Gemini sends no [DONE].
+    streamUsageOption: false,
+    streamEndsWithDone: false,
+    embeddings: true,
+    modelFamilies: ["gemini-"],
+    models: ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-3-flash-preview", "gemini-3-pro-preview", "gemini-embedding-001"],
+  }),
+  preset({
     name: "deepseek",
     displayName: "DeepSeek",
     baseUrl: "https://api.deepseek.com/v1",

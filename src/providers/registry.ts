@@ -1,5 +1,6 @@
 import type { Env } from "../env.ts";
 import { anthropicAdapter } from "./anthropic/adapter.ts";
+import { geminiAdapter } from "./gemini/adapter.ts";
 import { openAICompatibleAdapter } from "./openai-compatible/adapter.ts";
 import { PROVIDER_PRESETS, envPrefix } from "./presets.ts";
 import type { ProviderAdapter, ProviderConfig, ProviderPreset } from "./types.ts";
@@ -14,6 +15,7 @@ export function findPreset(name: string): ProviderPreset | undefined {
 const ADAPTERS: Readonly<Record<ProviderPreset["adapter"], ProviderAdapter>> = {
   "openai-compatible": openAICompatibleAdapter,
   anthropic: anthropicAdapter,
+  gemini: geminiAdapter,
 };
 
 export function adapterFor(provider: ProviderConfig): ProviderAdapter {

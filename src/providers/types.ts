@@ -40,9 +40,9 @@ export interface ProviderPreset {
   readonly deploymentPaths?: boolean;
   /** Default `api-version` (overridable by `<PREFIX>_API_VERSION`); set only for presets that need one. */
   readonly apiVersion?: string;
-  readonly adapter: "openai-compatible" | "anthropic";
+  readonly adapter: "openai-compatible" | "anthropic" | "gemini";
   /** Header carrying the key; `authorization` gets a `Bearer ` prefix. */
-  readonly authHeader: "authorization" | "api-key" | "x-api-key";
+  readonly authHeader: "authorization" | "api-key" | "x-api-key" | "x-goog-api-key";
   /** Accepts `stream_options.include_usage` (some providers reject unknown fields). */
   readonly streamUsageOption: boolean;
   /** Ends every stream with `data: [DONE]`, so a stream closed without it was cut short. */
@@ -95,6 +95,14 @@ export interface UpstreamErrorDetail {
   readonly type: string | null;
   readonly code: string | null;
   readonly param: string | null;
+  /**
+   * The status to classify the failure by, when the provider's own HTTP status
+   * misleads: Gemini answers 400 for a bad key or an account its region or
+   * billing bars, which are about the gateway's account, not the request.
+   */
+  readonly status?: number;
+  /** A retry delay the provider gave in its body instead of a `retry-after` header (Google's RetryInfo), in seconds. */
+  readonly retryAfter?: string;
 }
 
 /**
@@ -118,7 +126,8 @@ export interface ProviderAdapter {
   chatRequest(provider: ProviderConfig, call: ChatCall): UpstreamRequest | Promise<UpstreamRequest>;
   embeddingsRequest(provider: ProviderConfig, call: EmbeddingsCall): UpstreamRequest | Promise<UpstreamRequest>;
   readChatResponse(upstream: Response): Promise<TranslatedBody>;
-  readEmbeddingsResponse(upstream: Response): Promise<TranslatedBody>;
+  /** `call` is the request the answer is for: a translating adapter may need it (Gemini: the encoding the client asked for). */
+  readEmbeddingsResponse(upstream: Response, call: EmbeddingsCall): Promise<TranslatedBody>;
   chatStream(provider: ProviderConfig, options: { clientWantsUsage: boolean }): StreamTranslator;
   readError(upstream: Response): Promise<UpstreamErrorDetail>;
   /** The error a stream's first event reports, or null if it is an ordinary event. */

@@ -81,7 +81,9 @@ async function callOnce(
     const detail = await attempt.adapter.readError(response);
     deadline.end();
     if (response.ok) return { kind: "body", provider, message: `a stream was requested but it answered JSON: ${detail.message}` };
-    return { kind: "status", provider, status: response.status, detail, retryAfter: response.headers.get("retry-after") };
+    // An adapter may reclassify a misleading status (see UpstreamErrorDetail.status).
+    const status = detail.status ?? response.status;
+    return { kind: "status", provider, status, detail, retryAfter: response.headers.get("retry-after") ?? detail.retryAfter ?? null };
   } catch (err) {
     deadline.end();
     if (deadline.expired()) return { kind: "timeout", provider, afterMs: ms };

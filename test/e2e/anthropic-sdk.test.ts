@@ -39,6 +39,7 @@ const weather: Anthropic.Tool = { name: "get_weather", description: "Weather for
 const PROVIDERS: ReadonlyArray<{ kind: string; model: string }> = [
   { kind: "Anthropic (native pass-through)", model: "anthropic/claude-sonnet-4-5" },
   { kind: "OpenAI", model: "openai/gpt-4.1" },
+  { kind: "Gemini", model: "gemini/gemini-2.5-flash" },
   { kind: "Azure OpenAI (deployment)", model: "azure/my-gpt-deployment" },
   { kind: "an OpenAI-compatible preset (DeepSeek)", model: "deepseek/deepseek-chat" },
 ];
@@ -68,7 +69,8 @@ for (const { kind, model } of PROVIDERS) {
 
     test("a tool-call round trip, streamed and not", async () => {
       const word = `tool-${crypto.randomUUID()}`;
-      await script(word, { toolCall: { name: "get_weather", input: { city: "Oslo" } } });
+      // `input` for the Anthropic and OpenAI mocks, `args` for Gemini's (each mock speaks its API's words).
+      await script(word, { toolCall: { name: "get_weather", input: { city: "Oslo" }, args: { city: "Oslo" } } });
       const ask: Anthropic.MessageParam[] = [{ role: "user", content: `Weather in Oslo? ${word}` }];
       const first = await client.messages.create({ model, max_tokens: 200, tools: [weather], messages: ask });
       assert.equal(first.stop_reason, "tool_use");
@@ -95,7 +97,7 @@ for (const { kind, model } of PROVIDERS) {
 
     test("a provider failure reaches the SDK as the matching error class", async () => {
       const word = `fail-${crypto.randomUUID()}`;
-      await script(word, { status: 429, retryAfter: "3" });
+      await script(word, { status: 429, retryAfter: "3", retryDelay: "3s" }); // Gemini sends its delay in the body
       await assert.rejects(
         client.messages.create({ model, max_tokens: 50, messages: [{ role: "user", content: word }] }),
         (err: unknown) => err instanceof Anthropic.RateLimitError && err.headers?.get("retry-after") === "3",

@@ -10,7 +10,12 @@
 // `Authorization: Bearer <key>` or Azure's `api-key` (key `bad-key` gets a 401). POST …/messages
 // (and …/messages/count_tokens)
 // speaks Anthropic's Messages API: `x-api-key` and `anthropic-version` required, Anthropic's
-// message, event and error shapes (529 overloaded_error, …). Control endpoints, no auth:
+// message, event and error shapes (529 overloaded_error, …). POST …/models/<model>:generateContent,
+// …:streamGenerateContent?alt=sse and …:batchEmbedContents speak the Gemini API: `x-goog-api-key` required
+// (missing: Google's 403 PERMISSION_DENIED; `bad-key`: 400 API_KEY_INVALID), a `key=` in the URL refused
+// (and recorded), unknown fields refused with Google's "Unknown name" 400, function call/response turn
+// order and (gemini-3 models) thought signatures checked, CRLF-separated SSE without [DONE], Google's
+// pretty-printed error bodies. Control endpoints, no auth:
 // GET /__mock/health, GET /__mock/requests[?tag=T], DELETE /__mock/requests (also drops scripts),
 // POST /__mock/script {match, mock}: requests whose raw body contains `match` get `mock` options
 // (for APIs that reject a `mock` body field: Gemini, Bedrock) and are tagged `match`.
@@ -54,9 +59,22 @@
 //   whose signature the mock did not issue, object schemas without additionalProperties:false.
 //   With `thinking` enabled the answer opens with a signed thinking block; with
 //   output_config.format the text is JSON fitting the schema.
+//   Gemini (faults come by script: the API refuses a `mock` field; `onlyModel` matches the model in the URL)
+//     status: 400..599         Google's error body: 429 RESOURCE_EXHAUSTED (with RetryInfo), 500 INTERNAL, 503 UNAVAILABLE, …
+//     errorStatus: string      its google.rpc status instead (e.g. 'FAILED_PRECONDITION': "User location is not supported")
+//     errorMessage, retryDelay error message; RetryInfo delay of a 429 (default '1s')
+//     toolCall: {name, args, id?} | [..]  answer with functionCall parts (gemini-3: the first one signed) when
+//                              tools are offered and the last turn is not function responses
+//     thoughts: string         a thought part (sent when thinkingConfig.includeThoughts); thinkingTokens: n
+//     cacheRead: n             cachedContentTokenCount (included in promptTokenCount, as Gemini counts it)
+//     finishReason: string     e.g. 'SAFETY', 'RECITATION'; blockReason: string  the prompt is blocked (no candidates)
+//     firstEventError: true    streamed: the only event is a 503 UNAVAILABLE error (errorCode: n for another)
+//     errorAfterEvents: n      streamed: a 500 INTERNAL error event after n events
+//     endWithoutFinish: true   streamed: no finishReason on the last event
+//     (and hang, delayMs, eventDelayMs, breakAfterEvents, breakMidEvent, hangAfterEvents as above)
 //
 // Modules: mock-upstream/server.ts (HTTP server, routing, recording, control endpoints),
-// chat.ts (completions, streaming, stream faults), anthropic.ts (Messages API), embeddings.ts, faults.ts (`mock` selection,
+// chat.ts (completions, streaming, stream faults), anthropic.ts (Messages API), gemini.ts (Gemini API), embeddings.ts, faults.ts (`mock` selection,
 // `status` errors), response.ts (per-request state, writers, waits), shared.ts (types, helpers).
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

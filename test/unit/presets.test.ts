@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PROVIDER_PRESETS, envPrefix } from "../../src/providers/presets.ts";
-import { MOCK, gateway, json, testEnv, uniqueTag, upstreamSaw } from "./helpers.ts";
+import { MOCK, gateway, json, scriptUpstream, testEnv, uniqueTag, upstreamSaw } from "./helpers.ts";
 
 const hello = [{ role: "user", content: "hi" }];
 
@@ -10,18 +10,23 @@ describe("every preset: NAME_API_KEY authenticates, NAME_BASE_URL redirects", ()
       const prefix = envPrefix(preset.name);
       const env = testEnv({ [`${prefix}_API_KEY`]: `key-for-${preset.name}`, [`${prefix}_BASE_URL`]: `${MOCK}/${preset.name}/v1/` });
       const tag = uniqueTag(preset.name);
+      // Tagged by a word in the message: native APIs (Gemini) have no field to carry `user`.
+      await scriptUpstream(tag, {});
       const model = preset.models[0] ?? "m";
-      const res = await gateway("/v1/chat/completions", json({ model: `${preset.name}/${model}`, messages: hello, user: tag, stream: true }), env);
+      const res = await gateway("/v1/chat/completions", json({ model: `${preset.name}/${model}`, messages: [{ role: "user", content: `hi ${tag}` }], stream: true }), env);
       expect(res.status).toBe(200);
       expect(res.headers.get("x-switchyard-provider")).toBe(preset.name);
       await res.text();
       const [seen] = await upstreamSaw(tag);
       const operation =
-        preset.adapter === "anthropic" ? "messages" : preset.deploymentPaths === true ? `deployments/${model}/chat/completions` : "chat/completions";
+        preset.adapter === "anthropic" ? "messages"
+        : preset.adapter === "gemini" ? `models/${model}:streamGenerateContent`
+        : preset.deploymentPaths === true ? `deployments/${model}/chat/completions` : "chat/completions";
       expect(seen?.path).toBe(`/${preset.name}/v1/${operation}`);
       const auth = preset.authHeader === "authorization" ? `Bearer key-for-${preset.name}` : `key-for-${preset.name}`;
       expect(seen?.headers[preset.authHeader]).toBe(auth);
-      expect(seen?.body.model).toBe(model);
+      // Gemini names the model in the URL, not the body.
+      expect(preset.adapter === "gemini" ? seen?.query : seen?.body.model).toBe(preset.adapter === "gemini" ? "?alt=sse" : model);
       expect(seen?.body.stream_options === undefined).toBe(!preset.streamUsageOption);
     });
   }

@@ -7,8 +7,7 @@ import type {
   UpstreamErrorDetail,
   UpstreamRequest,
 } from "../types.ts";
-import { readTextUpTo } from "../../streaming/bytes.ts";
-import { readAnswerBytes } from "../answer-body.ts";
+import { readAnswerBytes, readErrorText } from "../answer-body.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import { openAICompatibleStream } from "./stream.ts";
 import { usageInBody } from "./usage-in-body.ts";
@@ -32,19 +31,8 @@ function headersFor(provider: ProviderConfig, accept: string): Headers {
 
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 
-const ERROR_BODY_LIMIT = 8192;
 async function readAnswerBody(upstream: Response): Promise<TranslatedBody> {
   return usageInBody(await readAnswerBytes(upstream));
-}
-
-/** Reads at most 8 KiB of an error body: enough for any message, bounded for hostile ones. */
-async function readErrorText(upstream: Response): Promise<string> {
-  if (upstream.body === null) return "";
-  try {
-    return (await readTextUpTo(upstream.body, ERROR_BODY_LIMIT)).text;
-  } catch {
-    return ""; // A body cut short: the status alone must speak.
-  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { nonNegInt } from './shared.ts';
 const DEFAULT_DIMENSIONS = 8;
 
 /** Deterministic unit vector derived from the input (FNV-1a seed, mulberry32 stream), float32-exact. */
-function embed(input: string | number[], dims: number): number[] {
+export function embed(input: string | number[], dims: number): number[] {
   let h = 0x811c9dc5;
   if (typeof input === 'string') for (let i = 0; i < input.length; i++) h = Math.imul(h ^ input.charCodeAt(i), 0x01000193);
   else for (const n of input) h = Math.imul(h ^ (n | 0), 0x01000193);

@@ -17,11 +17,15 @@ export const STATUS_DEFAULTS: Record<number, [string, string, string | null]> = 
   504: ['Gateway timeout.', 'server_error', null],
 };
 
-/** The `mock` options that apply to this request body (`{}` when there are none). */
-export function mockOptions(body: unknown): Obj {
-  const requested: Obj = isObj(body) && isObj(body.mock) ? body.mock : {};
+/**
+ * The `mock` options that apply to this request (`{}` when there are none): a script's, else the
+ * body's `mock`. `model` is the body's, or the one in the path (Gemini names it in the URL).
+ */
+export function mockOptions(body: unknown, scripted: Obj | undefined, pathModel: string | undefined): Obj {
+  const requested: Obj = scripted ?? (isObj(body) && isObj(body.mock) ? body.mock : {});
+  const model = isObj(body) && typeof body.model === 'string' ? body.model : pathModel;
   // `onlyModel`: faults apply only to that model, so one alias target can fail while the next answers.
-  return typeof requested.onlyModel === 'string' && isObj(body) && body.model !== requested.onlyModel ? { tag: requested.tag } : requested;
+  return typeof requested.onlyModel === 'string' && model !== requested.onlyModel ? { tag: requested.tag } : requested;
 }
 
 /** Sends the error response requested by `mock.status` (plus its optional overrides). */

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { anthropicAuthError, countTokens, messages, sendAnthropicError } from './anthropic.ts';
 import { chat } from './chat.ts';
 import { embeddings } from './embeddings.ts';
+import { gemini } from './gemini.ts';
 import { mockOptions, sendFault } from './faults.ts';
 import type { Ctx } from './response.ts';
 import { send, sendError, untilClosed, wait } from './response.ts';
@@ -48,7 +49,10 @@ function recordHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | 'count_tokens' | undefined {
+const GEMINI_METHOD = /\/models\/([^/:]+):(?:generateContent|streamGenerateContent|batchEmbedContents)$/;
+
+function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | 'count_tokens' | 'gemini' | undefined {
+  if (method === 'POST' && GEMINI_METHOD.test(path)) return 'gemini';
   if (method === 'POST' && path.endsWith('/chat/completions')) return 'chat';
   if (method === 'POST' && path.endsWith('/messages/count_tokens')) return 'count_tokens';
   if (method === 'POST' && path.endsWith('/messages')) return 'messages';
@@ -122,7 +126,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
     try { body = JSON.parse(text); } catch { body = text; parseFailed = true; }
   }
   const script = scriptedOptions(raw, scripts);
-  const mock = script?.mock ?? mockOptions(body);
+  const mock = mockOptions(body, script?.mock, GEMINI_METHOD.exec(path)?.[1]);
   // The tag: a script's match, `mock.tag`, else the end user (`user`, or Anthropic's `metadata.user_id`).
   const anthropicUser = isObj(body) && isObj(body.metadata) && typeof body.metadata.user_id === 'string' ? body.metadata.user_id : undefined;
   const tag = script?.match ?? (typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : anthropicUser);
@@ -139,6 +143,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   const route = routeOf(method, path);
   if (!route) return sendError(ctx, 404, `Invalid URL (${method} ${path})`);
   if (route === 'messages' || route === 'count_tokens') return anthropicRoute(ctx, req.headers, raw, body, parseFailed, mock, route);
+  if (route === 'gemini') return gemini(ctx, req.headers, path, rec.query, raw, body, parseFailed, mock);
   const auth = req.headers.authorization ?? '';
   // Azure OpenAI sends its key as `api-key` instead of a bearer token.
   const azureKey = req.headers['api-key'];

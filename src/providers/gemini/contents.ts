@@ -1,0 +1,156 @@
+/**
+ * OpenAI messages → Gemini `systemInstruction` and `contents`. Gemini knows two
+ * roles (`user`, `model`); tool results are `functionResponse` parts of a user
+ * turn, addressed by function name (which OpenAI's tool messages lack, so it is
+ * looked up from the earlier tool call's id).
+ */
+import { invalidRequest } from "../../http/errors.ts";
+import { isObject, type Json } from "../json.ts";
+
+/**
+ * Google's documented stand-in for a thought signature the history does not
+ * have (a conversation begun on another provider before a failover, or a
+ * client that dropped it): Gemini 3 refuses function calls without one.
+ */
+export const DUMMY_THOUGHT_SIGNATURE = "skip_thought_signature_validator";
+
+/** File types Gemini reads from a URL, by extension: `fileData` needs a MIME type. */
+const MIME_BY_EXTENSION: Record<string, string> = {
+  png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp", heic: "image/heic", heif: "image/heif",
+  gif: "image/gif", pdf: "application/pdf", mp3: "audio/mp3", wav: "audio/wav", mp4: "video/mp4", txt: "text/plain",
+};
+
+function mediaPart(url: string, param: string): Json {
+  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (data !== null) return { inlineData: { mimeType: data[1], data: data[2] } };
+  if (/^https?:\/\//i.test(url)) {
+    const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
+    const mimeType = extension === undefined ? undefined : MIME_BY_EXTENSION[extension];
+    if (mimeType === undefined) {
+      throw invalidRequest(`Gemini needs the file type of '${url}': use a URL ending in .${Object.keys(MIME_BY_EXTENSION).join("/.")}, or a data: URL.`, param, "unsupported_value");
+    }
+    return { fileData: { mimeType, fileUri: url } };
+  }
+  throw invalidRequest("An image must be a data: URL or an http(s) URL.", param, "invalid_value");
+}
+
+/** One OpenAI content part → one Gemini part. */
+function part(p: unknown, param: string): Json | null {
+  if (!isObject(p)) throw invalidRequest("Each content part must be an object.", param, "invalid_type");
+  if (p.type === "text" || p.type === "refusal") {
+    const text = p.type === "text" ? p.text : p.refusal;
+    return typeof text === "string" && text.length > 0 ? { text } : null;
+  }
+  if (p.type === "image_url") {
+    const image = p.image_url;
+    const url = typeof image === "string" ? image : isObject(image) ? image.url : undefined;
+    if (typeof url !== "string") throw invalidRequest("'image_url.url' is required.", param, "invalid_value");
+    return mediaPart(url, param);
+  }
+  if (p.type === "input_audio" && isObject(p.input_audio) && typeof p.input_audio.data === "string") {
+    return { inlineData: { mimeType: p.input_audio.format === "mp3" ? "audio/mp3" : "audio/wav", data: p.input_audio.data } };
+  }
+  if (p.type === "file" && isObject(p.file) && typeof p.file.file_data === "string") return mediaPart(p.file.file_data, param);
+  throw invalidRequest(`Content parts of type '${String(p.type)}' cannot be sent to Gemini.`, param, "unsupported_value");
+}
+
+function parts(content: unknown, param: string): Json[] {
+  if (typeof content === "string") return content.length > 0 ? [{ text: content }] : [];
+  if (!Array.isArray(content)) return [];
+  const out: Json[] = [];
+  content.forEach((p, j) => {
+    const translated = part(p, `${param}[${j}]`);
+    if (translated !== null) out.push(translated);
+  });
+  return out;
+}
+
+function parseArguments(raw: unknown): Json {
+  if (typeof raw !== "string" || raw.trim().length === 0) return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return isObject(parsed) ? parsed : {}; // Gemini's `args` is an object
+  } catch {
+    return {}; // a model's malformed arguments
+  }
+}
+
+/** A tool result as Gemini's `response` object: a JSON object as it is, anything else under `result`. */
+function toolResponse(content: unknown): Json {
+  const text = typeof content === "string"
+    ? content
+    : Array.isArray(content) ? content.map((p) => (isObject(p) && typeof p.text === "string" ? p.text : "")).join("") : "";
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (isObject(parsed)) return parsed;
+  } catch {
+    // plain text
+  }
+  return { result: text };
+}
+
+const signatureOf = (call: Json): unknown => {
+  const google = isObject(call.extra_content) && isObject(call.extra_content.google) ? call.extra_content.google : undefined;
+  return google?.thought_signature;
+};
+
+function functionCallParts(calls: unknown[], names: Map<string, string>, param: string): Json[] {
+  const out: Json[] = [];
+  calls.forEach((call, k) => {
+    if (!isObject(call) || !isObject(call.function) || typeof call.function.name !== "string") {
+      throw invalidRequest("Each tool call needs a 'function.name'.", `${param}[${k}]`, "invalid_value");
+    }
+    if (typeof call.id === "string") names.set(call.id, call.function.name);
+    // Ids are not sent: Gemini pairs calls and responses by name and order, and may not have issued these ids.
+    const p: Json = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments) } };
+    const signature = signatureOf(call);
+    if (typeof signature === "string" && signature.length > 0) p.thoughtSignature = signature;
+    out.push(p);
+  });
+  // Parallel calls carry one signature, on the first call: a history without any gets the documented stand-in.
+  const first = out[0];
+  if (first !== undefined && !out.some((p) => p.thoughtSignature !== undefined)) first.thoughtSignature = DUMMY_THOUGHT_SIGNATURE;
+  return out;
+}
+
+/** Appends parts to the last turn if it has the same role: Gemini wants one turn per speaker change. */
+function push(contents: Json[], role: "user" | "model", added: Json[]): void {
+  if (added.length === 0) return;
+  const last = contents[contents.length - 1];
+  if (last !== undefined && last.role === role) (last.parts as Json[]).push(...added);
+  else contents.push({ role, parts: added });
+}
+
+export function toGeminiContents(messages: unknown[]): { system: Json[]; contents: Json[] } {
+  const system: Json[] = [];
+  const contents: Json[] = [];
+  const toolNames = new Map<string, string>();
+  messages.forEach((message, i) => {
+    const param = `messages[${i}]`;
+    if (!isObject(message)) return;
+    switch (message.role) {
+      case "system":
+      case "developer":
+        system.push(...parts(message.content, `${param}.content`).filter((p) => typeof p.text === "string"));
+        return;
+      case "user":
+        return push(contents, "user", parts(message.content, `${param}.content`));
+      case "assistant": {
+        // reasoning_content is not sent back: Gemini reads only its own signed thoughts.
+        const added = parts(message.content, `${param}.content`);
+        if (Array.isArray(message.tool_calls)) added.push(...functionCallParts(message.tool_calls, toolNames, `${param}.tool_calls`));
+        return push(contents, "model", added);
+      }
+      case "tool": {
+        const name = typeof message.tool_call_id === "string" ? toolNames.get(message.tool_call_id) : undefined;
+        if (name === undefined) {
+          throw invalidRequest("'tool_call_id' does not match a tool call of an earlier assistant message.", `${param}.tool_call_id`, "invalid_value");
+        }
+        return push(contents, "user", [{ functionResponse: { name, response: toolResponse(message.content) } }]);
+      }
+      default:
+        throw invalidRequest(`Messages with the role '${String(message.role)}' cannot be sent to Gemini.`, `${param}.role`, "unsupported_value");
+    }
+  });
+  return { system, contents };
+}

@@ -1,0 +1,121 @@
+import { encoder } from "../../streaming/bytes.ts";
+import { sseEventJson } from "../../streaming/sse.ts";
+import { isObject, type Json } from "../json.ts";
+import type { StreamTranslator, Usage } from "../types.ts";
+import { geminiErrorDetail } from "./errors.ts";
+import { readParts } from "./parts.ts";
+import { finishReason, normaliseGeminiUsage } from "./usage.ts";
+
+interface CandidateState {
+  toolCalls: number;
+  finished: boolean;
+}
+
+/**
+ * Gemini `streamGenerateContent?alt=sse` events → OpenAI `chat.completion.chunk`
+ * events. Every Gemini event is a whole `GenerateContentResponse` holding the
+ * next parts of each candidate; function calls arrive whole, so each is sent
+ * as one tool-call delta with its own index. `usageMetadata` is cumulative:
+ * the last one seen is the answer's usage. Gemini sends no end marker: the
+ * answer is complete once every candidate has a `finishReason`, and the
+ * `[DONE]` (after the usage chunk, if the client asked for it) is sent when
+ * the upstream closes.
+ */
+export function geminiStream(options: { clientWantsUsage: boolean; created: number }): StreamTranslator {
+  let pending = "";
+  const utf8 = new TextDecoder(); // one per stream: it carries a split character between chunks
+  let id = "";
+  let model: unknown = null;
+  let rawUsage: unknown = undefined;
+  const candidates = new Map<number, CandidateState>();
+  let failed = false;
+
+  const chunk = (index: number, delta: Json, finish: string | null = null): Uint8Array =>
+    encoder.encode(
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: options.created, model, choices: [{ index, delta, logprobs: null, finish_reason: finish }] })}\n\n`,
+    );
+
+  const finished = (): boolean => {
+    if (candidates.size === 0) return false;
+    for (const c of candidates.values()) if (!c.finished) return false;
+    return true;
+  };
+
+  function stateOf(index: number, emit: (bytes: Uint8Array) => void): CandidateState {
+    let state = candidates.get(index);
+    if (state === undefined) {
+      state = { toolCalls: 0, finished: false };
+      candidates.set(index, state);
+      emit(chunk(index, { role: "assistant", content: "" }));
+    }
+    return state;
+  }
+
+  function handle(event: Json, emit: (bytes: Uint8Array) => void): void {
+    if (isObject(event.error)) {
+      const detail = geminiErrorDetail(event.error);
+      emit(encoder.encode(`data: ${JSON.stringify({ error: { message: detail.message, type: detail.type ?? "upstream_error", param: null, code: detail.code } })}\n\n`));
+      failed = true; // reported in-band already: the relay just closes
+      return;
+    }
+    if (id === "") id = typeof event.responseId === "string" ? event.responseId : `gemini-${options.created}`;
+    if (model === null && typeof event.modelVersion === "string") model = event.modelVersion;
+    if (event.usageMetadata !== undefined) rawUsage = event.usageMetadata;
+    const list = Array.isArray(event.candidates) ? event.candidates : [];
+    if (list.length === 0 && isObject(event.promptFeedback) && typeof event.promptFeedback.blockReason === "string") {
+      // The prompt itself was blocked: no candidate will come.
+      stateOf(0, emit).finished = true;
+      emit(chunk(0, {}, "content_filter"));
+      return;
+    }
+    list.forEach((candidate, position) => {
+      if (!isObject(candidate)) return;
+      const index = typeof candidate.index === "number" ? candidate.index : position;
+      const state = stateOf(index, emit);
+      const { text, reasoning, toolCalls } = readParts(candidate.content, { responseId: id, candidate: index, firstCall: state.toolCalls });
+      if (reasoning.length > 0) emit(chunk(index, { reasoning_content: reasoning }));
+      if (text.length > 0) emit(chunk(index, { content: text }));
+      for (const call of toolCalls) emit(chunk(index, { tool_calls: [{ index: state.toolCalls++, ...call }] }));
+      const finish = finishReason(candidate.finishReason, state.toolCalls > 0);
+      if (finish !== null && !state.finished) {
+        state.finished = true;
+        emit(chunk(index, {}, finish));
+      }
+    });
+  }
+
+  function drain(emit: (bytes: Uint8Array) => void, final: boolean): void {
+    const parts = pending.split(/\r?\n\r?\n/);
+    pending = final ? "" : (parts.pop() ?? "");
+    for (const part of parts) {
+      if (failed) return;
+      // A malformed event is skipped; the finish reasons decide completeness.
+      const event = sseEventJson(part);
+      if (isObject(event)) handle(event, emit);
+    }
+  }
+
+  const usage = (): Usage | null => normaliseGeminiUsage(rawUsage);
+
+  return {
+    push(bytes, emit) {
+      pending += utf8.decode(bytes, { stream: true });
+      drain(emit, false);
+    },
+    end(emit) {
+      pending += utf8.decode();
+      drain(emit, true);
+      if (failed || !finished()) return;
+      const total = usage();
+      if (options.clientWantsUsage && total !== null) {
+        emit(encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: options.created, model, choices: [], usage: total })}\n\n`));
+      }
+      emit(encoder.encode("data: [DONE]\n\n"));
+    },
+    discardPartial() {
+      pending = "";
+    },
+    usage,
+    completed: () => failed || finished(),
+  };
+}

@@ -1,0 +1,40 @@
+import { isObject } from "../json.ts";
+import type { Usage } from "../types.ts";
+
+const count = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
+
+/**
+ * Gemini's `usageMetadata` → normalised usage (DESIGN.md). `promptTokenCount`
+ * already includes the cached content (`cachedContentTokenCount` is a part of
+ * it); tool-use prompts (`toolUsePromptTokenCount`) and thoughts
+ * (`thoughtsTokenCount`) are counted apart, so they are added to input and
+ * output. Null when no counts were reported (unknown, not free).
+ */
+export function normaliseGeminiUsage(raw: unknown): Usage | null {
+  if (!isObject(raw) || (typeof raw.promptTokenCount !== "number" && typeof raw.candidatesTokenCount !== "number")) return null;
+  const prompt = count(raw.promptTokenCount) + count(raw.toolUsePromptTokenCount);
+  const reasoning = count(raw.thoughtsTokenCount);
+  const completion = count(raw.candidatesTokenCount) + reasoning;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: count(raw.cachedContentTokenCount) },
+    completion_tokens_details: { reasoning_tokens: reasoning },
+  };
+}
+
+/** Gemini finish reasons that mean the answer was withheld or cut for its content. */
+const FILTERED = new Set([
+  "SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
+  "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION",
+]);
+
+/** Gemini `finishReason` → OpenAI `finish_reason` (null while the candidate is unfinished). */
+export function finishReason(reason: unknown, calledTools: boolean): string | null {
+  if (typeof reason !== "string" || reason === "FINISH_REASON_UNSPECIFIED") return null;
+  if (reason === "MAX_TOKENS") return "length";
+  if (FILTERED.has(reason)) return "content_filter";
+  // STOP, and the rest (MALFORMED_FUNCTION_CALL, OTHER, …): the model stopped; OpenAI has no closer word.
+  return calledTools ? "tool_calls" : "stop";
+}
