@@ -38,7 +38,10 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   }
 
   executed.deadline.end(); // from here the relay's idle watchdog bounds the stream
-  const translator = attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: request.stream_options?.include_usage === true });
+  const translator = attempt.adapter.chatStream(attempt.provider, {
+    clientWantsUsage: request.stream_options?.include_usage === true,
+    model: attempt.model,
+  });
   const relay = relayStream(executed.stream, translator, {
     idleTimeoutMs: settings.streamIdleTimeoutMs,
     provider: attempt.provider.name,

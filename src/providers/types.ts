@@ -25,6 +25,20 @@ export interface ProviderConfig {
   readonly apiKey: string | undefined;
   /** `api-version` query value, for presets that use one (Azure). */
   readonly apiVersion: string | undefined;
+  /** The preset's further secrets (`preset.credentials`) that are set, by name without the prefix: `{ REGION: "us-east-1", … }`. */
+  readonly credentials: Readonly<Record<string, string>>;
+}
+
+/**
+ * Secrets a preset needs beyond `<PREFIX>_API_KEY`, each read from
+ * `<PREFIX>_<NAME>` (Bedrock: `BEDROCK_REGION`, `BEDROCK_ACCESS_KEY_ID`, …).
+ */
+export interface PresetCredentials {
+  /** Without every one of these the provider is not configured. */
+  readonly required: readonly string[];
+  /** A set that, all present, stands in for the API key (an access key pair that signs requests). */
+  readonly keyAlternative: readonly string[];
+  readonly optional: readonly string[];
 }
 
 export interface ProviderPreset {
@@ -40,7 +54,8 @@ export interface ProviderPreset {
   readonly deploymentPaths?: boolean;
   /** Default `api-version` (overridable by `<PREFIX>_API_VERSION`); set only for presets that need one. */
   readonly apiVersion?: string;
-  readonly adapter: "openai-compatible" | "anthropic";
+  readonly adapter: "openai-compatible" | "anthropic" | "bedrock";
+  readonly credentials?: PresetCredentials;
   /** Header carrying the key; `authorization` gets a `Bearer ` prefix. */
   readonly authHeader: "authorization" | "api-key" | "x-api-key";
   /** Accepts `stream_options.include_usage` (some providers reject unknown fields). */
@@ -83,6 +98,14 @@ export interface UpstreamErrorDetail {
   readonly type: string | null;
   readonly code: string | null;
   readonly param: string | null;
+  /**
+   * The HTTP status an error that arrived inside a stream stands for, when the
+   * provider names its class (Bedrock's exception frames): it is then retried,
+   * or not, and reported like that status.
+   */
+  readonly status?: number;
+  /** The adapter's own verdict, where the status alone would classify the error wrongly. */
+  readonly retryable?: boolean;
 }
 
 /**
@@ -107,10 +130,20 @@ export interface ProviderAdapter {
   embeddingsRequest(provider: ProviderConfig, call: EmbeddingsCall): UpstreamRequest | Promise<UpstreamRequest>;
   readChatResponse(upstream: Response): Promise<TranslatedBody>;
   readEmbeddingsResponse(upstream: Response): Promise<TranslatedBody>;
-  chatStream(provider: ProviderConfig, options: { clientWantsUsage: boolean }): StreamTranslator;
+  /** `model`: the provider's model answering, for streams whose events do not name it. */
+  chatStream(provider: ProviderConfig, options: { clientWantsUsage: boolean; model: string }): StreamTranslator;
   readError(upstream: Response): Promise<UpstreamErrorDetail>;
-  /** The error a stream's first event reports, or null if it is an ordinary event. */
-  streamError(firstEvent: string): UpstreamErrorDetail | null;
-  /** Events that open a stream without content (the commit point waits past them). */
+  /**
+   * The error a stream's first event reports, or null if it is an ordinary
+   * event. The event's bytes: an SSE event's text, or (with `firstStreamEvent`) a binary frame.
+   */
+  streamError(firstEvent: Uint8Array): UpstreamErrorDetail | null;
+  /** SSE events that open a stream without content (the commit point waits past them). */
   isStreamPreamble(event: string): boolean;
+  /**
+   * For streams not framed as SSE (Bedrock's binary event stream): the first
+   * event past the preamble among the bytes read so far, or null until one is
+   * whole. Absent for SSE streams, which the commit point splits itself.
+   */
+  firstStreamEvent?(head: Uint8Array): Uint8Array | null;
 }
