@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropicAuthError, messages, sendAnthropicError } from './anthropic.ts';
+import { bedrockRoute } from './bedrock.ts';
 import { chat } from './chat.ts';
 import { embeddings } from './embeddings.ts';
 import { mockOptions, sendFault } from './faults.ts';
@@ -48,7 +49,8 @@ function recordHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | undefined {
+function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | 'bedrock' | undefined {
+  if (method === 'POST' && /\/model\/[^/]+\/converse(-stream)?$/.test(path)) return 'bedrock';
   if (method === 'POST' && path.endsWith('/chat/completions')) return 'chat';
   if (method === 'POST' && path.endsWith('/messages')) return 'messages';
   if (method === 'POST' && path.endsWith('/embeddings')) return 'embeddings';
@@ -138,6 +140,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   const route = routeOf(method, path);
   if (!route) return sendError(ctx, 404, `Invalid URL (${method} ${path})`);
   if (route === 'messages') return anthropicRoute(ctx, req.headers, raw, body, parseFailed, mock);
+  if (route === 'bedrock') return bedrockRoute(ctx, req, path, raw, body, parseFailed, mock);
   const auth = req.headers.authorization ?? '';
   // Azure OpenAI sends its key as `api-key` instead of a bearer token.
   const azureKey = req.headers['api-key'];
