@@ -72,6 +72,14 @@ function scriptedOptions(raw: Buffer | 'too-large', scripts: Scripts): { match: 
   return undefined;
 }
 
+/** A script's `onlyModel` names the model it applies to: the body's `model`, or Bedrock's model id in the path. */
+function scriptFor(mock: Obj, body: unknown, path: string): Obj {
+  if (typeof mock.onlyModel !== 'string') return mock;
+  const bedrockModel = /\/model\/([^/]+)\/converse/.exec(path)?.[1];
+  const model = bedrockModel !== undefined ? decodeURIComponent(bedrockModel) : isObj(body) ? body.model : undefined;
+  return model === mock.onlyModel ? mock : {};
+}
+
 async function control(ctx: Ctx, req: IncomingMessage, method: string, path: string, query: string, requests: RecordedRequest[], scripts: Scripts): Promise<void> {
   if (path === '/__mock/script' && method === 'POST') {
     const raw = await readBody(req);
@@ -123,7 +131,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
     try { body = JSON.parse(text); } catch { body = text; parseFailed = true; }
   }
   const script = scriptedOptions(raw, scripts);
-  const mock = script?.mock ?? mockOptions(body);
+  const mock = script === undefined ? mockOptions(body) : scriptFor(script.mock, body, path);
   // The tag: a script's match, `mock.tag`, else the end user (`user`, or Anthropic's `metadata.user_id`).
   const anthropicUser = isObj(body) && isObj(body.metadata) && typeof body.metadata.user_id === 'string' ? body.metadata.user_id : undefined;
   const tag = script?.match ?? (typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : anthropicUser);
