@@ -74,10 +74,10 @@ describe("AWS event-stream decoding", () => {
   it("refuses a message whose checksum does not match, or whose prelude is corrupt or impossible", () => {
     const good = eventFrame("messageStop", { stopReason: "end_turn" });
     const badMessage = good.slice();
-    badMessage[good.length - 6] ^= 0x01; // a payload byte
+    badMessage[good.length - 6] = (badMessage[good.length - 6] ?? 0) ^ 0x01; // a payload byte
     expect(() => new EventStreamDecoder().push(badMessage)).toThrow(/message checksum/);
     const badPrelude = good.slice();
-    badPrelude[3] ^= 0x01; // the total length
+    badPrelude[3] = (badPrelude[3] ?? 0) ^ 0x01; // the total length
     expect(() => new EventStreamDecoder().push(badPrelude)).toThrow(EventStreamError);
     const tiny = new Uint8Array(12);
     new DataView(tiny.buffer).setUint32(0, 8);
