@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROVIDER_PRESETS, envPrefix } from "../src/providers/presets.ts";
 import { startMockUpstream, type MockUpstream } from "../test/support/mock-upstream.ts";
+import { BEDROCK_TEST_CREDENTIALS } from "../test/support/mock-upstream/bedrock-credentials.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEV_GATEWAY_KEY = "sk-switchyard-dev";
@@ -48,6 +49,19 @@ function readDevVars(): Record<string, string> {
   return vars;
 }
 
+/** Providers whose mock settings differ from `<PREFIX>_BASE_URL` + `<PREFIX>_API_KEY`. */
+const MOCK_SETTINGS: Readonly<Record<string, (mockUrl: string) => Record<string, string>>> = {
+  // Gemini's paths start at its API version, as the real API's do.
+  gemini: (mockUrl) => ({ GEMINI_BASE_URL: `${mockUrl}/v1beta`, GEMINI_API_KEY: "mock-key" }),
+  // Requests signed with SigV4, which the mock checks with the same test credentials.
+  bedrock: (mockUrl) => ({
+    BEDROCK_BASE_URL: mockUrl,
+    BEDROCK_REGION: "us-east-1",
+    BEDROCK_ACCESS_KEY_ID: BEDROCK_TEST_CREDENTIALS.accessKeyId,
+    BEDROCK_SECRET_ACCESS_KEY: BEDROCK_TEST_CREDENTIALS.secretAccessKey,
+  }),
+};
+
 async function waitForHealth(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -71,9 +85,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   for (const preset of PROVIDER_PRESETS) {
     const prefix = envPrefix(preset.name);
     if (devVars[`${prefix}_API_KEY`] !== undefined || devVars[`${prefix}_BASE_URL`] !== undefined) continue;
-    // The mock answers under any prefix; Gemini's own (v1beta) keeps its URLs as the real API's.
-    vars[`${prefix}_BASE_URL`] = `${mock.url}${preset.adapter === "gemini" ? "/v1beta" : "/v1"}`;
-    vars[`${prefix}_API_KEY`] = "mock-key";
+    Object.assign(vars, MOCK_SETTINGS[preset.name]?.(mock.url) ?? { [`${prefix}_BASE_URL`]: `${mock.url}/v1`, [`${prefix}_API_KEY`]: "mock-key" });
     mocked.push(preset.name);
   }
   const adminToken = devVars.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;

@@ -52,6 +52,21 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     models: ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-3-flash-preview", "gemini-3-pro-preview", "gemini-embedding-001"],
   }),
   preset({
+    name: "bedrock",
+    displayName: "Amazon Bedrock (Converse API)",
+    // `{REGION}` is filled from BEDROCK_REGION, which signing needs too.
+    baseUrl: "https://bedrock-runtime.{REGION}.amazonaws.com",
+    adapter: "bedrock",
+    // Signed with BEDROCK_ACCESS_KEY_ID + BEDROCK_SECRET_ACCESS_KEY (+ BEDROCK_SESSION_TOKEN),
+    // or a Bedrock API key in BEDROCK_API_KEY sent as a bearer token.
+    credentials: { required: ["REGION"], keyAlternative: ["ACCESS_KEY_ID", "SECRET_ACCESS_KEY"], optional: ["SESSION_TOKEN"] },
+    // Native adapter: usage always arrives in the stream's metadata event.
+    streamUsageOption: false,
+    // Converse has no embeddings; Bedrock's embedding models take model-specific InvokeModel bodies.
+    embeddings: false,
+    models: ["us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-haiku-4-5-20251001-v1:0", "amazon.nova-pro-v1:0", "amazon.nova-lite-v1:0", "meta.llama3-3-70b-instruct-v1:0"],
+  }),
+  preset({
     name: "deepseek",
     displayName: "DeepSeek",
     baseUrl: "https://api.deepseek.com/v1",

@@ -25,6 +25,20 @@ export interface ProviderConfig {
   readonly apiKey: string | undefined;
   /** `api-version` query value, for presets that use one (Azure). */
   readonly apiVersion: string | undefined;
+  /** The preset's further secrets (`preset.credentials`) that are set, by name without the prefix: `{ REGION: "us-east-1", … }`. */
+  readonly credentials: Readonly<Record<string, string>>;
+}
+
+/**
+ * Secrets a preset needs beyond `<PREFIX>_API_KEY`, each read from
+ * `<PREFIX>_<NAME>` (Bedrock: `BEDROCK_REGION`, `BEDROCK_ACCESS_KEY_ID`, …).
+ */
+export interface PresetCredentials {
+  /** Without every one of these the provider is not configured. */
+  readonly required: readonly string[];
+  /** A set that, all present, stands in for the API key (an access key pair that signs requests). */
+  readonly keyAlternative: readonly string[];
+  readonly optional: readonly string[];
 }
 
 export interface ProviderPreset {
@@ -40,7 +54,8 @@ export interface ProviderPreset {
   readonly deploymentPaths?: boolean;
   /** Default `api-version` (overridable by `<PREFIX>_API_VERSION`); set only for presets that need one. */
   readonly apiVersion?: string;
-  readonly adapter: "openai-compatible" | "anthropic" | "gemini";
+  readonly adapter: "openai-compatible" | "anthropic" | "gemini" | "bedrock";
+  readonly credentials?: PresetCredentials;
   /** Header carrying the key; `authorization` gets a `Bearer ` prefix. */
   readonly authHeader: "authorization" | "api-key" | "x-api-key" | "x-goog-api-key";
   /** Accepts `stream_options.include_usage` (some providers reject unknown fields). */
@@ -97,12 +112,15 @@ export interface UpstreamErrorDetail {
   readonly param: string | null;
   /**
    * The status to classify the failure by, when the provider's own HTTP status
-   * misleads: Gemini answers 400 for a bad key or an account its region or
-   * billing bars, which are about the gateway's account, not the request.
+   * misleads (Gemini answers 400 for a bad key or an account its region or
+   * billing bars, which are about the gateway's account, not the request), or
+   * the status an error inside a stream stands for (Bedrock's exception frames).
    */
   readonly status?: number;
   /** A retry delay the provider gave in its body instead of a `retry-after` header (Google's RetryInfo), in seconds. */
   readonly retryAfter?: string;
+  /** The adapter's own verdict, where the status alone would classify the error wrongly. */
+  readonly retryable?: boolean;
 }
 
 /**
@@ -128,10 +146,20 @@ export interface ProviderAdapter {
   readChatResponse(upstream: Response): Promise<TranslatedBody>;
   /** `call` is the request the answer is for: a translating adapter may need it (Gemini: the encoding the client asked for). */
   readEmbeddingsResponse(upstream: Response, call: EmbeddingsCall): Promise<TranslatedBody>;
-  chatStream(provider: ProviderConfig, options: { clientWantsUsage: boolean }): StreamTranslator;
+  /** `model`: the provider's model answering, for streams whose events do not name it. */
+  chatStream(provider: ProviderConfig, options: { clientWantsUsage: boolean; model: string }): StreamTranslator;
   readError(upstream: Response): Promise<UpstreamErrorDetail>;
-  /** The error a stream's first event reports, or null if it is an ordinary event. */
-  streamError(firstEvent: string): UpstreamErrorDetail | null;
-  /** Events that open a stream without content (the commit point waits past them). */
+  /**
+   * The error a stream's first event reports, or null if it is an ordinary
+   * event. The event's bytes: an SSE event's text, or (with `firstStreamEvent`) a binary frame.
+   */
+  streamError(firstEvent: Uint8Array): UpstreamErrorDetail | null;
+  /** SSE events that open a stream without content (the commit point waits past them). */
   isStreamPreamble(event: string): boolean;
+  /**
+   * For streams not framed as SSE (Bedrock's binary event stream): the first
+   * event past the preamble among the bytes read so far, or null until one is
+   * whole. Absent for SSE streams, which the commit point splits itself.
+   */
+  firstStreamEvent?(head: Uint8Array): Uint8Array | null;
 }

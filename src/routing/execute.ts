@@ -67,15 +67,19 @@ async function callOnce(
     if (response.ok && !wantsEventStream) return { response, deadline, stream: null };
     if (response.ok && !isJson(response) && response.body !== null) {
       // Still within the deadline: an error as the first event fails this attempt, not the request.
-      const stream = await peekFirstEvent(response.body, attempt.adapter.isStreamPreamble);
+      const { adapter } = attempt;
+      const findFirst = adapter.firstStreamEvent === undefined ? undefined : (head: Uint8Array) => adapter.firstStreamEvent?.(head) ?? null;
+      const stream = await peekFirstEvent(response.body, adapter.isStreamPreamble, findFirst);
       if (stream.ended && stream.firstEvent === null) {
         deadline.end();
         return { kind: "body", provider, message: "its stream ended before its first event" };
       }
-      const error = stream.firstEvent === null ? null : attempt.adapter.streamError(stream.firstEvent);
+      const error = stream.firstEvent === null ? null : adapter.streamError(stream.firstEvent);
       if (error === null) return { response, deadline, stream };
       stream.reader.cancel().catch(() => {});
       deadline.end();
+      // An error that names its class (Bedrock's throttlingException, …) counts as that status.
+      if (error.status !== undefined) return { kind: "status", provider, status: error.status, detail: error, retryAfter: error.retryAfter ?? null };
       return { kind: "stream_error", provider, detail: error };
     }
     const detail = await attempt.adapter.readError(response);

@@ -15,12 +15,15 @@ export type AttemptFailure =
  * is the problem. That includes 401/402/403, which are about the gateway's own
  * key or balance at that provider, not shared by the next one. Other 4xx (400,
  * 404, 413, 422, …) are about the request: it would fail anywhere, so they
- * return to the client at once.
+ * return to the client at once. An adapter may overrule the status
+ * (`detail.retryable`) where its provider's statuses mislead.
  */
 export function isRetryable(failure: AttemptFailure): boolean {
   if (failure.kind !== "status") return true;
+  if (failure.detail.retryable !== undefined) return failure.detail.retryable;
   const s = failure.status;
-  return s === 401 || s === 402 || s === 403 || s === 408 || s === 409 || s === 429 || s >= 500;
+  // 424: the provider's model failed (Bedrock's ModelErrorException), not the request.
+  return s === 401 || s === 402 || s === 403 || s === 408 || s === 409 || s === 424 || s === 429 || s >= 500;
 }
 
 const CLIENT_STATUSES: ReadonlySet<number> = new Set([400, 404, 409, 413, 415, 422]);

@@ -1,4 +1,4 @@
-import { concatBytes } from "./bytes.ts";
+import { concatBytes, encoder } from "./bytes.ts";
 
 /** How far the gateway reads into a stream looking for its first event before giving up on finding one. */
 const PEEK_LIMIT_BYTES = 64 * 1024;
@@ -8,8 +8,8 @@ export interface PeekedStream {
   reader: ReadableStreamDefaultReader<Uint8Array>;
   /** Bytes already read: the first event with a `data:` line, and whatever came with it. */
   head: Uint8Array;
-  /** The text of that first event, or null if the stream ended (or grew past the limit) without one. */
-  firstEvent: string | null;
+  /** The bytes of that first event, or null if the stream ended (or grew past the limit) without one. */
+  firstEvent: Uint8Array | null;
   /** The stream has already ended. */
   ended: boolean;
 }
@@ -32,17 +32,32 @@ function firstDataEvent(text: string, isPreamble: (event: string) => boolean): s
 export async function peekFirstEvent(
   body: ReadableStream<Uint8Array>,
   isPreamble: (event: string) => boolean = () => false,
+  findFirst?: (head: Uint8Array) => Uint8Array | null,
 ): Promise<PeekedStream> {
   const reader = body.getReader();
+  if (findFirst !== undefined) return peekFramed(reader, findFirst);
   const utf8 = new TextDecoder();
   let head: Uint8Array = new Uint8Array(0);
   let text = "";
+  const bytesOf = (event: string | null): Uint8Array | null => (event === null ? null : encoder.encode(event));
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return { reader, head, firstEvent: firstDataEvent(`${text}\n\n`, isPreamble), ended: true };
+    if (done) return { reader, head, firstEvent: bytesOf(firstDataEvent(`${text}\n\n`, isPreamble)), ended: true };
     head = head.byteLength === 0 ? value : concatBytes(head, value);
     text += utf8.decode(value, { stream: true });
     const event = firstDataEvent(text, isPreamble);
+    if (event !== null || head.byteLength > PEEK_LIMIT_BYTES) return { reader, head, firstEvent: bytesOf(event), ended: false };
+  }
+}
+
+/** The same for a stream not framed as SSE: the adapter's `findFirst` says where its first event is. */
+async function peekFramed(reader: ReadableStreamDefaultReader<Uint8Array>, findFirst: (head: Uint8Array) => Uint8Array | null): Promise<PeekedStream> {
+  let head: Uint8Array = new Uint8Array(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { reader, head, firstEvent: findFirst(head), ended: true };
+    head = head.byteLength === 0 ? value : concatBytes(head, value);
+    const event = findFirst(head);
     if (event !== null || head.byteLength > PEEK_LIMIT_BYTES) return { reader, head, firstEvent: event, ended: false };
   }
 }

@@ -236,6 +236,50 @@ describe("the same SDK calls served by Gemini (translated)", () => {
   });
 });
 
+
+describe("the same SDK calls served by Bedrock Converse (translated, SigV4-signed, binary event stream)", () => {
+  const model = "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+  /** Converse takes no `mock` field: the mock is scripted by a word in the message. */
+  async function script(mock: Record<string, unknown>): Promise<OpenAI.ChatCompletionMessageParam[]> {
+    const word = `bedrock-e2e-${Math.random().toString(36).slice(2, 12)}`;
+    const res = await fetch(`${gw.mock.url}/__mock/script`, { method: "POST", body: JSON.stringify({ match: word, mock }) });
+    assert.equal(res.status, 200);
+    return [{ role: "user", content: `Say hello ${word}` }];
+  }
+
+  test("plain and streamed chat, with the same usage (cache tokens included)", async () => {
+    const scripted = await script({ cacheRead: 40, cacheWrite: 8 });
+    const plain = await client.chat.completions.create({ model, messages: scripted });
+    assert.equal(plain.choices[0]?.message.content, "Hello from the mock upstream.");
+    assert.equal(plain.usage?.prompt_tokens_details?.cached_tokens, 40);
+    const stream = await client.chat.completions.create({ model, messages: scripted, stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(text, "Hello from the mock upstream.");
+    assert.deepEqual(usage, plain.usage);
+  });
+
+  test("a tool call comes back as tool_calls, streamed arguments included", async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } },
+    ];
+    const scripted = await script({ toolCall: { name: "get_weather", input: { city: "Oslo" } } });
+    const answer = await client.chat.completions.create({ model, messages: scripted, tools });
+    assert.equal(answer.choices[0]?.finish_reason, "tool_calls");
+    const call = answer.choices[0]?.message.tool_calls?.[0];
+    assert.ok(call !== undefined && call.type === "function");
+    assert.deepEqual(JSON.parse(call.function.arguments), { city: "Oslo" });
+    const stream = await client.chat.completions.create({ model, messages: scripted, tools, stream: true });
+    let args = "";
+    for await (const chunk of stream) for (const t of chunk.choices[0]?.delta.tool_calls ?? []) args += t.function?.arguments ?? "";
+    assert.deepEqual(JSON.parse(args), { city: "Oslo" });
+  });
+});
+
 describe("embeddings and models through the openai SDK", () => {
   test("embeddings (the SDK asks for base64 and decodes it)", async () => {
     const res = await client.embeddings.create({ model: "embed", input: ["one", "two"] });

@@ -72,9 +72,30 @@
 //     errorAfterEvents: n      streamed: a 500 INTERNAL error event after n events
 //     endWithoutFinish: true   streamed: no finishReason on the last event
 //     (and hang, delayMs, eventDelayMs, breakAfterEvents, breakMidEvent, hangAfterEvents as above)
+//   Bedrock Converse (POST …/model/<id>/converse and …/converse-stream). Converse rejects unknown
+//   fields, so these come from POST /__mock/script; `onlyModel` there names a Bedrock model id.
+//   Auth: `Authorization: Bearer <API key>` (`bad-key` → 403), or SigV4 checked by the mock's own
+//   verifier (mock-upstream/sigv4-verify.ts) with the credentials of mock-upstream/bedrock-credentials.ts
+//   (the temporary pair also needs its x-amz-security-token, signed); a bad signature is AWS's 403
+//   InvalidSignatureException, no auth at all 403 MissingAuthenticationTokenException. The body is
+//   validated like Converse (unknown keys, roles alternating from a user turn, blank text, toolConfig
+//   needed with tool blocks) → 400 ValidationException. Errors are `{"message"}` + `x-amzn-errortype`.
+//     status: 400..599         answer with Bedrock's exception for that status (429 ThrottlingException, …)
+//     errorType: string        the exception name instead (e.g. ServiceQuotaExceededException); errorMessage its message
+//     content, streamEvents    as for chat; toolCall {name, input} answers with a toolUse block (with toolConfig)
+//     cacheRead, cacheWrite: n cacheReadInputTokens / cacheWriteInputTokens in usage
+//     reasoning: string        a reasoningContent block (streamed as reasoning deltas, then its signature)
+//     stopReason: string       the stopReason (guardrail_intervened, content_filtered, …)
+//     noMetadata: true         streamed: no metadata frame (no usage) after messageStop
+//     firstEventException: t   streamed: the only frame is an exception of type t (e.g. throttlingException)
+//     exceptionAfterStart: t   streamed: messageStart, then that exception
+//     exceptionMidStream: t    streamed: the exception after messageStart and two text deltas
+//     corruptFrameAt: n        streamed: frame n (0-based) has a wrong message CRC
+//     breakAfterEvents, breakMidEvent, hangAfterEvents, eventDelayMs: as for chat, counting frames
 //
 // Modules: mock-upstream/server.ts (HTTP server, routing, recording, control endpoints),
-// chat.ts (completions, streaming, stream faults), anthropic.ts (Messages API), gemini.ts (Gemini API), embeddings.ts, faults.ts (`mock` selection,
+// chat.ts (completions, streaming, stream faults), anthropic.ts (Messages API), gemini.ts (Gemini API), bedrock.ts (Converse; event-stream.ts
+// frames, sigv4-verify.ts), embeddings.ts, faults.ts (`mock` selection,
 // `status` errors), response.ts (per-request state, writers, waits), shared.ts (types, helpers).
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

@@ -5,7 +5,8 @@ import { MOCK, gateway, json, scriptUpstream, testEnv, uniqueTag, upstreamSaw } 
 const hello = [{ role: "user", content: "hi" }];
 
 describe("every preset: NAME_API_KEY authenticates, NAME_BASE_URL redirects", () => {
-  for (const preset of PROVIDER_PRESETS) {
+  // Bedrock needs a region and speaks Converse at its own paths: test/unit/bedrock.test.ts covers it.
+  for (const preset of PROVIDER_PRESETS.filter((p) => p.adapter !== "bedrock")) {
     it(`${preset.name}: ${envPrefix(preset.name)}_API_KEY / _BASE_URL`, async () => {
       const prefix = envPrefix(preset.name);
       const env = testEnv({ [`${prefix}_API_KEY`]: `key-for-${preset.name}`, [`${prefix}_BASE_URL`]: `${MOCK}/${preset.name}/v1/` });

@@ -71,6 +71,6 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
 
   const translator = native
     ? nativeMessagesStream()
-    : anthropicClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true }), request.model);
+    : anthropicClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), request.model);
   return streamedAnswer(c, executed, translator, { ...log, started }, anthropicSseError);
 }

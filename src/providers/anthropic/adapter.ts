@@ -1,3 +1,4 @@
+import { decoder } from "../../streaming/bytes.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import { readAnswerBytes } from "../answer-body.ts";
 import { openAICompatibleAdapter } from "../openai-compatible/adapter.ts";
@@ -56,7 +57,7 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 
   streamError(firstEvent) {
-    const payload = sseEventJson(firstEvent);
+    const payload = sseEventJson(decoder.decode(firstEvent));
     if (typeof payload !== "object" || payload === null || (payload as Record<string, unknown>).type !== "error") return null;
     const error = (payload as Record<string, unknown>).error;
     const e = typeof error === "object" && error !== null ? (error as Record<string, unknown>) : {};

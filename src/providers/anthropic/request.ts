@@ -150,9 +150,9 @@ function translateToolChoice(choice: unknown, parallel: unknown): Json | undefin
 }
 
 /** Thinking budget (tokens) for OpenAI's `reasoning_effort`. */
-const EFFORT_BUDGET: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 24576 };
+export const EFFORT_BUDGET: Readonly<Record<string, number>> = { minimal: 1024, low: 2048, medium: 8192, high: 24576 };
 /** Anthropic's smallest thinking budget; the answer itself needs room beyond it too. */
-const MIN_THINKING_BUDGET = 1024;
+export const MIN_THINKING_BUDGET = 1024;
 
 export interface AnthropicRequestOptions {
   model: string;

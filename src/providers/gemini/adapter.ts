@@ -1,3 +1,4 @@
+import { decoder } from "../../streaming/bytes.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import { readAnswerBytes } from "../answer-body.ts";
 import { isObject, type Json } from "../json.ts";
@@ -65,7 +66,7 @@ export const geminiAdapter: ProviderAdapter = {
   isStreamPreamble: () => false,
 
   streamError(firstEvent) {
-    const payload = sseEventJson(firstEvent);
+    const payload = sseEventJson(decoder.decode(firstEvent));
     return isObject(payload) && isObject(payload.error) ? geminiErrorDetail(payload.error) : null;
   },
 };

@@ -7,6 +7,7 @@ import type {
   UpstreamErrorDetail,
   UpstreamRequest,
 } from "../types.ts";
+import { decoder } from "../../streaming/bytes.ts";
 import { readAnswerBytes, readErrorText } from "../answer-body.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import { openAICompatibleStream } from "./stream.ts";
@@ -80,7 +81,7 @@ export const openAICompatibleAdapter: ProviderAdapter = {
   isStreamPreamble: () => false,
 
   streamError(firstEvent) {
-    const payload = sseEventJson(firstEvent);
+    const payload = sseEventJson(decoder.decode(firstEvent));
     if (typeof payload !== "object" || payload === null) return null;
     const error = (payload as Record<string, unknown>).error;
     if (typeof error !== "object" || error === null) return null;

@@ -120,12 +120,15 @@ function chunkEvents(id: string, created: number, model: string, deltas: string[
   return events;
 }
 
-/** Writes SSE events one `res.write` each, honouring eventDelayMs / breakAfterEvents / breakMidEvent / hangAfterEvents. */
-export async function stream(ctx: Ctx, mock: Obj, events: string[]): Promise<void> {
+/**
+ * Writes stream events one `res.write` each (SSE text, or Bedrock's binary frames with their
+ * content type), honouring eventDelayMs / breakAfterEvents / breakMidEvent / hangAfterEvents.
+ */
+export async function stream(ctx: Ctx, mock: Obj, events: Array<string | Buffer>, contentType = 'text/event-stream; charset=utf-8'): Promise<void> {
   const res = ctx.res;
   if (ctx.closed) return;
   res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive',
+    'content-type': contentType, 'cache-control': 'no-cache', connection: 'keep-alive',
     ...ctx.headers,
   });
   const breakAt = nonNegInt(mock.breakAfterEvents);

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropicAuthError, countTokens, messages, sendAnthropicError } from './anthropic.ts';
+import { bedrockRoute } from './bedrock.ts';
 import { chat } from './chat.ts';
 import { embeddings } from './embeddings.ts';
 import { gemini } from './gemini.ts';
@@ -50,9 +51,11 @@ function recordHeaders(req: IncomingMessage): Record<string, string> {
 }
 
 const GEMINI_METHOD = /\/models\/([^/:]+):(?:generateContent|streamGenerateContent|batchEmbedContents)$/;
+const BEDROCK_METHOD = /\/model\/([^/]+)\/converse(-stream)?$/;
 
-function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | 'count_tokens' | 'gemini' | undefined {
+function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | 'count_tokens' | 'gemini' | 'bedrock' | undefined {
   if (method === 'POST' && GEMINI_METHOD.test(path)) return 'gemini';
+  if (method === 'POST' && BEDROCK_METHOD.test(path)) return 'bedrock';
   if (method === 'POST' && path.endsWith('/chat/completions')) return 'chat';
   if (method === 'POST' && path.endsWith('/messages/count_tokens')) return 'count_tokens';
   if (method === 'POST' && path.endsWith('/messages')) return 'messages';
@@ -126,7 +129,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
     try { body = JSON.parse(text); } catch { body = text; parseFailed = true; }
   }
   const script = scriptedOptions(raw, scripts);
-  const mock = mockOptions(body, script?.mock, GEMINI_METHOD.exec(path)?.[1]);
+  // Gemini and Bedrock name the model in the URL, not the body (for `onlyModel`).
+  const bedrockModel = BEDROCK_METHOD.exec(path)?.[1];
+  const pathModel = GEMINI_METHOD.exec(path)?.[1] ?? (bedrockModel === undefined ? undefined : decodeURIComponent(bedrockModel));
+  const mock = mockOptions(body, script?.mock, pathModel);
   // The tag: a script's match, `mock.tag`, else the end user (`user`, or Anthropic's `metadata.user_id`).
   const anthropicUser = isObj(body) && isObj(body.metadata) && typeof body.metadata.user_id === 'string' ? body.metadata.user_id : undefined;
   const tag = script?.match ?? (typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : anthropicUser);
@@ -144,6 +150,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   if (!route) return sendError(ctx, 404, `Invalid URL (${method} ${path})`);
   if (route === 'messages' || route === 'count_tokens') return anthropicRoute(ctx, req.headers, raw, body, parseFailed, mock, route);
   if (route === 'gemini') return gemini(ctx, req.headers, path, rec.query, raw, body, parseFailed, mock);
+  if (route === 'bedrock') return bedrockRoute(ctx, req, path, raw, body, parseFailed, mock);
   const auth = req.headers.authorization ?? '';
   // Azure OpenAI sends its key as `api-key` instead of a bearer token.
   const azureKey = req.headers['api-key'];

@@ -1,0 +1,86 @@
+/** OpenAI request → Converse request, against Converse's documented request format. */
+import { describe, expect, it } from "vitest";
+import { GatewayError } from "../../src/http/errors.ts";
+import { toConverseRequest } from "../../src/providers/bedrock/request.ts";
+
+const CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+const NOVA = "amazon.nova-pro-v1:0";
+const PNG = "iVBORw0KGgo=";
+
+function refusal(body: Record<string, unknown>, model = NOVA): { status: number; param: string | null; message: string } {
+  try {
+    toConverseRequest(body, model);
+  } catch (err) {
+    if (err instanceof GatewayError) return { status: err.status, param: err.param, message: err.message };
+    throw err;
+  }
+  throw new Error("not refused");
+}
+
+describe("OpenAI → Converse request", () => {
+  it("builds content blocks: text, data: URL images, documents; merges roles so they alternate; drops unknown fields", () => {
+    const out = toConverseRequest({
+      model: "x", user: "u", seed: 1, vendor_param: true, stream: true,
+      messages: [
+        { role: "developer", content: [{ type: "text", text: "Rules." }] },
+        { role: "user", content: "One" },
+        { role: "user", content: [{ type: "text", text: "Two" }, { type: "image_url", image_url: { url: `data:image/png;base64,${PNG}` } }, { type: "text", text: "  " }] },
+        { role: "user", content: [{ type: "file", file: { filename: "report.v2.pdf", file_data: "data:application/pdf;base64,JVBERi0=" } }] },
+      ],
+      guardrailConfig: { guardrailIdentifier: "g1", guardrailVersion: "1" },
+    }, NOVA);
+    expect(out).toEqual({
+      guardrailConfig: { guardrailIdentifier: "g1", guardrailVersion: "1" },
+      system: [{ text: "Rules." }],
+      messages: [{ role: "user", content: [
+        { text: "One" }, { text: "Two" }, { image: { format: "png", source: { bytes: PNG } } },
+        { document: { format: "pdf", name: "report v2", source: { bytes: "JVBERi0=" } } },
+      ] }],
+    });
+  });
+
+  it("translates tools and tool_choice (auto, required, named)", () => {
+    const tools = [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { a: { type: "string" } } }, strict: true } }, { type: "function", function: { name: "g" } }];
+    const base = { messages: [{ role: "user", content: "hi" }], tools };
+    const specs = [
+      { toolSpec: { name: "f", inputSchema: { json: { type: "object", properties: { a: { type: "string" } } } }, strict: true } },
+      { toolSpec: { name: "g", inputSchema: { json: { type: "object", properties: {} } } } },
+    ];
+    expect(toConverseRequest(base, NOVA).toolConfig).toEqual({ tools: specs });
+    expect(toConverseRequest({ ...base, tool_choice: "auto" }, NOVA).toolConfig).toEqual({ tools: specs, toolChoice: { auto: {} } });
+    expect(toConverseRequest({ ...base, tool_choice: "required" }, NOVA).toolConfig).toEqual({ tools: specs, toolChoice: { any: {} } });
+    expect(toConverseRequest({ ...base, tool_choice: { type: "function", function: { name: "g" } } }, NOVA).toolConfig).toEqual({ tools: specs, toolChoice: { tool: { name: "g" } } });
+    // "none" without tool history: no tools at all, so none can be called.
+    expect(toConverseRequest({ ...base, tool_choice: "none" }, NOVA).toolConfig).toBeUndefined();
+  });
+
+  it("translates response_format json_schema into structured output (schema as a JSON string)", () => {
+    const schema = { type: "object", properties: { n: { type: "number" } } };
+    const out = toConverseRequest({ messages: [{ role: "user", content: "hi" }], response_format: { type: "json_schema", json_schema: { name: "num", schema } } }, NOVA);
+    expect(out.outputConfig).toEqual({ textFormat: { type: "json_schema", structure: { jsonSchema: { schema: JSON.stringify(schema), name: "num" } } } });
+  });
+
+  it("turns reasoning_effort into a thinking budget for Claude models only", () => {
+    const body = { messages: [{ role: "user", content: "hi" }], reasoning_effort: "low", temperature: 0.3 };
+    const claude = toConverseRequest(body, CLAUDE);
+    expect(claude.additionalModelRequestFields).toEqual({ thinking: { type: "enabled", budget_tokens: 2048 } });
+    expect(claude.inferenceConfig).toEqual({ maxTokens: 64000 });
+    expect(toConverseRequest(body, NOVA).additionalModelRequestFields).toBeUndefined();
+  });
+
+  it("refuses what Converse cannot take, naming the parameter", () => {
+    const hi = [{ role: "user", content: "hi" }];
+    expect(refusal({ messages: hi, n: 2 })).toMatchObject({ status: 400, param: "n" });
+    expect(refusal({ messages: hi, response_format: { type: "json_object" } })).toMatchObject({ param: "response_format" });
+    expect(refusal({ messages: hi, parallel_tool_calls: false })).toMatchObject({ param: "parallel_tool_calls" });
+    expect(refusal({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.png" } }] }] }).message).toContain("not by URL");
+    expect(refusal({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/bmp;base64,Qk0=" } }] }] }).message).toContain("image/bmp");
+    const history = [
+      ...hi,
+      { role: "assistant", tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{}" } }] },
+      { role: "tool", tool_call_id: "c1", content: "ok" },
+    ];
+    expect(refusal({ messages: history, tools: [{ type: "function", function: { name: "f" } }], tool_choice: "none" })).toMatchObject({ param: "tool_choice" });
+    expect(refusal({ messages: history })).toMatchObject({ param: "tools" });
+  });
+});
