@@ -40,6 +40,7 @@ const PROVIDERS: ReadonlyArray<{ kind: string; model: string }> = [
   { kind: "Anthropic (native pass-through)", model: "anthropic/claude-sonnet-4-5" },
   { kind: "OpenAI", model: "openai/gpt-4.1" },
   { kind: "Gemini", model: "gemini/gemini-2.5-flash" },
+  { kind: "Bedrock Converse", model: "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0" },
   { kind: "Azure OpenAI (deployment)", model: "azure/my-gpt-deployment" },
   { kind: "an OpenAI-compatible preset (DeepSeek)", model: "deepseek/deepseek-chat" },
 ];

@@ -82,7 +82,7 @@
 //   needed with tool blocks) → 400 ValidationException. Errors are `{"message"}` + `x-amzn-errortype`.
 //     status: 400..599         answer with Bedrock's exception for that status (429 ThrottlingException, …)
 //     errorType: string        the exception name instead (e.g. ServiceQuotaExceededException); errorMessage its message
-//     content, streamEvents    as for chat; toolCall {name, input} answers with a toolUse block (with toolConfig)
+//     content, streamEvents    as for chat; toolCall {name, input} answers with a toolUse block (with toolConfig; not to a toolResult turn)
 //     cacheRead, cacheWrite: n cacheReadInputTokens / cacheWriteInputTokens in usage
 //     reasoning: string        a reasoningContent block (streamed as reasoning deltas, then its signature)
 //     stopReason: string       the stopReason (guardrail_intervened, content_filtered, …)

@@ -121,7 +121,10 @@ async function converse(ctx: Ctx, streamed: boolean, body: Obj, mock: Obj): Prom
     deltas = deltas.slice(0, inference.maxTokens);
     stopReason = 'max_tokens';
   }
-  const toolCall = isObj(body.toolConfig) && isObj(mock.toolCall) ? mock.toolCall : null;
+  // A turn that returns tool results is answered in text, as a real model would.
+  const last: unknown = Array.isArray(body.messages) ? body.messages.at(-1) : undefined;
+  const answersToolResult = isObj(last) && Array.isArray(last.content) && last.content.some((b) => isObj(b) && isObj(b.toolResult));
+  const toolCall = isObj(body.toolConfig) && isObj(mock.toolCall) && !answersToolResult ? mock.toolCall : null;
   if (toolCall !== null) stopReason = 'tool_use';
   const reasoning = typeof mock.reasoning === 'string' ? mock.reasoning : null;
   const cacheRead = nonNegInt(mock.cacheRead) ?? 0;
