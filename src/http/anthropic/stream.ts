@@ -1,5 +1,5 @@
 import { encoder } from "../../streaming/bytes.ts";
-import { sseEventJson } from "../../streaming/sse.ts";
+import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../../providers/json.ts";
 import type { StreamTranslator } from "../../providers/types.ts";
 import { anthropicErrorType } from "./errors.ts";
@@ -18,8 +18,7 @@ type OpenBlock = { kind: "text" | "thinking"; index: number } | { kind: "tool"; 
  * usage chunk: Anthropic clients expect usage in `message_delta`.
  */
 export function anthropicClientStream(inner: StreamTranslator, requestedModel: string): StreamTranslator {
-  let pending = "";
-  const utf8 = new TextDecoder();
+  const chunks = sseJsonReader(); // the inner translator's OpenAI chunks
   let started = false;
   let failed = false;
   let nextIndex = 0;
@@ -77,6 +76,7 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
   }
 
   function handle(chunk: Json, emit: (b: Uint8Array) => void): void {
+    if (failed) return; // nothing follows an error event
     if (isObject(chunk.error)) {
       const error = chunk.error;
       const type = typeof error.type === "string" && error.type.endsWith("_error") && error.type !== "upstream_error" ? error.type : anthropicErrorType(502);
@@ -95,19 +95,8 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
     if (typeof choice.finish_reason === "string") stop = stopReason(choice.finish_reason);
   }
 
-  function drain(emit: (b: Uint8Array) => void, final: boolean): void {
-    const parts = pending.split(/\r?\n\r?\n/);
-    pending = final ? "" : (parts.pop() ?? "");
-    for (const part of parts) {
-      if (failed) return;
-      const payload = sseEventJson(part); // `[DONE]` and comments are not JSON objects: skipped
-      if (isObject(payload)) handle(payload, emit);
-    }
-  }
-
   const translate = (emit: (b: Uint8Array) => void) => (bytes: Uint8Array): void => {
-    pending += utf8.decode(bytes, { stream: true });
-    drain(emit, false);
+    chunks.push(bytes, (chunk) => handle(chunk, emit));
   };
 
   return {
@@ -116,7 +105,7 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
     },
     end(emit) {
       inner.end(translate(emit));
-      drain(emit, true);
+      chunks.end((chunk) => handle(chunk, emit));
       if (failed) return;
       start({}, emit);
       close(emit);
@@ -125,7 +114,7 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
     },
     discardPartial() {
       inner.discardPartial();
-      pending = "";
+      chunks.discard();
     },
     usage: () => inner.usage(),
     // An error already sent in-band ends the stream as reported: the relay adds nothing.

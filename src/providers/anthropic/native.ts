@@ -4,6 +4,7 @@ import { readAnswerBytes } from "../answer-body.ts";
 import { isObject, type Json } from "../json.ts";
 import { usageInBody } from "../openai-compatible/usage-in-body.ts";
 import type { ProviderConfig, StreamTranslator, TranslatedBody, UpstreamRequest } from "../types.ts";
+import { mergeCounts } from "../usage.ts";
 import { normaliseAnthropicUsage } from "./usage.ts";
 
 /** The Messages API version the gateway speaks to Anthropic. */
@@ -58,10 +59,7 @@ export function nativeMessagesStream(): StreamTranslator {
   const raw: Json = {};
   let done = false;
 
-  const merge = (usage: unknown): void => {
-    if (!isObject(usage)) return;
-    for (const [key, value] of Object.entries(usage)) if (typeof value === "number" && Number.isFinite(value)) raw[key] = value;
-  };
+  const merge = (usage: unknown): void => mergeCounts(raw, usage);
 
   /** `complete` ends on an event boundary (ASCII), so it decodes on its own. */
   function scan(complete: Uint8Array): void {

@@ -1,7 +1,8 @@
 import { encoder } from "../../streaming/bytes.ts";
-import { sseEventJson } from "../../streaming/sse.ts";
+import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../json.ts";
 import type { StreamTranslator, Usage } from "../types.ts";
+import { mergeCounts } from "../usage.ts";
 import { finishReason, normaliseAnthropicUsage } from "./usage.ts";
 
 
@@ -13,8 +14,7 @@ import { finishReason, normaliseAnthropicUsage } from "./usage.ts";
  * `message_delta`; the usage chunk is sent only if the client asked for it.
  */
 export function anthropicStream(options: { clientWantsUsage: boolean; created: number }): StreamTranslator {
-  let pending = "";
-  const utf8 = new TextDecoder(); // one per stream: it carries a split character between chunks
+  const events = sseJsonReader();
   let id = "chatcmpl-anthropic";
   let model: unknown = null;
   const rawUsage: Json = {};
@@ -24,10 +24,7 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
   const thinking = new Map<number, { thinking: string; signature: string }>();
   let done = false;
   // Real streams send `"input_tokens": null` in message_delta: only numbers may update the counts.
-  const mergeUsage = (usage: unknown): void => {
-    if (!isObject(usage)) return;
-    for (const [key, value] of Object.entries(usage)) if (typeof value === "number" && Number.isFinite(value)) rawUsage[key] = value;
-  };
+  const mergeUsage = (usage: unknown): void => mergeCounts(rawUsage, usage);
 
   const chunk = (delta: Json, finish: string | null = null): Uint8Array =>
     encoder.encode(
@@ -115,27 +112,15 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
     }
   }
 
-  function drain(emit: (bytes: Uint8Array) => void, final: boolean): void {
-    const parts = pending.split(/\r?\n\r?\n/);
-    pending = final ? "" : (parts.pop() ?? "");
-    for (const part of parts) {
-      // A malformed event is skipped; the stream's end marker decides completeness.
-      const event = sseEventJson(part);
-      if (isObject(event)) handle(event, emit);
-    }
-  }
-
   return {
     push(bytes, emit) {
-      pending += utf8.decode(bytes, { stream: true });
-      drain(emit, false);
+      events.push(bytes, (event) => handle(event, emit));
     },
     end(emit) {
-      pending += utf8.decode();
-      drain(emit, true);
+      events.end((event) => handle(event, emit));
     },
     discardPartial() {
-      pending = "";
+      events.discard();
     },
     usage: (): Usage | null => normaliseAnthropicUsage(rawUsage),
     completed: () => done,

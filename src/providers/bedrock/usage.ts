@@ -1,28 +1,15 @@
 import type { Usage } from "../types.ts";
-
-const count = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
+import { usageFromSeparateCacheCounts } from "../usage.ts";
 
 /**
  * Converse's TokenUsage → normalised usage. Like Anthropic's, Bedrock's
  * `inputTokens` leaves out the cache reads and writes, which it reports beside
- * it; the gateway's prompt_tokens is all input (DESIGN.md), so the three are
- * summed. Reasoning is not broken out of `outputTokens`. Null when no counts
- * were reported (unknown, not free).
+ * it. Reasoning is not broken out of `outputTokens`.
  */
 export function normaliseConverseUsage(raw: unknown): Usage | null {
   if (typeof raw !== "object" || raw === null) return null;
   const u = raw as Record<string, unknown>;
-  if (typeof u.inputTokens !== "number" && typeof u.outputTokens !== "number") return null;
-  const cacheRead = count(u.cacheReadInputTokens);
-  const cacheWrite = count(u.cacheWriteInputTokens);
-  const prompt = count(u.inputTokens) + cacheRead + cacheWrite;
-  const completion = count(u.outputTokens);
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: cacheRead, cache_write_tokens: cacheWrite },
-  };
+  return usageFromSeparateCacheCounts({ input: u.inputTokens, output: u.outputTokens, cacheRead: u.cacheReadInputTokens, cacheWrite: u.cacheWriteInputTokens });
 }
 
 /** Converse `stopReason` → OpenAI `finish_reason`. */

@@ -1,5 +1,5 @@
 import { encoder } from "../../streaming/bytes.ts";
-import { sseEventJson } from "../../streaming/sse.ts";
+import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../json.ts";
 import type { StreamTranslator, Usage } from "../types.ts";
 import { geminiErrorDetail } from "./errors.ts";
@@ -22,8 +22,7 @@ interface CandidateState {
  * the upstream closes.
  */
 export function geminiStream(options: { clientWantsUsage: boolean; created: number }): StreamTranslator {
-  let pending = "";
-  const utf8 = new TextDecoder(); // one per stream: it carries a split character between chunks
+  const events = sseJsonReader();
   let id = "";
   let model: unknown = null;
   let rawUsage: unknown = undefined;
@@ -52,6 +51,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
   }
 
   function handle(event: Json, emit: (bytes: Uint8Array) => void): void {
+    if (failed) return; // nothing follows an error event
     if (isObject(event.error)) {
       const detail = geminiErrorDetail(event.error);
       emit(encoder.encode(`data: ${JSON.stringify({ error: { message: detail.message, type: detail.type ?? "upstream_error", param: null, code: detail.code } })}\n\n`));
@@ -84,27 +84,14 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
     });
   }
 
-  function drain(emit: (bytes: Uint8Array) => void, final: boolean): void {
-    const parts = pending.split(/\r?\n\r?\n/);
-    pending = final ? "" : (parts.pop() ?? "");
-    for (const part of parts) {
-      if (failed) return;
-      // A malformed event is skipped; the finish reasons decide completeness.
-      const event = sseEventJson(part);
-      if (isObject(event)) handle(event, emit);
-    }
-  }
-
   const usage = (): Usage | null => normaliseGeminiUsage(rawUsage);
 
   return {
     push(bytes, emit) {
-      pending += utf8.decode(bytes, { stream: true });
-      drain(emit, false);
+      events.push(bytes, (event) => handle(event, emit));
     },
     end(emit) {
-      pending += utf8.decode();
-      drain(emit, true);
+      events.end((event) => handle(event, emit));
       if (failed || !finished()) return;
       const total = usage();
       if (options.clientWantsUsage && total !== null) {
@@ -113,7 +100,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
       emit(encoder.encode("data: [DONE]\n\n"));
     },
     discardPartial() {
-      pending = "";
+      events.discard();
     },
     usage,
     completed: () => failed || finished(),

@@ -1,7 +1,8 @@
 import { isObject } from "../json.ts";
 import type { Usage } from "../types.ts";
+import { tokenCount } from "../usage.ts";
 
-const count = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
+const count = tokenCount;
 
 /**
  * Gemini's `usageMetadata` → normalised usage (DESIGN.md). `promptTokenCount`
