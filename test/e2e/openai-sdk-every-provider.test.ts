@@ -37,16 +37,18 @@ const tools: OpenAI.ChatCompletionTool[] = [
   { type: "function", function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
 ];
 
-const PROVIDERS: ReadonlyArray<{ kind: string; model: string }> = [
-  { kind: "OpenAI", model: "openai/gpt-4.1" },
-  { kind: "an OpenAI-compatible preset (Groq)", model: "groq/llama-3.3-70b-versatile" },
-  { kind: "Azure OpenAI", model: "azure/my-gpt-deployment" },
-  { kind: "Anthropic", model: "anthropic/claude-sonnet-4-5" },
-  { kind: "Gemini", model: "gemini/gemini-2.5-flash" },
-  { kind: "Bedrock Converse", model: "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0" },
+/** Each provider, and how its own API carries the key (never in the URL, which ends up in logs). */
+const PROVIDERS: ReadonlyArray<{ kind: string; model: string; auth: (headers: Record<string, string>) => boolean }> = [
+  { kind: "OpenAI", model: "openai/gpt-4.1", auth: (h) => h.authorization === "Bearer mock-key" },
+  { kind: "an OpenAI-compatible preset (Groq)", model: "groq/llama-3.3-70b-versatile", auth: (h) => h.authorization === "Bearer mock-key" },
+  { kind: "Azure OpenAI", model: "azure/my-gpt-deployment", auth: (h) => h["api-key"] === "mock-key" && h.authorization === undefined },
+  { kind: "Anthropic", model: "anthropic/claude-sonnet-4-5", auth: (h) => h["x-api-key"] === "mock-key" && h.authorization === undefined },
+  // A Gemini 3 model: its tool calls carry thought signatures that must come back.
+  { kind: "Gemini", model: "gemini/gemini-3-flash-preview", auth: (h) => h["x-goog-api-key"] === "mock-key" && h.authorization === undefined },
+  { kind: "Bedrock Converse", model: "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", auth: (h) => (h.authorization ?? "").startsWith("AWS4-HMAC-SHA256 Credential=") },
 ];
 
-for (const { kind, model } of PROVIDERS) {
+for (const { kind, model, auth } of PROVIDERS) {
   describe(`the openai SDK served by ${kind}`, () => {
     test("chat, and the same chat streamed: same text, same finish reason, same usage", async () => {
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "system", content: "Be brief." }, { role: "user", content: "Say hello" }];
@@ -117,6 +119,15 @@ for (const { kind, model } of PROVIDERS) {
       const word = `limited-${crypto.randomUUID()}`;
       await script(word, { status: 429 });
       await assert.rejects(client.chat.completions.create({ model, messages: [{ role: "user", content: word }] }), OpenAI.RateLimitError);
+    });
+
+    test("the provider's key travels in its own header, never in the URL", async () => {
+      const word = `auth-${crypto.randomUUID()}`;
+      await script(word, {});
+      await client.chat.completions.create({ model, messages: [{ role: "user", content: word }] });
+      const [seen] = gw.mock.requests.filter((r) => r.tag === word);
+      assert.ok(seen !== undefined && auth(seen.headers), `auth headers: ${JSON.stringify(seen?.headers)}`);
+      assert.ok(!/key=|mock-key/.test(`${seen.path}${seen.query}`), `no key in ${seen.path}${seen.query}`);
     });
   });
 }
