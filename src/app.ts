@@ -4,7 +4,7 @@ import type { AppEnv } from "./env.ts";
 import { adminRoutes } from "./http/admin.ts";
 import { chatCompletions } from "./http/chat.ts";
 import { embeddings } from "./http/embeddings.ts";
-import { anthropicErrorBody } from "./http/anthropic/errors.ts";
+import { anthropicErrorResponse } from "./http/anthropic/errors.ts";
 import { countTokens } from "./http/anthropic/count-tokens.ts";
 import { messages } from "./http/anthropic/messages.ts";
 import { GatewayError, errorResponse } from "./http/errors.ts";
@@ -65,11 +65,7 @@ export function buildApp(): Hono<AppEnv> {
     const headers = new Headers();
     const id = c.var.requestId;
     if (id !== undefined) headers.set(REQUEST_ID_HEADER, id);
-    if (c.var.errorFormat === "anthropic") {
-      headers.set("content-type", "application/json");
-      for (const [name, value] of Object.entries(known.headers)) headers.set(name, value);
-      return new Response(anthropicErrorBody(known, id), { status: known.status, headers });
-    }
+    if (c.var.errorFormat === "anthropic") return anthropicErrorResponse(known, id, headers);
     return errorResponse(known, headers);
   });
 

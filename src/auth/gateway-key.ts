@@ -63,11 +63,6 @@ export function modelAllowed(key: GatewayKey, model: string): boolean {
   return false;
 }
 
-export function assertModelAllowed(key: GatewayKey, model: string): void {
-  if (!modelAllowed(key, model)) {
-    throw new GatewayError(403, `This gateway key is not allowed to use the model '${model}'.`, {
-      code: "model_not_allowed",
-      param: "model",
-    });
-  }
+export function modelNotAllowed(model: string): GatewayError {
+  return new GatewayError(403, `This gateway key is not allowed to use the model '${model}'.`, { code: "model_not_allowed", param: "model" });
 }

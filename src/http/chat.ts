@@ -1,14 +1,13 @@
 import type { Context } from "hono";
-import { assertModelAllowed } from "../auth/gateway-key.ts";
 import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
 import { logRequest } from "../observability/request-log.ts";
 import { executePlan } from "../routing/execute.ts";
-import { planAttempts } from "../routing/plan.ts";
 import { readJsonObject } from "./body.ts";
 import { chatRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
 import { answerHeaders, answeredLogEntry, readAnswer, streamedAnswer } from "./upstream-response.ts";
+import { allowedPlan } from "./allowed-plan.ts";
 
 /** POST /v1/chat/completions: OpenAI Chat Completions in, OpenAI out, any provider behind. */
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
@@ -16,8 +15,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(chatRequestSchema, body);
-  assertModelAllowed(c.var.gatewayKey, request.model);
-  const plan = await planAttempts(c.env, request.model, "chat");
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat");
   const stream = request.stream === true;
 
   const executed = await executePlan(

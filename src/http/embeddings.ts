@@ -1,14 +1,13 @@
 import type { Context } from "hono";
-import { assertModelAllowed } from "../auth/gateway-key.ts";
 import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
 import { logRequest } from "../observability/request-log.ts";
 import { executePlan } from "../routing/execute.ts";
-import { planAttempts } from "../routing/plan.ts";
 import { readJsonObject } from "./body.ts";
 import { embeddingsRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
 import { answerHeaders, answeredLogEntry, readAnswer } from "./upstream-response.ts";
+import { allowedPlan } from "./allowed-plan.ts";
 
 /** POST /v1/embeddings */
 export async function embeddings(c: Context<AppEnv>): Promise<Response> {
@@ -16,8 +15,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(embeddingsRequestSchema, body);
-  assertModelAllowed(c.var.gatewayKey, request.model);
-  const plan = await planAttempts(c.env, request.model, "embeddings");
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "embeddings");
   const executed = await executePlan(
     plan,
     (a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model }),

@@ -24,6 +24,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     outputCapField: "max_completion_tokens",
     embeddings: true,
     modelFamilies: ["gpt-", "o1", "o3", "o4-", "chatgpt-", "text-embedding-"],
+    reasoningModels: /^(o[1-9]|gpt-5)/,
     models: ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large"],
   }),
   preset({
@@ -91,6 +92,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     baseUrl: "https://api.groq.com/openai/v1",
     streamUsageOption: true,
     embeddings: false,
+    reasoningModels: /gpt-oss|qwen3/,
     models: ["llama-3.3-70b-versatile", "llama-3.1-8b-instant", "openai/gpt-oss-120b", "openai/gpt-oss-20b"],
   }),
   preset({
@@ -124,6 +126,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     streamUsageOption: true,
     embeddings: false,
     modelFamilies: ["grok-"],
+    reasoningModels: /^grok-3-mini/,
     models: ["grok-4", "grok-3", "grok-3-mini"],
   }),
   preset({

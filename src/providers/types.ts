@@ -70,6 +70,11 @@ export interface ProviderPreset {
    */
   readonly outputCapField?: "max_tokens" | "max_completion_tokens";
   /**
+   * Models of this OpenAI-compatible provider that take `reasoning_effort`
+   * (others refuse it with a 400). Native adapters translate it themselves.
+   */
+  readonly reasoningModels?: RegExp;
+  /**
    * Name prefixes of this provider's own model families (`claude-`, `gpt-`): a
    * bare model name no alias claims goes to the configured provider whose family
    * it is, so clients with hard-wired model names (Claude Code) work unchanged.
@@ -137,6 +142,11 @@ export interface StreamTranslator {
   usage(): Usage | null;
   /** Whether the upstream signalled a complete answer (`data: [DONE]`, for providers that send it). */
   completed(): boolean;
+  /**
+   * The provider's error, if one arrived inside the stream and has been relayed
+   * to the client as an error event: the stream is over (and is logged as failed).
+   */
+  inBandError?(): string | null;
 }
 
 export interface ProviderAdapter {

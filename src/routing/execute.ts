@@ -1,3 +1,4 @@
+import { GatewayError } from "../http/errors.ts";
 import type { UpstreamRequest } from "../providers/types.ts";
 import { peekFirstEvent, type PeekedStream } from "../streaming/first-event.ts";
 import type { Attempt, Plan } from "./plan.ts";
@@ -107,17 +108,29 @@ export async function executePlan(
   options: { deadlineMs: number; stream: boolean },
 ): Promise<Executed> {
   const failures: AttemptFailure[] = [];
+  let refusal: GatewayError | undefined;
   // A route's `timeoutMs` bounds the whole request: each attempt gets at most what is left of it.
   const giveUpAt = plan.timeoutMs === undefined ? Infinity : Date.now() + plan.timeoutMs;
   for (const attempt of plan.attempts) {
     const left = giveUpAt - Date.now();
     if (left <= 0) break;
     const ms = Math.min(attempt.ttfbTimeoutMs ?? options.deadlineMs, left);
-    const outcome = await callOnce(attempt, await build(attempt), ms, options.stream);
+    let request: UpstreamRequest;
+    try {
+      request = await build(attempt);
+    } catch (err) {
+      // This target cannot carry the request (an adapter refused a feature with a 4xx): another may.
+      if (!(err instanceof GatewayError) || err.status >= 500) throw err;
+      refusal ??= err;
+      continue;
+    }
+    const outcome = await callOnce(attempt, request, ms, options.stream);
     if (!("kind" in outcome)) return { attempt, ...outcome, attempts: failures.length + 1, failures };
     failures.push(outcome);
     if (!isRetryable(outcome)) break;
   }
+  // Only refusals: the client's request is the problem, and the first refusal says why.
+  if (failures.length === 0 && refusal !== undefined) throw refusal;
   const last = failures[failures.length - 1] ?? { kind: "timeout", provider: plan.attempts[0]?.provider.name ?? "?", afterMs: plan.timeoutMs ?? 0 };
   const error = failureToError(last);
   error.headers["x-switchyard-attempts"] = String(failures.length);

@@ -63,7 +63,9 @@ export function failureToError(failure: AttemptFailure): GatewayError {
           code: "upstream_auth_failed",
         });
       }
-      return new GatewayError(502, `${who} returned HTTP ${status}: ${detail.message}`, { code: "upstream_error" });
+      // Anthropic's 529: Anthropic-format clients get it back as such (their retry logic keys on it).
+      const overloaded = status === 529 || detail.type === "overloaded_error";
+      return new GatewayError(502, `${who} returned HTTP ${status}: ${detail.message}`, { code: overloaded ? "upstream_overloaded" : "upstream_error" });
     }
   }
 }

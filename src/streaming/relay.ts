@@ -123,6 +123,15 @@ export function relayStream(upstream: PeekedStream, translator: StreamTranslator
     close();
     finish({ kind: "upstream_error", usage: translator.usage(), message });
   };
+  // The provider's error already went to the client, in its format: stop reading and close.
+  const endedInBand = (): boolean => {
+    const message = translator.inBandError?.() ?? null;
+    if (message === null) return false;
+    reader.cancel("the provider reported an error").catch(() => {});
+    close();
+    finish({ kind: "upstream_error", usage: translator.usage(), message });
+    return true;
+  };
   const timedOut = (): void =>
     fail(`The provider '${options.provider}' sent nothing for ${options.idleTimeoutMs} ms; the stream was closed.`, "upstream_stream_timeout");
 
@@ -130,12 +139,14 @@ export function relayStream(upstream: PeekedStream, translator: StreamTranslator
     idleTimer = setTimeout(watch, heartbeatMs);
     try {
       if (upstream.head.byteLength > 0) translator.push(upstream.head, emit);
+      if (endedInBand()) return;
       for (;;) {
         const result = await reader.read();
         if (ended) return; // the client went away meanwhile
         if (result.done) break;
         lastChunkAt = Date.now();
         translator.push(result.value, emit);
+        if (endedInBand()) return;
         if ((writer.desiredSize ?? 1) <= 0) {
           paused = true;
           clientProgressAt = Date.now();
@@ -154,6 +165,7 @@ export function relayStream(upstream: PeekedStream, translator: StreamTranslator
     }
     if (ended) return;
     if (idleExpired) return timedOut();
+    if (endedInBand()) return;
     if (!translator.completed()) {
       return fail(`The provider '${options.provider}' closed the stream before the end of its answer.`, "upstream_stream_incomplete");
     }

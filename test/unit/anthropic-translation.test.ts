@@ -3,6 +3,7 @@
  * wire format (Messages API reference and streaming guide).
  */
 import { describe, expect, it } from "vitest";
+import { supportsStructuredOutputs } from "../../src/providers/anthropic/models.ts";
 import { toAnthropicRequest } from "../../src/providers/anthropic/request.ts";
 import { fromAnthropicResponse } from "../../src/providers/anthropic/response.ts";
 import { anthropicStream } from "../../src/providers/anthropic/stream.ts";
@@ -51,6 +52,11 @@ describe("OpenAI request → Anthropic Messages request", () => {
     expect(out.output_config).toEqual({ format: { type: "json_schema", schema } });
     expect(out).not.toHaveProperty("response_format");
     expect(() => toAnthropicRequest(body, { ...opts, model: "claude-3-5-haiku-latest", supportsStructuredOutputs: false })).toThrow(/claude-3-5-haiku-latest.*structured outputs/);
+  });
+
+  it("knows which models have structured outputs (Opus 4.0's dated name is not Opus 4.1)", () => {
+    for (const yes of ["claude-opus-4-1-20250805", "claude-sonnet-4-5", "claude-haiku-4-5-20251001", "claude-opus-5"]) expect(supportsStructuredOutputs(yes)).toBe(true);
+    for (const no of ["claude-opus-4-20250514", "claude-sonnet-4-20250514", "claude-3-5-haiku-latest"]) expect(supportsStructuredOutputs(no)).toBe(false);
   });
 
   it("replays signed thinking from `thinking_blocks`, and only then enables thinking after a tool call", () => {
@@ -303,6 +309,7 @@ describe("Anthropic stream → OpenAI chunks", () => {
     const failed = runStream(streamed.slice(0, streamed.indexOf("event: message_delta")) + overloaded, 1 << 20, false);
     expect(JSON.parse(failed.data.at(-1) ?? "{}")).toEqual({ error: { message: "Overloaded", type: "overloaded_error", param: null, code: "overloaded_error" } });
     expect(failed.translator.completed()).toBe(true); // already reported in-band: no second error event
+    expect(failed.translator.inBandError?.()).toBe("Overloaded"); // and the stream is logged as failed
     const cut = runStream(streamed.slice(0, streamed.indexOf("event: message_delta")), 1 << 20, false);
     expect(cut.translator.completed()).toBe(false);
   });

@@ -148,9 +148,79 @@ describe("/v1/messages translated for an OpenAI-format provider", () => {
         { role: "user", content: [{ type: "text", text: "Weather in Paris?" }, { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] },
         { role: "assistant", content: "Checking.", tool_calls: [{ id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
         { role: "tool", tool_call_id: "toolu_1", content: "18°C" },
-        { role: "user", content: [{ type: "text", text: "And tomorrow?" }] },
+        { role: "user", content: "And tomorrow?" },
       ],
     });
+  });
+
+  it("keeps what strict OpenAI-compatible servers refuse out of the body: cache_control, part arrays of text, stream_options", async () => {
+    const tag = uniqueTag("strict");
+    const mistral = testEnv({ MISTRAL_BASE_URL: `${MOCK}/mistral/v1`, MISTRAL_API_KEY: "k" });
+    const res = await gateway("/v1/messages", post({
+      model: "mistral/mistral-large-latest",
+      max_tokens: 50,
+      stream: true,
+      metadata: { user_id: tag },
+      system: [{ type: "text", text: "You are Claude Code.", cache_control: { type: "ephemeral" } }, { type: "text", text: "Be careful." }],
+      messages: [{ role: "user", content: [{ type: "text", text: "<reminder>", cache_control: { type: "ephemeral" } }, { type: "text", text: "Hi" }] }],
+    }), mistral);
+    expect(res.status).toBe(200);
+    await res.text();
+    const [seen] = await upstreamSaw(tag);
+    expect(seen?.body.messages).toEqual([
+      { role: "system", content: "You are Claude Code.\n\nBe careful." },
+      { role: "user", content: "<reminder>\n\nHi" },
+    ]);
+    expect(seen?.body).not.toHaveProperty("stream_options"); // Mistral answers 422 to it
+  });
+
+  it("moves a tool result's images into a user message (OpenAI takes images from users only), and names PDFs", async () => {
+    const tag = uniqueTag("tool-image");
+    const png = { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } };
+    await send({
+      model: "openai/gpt-4.1",
+      max_tokens: 50,
+      metadata: { user_id: tag },
+      tools: [weather],
+      messages: [
+        { role: "user", content: [{ type: "document", title: "q3.pdf", source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" } }, { type: "text", text: "Screenshot it" }] },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_9", name: "get_weather", input: { city: "Oslo" } }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_9", content: [{ type: "text", text: "Here:" }, png] }] },
+      ],
+    });
+    const [seen] = await upstreamSaw(tag);
+    const messages = seen?.body.messages as unknown[];
+    expect(messages[0]).toEqual({ role: "user", content: [{ type: "file", file: { filename: "q3.pdf", file_data: "data:application/pdf;base64,JVBERi0=" } }, { type: "text", text: "Screenshot it" }] });
+    expect(messages.slice(2)).toEqual([
+      { role: "tool", tool_call_id: "toolu_9", content: "Here:\n[1 attachment(s) follow in the next user message]" },
+      { role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] },
+    ]);
+  });
+
+  it("sends thinking as reasoning_effort only to models that take it, and structured outputs as a json_schema response_format", async () => {
+    const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false };
+    const ask = (model: string, tag: string) =>
+      send({ model, max_tokens: 5000, metadata: { user_id: tag }, thinking: { type: "enabled", budget_tokens: 4000 }, output_config: { format: { type: "json_schema", schema } }, messages: [{ role: "user", content: "Where?" }] });
+    const [plain, reasoning] = [uniqueTag("gpt41"), uniqueTag("o4")];
+    await ask("openai/gpt-4.1", plain);
+    await ask("openai/o4-mini", reasoning);
+    const [seenPlain] = await upstreamSaw(plain);
+    const [seenReasoning] = await upstreamSaw(reasoning);
+    expect(seenPlain?.body).not.toHaveProperty("reasoning_effort");
+    expect(seenReasoning?.body.reasoning_effort).toBe("medium");
+    expect(seenPlain?.body.response_format).toEqual({ type: "json_schema", json_schema: { name: "output", schema, strict: true } });
+  });
+
+  it("a prefilled answer cannot be continued elsewhere: 400 alone, the Anthropic target in a route", async () => {
+    const prefill = [{ role: "user", content: "JSON please" }, { role: "assistant", content: "{" }];
+    const alone = await send({ model: "openai/gpt-4.1", max_tokens: 50, messages: prefill });
+    expect(alone.status).toBe(400);
+    expect((await alone.json<AnthropicError>()).error.message).toContain("prefill");
+    await gateway("/admin/routes/gpt-then-claude", admin("PUT", { targets: [{ provider: "openai", model: "gpt-4.1" }, { provider: "anthropic", model: "claude-sonnet-4-5" }] }), env);
+    const routed = await send({ model: "gpt-then-claude", max_tokens: 50, messages: prefill });
+    expect(routed.status).toBe(200);
+    expect(routed.headers.get("x-switchyard-provider")).toBe("anthropic");
+    expect(routed.headers.get("x-switchyard-attempts")).toBe("1"); // the refusing target cost no upstream call
   });
 
   it("answers an Anthropic message, with usage equal to the stream's", async () => {
@@ -220,6 +290,38 @@ describe("/v1/messages translated for an OpenAI-format provider", () => {
     expect(list.at(-1)?.event).toBe("error");
     expect((list.at(-1)?.data.error as { type: string }).type).toBe("api_error");
     expect(list.some((e) => e.event === "message_stop")).toBe(false);
+  });
+});
+
+describe("/v1/messages across providers: history and failover", () => {
+  it("drops another provider's unsigned thinking before sending the history to Anthropic (which would refuse it)", async () => {
+    const res = await send({
+      model: "anthropic/claude-sonnet-4-5",
+      max_tokens: 50,
+      messages: [
+        { role: "user", content: "Hi" },
+        { role: "assistant", content: [{ type: "thinking", thinking: "Gemini thought this.", signature: "" }, { type: "text", text: "Hello." }] },
+        { role: "user", content: "Again" },
+      ],
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("an overloaded Anthropic is a 529 overloaded_error to Anthropic clients, as Anthropic sends it", async () => {
+    const res = await send({ model: "anthropic/claude-sonnet-4-5", max_tokens: 5, messages: [{ role: "user", content: "Hi" }], mock: { status: 529 } });
+    expect(res.status).toBe(529);
+    expect((await res.json<AnthropicError>()).error.type).toBe("overloaded_error");
+  });
+
+  it("a key allowed `anthropic/*` may use a bare claude name; a key allowed only `openai/*` may not", async () => {
+    const create = async (models: string[]) => (await (await gateway("/admin/keys", admin("POST", { name: "scoped", models }), env)).json<{ key: string }>()).key;
+    const anthropicKey = await create(["anthropic/*"]);
+    const openaiKey = await create(["openai/*"]);
+    const ask = { model: "claude-sonnet-4-5", max_tokens: 5, messages: [{ role: "user", content: "Hi" }] };
+    expect((await send(ask, { "x-api-key": anthropicKey })).status).toBe(200);
+    const refused = await send(ask, { "x-api-key": openaiKey });
+    expect(refused.status).toBe(403);
+    expect((await refused.json<AnthropicError>()).error.type).toBe("permission_error");
   });
 });
 

@@ -1,15 +1,14 @@
 import type { Context } from "hono";
-import { assertModelAllowed } from "../../auth/gateway-key.ts";
 import { settingsFor } from "../../config/settings.ts";
 import type { AppEnv } from "../../env.ts";
 import { nativeMessagesRequest } from "../../providers/anthropic/native.ts";
 import { executePlan } from "../../routing/execute.ts";
-import { planAttempts } from "../../routing/plan.ts";
 import { readJsonObject } from "../body.ts";
 import { invalidRequest } from "../errors.ts";
 import { answerHeaders } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { countTokensRequestSchema } from "./schema.ts";
+import { allowedPlan } from "../allowed-plan.ts";
 
 /**
  * POST /v1/messages/count_tokens (Claude Code and the Anthropic SDK use it to
@@ -21,8 +20,7 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(countTokensRequestSchema, body);
-  assertModelAllowed(c.var.gatewayKey, request.model);
-  const plan = await planAttempts(c.env, request.model, "chat");
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat");
   const attempts = plan.attempts.filter((a) => a.provider.preset.adapter === "anthropic");
   if (attempts.length === 0) {
     throw invalidRequest(`Token counting needs an Anthropic model; '${request.model}' is served by ${plan.attempts.map((a) => a.provider.name).join(", ")}.`, "model", "unsupported_endpoint");

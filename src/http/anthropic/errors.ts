@@ -6,6 +6,12 @@ import type { GatewayError } from "../errors.ts";
  * Claude Code read `error.type` to decide what to do (retry an
  * `overloaded_error` or `rate_limit_error`, report an `invalid_request_error`).
  */
+/** The error types Anthropic's SDKs know; anything else from a provider is reported as `api_error`. */
+export const ANTHROPIC_ERROR_TYPES: ReadonlySet<string> = new Set([
+  "invalid_request_error", "authentication_error", "billing_error", "permission_error", "not_found_error",
+  "request_too_large", "rate_limit_error", "api_error", "overloaded_error", "timeout_error",
+]);
+
 export function anthropicErrorType(status: number): string {
   switch (status) {
     case 400:
@@ -26,7 +32,6 @@ export function anthropicErrorType(status: number): string {
       return "request_too_large";
     case 429:
       return "rate_limit_error";
-    case 503:
     case 529:
       return "overloaded_error";
     case 504:
@@ -36,10 +41,14 @@ export function anthropicErrorType(status: number): string {
   }
 }
 
-export function anthropicErrorBody(err: GatewayError, requestId: string | undefined): string {
-  const body: Record<string, unknown> = { type: "error", error: { type: anthropicErrorType(err.status), message: err.message } };
+/** The error answer of an Anthropic-format endpoint: an overloaded provider is a 529 there, as Anthropic sends it. */
+export function anthropicErrorResponse(err: GatewayError, requestId: string | undefined, headers: Headers): Response {
+  const status = err.code === "upstream_overloaded" ? 529 : err.status;
+  const body: Record<string, unknown> = { type: "error", error: { type: anthropicErrorType(status), message: err.message } };
   if (requestId !== undefined) body.request_id = requestId;
-  return JSON.stringify(body);
+  headers.set("content-type", "application/json");
+  for (const [name, value] of Object.entries(err.headers)) headers.set(name, value);
+  return new Response(JSON.stringify(body), { status, headers });
 }
 
 /** The relay's failure after the commit point, as an Anthropic `error` event. */

@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { assertModelAllowed } from "../../auth/gateway-key.ts";
 import { settingsFor } from "../../config/settings.ts";
 import type { AppEnv } from "../../env.ts";
 import { logRequest } from "../../observability/request-log.ts";
@@ -9,15 +8,15 @@ import { isObject, type Json } from "../../providers/json.ts";
 import type { TranslatedBody } from "../../providers/types.ts";
 import { executePlan } from "../../routing/execute.ts";
 import type { Attempt } from "../../routing/plan.ts";
-import { planAttempts } from "../../routing/plan.ts";
 import { readJsonObject } from "../body.ts";
 import { answerHeaders, answeredLogEntry, readAnswer, streamedAnswer } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { anthropicSseError } from "./errors.ts";
-import { anthropicToOpenAI } from "./request.ts";
+import { anthropicToOpenAI, type TranslationTarget } from "./request.ts";
 import { openAIToAnthropicMessage } from "./response.ts";
 import { messagesRequestSchema } from "./schema.ts";
 import { anthropicClientStream } from "./stream.ts";
+import { allowedPlan } from "../allowed-plan.ts";
 
 const isNative = (attempt: Attempt): boolean => attempt.provider.preset.adapter === "anthropic";
 
@@ -33,17 +32,21 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(messagesRequestSchema, body);
-  assertModelAllowed(c.var.gatewayKey, request.model);
-  const plan = await planAttempts(c.env, request.model, "chat");
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat");
   const stream = request.stream === true;
   const beta = c.req.header("anthropic-beta") ?? null;
 
-  // Translated once per output-cap spelling, and only if a non-Anthropic target is tried.
+  // Translated once per kind of target, and only if a non-Anthropic target is tried.
   const canonical = new Map<string, Json>();
   const canonicalFor = (attempt: Attempt): Json => {
-    const field = attempt.provider.preset.outputCapField ?? "max_tokens";
-    let translated = canonical.get(field);
-    if (translated === undefined) canonical.set(field, (translated = anthropicToOpenAI(body, field)));
+    const { preset } = attempt.provider;
+    const target: TranslationTarget = {
+      maxTokensField: preset.outputCapField ?? "max_tokens",
+      reasoning: preset.adapter !== "openai-compatible" || preset.reasoningModels?.test(attempt.model) === true,
+    };
+    const key = `${target.maxTokensField}:${target.reasoning}`;
+    let translated = canonical.get(key);
+    if (translated === undefined) canonical.set(key, (translated = anthropicToOpenAI(body, target)));
     return translated;
   };
 

@@ -6,8 +6,9 @@ import { invalidRequest } from "../errors.ts";
  * Completions body, for targets that are not Anthropic (an Anthropic target gets
  * the client's body natively). Features other providers cannot honour are
  * refused with a 400 naming them; settings that only tune Anthropic's own
- * service (`service_tier`, `context_management`, `thinking` signatures) are
- * dropped, since the answer means the same without them.
+ * service (`service_tier`, `context_management`, `cache_control`, `top_k`,
+ * signed `thinking` blocks) are dropped, since the answer means the same
+ * without them.
  */
 
 /** Anthropic tool types that run on Anthropic's side (web search, code execution, …): no other provider has them. */
@@ -32,55 +33,82 @@ function imagePart(source: unknown, at: string): Json {
   throw invalidRequest(`${at}: only base64 and url image sources can be sent to this model's provider.`, at, "unsupported_content");
 }
 
-function documentPart(source: unknown, at: string): Json {
+function documentPart(block: Json, at: string): Json {
+  const source = block.source;
   if (isObject(source) && source.type === "base64" && typeof source.data === "string") {
-    return { type: "file", file: { file_data: `data:${String(source.media_type)};base64,${source.data}` } };
+    // OpenAI requires a filename with inline file data.
+    const filename = typeof block.title === "string" && block.title.length > 0 ? block.title : "document.pdf";
+    return { type: "file", file: { filename, file_data: `data:${String(source.media_type)};base64,${source.data}` } };
   }
   if (isObject(source) && source.type === "text" && typeof source.data === "string") return { type: "text", text: source.data };
   throw invalidRequest(`${at}: only base64 and plain-text documents can be sent to this model's provider.`, at, "unsupported_content");
 }
 
-/** A user-side content block → an OpenAI content part (cache_control rides along: the Anthropic adapter reads it). */
-function userPart(block: Json, at: string): Json | null {
-  const cache = block.cache_control === undefined ? {} : { cache_control: block.cache_control };
+/**
+ * A user-side content block → an OpenAI content part. `cache_control` is left
+ * behind: only Anthropic reads it, Anthropic targets never take this path, and
+ * strict OpenAI-compatible servers (Mistral, Fireworks) refuse unknown fields.
+ */
+function userPart(block: Json, at: string): Json {
   switch (block.type) {
     case "text":
-      return { type: "text", text: block.text, ...cache };
+      return { type: "text", text: block.text };
     case "image":
-      return { ...imagePart(block.source, at), ...cache };
+      return imagePart(block.source, at);
     case "document":
-      return { ...documentPart(block.source, at), ...cache };
+      return documentPart(block, at);
     default:
       throw invalidRequest(`${at}: content blocks of type '${String(block.type)}' can only be sent to Anthropic models.`, at, "unsupported_content");
   }
 }
 
-/** A tool_result's content (a string or text/image blocks) → an OpenAI tool message's content. */
-function toolResultContent(content: unknown, isError: boolean, at: string): string | Json[] {
-  const prefix = isError ? "Error: " : "";
-  if (typeof content === "string" || content === undefined) return prefix + (content ?? "");
-  if (!Array.isArray(content)) throw invalidRequest(`${at}.content must be a string or an array of blocks.`, at);
-  const parts = content.map((b: unknown, i) => (isObject(b) ? userPart(b, `${at}.content.${i}`) : null)).filter((p) => p !== null);
-  if (parts.every((p) => p.type === "text")) return prefix + parts.map((p) => String(p.text)).join("\n");
-  return isError ? [{ type: "text", text: "Error:" }, ...parts] : parts;
+/**
+ * Text-only content as one string: several OpenAI-compatible servers (Groq's
+ * system messages, DeepSeek) accept only strings, and text blocks lose nothing
+ * by being joined.
+ */
+function collapse(parts: Json[], separator: string): string | Json[] {
+  return parts.every((p) => p.type === "text") ? parts.map((p) => String(p.text)).join(separator) : parts;
+}
+
+/**
+ * A tool_result → the text of an OpenAI tool message, plus its images and
+ * documents, which OpenAI accepts only in user messages (the caller sends them
+ * in one right after the tool messages).
+ */
+function toolResult(block: Json, at: string): { text: string; attachments: Json[] } {
+  const prefix = block.is_error === true ? "Error: " : "";
+  const content = block.content;
+  if (typeof content === "string" || content === undefined) return { text: prefix + (content ?? ""), attachments: [] };
+  if (!Array.isArray(content)) throw invalidRequest(`${at}.content must be a string or an array of blocks.`, `${at}.content`);
+  const parts = content.map((b: unknown, i) => {
+    if (!isObject(b)) throw invalidRequest(`${at}.content.${i} must be a content block object.`, `${at}.content.${i}`);
+    return userPart(b, `${at}.content.${i}`);
+  });
+  const texts = parts.filter((p) => p.type === "text").map((p) => String(p.text));
+  const attachments = parts.filter((p) => p.type !== "text");
+  const note = attachments.length > 0 ? `[${attachments.length} attachment(s) follow in the next user message]` : "";
+  return { text: prefix + [...texts, note].filter((t) => t.length > 0).join("\n"), attachments };
 }
 
 function userMessages(content: unknown, at: string): Json[] {
   if (typeof content === "string") return [{ role: "user", content }];
   const out: Json[] = [];
+  const attachments: Json[] = [];
   const parts: Json[] = [];
   (content as unknown[]).forEach((block, i) => {
     const where = `${at}.content.${i}`;
     if (!isObject(block)) throw invalidRequest(`${where} must be a content block object.`, where);
     if (block.type === "tool_result") {
       // OpenAI wants tool results as their own messages, right after the assistant's call.
-      out.push({ role: "tool", tool_call_id: block.tool_use_id, content: toolResultContent(block.content, block.is_error === true, where) });
+      const result = toolResult(block, where);
+      out.push({ role: "tool", tool_call_id: block.tool_use_id, content: result.text });
+      attachments.push(...result.attachments);
       return;
     }
-    const part = userPart(block, where);
-    if (part !== null) parts.push(part);
+    parts.push(userPart(block, where));
   });
-  if (parts.length > 0) out.push({ role: "user", content: parts });
+  if (attachments.length + parts.length > 0) out.push({ role: "user", content: collapse([...attachments, ...parts], "\n\n") });
   return out;
 }
 
@@ -107,7 +135,8 @@ function assistantMessage(content: unknown, at: string): Json {
 function systemMessage(system: unknown): Json | null {
   if (typeof system === "string") return system.length > 0 ? { role: "system", content: system } : null;
   if (!Array.isArray(system) || system.length === 0) return null;
-  return { role: "system", content: system.map((block: unknown, i) => (isObject(block) ? userPart(block, `system.${i}`) : null)).filter((p) => p !== null) };
+  const parts = system.filter(isObject).map((block, i) => userPart(block, `system.${i}`));
+  return { role: "system", content: collapse(parts, "\n\n") };
 }
 
 function tools(list: unknown): Json[] | undefined {
@@ -134,20 +163,43 @@ function toolChoice(choice: unknown, out: Json): void {
 
 const ANTHROPIC_ONLY = ["mcp_servers", "container"] as const;
 
-/** The canonical body for a translated target. `maxTokensField` is what the target's API calls the output cap. */
-export function anthropicToOpenAI(body: Readonly<Json>, maxTokensField: "max_tokens" | "max_completion_tokens"): Json {
+/** What the target accepts beyond the common core. */
+export interface TranslationTarget {
+  /** What the target's API calls the output cap. */
+  maxTokensField: "max_tokens" | "max_completion_tokens";
+  /** Whether it takes `reasoning_effort` (OpenAI's non-reasoning models refuse it with a 400). */
+  reasoning: boolean;
+}
+
+/** Structured outputs (`output_config.format`, or the beta `output_format`) → OpenAI's json_schema response_format. */
+function responseFormat(body: Readonly<Json>): Json | undefined {
+  const format = isObject(body.output_config) && isObject(body.output_config.format) ? body.output_config.format : body.output_format;
+  if (!isObject(format)) return undefined;
+  if (format.type !== "json_schema" || !isObject(format.schema)) {
+    throw invalidRequest("Only a 'json_schema' output format with a schema can be sent to this model's provider.", "output_config.format", "unsupported_parameter");
+  }
+  return { type: "json_schema", json_schema: { name: "output", schema: format.schema, strict: true } };
+}
+
+/** The canonical body for a translated target. */
+export function anthropicToOpenAI(body: Readonly<Json>, target: TranslationTarget): Json {
   for (const field of ANTHROPIC_ONLY) {
     if (body[field] !== undefined) throw invalidRequest(`'${field}' is an Anthropic feature; it can only be used with Anthropic models.`, field, "unsupported_parameter");
+  }
+  const input = body.messages as unknown[];
+  // Prefill (a final assistant turn the answer continues) exists only in Anthropic's API; elsewhere it would start a new answer.
+  if (isObject(input.at(-1)) && (input.at(-1) as Json).role === "assistant") {
+    throw invalidRequest("A final assistant message (prefill) can only be continued by Anthropic models.", `messages.${input.length - 1}`, "unsupported_content");
   }
   const messages: Json[] = [];
   const system = systemMessage(body.system);
   if (system !== null) messages.push(system);
-  (body.messages as unknown[]).forEach((message, i) => {
+  input.forEach((message, i) => {
     const m = message as Json;
     if (m.role === "assistant") messages.push(assistantMessage(m.content, `messages.${i}`));
     else messages.push(...userMessages(m.content, `messages.${i}`));
   });
-  const out: Json = { model: body.model, messages, [maxTokensField]: body.max_tokens };
+  const out: Json = { model: body.model, messages, [target.maxTokensField]: body.max_tokens };
   if (typeof body.temperature === "number") out.temperature = body.temperature;
   if (typeof body.top_p === "number") out.top_p = body.top_p;
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences;
@@ -156,12 +208,12 @@ export function anthropicToOpenAI(body: Readonly<Json>, maxTokensField: "max_tok
     out.tools = translatedTools;
     toolChoice(body.tool_choice, out);
   }
-  const effort = reasoningEffort(body.thinking);
+  const format = responseFormat(body);
+  if (format !== undefined) out.response_format = format;
+  const effort = target.reasoning ? reasoningEffort(body.thinking) : undefined;
   if (effort !== undefined) out.reasoning_effort = effort;
   if (isObject(body.metadata) && typeof body.metadata.user_id === "string") out.user = body.metadata.user_id;
-  if (body.stream === true) {
-    out.stream = true;
-    out.stream_options = { include_usage: true }; // message_delta reports usage at the end
-  }
+  // Usage on streams: each adapter asks for it where its provider accepts the option.
+  if (body.stream === true) out.stream = true;
   return out;
 }

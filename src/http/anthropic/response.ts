@@ -74,7 +74,8 @@ export function openAIToAnthropicMessage(completion: Json, usage: Usage | null, 
     role: "assistant",
     model: typeof completion.model === "string" ? completion.model : requestedModel,
     content,
-    stop_reason: stopReason(choice.finish_reason),
+    // Some providers end a turn with tool calls as "stop": the client's tool loop keys on tool_use.
+    stop_reason: content.some((b) => b.type === "tool_use") && choice.finish_reason !== "length" ? "tool_use" : stopReason(choice.finish_reason),
     stop_sequence: null,
     usage: anthropicUsage(usage),
   };

@@ -2,12 +2,12 @@ import { encoder } from "../../streaming/bytes.ts";
 import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../../providers/json.ts";
 import type { StreamTranslator } from "../../providers/types.ts";
-import { anthropicErrorType } from "./errors.ts";
+import { ANTHROPIC_ERROR_TYPES, anthropicErrorType } from "./errors.ts";
 import { anthropicUsage, messageId, stopReason } from "./response.ts";
 
 const event = (type: string, data: Json): Uint8Array => encoder.encode(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
 
-type OpenBlock = { kind: "text" | "thinking"; index: number } | { kind: "tool"; index: number };
+type OpenBlock = { kind: "text" | "thinking"; index: number };
 
 /**
  * Wraps a provider's stream translator (whose output is OpenAI chunks) so that
@@ -20,10 +20,12 @@ type OpenBlock = { kind: "text" | "thinking"; index: number } | { kind: "tool"; 
 export function anthropicClientStream(inner: StreamTranslator, requestedModel: string): StreamTranslator {
   const chunks = sseJsonReader(); // the inner translator's OpenAI chunks
   let started = false;
-  let failed = false;
+  let failed: string | null = null; // the error relayed in-band, which ends the stream
   let nextIndex = 0;
-  let open: OpenBlock | null = null;
-  const toolBlocks = new Map<number, number>(); // OpenAI tool index → Anthropic block index
+  let open: OpenBlock | null = null; // the text or thinking block being written
+  // OpenAI tool index → Anthropic block index. Tool blocks stay open to the end: a provider may
+  // interleave the argument pieces of parallel calls, and a closed block takes no more deltas.
+  const toolBlocks = new Map<number, number>();
   let stop = "end_turn";
 
   function start(chunk: Json, emit: (b: Uint8Array) => void): void {
@@ -66,7 +68,6 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
       close(emit);
       index = nextIndex++;
       toolBlocks.set(toolIndex, index);
-      open = { kind: "tool", index };
       emit(event("content_block_start", { index, content_block: { type: "tool_use", id: call.id, name: fn.name, input: {} } }));
     }
     // Providers that send a call whole send its arguments at once; either way they arrive as partial JSON.
@@ -76,12 +77,13 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
   }
 
   function handle(chunk: Json, emit: (b: Uint8Array) => void): void {
-    if (failed) return; // nothing follows an error event
+    if (failed !== null) return; // nothing follows an error event
     if (isObject(chunk.error)) {
       const error = chunk.error;
-      const type = typeof error.type === "string" && error.type.endsWith("_error") && error.type !== "upstream_error" ? error.type : anthropicErrorType(502);
-      emit(event("error", { error: { type, message: typeof error.message === "string" ? error.message : "The provider reported an error." } }));
-      failed = true;
+      const type = typeof error.type === "string" && ANTHROPIC_ERROR_TYPES.has(error.type) ? error.type : anthropicErrorType(502);
+      const message = typeof error.message === "string" ? error.message : "The provider reported an error.";
+      emit(event("error", { error: { type, message } }));
+      failed = message;
       return;
     }
     start(chunk, emit);
@@ -106,10 +108,13 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
     end(emit) {
       inner.end(translate(emit));
       chunks.end((chunk) => handle(chunk, emit));
-      if (failed) return;
+      if (failed !== null) return;
       start({}, emit);
       close(emit);
-      emit(event("message_delta", { delta: { stop_reason: stop, stop_sequence: null }, usage: anthropicUsage(inner.usage()) }));
+      for (const index of toolBlocks.values()) emit(event("content_block_stop", { index }));
+      // Some providers end a turn with tool calls as "stop": the client's tool loop keys on tool_use.
+      const reason = toolBlocks.size > 0 && stop !== "max_tokens" ? "tool_use" : stop;
+      emit(event("message_delta", { delta: { stop_reason: reason, stop_sequence: null }, usage: anthropicUsage(inner.usage()) }));
       emit(event("message_stop", {}));
     },
     discardPartial() {
@@ -118,6 +123,7 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
     },
     usage: () => inner.usage(),
     // An error already sent in-band ends the stream as reported: the relay adds nothing.
-    completed: () => failed || inner.completed(),
+    completed: () => failed !== null || inner.completed(),
+    inBandError: () => failed ?? inner.inBandError?.() ?? null,
   };
 }

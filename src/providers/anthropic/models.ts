@@ -31,5 +31,5 @@ export function supportsThinking(model: string): boolean {
 
 /** Models with structured outputs (`output_config.format`): Claude Opus 4.1, Sonnet 4.5, Haiku 4.5 and every later generation. */
 export function supportsStructuredOutputs(model: string): boolean {
-  return /^claude-(opus-4-[1-9]|sonnet-4-[5-9]|haiku-4-[5-9]|(opus|sonnet|haiku)-([5-9]|[1-9]\d))/.test(model);
+  return /^claude-(opus-4-[1-9]|sonnet-4-[5-9]|haiku-4-[5-9]|(opus|sonnet|haiku)-([5-9]|[1-9]\d))(-|$)/.test(model); // `(-|$)`: opus-4-20250514 is Opus 4.0
 }

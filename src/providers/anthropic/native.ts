@@ -28,7 +28,30 @@ export function anthropicHeaders(provider: ProviderConfig, stream: boolean): Hea
 export function nativeMessagesRequest(provider: ProviderConfig, body: Readonly<Json>, model: string, beta: string | null): UpstreamRequest {
   const headers = anthropicHeaders(provider, body.stream === true);
   if (beta !== null) headers.set("anthropic-beta", beta);
-  return { url: `${provider.baseUrl}/messages`, init: { method: "POST", headers, body: JSON.stringify({ ...body, model }) } };
+  const messages = withoutUnsignedThinking(body.messages);
+  return { url: `${provider.baseUrl}/messages`, init: { method: "POST", headers, body: JSON.stringify({ ...body, model, messages }) } };
+}
+
+const unsigned = (block: unknown): block is Json =>
+  isObject(block) && block.type === "thinking" && (typeof block.signature !== "string" || block.signature.length === 0);
+
+/**
+ * An earlier answer from another provider (through this gateway's translation)
+ * carries its reasoning as a thinking block without a signature, which
+ * Anthropic refuses with a 400 even with thinking off. Such blocks become text
+ * where they are all the message has, and are dropped otherwise.
+ */
+function withoutUnsignedThinking(messages: unknown): unknown {
+  if (!Array.isArray(messages)) return messages;
+  let changed = false;
+  const out = messages.map((m: unknown) => {
+    if (!isObject(m) || m.role !== "assistant" || !Array.isArray(m.content) || !m.content.some(unsigned)) return m;
+    changed = true;
+    const kept = m.content.filter((b) => !unsigned(b));
+    const asText = m.content.filter(unsigned).map((b) => ({ type: "text", text: String(b.thinking ?? "") }));
+    return { ...m, content: kept.length > 0 ? kept : asText };
+  });
+  return changed ? out : messages;
 }
 
 /** A native answer passes on as its bytes; only its usage (at the end of the message) is read. */
@@ -58,6 +81,7 @@ export function nativeMessagesStream(): StreamTranslator {
   let held: Uint8Array | null = null;
   const raw: Json = {};
   let done = false;
+  let inBand: string | null = null;
 
   const merge = (usage: unknown): void => mergeCounts(raw, usage);
 
@@ -71,7 +95,13 @@ export function nativeMessagesStream(): StreamTranslator {
       } else if (name === "message_delta") {
         const payload = sseEventJson(event);
         if (isObject(payload)) merge(payload.usage);
-      } else if (name === "message_stop" || name === "error") done = true;
+      } else if (name === "message_stop") done = true;
+      else if (name === "error") {
+        const payload = sseEventJson(event);
+        const error = isObject(payload) && isObject(payload.error) ? payload.error : {};
+        inBand = typeof error.message === "string" ? error.message : "Anthropic reported an error mid-stream";
+        done = true;
+      }
     }
   }
 
@@ -102,6 +132,7 @@ export function nativeMessagesStream(): StreamTranslator {
       held = null;
     },
     usage: () => normaliseAnthropicUsage(raw),
+    inBandError: () => inBand,
     completed: () => done || (held !== null && /^event:\s*message_stop\b/m.test(decoder.decode(held))),
   };
 }

@@ -23,6 +23,7 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
   // Thinking blocks by Anthropic index: their text and signature, sent whole as `thinking_blocks` when each ends.
   const thinking = new Map<number, { thinking: string; signature: string }>();
   let done = false;
+  let inBand: string | null = null;
   // Real streams send `"input_tokens": null` in message_delta: only numbers may update the counts.
   const mergeUsage = (usage: unknown): void => mergeCounts(rawUsage, usage);
 
@@ -105,6 +106,7 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
         const body = { error: { message: error.message ?? "Anthropic reported an error mid-stream.", type: error.type ?? "upstream_error", param: null, code: error.type ?? null } };
         emit(encoder.encode(`data: ${JSON.stringify(body)}\n\n`));
         done = true; // reported in-band already: the relay just closes
+        inBand = String(body.error.message);
         return;
       }
       default:
@@ -124,5 +126,6 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
     },
     usage: (): Usage | null => normaliseAnthropicUsage(rawUsage),
     completed: () => done,
+    inBandError: () => inBand,
   };
 }
