@@ -91,37 +91,47 @@ describe("OpenAI request → Gemini generateContent request", () => {
   });
 
   it("turns a tool-call history into functionCall/functionResponse turns, signatures carried back or stood in for", () => {
-    const out = toGeminiRequest(
+    const history = [
+      { role: "user", content: "Weather in Paris and Oslo?" },
       {
-        messages: [
-          { role: "user", content: "Weather in Paris and Oslo?" },
-          {
-            role: "assistant",
-            content: null,
-            tool_calls: [
-              { id: "call_a", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' }, extra_content: { google: { thought_signature: "c2lnLTE=" } } },
-              { id: "call_b", type: "function", function: { name: "get_time", arguments: "" } },
-            ],
-          },
-          { role: "tool", tool_call_id: "call_a", content: '{"temp":18}' },
-          { role: "tool", tool_call_id: "call_b", content: "12:00" },
-          { role: "assistant", content: "Paris: 18°C." },
-          { role: "user", content: "And Rome?" },
-          // A turn from another provider (after a failover): no signature at all.
-          { role: "assistant", content: null, tool_calls: [{ id: "toolu_01", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }] },
-          { role: "tool", tool_call_id: "toolu_01", content: [{ type: "text", text: "21°C" }] },
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          { id: "k3b9x2", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' }, extra_content: { google: { thought_signature: "c2lnLTE=" } } },
+          { id: "p7q1w5", type: "function", function: { name: "get_time", arguments: "" } },
         ],
       },
-      "gemini-3-pro-preview",
-    );
-    expect(out.contents).toEqual([
+      // Results in the other order than the calls: Gemini pairs by position, so they are put back in the calls' order.
+      { role: "tool", tool_call_id: "p7q1w5", content: "12:00" },
+      { role: "tool", tool_call_id: "k3b9x2", content: '{"temp":18}' },
+      { role: "assistant", content: "Paris: 18°C." },
+      { role: "user", content: "And Rome?" },
+      // A turn from another provider (after a failover): no signature at all.
+      { role: "assistant", content: null, tool_calls: [{ id: "toolu_01", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }] },
+      { role: "tool", tool_call_id: "toolu_01", content: [{ type: "text", text: "21°C" }] },
+      { role: "user", content: "And Oslo?" },
+      // Gemini sent no id, so the gateway made one up: it is not Gemini's to map.
+      { role: "assistant", content: null, tool_calls: [{ id: "call_r1_0_0", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' }, extra_content: { google: { thought_signature: "c2lnLTI=" } } }] },
+      { role: "tool", tool_call_id: "call_r1_0_0", content: "9°C" },
+    ];
+    // Gemini 3 issues ids and maps results to calls by them: they go back on both.
+    expect(toGeminiRequest({ messages: history }, "gemini-3-pro-preview").contents).toEqual([
+      { role: "user", parts: [{ text: "Weather in Paris and Oslo?" }] },
+      { role: "model", parts: [{ functionCall: { id: "k3b9x2", name: "get_weather", args: { city: "Paris" } }, thoughtSignature: "c2lnLTE=" }, { functionCall: { id: "p7q1w5", name: "get_time", args: {} } }] },
+      { role: "user", parts: [{ functionResponse: { id: "k3b9x2", name: "get_weather", response: { temp: 18 } } }, { functionResponse: { id: "p7q1w5", name: "get_time", response: { result: "12:00" } } }] },
+      { role: "model", parts: [{ text: "Paris: 18°C." }] },
+      { role: "user", parts: [{ text: "And Rome?" }] },
+      { role: "model", parts: [{ functionCall: { id: "toolu_01", name: "get_weather", args: { city: "Rome" } }, thoughtSignature: "skip_thought_signature_validator" }] },
+      // One turn per speaker change: the next question joins the tool result's turn.
+      { role: "user", parts: [{ functionResponse: { id: "toolu_01", name: "get_weather", response: { result: "21°C" } } }, { text: "And Oslo?" }] },
+      { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Oslo" } }, thoughtSignature: "c2lnLTI=" }] },
+      { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { result: "9°C" } } }] },
+    ]);
+    // Gemini 2.5 knows no ids: position alone pairs them.
+    expect(toGeminiRequest({ messages: history.slice(0, 4) }, "models/gemini-2.5-flash").contents).toEqual([
       { role: "user", parts: [{ text: "Weather in Paris and Oslo?" }] },
       { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" } }, thoughtSignature: "c2lnLTE=" }, { functionCall: { name: "get_time", args: {} } }] },
       { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { temp: 18 } } }, { functionResponse: { name: "get_time", response: { result: "12:00" } } }] },
-      { role: "model", parts: [{ text: "Paris: 18°C." }] },
-      { role: "user", parts: [{ text: "And Rome?" }] },
-      { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Rome" } }, thoughtSignature: "skip_thought_signature_validator" }] },
-      { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { result: "21°C" } } }] },
     ]);
   });
 
@@ -134,6 +144,12 @@ describe("OpenAI request → Gemini generateContent request", () => {
     expect(thinking("gemini-2.5-flash", "none")).toEqual({ thinkingBudget: 0 });
     expect(thinking("gemini-2.5-pro", "none")).toEqual({ thinkingBudget: 128, includeThoughts: true });
     expect(thinking("gemini-2.0-flash", "high")).toBeUndefined();
+    // The API's resource names, and the -latest aliases (Gemini 3 models now).
+    expect(thinking("models/gemini-2.5-flash", "low")).toEqual({ thinkingBudget: 1024, includeThoughts: true });
+    expect(thinking("models/gemini-3-pro-preview", "low")).toEqual({ thinkingLevel: "low", includeThoughts: true });
+    expect(thinking("gemini-pro-latest", "medium")).toEqual({ thinkingLevel: "high", includeThoughts: true });
+    expect(thinking("gemini-flash-latest", "minimal")).toEqual({ thinkingLevel: "minimal", includeThoughts: true });
+    expect(thinking("models/gemini-flash-lite-latest", "medium")).toEqual({ thinkingLevel: "medium", includeThoughts: true });
   });
 
   it("refuses what it cannot translate with a 400 naming the parameter", () => {
@@ -141,6 +157,11 @@ describe("OpenAI request → Gemini generateContent request", () => {
     expect(refusal(() => toGeminiRequest({ messages, logprobs: true }, "gemini-2.5-flash")).param).toBe("logprobs");
     expect(refusal(() => toGeminiRequest({ messages, logit_bias: { "1": 5 } }, "gemini-2.5-flash")).param).toBe("logit_bias");
     expect(refusal(() => toGeminiRequest({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/photo" } }] }] }, "gemini-2.5-flash")).param).toBe("messages[0].content[0]");
+    // Not a URL at all, though it starts like one: a 400 naming the part, not a crash.
+    for (const url of ["https://", "http://exa mple.com/a.png", "https://[::1/x.png"]) {
+      const bad = refusal(() => toGeminiRequest({ messages: [{ role: "user", content: [{ type: "text", text: "see" }, { type: "image_url", image_url: { url } }] }] }, "gemini-2.5-flash"));
+      expect([bad.status, bad.param, bad.message]).toEqual([400, "messages[0].content[1]", `'${url}' is not a valid URL.`]);
+    }
     expect(refusal(() => toGeminiRequest({ messages: [{ role: "tool", tool_call_id: "nope", content: "x" }] }, "gemini-2.5-flash")).param).toBe("messages[0].tool_call_id");
     expect(refusal(() => toGeminiRequest({ messages, tools: [{ type: "custom", custom: { name: "x" } }] }, "gemini-2.5-flash")).param).toBe("tools[0]");
     const effort = refusal(() => toGeminiRequest({ messages, reasoning_effort: "extreme" }, "gemini-2.5-flash"));

@@ -90,7 +90,9 @@ describe("OpenAI clients served by Gemini", () => {
     expect(first.choices[0]?.message.reasoning_content).toBe("The user wants the weather.");
     expect(first.choices[0]?.message.content).toBeNull();
     const call = first.choices[0]?.message.tool_calls?.[0];
-    expect(call?.id).toMatch(/^call_/);
+    // Gemini 3 issues an id with each call: it is the tool call's id, and goes back with the call and its result.
+    const id = call?.id ?? "";
+    expect(id).not.toMatch(/^call_/);
     expect(call?.function).toEqual({ name: "get_weather", arguments: '{"city":"Paris"}' });
     const signature = call?.extra_content?.google.thought_signature;
     expect(signature).toEqual(expect.any(String));
@@ -100,8 +102,8 @@ describe("OpenAI clients served by Gemini", () => {
     expect((await second.json<Completion>()).choices[0]).toMatchObject({ message: { content: "Hello from the mock upstream." }, finish_reason: "stop" });
     const seen = (await upstreamSaw(word)).at(-1);
     expect((seen?.body.contents as unknown[]).slice(1)).toEqual([
-      { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" } }, thoughtSignature: signature }] },
-      { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { result: "18°C, sunny" } } }] },
+      { role: "model", parts: [{ functionCall: { id, name: "get_weather", args: { city: "Paris" } }, thoughtSignature: signature }] },
+      { role: "user", parts: [{ functionResponse: { id, name: "get_weather", response: { result: "18°C, sunny" } } }] },
     ]);
 
     // A history from another provider (a failover) has no signature: Google's documented stand-in is sent.
@@ -112,6 +114,42 @@ describe("OpenAI clients served by Gemini", () => {
     const refused = await ask({ tools: [weatherTool], messages: [question, { role: "assistant", content: null, tool_calls: [forged] }, { role: "tool", tool_call_id: call?.id, content: "18°C" }] });
     expect(refused.status).toBe(400);
     expect((await refused.json<OpenAIError>()).error.message).toBe("Corrupted thought signature.");
+  });
+
+  it("answers parallel tool results to the right calls, whatever order the client sends them in", async () => {
+    const parallel = [{ name: "get_weather", args: { city: "Paris" } }, { name: "get_time", args: { city: "Oslo" } }];
+    const timeTool = { type: "function", function: { name: "get_time", parameters: { type: "object", properties: { city: { type: "string" } } } } };
+    const roundTrip = async (model: string, prefix: string) => {
+      const word = await scripted(prefix, { toolCall: parallel });
+      const question = { role: "user", content: `Weather in Paris, time in Oslo? ${word}` };
+      const tools = [weatherTool, timeTool];
+      const asked = await gateway("/v1/chat/completions", json({ model: `gemini/${model}`, tools, messages: [question] }), env);
+      const calls = (await asked.json<Completion>()).choices[0]?.message.tool_calls ?? [];
+      expect(calls.map((c) => c.function.name)).toEqual(["get_weather", "get_time"]);
+      // Parallel tools finish when they finish: the results come back in the other order.
+      const results = [{ role: "tool", tool_call_id: calls[1]?.id, content: "12:00" }, { role: "tool", tool_call_id: calls[0]?.id, content: "18°C" }];
+      const answered = await gateway("/v1/chat/completions", json({ model: `gemini/${model}`, tools, messages: [question, { role: "assistant", content: null, tool_calls: calls }, ...results] }), env);
+      expect(answered.status).toBe(200);
+      const sent = (await upstreamSaw(word)).at(-1)?.body.contents as Array<{ parts: unknown[] }>;
+      return { calls, sent: sent[1]?.parts, responses: sent[2]?.parts };
+    };
+
+    // Gemini 2.5 issues no ids and pairs by position: the results go in the calls' order.
+    const older = await roundTrip("gemini-2.5-flash", "gemini-parallel-25");
+    expect(older.calls.every((c) => /^call_/.test(c.id))).toBe(true);
+    expect(older.responses).toEqual([
+      { functionResponse: { name: "get_weather", response: { result: "18°C" } } },
+      { functionResponse: { name: "get_time", response: { result: "12:00" } } },
+    ]);
+    // Gemini 3 gives each call an id: it goes back on the call and on its result.
+    const newer = await roundTrip("gemini-3-flash-preview", "gemini-parallel-3");
+    const [weatherId, timeId] = newer.calls.map((c) => c.id);
+    expect(weatherId).not.toMatch(/^call_/);
+    expect(newer.sent).toMatchObject([{ functionCall: { id: weatherId, name: "get_weather" } }, { functionCall: { id: timeId, name: "get_time" } }]);
+    expect(newer.responses).toEqual([
+      { functionResponse: { id: weatherId, name: "get_weather", response: { result: "18°C" } } },
+      { functionResponse: { id: timeId, name: "get_time", response: { result: "12:00" } } },
+    ]);
   });
 
   it("streams a tool call whole, with its signature", async () => {

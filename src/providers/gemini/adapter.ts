@@ -5,6 +5,7 @@ import { isObject, type Json } from "../json.ts";
 import type { ProviderAdapter, ProviderConfig, UpstreamRequest } from "../types.ts";
 import { fromGeminiEmbeddings, toGeminiEmbeddings } from "./embeddings.ts";
 import { geminiErrorDetail, readGeminiError } from "./errors.ts";
+import { bareModel } from "./models.ts";
 import { toGeminiRequest } from "./request.ts";
 import { fromGeminiResponse } from "./response.ts";
 import { geminiStream } from "./stream.ts";
@@ -13,7 +14,7 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** `gemini-2.5-flash` or `models/gemini-2.5-flash` → the method URL. */
 function methodUrl(provider: ProviderConfig, model: string, method: string): string {
-  return `${provider.baseUrl}/models/${encodeURIComponent(model.replace(/^models\//, ""))}:${method}`;
+  return `${provider.baseUrl}/models/${encodeURIComponent(bareModel(model))}:${method}`;
 }
 
 /** The key goes in `x-goog-api-key`, never in the URL's `key=`: URLs end up in logs. */
@@ -42,7 +43,7 @@ export const geminiAdapter: ProviderAdapter = {
   },
 
   embeddingsRequest(provider, call) {
-    const body = toGeminiEmbeddings(call.body, call.upstreamModel.replace(/^models\//, ""));
+    const body = toGeminiEmbeddings(call.body, bareModel(call.upstreamModel));
     return post(provider, methodUrl(provider, call.upstreamModel, "batchEmbedContents"), body, "application/json");
   },
 

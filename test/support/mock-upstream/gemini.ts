@@ -75,6 +75,32 @@ function unknownField(obj: Obj, known: string[], at: string): GoogleError | null
 
 const partsOf = (content: Obj): Obj[] => (Array.isArray(content.parts) ? content.parts.filter(isObj) : []);
 
+/** Gemini 3 and later (the `-latest` aliases point at Gemini 3 models): signed calls, each with an id. */
+const isGemini3 = (model: string): boolean => /^gemini-(3|pro-latest|flash-latest|flash-lite-latest)/.test(model);
+
+const MISPAIRED = 'Please ensure that the function response parts answer the function call parts of the function call turn.';
+
+/**
+ * Each response must answer its call: by the call's id where Gemini issued ids (Gemini 3), by
+ * position otherwise. Google documents the pairing but not its wording for a mismatch; the
+ * message follows its wording for a count mismatch.
+ */
+function mispaired(calls: Obj[], responses: Obj[]): GoogleError | null {
+  const callIds = calls.map((c) => (isObj(c.functionCall) ? c.functionCall.id : undefined));
+  if (callIds.some((id) => typeof id === 'string')) {
+    const answered = responses.map((r) => (isObj(r.functionResponse) ? r.functionResponse.id : undefined));
+    const matches = [...answered].sort().join('\u0000') === [...callIds].sort().join('\u0000');
+    return matches ? null : invalid(`${MISPAIRED} functionResponse ids [${answered.join(', ')}] do not match functionCall ids [${callIds.join(', ')}].`);
+  }
+  const name = (p: unknown): unknown => (isObj(p) ? p.name : undefined);
+  for (const [k, r] of responses.entries()) {
+    if (name(r.functionResponse) !== name(calls[k]?.functionCall)) {
+      return invalid(`${MISPAIRED} function response ${k + 1} is for \`${String(name(r.functionResponse))}\`, function call ${k + 1} is \`${String(name(calls[k]?.functionCall))}\`.`);
+    }
+  }
+  return null;
+}
+
 /** The request checks Gemini makes before generating, in the order it makes them. */
 function validate(body: Obj, model: string): GoogleError | null {
   const unknown = unknownField(body, TOP_FIELDS, '');
@@ -92,7 +118,7 @@ function validate(body: Obj, model: string): GoogleError | null {
     }
   }
   if (!Array.isArray(body.contents) || body.contents.length === 0) return invalid('* GenerateContentRequest.contents: contents is not specified\n');
-  let previous: { role: string; calls: number; responses: number } | null = null;
+  let previous: { role: string; calls: Obj[]; responses: number } | null = null;
   for (const [i, content] of body.contents.entries()) {
     if (!isObj(content)) return invalid(`Invalid value at 'contents[${i}]' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content)`);
     const role = content.role ?? 'user';
@@ -104,26 +130,29 @@ function validate(body: Obj, model: string): GoogleError | null {
       if (bad) return bad;
     }
     const calls = parts.filter((p) => isObj(p.functionCall));
-    const responses = parts.filter((p) => isObj(p.functionResponse)).length;
+    const responseParts = parts.filter((p) => isObj(p.functionResponse));
+    const responses = responseParts.length;
     if (calls.length > 0 && previous !== null && previous.role !== 'user') {
       return invalid('Please ensure that function call turn comes immediately after a user turn or after a function response turn.');
     }
-    if (responses > 0 && (previous === null || previous.calls === 0)) {
+    if (responses > 0 && (previous === null || previous.calls.length === 0)) {
       return invalid('Please ensure that function response turn comes immediately after a function call turn.');
     }
-    if (responses > 0 && previous !== null && responses !== previous.calls) {
+    if (responses > 0 && previous !== null && responses !== previous.calls.length) {
       return invalid('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.');
     }
+    const pairing = responses > 0 && previous !== null ? mispaired(previous.calls, responseParts) : null;
+    if (pairing) return pairing;
     // Gemini 3 needs the first function call of each step signed, with a signature it issued (or Google's documented placeholder).
     const signature = calls[0]?.thoughtSignature;
-    if (model.startsWith('gemini-3') && calls.length > 0) {
+    if (isGemini3(model) && calls.length > 0) {
       if (typeof signature !== 'string') {
         const name = isObj(calls[0]!.functionCall) ? String(calls[0]!.functionCall.name) : '?';
         return invalid(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
       }
       if (!DUMMY_SIGNATURES.has(signature) && !issuedSignatures.has(signature)) return invalid('Corrupted thought signature.');
     }
-    previous = { role: String(role), calls: calls.length, responses };
+    previous = { role: String(role), calls, responses };
   }
   return null;
 }
@@ -156,9 +185,11 @@ function toolCalls(body: Obj, mock: Obj, model: string): Obj[] {
   const requested = Array.isArray(mock.toolCall) ? mock.toolCall.filter(isObj) : isObj(mock.toolCall) ? [mock.toolCall] : [];
   return requested.map((call, i) => {
     const functionCall: Obj = { name: call.name, args: call.args ?? {} };
+    // Gemini 3 gives every call an id (`id: null` leaves it out, as Gemini 2.5 does).
     if (typeof call.id === 'string') functionCall.id = call.id;
+    else if (call.id !== null && isGemini3(model)) functionCall.id = randomHex().slice(0, 8);
     // Gemini 3 signs the first function call of a step (parallel calls: only the first).
-    return i === 0 && model.startsWith('gemini-3') ? { functionCall, thoughtSignature: signature() } : { functionCall };
+    return i === 0 && isGemini3(model) ? { functionCall, thoughtSignature: signature() } : { functionCall };
   });
 }
 
