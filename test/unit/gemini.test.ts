@@ -271,6 +271,8 @@ describe("embeddings served by Gemini's batchEmbedContents", () => {
     const body = await res.json<{ object: string; data: Array<{ index: number; embedding: number[] }>; model: string; usage: unknown }>();
     expect(body.object).toBe("list");
     expect(body.data.map((d) => [d.index, d.embedding.length])).toEqual([[0, 4], [1, 4]]);
+    // Gemini cuts its vector short without rescaling it; OpenAI clients take the dot product as the cosine.
+    for (const { embedding } of body.data) expect(Math.hypot(...embedding)).toBeCloseTo(1, 6);
     expect(body.usage).toBeNull();
     const [seen] = await upstreamSaw(word);
     expect(seen?.path).toBe("/v1beta/models/gemini-embedding-001:batchEmbedContents");
@@ -289,5 +291,12 @@ describe("embeddings served by Gemini's batchEmbedContents", () => {
     const tokens = await embed({ input: [1, 2, 3] });
     expect(tokens.status).toBe(400);
     expect((await tokens.json<OpenAIError>()).error.param).toBe("input");
+
+    // Google takes at most 100 per batch: more is refused up front, in the gateway's words.
+    const many = await embed({ input: Array.from({ length: 101 }, (_, i) => `text ${i} ${word}`) });
+    expect(many.status).toBe(400);
+    expect((await many.json<OpenAIError>()).error).toMatchObject({ param: "input", message: expect.stringContaining("at most 100 inputs") });
+    const hundred = await embed({ input: Array.from({ length: 100 }, (_, i) => `text ${i}`), dimensions: 2 });
+    expect((await hundred.json<{ data: unknown[] }>()).data).toHaveLength(100);
   });
 });

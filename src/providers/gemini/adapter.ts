@@ -53,7 +53,10 @@ export const geminiAdapter: ProviderAdapter = {
   },
 
   async readEmbeddingsResponse(upstream, call) {
-    const list = fromGeminiEmbeddings(await readJson(upstream), call.upstreamModel, call.body.encoding_format === "base64");
+    const list = fromGeminiEmbeddings(await readJson(upstream), call.upstreamModel, {
+      base64: call.body.encoding_format === "base64",
+      truncated: typeof call.body.dimensions === "number",
+    });
     return { body: JSON.stringify(list), usage: null };
   },
 

@@ -299,11 +299,19 @@ function streamEvents(body: Obj, mock: Obj, model: string): string[] {
   return after === undefined ? events : [...events.slice(0, after), error(500)];
 }
 
-/** batchEmbedContents: one `{values}` per request, deterministic; Google reports no token counts here. */
+/** gemini-embedding-001's full size: only vectors of this size come normalised. */
+const NATIVE_DIMENSIONS = 3072;
+const MAX_BATCH = 100;
+
+/**
+ * batchEmbedContents: one `{values}` per request, deterministic; Google reports no token counts here.
+ * `outputDimensionality` cuts the full vector short (Matryoshka), leaving it shorter than unit length.
+ */
 function embedContents(ctx: Ctx, body: Obj, model: string): void {
   const unknown = unknownField(body, ['requests'], '');
   if (unknown) return sendGoogleError(ctx, unknown);
   if (!Array.isArray(body.requests) || body.requests.length === 0) return sendGoogleError(ctx, invalid('* BatchEmbedContentsRequest.requests: requests is not specified\n'));
+  if (body.requests.length > MAX_BATCH) return sendGoogleError(ctx, invalid(`* BatchEmbedContentsRequest.requests: at most ${MAX_BATCH} requests can be in one batch\n`));
   const embeddings: Obj[] = [];
   for (const [i, r] of body.requests.entries()) {
     const text = isObj(r) && isObj(r.content) ? partsOf(r.content).map((p) => (typeof p.text === 'string' ? p.text : '')).join('') : undefined;
@@ -311,7 +319,7 @@ function embedContents(ctx: Ctx, body: Obj, model: string): void {
     if (r.model !== `models/${model}`) {
       return sendGoogleError(ctx, invalid(`Model names should be the same in all requests and match the model in the URL: ${String(r.model)} vs models/${model}.`));
     }
-    embeddings.push({ values: embed(text, nonNegInt(r.outputDimensionality) ?? 8) });
+    embeddings.push({ values: embed(text, NATIVE_DIMENSIONS).slice(0, nonNegInt(r.outputDimensionality) ?? NATIVE_DIMENSIONS) });
   }
   send(ctx, 200, JSON.stringify({ embeddings }, null, 2), 'application/json; charset=UTF-8');
 }
