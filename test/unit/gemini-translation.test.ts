@@ -231,7 +231,12 @@ describe("Gemini response → OpenAI chat.completion", () => {
     expect(finish("STOP")).toBe("stop");
     expect(finish("MAX_TOKENS")).toBe("length");
     for (const filtered of ["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"]) expect(finish(filtered)).toBe("content_filter");
+    // After some text, a failed tool call still leaves an answer; with nothing at all, it is the provider's failure.
     expect(finish("MALFORMED_FUNCTION_CALL")).toBe("stop");
+    for (const failed of ["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS", "MISSING_THOUGHT_SIGNATURE", "MALFORMED_RESPONSE"]) {
+      const empty = { candidates: [{ content: { parts: [{ text: "hmm", thought: true }] }, finishReason: failed, finishMessage: "Malformed function call: get_weather(" }] };
+      expect(() => fromGeminiResponse(empty, 1)).toThrow(`Gemini ended its answer with ${failed} before any text or tool call (Malformed function call: get_weather(`);
+    }
     const blocked = fromGeminiResponse({ promptFeedback: { blockReason: "SAFETY" }, usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 } }, 1);
     expect(blocked.completion.choices).toEqual([{ index: 0, message: { role: "assistant", content: null, refusal: null }, logprobs: null, finish_reason: "content_filter" }]);
     expect(blocked.usage?.prompt_tokens).toBe(9);
@@ -291,6 +296,13 @@ describe("Gemini stream → OpenAI chunks", () => {
     const last = chunks(failed.text).at(-1) ?? "";
     expect(JSON.parse(last)).toEqual({ error: { message: "The model is overloaded. Please try again later.", type: "server_error", param: null, code: "unavailable" } });
     expect(failed.text).not.toContain("[DONE]");
+
+    const malformed = translate([events[0] ?? "", sse({ candidates: [{ content: {}, finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: "Malformed function call: x(" }], responseId: "r1" })], true);
+    expect(malformed.completed).toBe(true);
+    expect(JSON.parse(chunks(malformed.text).at(-1) ?? "")).toEqual({
+      error: { message: "Gemini ended its answer with MALFORMED_FUNCTION_CALL before any text or tool call (Malformed function call: x().", type: "upstream_error", param: null, code: "upstream_bad_response" },
+    });
+    expect(malformed.text).not.toContain("finish_reason\":\"stop");
   });
 });
 

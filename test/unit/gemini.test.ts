@@ -181,6 +181,22 @@ describe("OpenAI clients served by Gemini", () => {
     expect(answer.choices[0]).toMatchObject({ message: { content: null }, finish_reason: "content_filter" });
   });
 
+  it("a model that fails without answering (MALFORMED_FUNCTION_CALL, …) is a 502, never an empty stop", async () => {
+    const broken = await scripted("gemini-malformed", { toolCall: { name: "get_weather", args: {} }, finishReason: "MALFORMED_FUNCTION_CALL" });
+    const res = await ask({ messages: [{ role: "user", content: `Weather? ${broken}` }], tools: [weatherTool] });
+    expect(res.status).toBe(502);
+    const error = (await res.json<OpenAIError>()).error;
+    expect(error.code).toBe("upstream_bad_response");
+    expect(error.message).toContain("MALFORMED_FUNCTION_CALL");
+
+    // Streamed, after the thoughts were sent (too late to fail over): an error event, not a clean end.
+    const thinking = await scripted("gemini-malformed-late", { finishReason: "TOO_MANY_TOOL_CALLS", thoughts: "Calling it again." });
+    const late = dataEvents(await (await ask({ messages: [{ role: "user", content: `Weather? ${thinking}` }], tools: [weatherTool], reasoning_effort: "low", stream: true })).text());
+    expect(JSON.parse(late[1] ?? "")).toMatchObject({ choices: [{ delta: { reasoning_content: "Calling it again." } }] });
+    expect(late).not.toContain("[DONE]");
+    expect(JSON.parse(late.at(-1) ?? "")).toMatchObject({ error: { code: "upstream_bad_response", message: expect.stringContaining("TOO_MANY_TOOL_CALLS") } });
+  });
+
   it("refuses an untranslatable request with a 400 before calling Gemini", async () => {
     const res = await ask({ messages: [{ role: "user", content: "hi" }], logprobs: true });
     expect(res.status).toBe(400);
@@ -249,6 +265,22 @@ describe("Gemini's errors, classified", () => {
     const alone = await ask({ messages: [{ role: "user", content: `hi ${first}` }], stream: true });
     expect(alone.status).toBe(502);
     expect((await alone.json<OpenAIError>()).error.message).toContain("The model is overloaded");
+
+    // The first event's error keeps its class: a rate limit is a 429 with Google's retry delay.
+    const limited = await scripted("gemini-first-429", { firstEventError: true, errorCode: 429, retryDelay: "7s" });
+    const rateLimited = await ask({ messages: [{ role: "user", content: `hi ${limited}` }], stream: true });
+    expect(rateLimited.status).toBe(429);
+    expect(rateLimited.headers.get("retry-after")).toBe("7");
+    expect((await rateLimited.json<OpenAIError>()).error.code).toBe("upstream_rate_limited");
+
+    // A first event where the model failed without answering fails over too.
+    const malformed = await scripted("gemini-first-malformed", { onlyModel: MODEL, finishReason: "MALFORMED_FUNCTION_CALL" });
+    const failedOver = await viaRoute("gemini-then-gpt", `hi ${malformed}`, { stream: true });
+    expect(failedOver.headers.get("x-switchyard-provider")).toBe("openai");
+    expect(dataEvents(await failedOver.text()).at(-1)).toBe("[DONE]");
+    const malformedAlone = await ask({ messages: [{ role: "user", content: `hi ${malformed}` }], stream: true });
+    expect(malformedAlone.status).toBe(502);
+    expect((await malformedAlone.json<OpenAIError>()).error.message).toContain("MALFORMED_FUNCTION_CALL");
 
     const mid = await scripted("gemini-mid-error", { errorAfterEvents: 2 });
     const broken = dataEvents(await (await ask({ messages: [{ role: "user", content: `hi ${mid}` }], stream: true })).text());

@@ -4,7 +4,8 @@ import { readAnswerBytes } from "../answer-body.ts";
 import { isObject, type Json } from "../json.ts";
 import type { ProviderAdapter, ProviderConfig, UpstreamRequest } from "../types.ts";
 import { fromGeminiEmbeddings, toGeminiEmbeddings } from "./embeddings.ts";
-import { geminiErrorDetail, readGeminiError } from "./errors.ts";
+import { readGeminiError } from "./errors.ts";
+import { firstEventError } from "./first-event.ts";
 import { bareModel } from "./models.ts";
 import { toGeminiRequest } from "./request.ts";
 import { fromGeminiResponse } from "./response.ts";
@@ -70,7 +71,6 @@ export const geminiAdapter: ProviderAdapter = {
   isStreamPreamble: () => false,
 
   streamError(firstEvent) {
-    const payload = sseEventJson(decoder.decode(firstEvent));
-    return isObject(payload) && isObject(payload.error) ? geminiErrorDetail(payload.error) : null;
+    return firstEventError(sseEventJson(decoder.decode(firstEvent)));
   },
 };

@@ -226,13 +226,23 @@ export async function gemini(ctx: Ctx, headers: IncomingMessage['headers'], path
   return stream(ctx, mock, streamEvents(body, mock, model));
 }
 
+/** Finish reasons of a model that failed to answer: the candidate ends with them, no content parts and a `finishMessage`. */
+const FAILURE_MESSAGES: Record<string, string> = {
+  MALFORMED_FUNCTION_CALL: 'Malformed function call: print(default_api.get_weather(city="Paris"',
+  UNEXPECTED_TOOL_CALL: 'Unexpected tool call: the model called a tool while no tools are enabled.',
+  TOO_MANY_TOOL_CALLS: 'Too many tool calls in a row.',
+  MISSING_THOUGHT_SIGNATURE: 'A function call of the request is missing its thought signature.',
+  MALFORMED_RESPONSE: 'The model produced a response that could not be parsed.',
+};
+
 /** The whole answer and its stream events (options: content, thoughts, thinkingTokens, toolCall, cacheRead, finishReason, blockReason). */
 function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[] } {
   const config = isObj(body.generationConfig) ? body.generationConfig : {};
-  const calls = toolCalls(body, mock, model);
-  // A step that calls tools says nothing else, unless `content` asks for text too.
-  let deltas = calls.length > 0 && typeof mock.content !== 'string' ? [] : contentDeltas(mock);
   let finishReason = typeof mock.finishReason === 'string' ? mock.finishReason : 'STOP';
+  const failure = FAILURE_MESSAGES[finishReason];
+  const calls = failure === undefined ? toolCalls(body, mock, model) : [];
+  // A step that calls tools says nothing else, unless `content` asks for text too; a failed one says nothing.
+  let deltas = failure !== undefined || (calls.length > 0 && typeof mock.content !== 'string') ? [] : contentDeltas(mock);
   const cap = nonNegInt(config.maxOutputTokens);
   if (cap !== undefined && cap < deltas.length) {
     deltas = deltas.slice(0, cap);
@@ -263,8 +273,9 @@ function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[]
     return { whole: blocked, events: [blocked] };
   }
   const candidate = (index: number, parts: Obj[], finish?: string): Obj => ({
-    content: { parts, role: 'model' },
+    content: parts.length === 0 && failure !== undefined ? {} : { parts, role: 'model' },
     ...(finish ? { finishReason: finish } : {}),
+    ...(finish && failure !== undefined ? { finishMessage: failure } : {}),
     ...(index > 0 ? { index } : {}), // proto JSON leaves 0 out
   });
   const indexes = Array.from({ length: n }, (_, i) => i);
@@ -279,7 +290,8 @@ function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[]
   if (thoughts !== null) steps.push([{ text: thoughts, thought: true }]);
   for (const d of deltas) steps.push([{ text: d }]);
   if (calls.length > 0) steps.push(calls);
-  if (steps.length === 0) steps.push([{ text: '' }]);
+  if (failure !== undefined) steps.push([]);
+  else if (steps.length === 0) steps.push([{ text: '' }]);
   let produced = 0;
   const events = steps.map((parts, k) => {
     const last = k === steps.length - 1;
@@ -292,7 +304,7 @@ function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[]
 
 function streamEvents(body: Obj, mock: Obj, model: string): string[] {
   const frame = (data: unknown): string => `data: ${JSON.stringify(data)}\r\n\r\n`;
-  const error = (status: number): string => frame({ error: { code: status, message: DEFAULT_MESSAGES[STATUS_NAMES[status]!]!, status: STATUS_NAMES[status] } });
+  const error = (status: number): string => frame({ error: faultError(status, mock) }); // as an HTTP error would say it (a 429 with its RetryInfo)
   if (mock.firstEventError === true) return [error(typeof mock.errorCode === 'number' ? mock.errorCode : 503)];
   const events = build(body, mock, model).events.map(frame);
   const after = nonNegInt(mock.errorAfterEvents);
