@@ -314,6 +314,11 @@ describe("Google errors → the gateway's classes", () => {
     const badKey = geminiErrorDetail({ code: 400, message: "API key not valid. Please pass a valid API key.", status: "INVALID_ARGUMENT", details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID" }] });
     expect(badKey).toMatchObject({ code: "API_KEY_INVALID", status: 401 });
     expect(geminiErrorDetail({ code: 400, message: "User location is not supported for the API use.", status: "FAILED_PRECONDITION" }).status).toBe(403);
+    expect(geminiErrorDetail({ code: 400, message: "Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.", status: "FAILED_PRECONDITION" }).status).toBe(403);
+    expect(geminiErrorDetail({ code: 400, message: "The File abc123 is not in an ACTIVE state and usage is not allowed.", status: "FAILED_PRECONDITION" }).status).toBeUndefined();
+    const missing = geminiErrorDetail({ code: 404, message: "models/gemini-1.0-pro is not found for API version v1beta, or is not supported for generateContent.", status: "NOT_FOUND" });
+    expect(missing).toMatchObject({ type: "not_found_error", retryable: true });
+    expect(geminiErrorDetail({ code: 404, message: "Requested entity was not found.", status: "NOT_FOUND" }).retryable).toBeUndefined();
     const invalid = geminiErrorDetail({ code: 400, message: "bad", status: "INVALID_ARGUMENT", details: [{ "@type": "type.googleapis.com/google.rpc.BadRequest", fieldViolations: [{ field: "contents[0]", description: "bad" }] }] });
     expect(invalid).toEqual({ message: "bad", type: "invalid_request_error", code: "invalid_argument", param: "contents[0]" });
   });

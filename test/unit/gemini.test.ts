@@ -255,6 +255,24 @@ describe("Gemini's errors, classified", () => {
     expect(error.message).toContain("API key not valid");
   });
 
+  it("a model Google does not serve fails over to the next target, and alone is Google's 404; a file not yet ready stays the client's 400", async () => {
+    await gateway("/admin/routes/gemini-retired", admin("PUT", { targets: [{ provider: "gemini", model: "gemini-1.0-pro" }, { provider: "openai", model: "gpt-4o-mini" }] }), env);
+    const res = await viaRoute("gemini-retired", "hi");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-provider")).toBe("openai");
+    expect(res.headers.get("x-switchyard-attempts")).toBe("2");
+    const alone = await gateway("/v1/chat/completions", json({ model: "gemini/models/gemini-1.0-pro", messages: [{ role: "user", content: "hi" }] }), env);
+    expect(alone.status).toBe(404);
+    expect((await alone.json<OpenAIError>()).error).toMatchObject({ type: "not_found_error", message: expect.stringMatching(/^models\/gemini-1\.0-pro is not found for API version v1beta/) });
+
+    await route("gemini-then-gpt");
+    const processing = await scripted("gemini-file-processing", { onlyModel: MODEL, status: 400, errorStatus: "FAILED_PRECONDITION", errorMessage: "The File cxgja95z0ak1 is not in an ACTIVE state and usage is not allowed." });
+    const refused = await viaRoute("gemini-then-gpt", `hi ${processing}`);
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("x-switchyard-provider")).toBeNull();
+    expect((await refused.json<OpenAIError>()).error).toMatchObject({ code: "failed_precondition", message: expect.stringContaining("is not in an ACTIVE state") });
+  });
+
   it("a stream whose first event is an error fails over; an error mid-stream is an in-band error event", async () => {
     await route("gemini-then-gpt");
     const first = await scripted("gemini-first-error", { onlyModel: MODEL, firstEventError: true });

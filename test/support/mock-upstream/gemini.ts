@@ -75,6 +75,12 @@ function unknownField(obj: Obj, known: string[], at: string): GoogleError | null
 
 const partsOf = (content: Obj): Obj[] => (Array.isArray(content.parts) ? content.parts.filter(isObj) : []);
 
+/** The models Google serves, by method (retired ones, such as gemini-1.0-pro and gemini-1.5-*, are not found). */
+function serves(model: string, method: string): boolean {
+  if (method === 'batchEmbedContents') return /^(gemini-embedding-\d+|text-embedding-004)$/.test(model);
+  return /^gemini-(2\.0|2\.5|[3-9](\.\d+)?)-(flash|pro)/.test(model) || /^gemini-(pro|flash|flash-lite)-latest$/.test(model) || /^gemma-3/.test(model);
+}
+
 /** Gemini 3 and later (the `-latest` aliases point at Gemini 3 models): signed calls, each with an id. */
 const isGemini3 = (model: string): boolean => /^gemini-(3|pro-latest|flash-latest|flash-lite-latest)/.test(model);
 
@@ -216,6 +222,9 @@ export async function gemini(ctx: Ctx, headers: IncomingMessage['headers'], path
   const match = /\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(path);
   if (!match) return sendGoogleError(ctx, { code: 404, status: 'NOT_FOUND', message: `Method not found: ${path}` });
   const [, model, method] = match as unknown as [string, string, string];
+  if (!serves(model, method)) {
+    return sendGoogleError(ctx, { code: 404, status: 'NOT_FOUND', message: `models/${model} is not found for API version v1beta, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.` });
+  }
   if (method === 'batchEmbedContents') return embedContents(ctx, body, model);
   const problem = validate(body, model);
   if (problem) return sendGoogleError(ctx, problem);
