@@ -135,6 +135,15 @@ describe("OpenAI request → Gemini generateContent request", () => {
     ]);
   });
 
+  it("pairs results by position across assistant messages that make one model turn", () => {
+    const call = (id: string, name: string) => ({ role: "assistant", content: null, tool_calls: [{ id, type: "function", function: { name, arguments: "{}" } }] });
+    const out = toGeminiRequest({ messages: [{ role: "user", content: "go" }, call("c1", "first"), call("c2", "second"), { role: "tool", tool_call_id: "c2", content: "2" }, { role: "tool", tool_call_id: "c1", content: "1" }] }, "gemini-2.5-flash");
+    expect((out.contents as Array<{ parts: unknown[] }>)[2]?.parts).toEqual([
+      { functionResponse: { name: "first", response: { result: "1" } } },
+      { functionResponse: { name: "second", response: { result: "2" } } },
+    ]);
+  });
+
   it("maps reasoning_effort to thinkingLevel on Gemini 3 and thinkingBudget on 2.5", () => {
     const messages = [{ role: "user", content: "hi" }];
     const thinking = (model: string, reasoning_effort: string) => (toGeminiRequest({ messages, reasoning_effort }, model).generationConfig as { thinkingConfig?: unknown } | undefined)?.thinkingConfig;

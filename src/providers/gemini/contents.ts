@@ -101,13 +101,14 @@ const signatureOf = (call: Json): unknown => {
 /** An earlier tool call, as its result must answer it. */
 interface CallRecord {
   name: string;
-  /** Its place among the calls of its assistant message: Gemini pairs responses with calls by position. */
+  /** Its place among the calls of its model turn: Gemini pairs responses with calls by position. */
   position: number;
   /** The id to send back (Gemini 3, ids Gemini issued), or undefined. */
   id: string | undefined;
 }
 
-function functionCallParts(calls: unknown[], records: Map<string, CallRecord>, param: string, sendIds: boolean): Json[] {
+/** `before`: function calls already in the model turn these join (assistant messages in a row make one turn). */
+function functionCallParts(calls: unknown[], records: Map<string, CallRecord>, param: string, sendIds: boolean, before: number): Json[] {
   const out: Json[] = [];
   calls.forEach((call, k) => {
     if (!isObject(call) || !isObject(call.function) || typeof call.function.name !== "string") {
@@ -116,7 +117,7 @@ function functionCallParts(calls: unknown[], records: Map<string, CallRecord>, p
     // Gemini 3 maps each response to its call by the id it issued; an id the gateway made up
     // (Gemini sent none) and any id for older models, which pair by position alone, stay out.
     const id = sendIds && typeof call.id === "string" && !isGeneratedToolCallId(call.id) ? call.id : undefined;
-    if (typeof call.id === "string") records.set(call.id, { name: call.function.name, position: k, id });
+    if (typeof call.id === "string") records.set(call.id, { name: call.function.name, position: before + k, id });
     const functionCall: Json = { name: call.function.name, args: parseArguments(call.function.arguments) };
     if (id !== undefined) functionCall.id = id;
     const p: Json = { functionCall };
@@ -171,7 +172,11 @@ export function toGeminiContents(messages: unknown[], model: string): { system: 
       case "assistant": {
         // reasoning_content is not sent back: Gemini reads only its own signed thoughts.
         const added = parts(message.content, `${param}.content`);
-        if (Array.isArray(message.tool_calls)) added.push(...functionCallParts(message.tool_calls, calls, `${param}.tool_calls`, sendIds));
+        if (Array.isArray(message.tool_calls)) {
+          const last = contents.at(-1);
+          const before = last?.role === "model" && Array.isArray(last.parts) ? last.parts.filter((p) => isObject(p) && p.functionCall !== undefined).length : 0;
+          added.push(...functionCallParts(message.tool_calls, calls, `${param}.tool_calls`, sendIds, before));
+        }
         return push(contents, "model", added);
       }
       case "tool": {
