@@ -91,37 +91,56 @@ describe("OpenAI request → Gemini generateContent request", () => {
   });
 
   it("turns a tool-call history into functionCall/functionResponse turns, signatures carried back or stood in for", () => {
-    const out = toGeminiRequest(
+    const history = [
+      { role: "user", content: "Weather in Paris and Oslo?" },
       {
-        messages: [
-          { role: "user", content: "Weather in Paris and Oslo?" },
-          {
-            role: "assistant",
-            content: null,
-            tool_calls: [
-              { id: "call_a", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' }, extra_content: { google: { thought_signature: "c2lnLTE=" } } },
-              { id: "call_b", type: "function", function: { name: "get_time", arguments: "" } },
-            ],
-          },
-          { role: "tool", tool_call_id: "call_a", content: '{"temp":18}' },
-          { role: "tool", tool_call_id: "call_b", content: "12:00" },
-          { role: "assistant", content: "Paris: 18°C." },
-          { role: "user", content: "And Rome?" },
-          // A turn from another provider (after a failover): no signature at all.
-          { role: "assistant", content: null, tool_calls: [{ id: "toolu_01", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }] },
-          { role: "tool", tool_call_id: "toolu_01", content: [{ type: "text", text: "21°C" }] },
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          { id: "k3b9x2", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' }, extra_content: { google: { thought_signature: "c2lnLTE=" } } },
+          { id: "p7q1w5", type: "function", function: { name: "get_time", arguments: "" } },
         ],
       },
-      "gemini-3-pro-preview",
-    );
-    expect(out.contents).toEqual([
+      // Results in the other order than the calls: Gemini pairs by position, so they are put back in the calls' order.
+      { role: "tool", tool_call_id: "p7q1w5", content: "12:00" },
+      { role: "tool", tool_call_id: "k3b9x2", content: '{"temp":18}' },
+      { role: "assistant", content: "Paris: 18°C." },
+      { role: "user", content: "And Rome?" },
+      // A turn from another provider (after a failover): no signature at all.
+      { role: "assistant", content: null, tool_calls: [{ id: "toolu_01", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }] },
+      { role: "tool", tool_call_id: "toolu_01", content: [{ type: "text", text: "21°C" }] },
+      { role: "user", content: "And Oslo?" },
+      // Gemini sent no id, so the gateway made one up: it is not Gemini's to map.
+      { role: "assistant", content: null, tool_calls: [{ id: "call_r1_0_0", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' }, extra_content: { google: { thought_signature: "c2lnLTI=" } } }] },
+      { role: "tool", tool_call_id: "call_r1_0_0", content: "9°C" },
+    ];
+    // Gemini 3 issues ids and maps results to calls by them: they go back on both.
+    expect(toGeminiRequest({ messages: history }, "gemini-3-pro-preview").contents).toEqual([
+      { role: "user", parts: [{ text: "Weather in Paris and Oslo?" }] },
+      { role: "model", parts: [{ functionCall: { id: "k3b9x2", name: "get_weather", args: { city: "Paris" } }, thoughtSignature: "c2lnLTE=" }, { functionCall: { id: "p7q1w5", name: "get_time", args: {} } }] },
+      { role: "user", parts: [{ functionResponse: { id: "k3b9x2", name: "get_weather", response: { temp: 18 } } }, { functionResponse: { id: "p7q1w5", name: "get_time", response: { result: "12:00" } } }] },
+      { role: "model", parts: [{ text: "Paris: 18°C." }] },
+      { role: "user", parts: [{ text: "And Rome?" }] },
+      { role: "model", parts: [{ functionCall: { id: "toolu_01", name: "get_weather", args: { city: "Rome" } }, thoughtSignature: "skip_thought_signature_validator" }] },
+      // One turn per speaker change: the next question joins the tool result's turn.
+      { role: "user", parts: [{ functionResponse: { id: "toolu_01", name: "get_weather", response: { result: "21°C" } } }, { text: "And Oslo?" }] },
+      { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Oslo" } }, thoughtSignature: "c2lnLTI=" }] },
+      { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { result: "9°C" } } }] },
+    ]);
+    // Gemini 2.5 knows no ids: position alone pairs them.
+    expect(toGeminiRequest({ messages: history.slice(0, 4) }, "models/gemini-2.5-flash").contents).toEqual([
       { role: "user", parts: [{ text: "Weather in Paris and Oslo?" }] },
       { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" } }, thoughtSignature: "c2lnLTE=" }, { functionCall: { name: "get_time", args: {} } }] },
       { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { temp: 18 } } }, { functionResponse: { name: "get_time", response: { result: "12:00" } } }] },
-      { role: "model", parts: [{ text: "Paris: 18°C." }] },
-      { role: "user", parts: [{ text: "And Rome?" }] },
-      { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Rome" } }, thoughtSignature: "skip_thought_signature_validator" }] },
-      { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { result: "21°C" } } }] },
+    ]);
+  });
+
+  it("pairs results by position across assistant messages that make one model turn", () => {
+    const call = (id: string, name: string) => ({ role: "assistant", content: null, tool_calls: [{ id, type: "function", function: { name, arguments: "{}" } }] });
+    const out = toGeminiRequest({ messages: [{ role: "user", content: "go" }, call("c1", "first"), call("c2", "second"), { role: "tool", tool_call_id: "c2", content: "2" }, { role: "tool", tool_call_id: "c1", content: "1" }] }, "gemini-2.5-flash");
+    expect((out.contents as Array<{ parts: unknown[] }>)[2]?.parts).toEqual([
+      { functionResponse: { name: "first", response: { result: "1" } } },
+      { functionResponse: { name: "second", response: { result: "2" } } },
     ]);
   });
 
@@ -134,6 +153,12 @@ describe("OpenAI request → Gemini generateContent request", () => {
     expect(thinking("gemini-2.5-flash", "none")).toEqual({ thinkingBudget: 0 });
     expect(thinking("gemini-2.5-pro", "none")).toEqual({ thinkingBudget: 128, includeThoughts: true });
     expect(thinking("gemini-2.0-flash", "high")).toBeUndefined();
+    // The API's resource names, and the -latest aliases (Gemini 3 models now).
+    expect(thinking("models/gemini-2.5-flash", "low")).toEqual({ thinkingBudget: 1024, includeThoughts: true });
+    expect(thinking("models/gemini-3-pro-preview", "low")).toEqual({ thinkingLevel: "low", includeThoughts: true });
+    expect(thinking("gemini-pro-latest", "medium")).toEqual({ thinkingLevel: "high", includeThoughts: true });
+    expect(thinking("gemini-flash-latest", "minimal")).toEqual({ thinkingLevel: "minimal", includeThoughts: true });
+    expect(thinking("models/gemini-flash-lite-latest", "medium")).toEqual({ thinkingLevel: "medium", includeThoughts: true });
   });
 
   it("refuses what it cannot translate with a 400 naming the parameter", () => {
@@ -141,6 +166,11 @@ describe("OpenAI request → Gemini generateContent request", () => {
     expect(refusal(() => toGeminiRequest({ messages, logprobs: true }, "gemini-2.5-flash")).param).toBe("logprobs");
     expect(refusal(() => toGeminiRequest({ messages, logit_bias: { "1": 5 } }, "gemini-2.5-flash")).param).toBe("logit_bias");
     expect(refusal(() => toGeminiRequest({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/photo" } }] }] }, "gemini-2.5-flash")).param).toBe("messages[0].content[0]");
+    // Not a URL at all, though it starts like one: a 400 naming the part, not a crash.
+    for (const url of ["https://", "http://exa mple.com/a.png", "https://[::1/x.png"]) {
+      const bad = refusal(() => toGeminiRequest({ messages: [{ role: "user", content: [{ type: "text", text: "see" }, { type: "image_url", image_url: { url } }] }] }, "gemini-2.5-flash"));
+      expect([bad.status, bad.param, bad.message]).toEqual([400, "messages[0].content[1]", `'${url}' is not a valid URL.`]);
+    }
     expect(refusal(() => toGeminiRequest({ messages: [{ role: "tool", tool_call_id: "nope", content: "x" }] }, "gemini-2.5-flash")).param).toBe("messages[0].tool_call_id");
     expect(refusal(() => toGeminiRequest({ messages, tools: [{ type: "custom", custom: { name: "x" } }] }, "gemini-2.5-flash")).param).toBe("tools[0]");
     const effort = refusal(() => toGeminiRequest({ messages, reasoning_effort: "extreme" }, "gemini-2.5-flash"));
@@ -210,7 +240,12 @@ describe("Gemini response → OpenAI chat.completion", () => {
     expect(finish("STOP")).toBe("stop");
     expect(finish("MAX_TOKENS")).toBe("length");
     for (const filtered of ["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"]) expect(finish(filtered)).toBe("content_filter");
+    // After some text, a failed tool call still leaves an answer; with nothing at all, it is the provider's failure.
     expect(finish("MALFORMED_FUNCTION_CALL")).toBe("stop");
+    for (const failed of ["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS", "MISSING_THOUGHT_SIGNATURE", "MALFORMED_RESPONSE"]) {
+      const empty = { candidates: [{ content: { parts: [{ text: "hmm", thought: true }] }, finishReason: failed, finishMessage: "Malformed function call: get_weather(" }] };
+      expect(() => fromGeminiResponse(empty, 1)).toThrow(`Gemini ended its answer with ${failed} before any text or tool call (Malformed function call: get_weather(`);
+    }
     const blocked = fromGeminiResponse({ promptFeedback: { blockReason: "SAFETY" }, usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 } }, 1);
     expect(blocked.completion.choices).toEqual([{ index: 0, message: { role: "assistant", content: null, refusal: null }, logprobs: null, finish_reason: "content_filter" }]);
     expect(blocked.usage?.prompt_tokens).toBe(9);
@@ -270,6 +305,13 @@ describe("Gemini stream → OpenAI chunks", () => {
     const last = chunks(failed.text).at(-1) ?? "";
     expect(JSON.parse(last)).toEqual({ error: { message: "The model is overloaded. Please try again later.", type: "server_error", param: null, code: "unavailable" } });
     expect(failed.text).not.toContain("[DONE]");
+
+    const malformed = translate([events[0] ?? "", sse({ candidates: [{ content: {}, finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: "Malformed function call: x(" }], responseId: "r1" })], true);
+    expect(malformed.completed).toBe(true);
+    expect(JSON.parse(chunks(malformed.text).at(-1) ?? "")).toEqual({
+      error: { message: "Gemini ended its answer with MALFORMED_FUNCTION_CALL before any text or tool call (Malformed function call: x().", type: "upstream_error", param: null, code: "upstream_bad_response" },
+    });
+    expect(malformed.text).not.toContain("finish_reason\":\"stop");
   });
 });
 
@@ -281,6 +323,11 @@ describe("Google errors → the gateway's classes", () => {
     const badKey = geminiErrorDetail({ code: 400, message: "API key not valid. Please pass a valid API key.", status: "INVALID_ARGUMENT", details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID" }] });
     expect(badKey).toMatchObject({ code: "API_KEY_INVALID", status: 401 });
     expect(geminiErrorDetail({ code: 400, message: "User location is not supported for the API use.", status: "FAILED_PRECONDITION" }).status).toBe(403);
+    expect(geminiErrorDetail({ code: 400, message: "Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.", status: "FAILED_PRECONDITION" }).status).toBe(403);
+    expect(geminiErrorDetail({ code: 400, message: "The File abc123 is not in an ACTIVE state and usage is not allowed.", status: "FAILED_PRECONDITION" }).status).toBeUndefined();
+    const missing = geminiErrorDetail({ code: 404, message: "models/gemini-1.0-pro is not found for API version v1beta, or is not supported for generateContent.", status: "NOT_FOUND" });
+    expect(missing).toMatchObject({ type: "not_found_error", retryable: true });
+    expect(geminiErrorDetail({ code: 404, message: "Requested entity was not found.", status: "NOT_FOUND" }).retryable).toBeUndefined();
     const invalid = geminiErrorDetail({ code: 400, message: "bad", status: "INVALID_ARGUMENT", details: [{ "@type": "type.googleapis.com/google.rpc.BadRequest", fieldViolations: [{ field: "contents[0]", description: "bad" }] }] });
     expect(invalid).toEqual({ message: "bad", type: "invalid_request_error", code: "invalid_argument", param: "contents[0]" });
   });

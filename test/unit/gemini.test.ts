@@ -90,7 +90,9 @@ describe("OpenAI clients served by Gemini", () => {
     expect(first.choices[0]?.message.reasoning_content).toBe("The user wants the weather.");
     expect(first.choices[0]?.message.content).toBeNull();
     const call = first.choices[0]?.message.tool_calls?.[0];
-    expect(call?.id).toMatch(/^call_/);
+    // Gemini 3 issues an id with each call: it is the tool call's id, and goes back with the call and its result.
+    const id = call?.id ?? "";
+    expect(id).not.toMatch(/^call_/);
     expect(call?.function).toEqual({ name: "get_weather", arguments: '{"city":"Paris"}' });
     const signature = call?.extra_content?.google.thought_signature;
     expect(signature).toEqual(expect.any(String));
@@ -100,8 +102,8 @@ describe("OpenAI clients served by Gemini", () => {
     expect((await second.json<Completion>()).choices[0]).toMatchObject({ message: { content: "Hello from the mock upstream." }, finish_reason: "stop" });
     const seen = (await upstreamSaw(word)).at(-1);
     expect((seen?.body.contents as unknown[]).slice(1)).toEqual([
-      { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" } }, thoughtSignature: signature }] },
-      { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { result: "18°C, sunny" } } }] },
+      { role: "model", parts: [{ functionCall: { id, name: "get_weather", args: { city: "Paris" } }, thoughtSignature: signature }] },
+      { role: "user", parts: [{ functionResponse: { id, name: "get_weather", response: { result: "18°C, sunny" } } }] },
     ]);
 
     // A history from another provider (a failover) has no signature: Google's documented stand-in is sent.
@@ -112,6 +114,42 @@ describe("OpenAI clients served by Gemini", () => {
     const refused = await ask({ tools: [weatherTool], messages: [question, { role: "assistant", content: null, tool_calls: [forged] }, { role: "tool", tool_call_id: call?.id, content: "18°C" }] });
     expect(refused.status).toBe(400);
     expect((await refused.json<OpenAIError>()).error.message).toBe("Corrupted thought signature.");
+  });
+
+  it("answers parallel tool results to the right calls, whatever order the client sends them in", async () => {
+    const parallel = [{ name: "get_weather", args: { city: "Paris" } }, { name: "get_time", args: { city: "Oslo" } }];
+    const timeTool = { type: "function", function: { name: "get_time", parameters: { type: "object", properties: { city: { type: "string" } } } } };
+    const roundTrip = async (model: string, prefix: string) => {
+      const word = await scripted(prefix, { toolCall: parallel });
+      const question = { role: "user", content: `Weather in Paris, time in Oslo? ${word}` };
+      const tools = [weatherTool, timeTool];
+      const asked = await gateway("/v1/chat/completions", json({ model: `gemini/${model}`, tools, messages: [question] }), env);
+      const calls = (await asked.json<Completion>()).choices[0]?.message.tool_calls ?? [];
+      expect(calls.map((c) => c.function.name)).toEqual(["get_weather", "get_time"]);
+      // Parallel tools finish when they finish: the results come back in the other order.
+      const results = [{ role: "tool", tool_call_id: calls[1]?.id, content: "12:00" }, { role: "tool", tool_call_id: calls[0]?.id, content: "18°C" }];
+      const answered = await gateway("/v1/chat/completions", json({ model: `gemini/${model}`, tools, messages: [question, { role: "assistant", content: null, tool_calls: calls }, ...results] }), env);
+      expect(answered.status).toBe(200);
+      const sent = (await upstreamSaw(word)).at(-1)?.body.contents as Array<{ parts: unknown[] }>;
+      return { calls, sent: sent[1]?.parts, responses: sent[2]?.parts };
+    };
+
+    // Gemini 2.5 issues no ids and pairs by position: the results go in the calls' order.
+    const older = await roundTrip("gemini-2.5-flash", "gemini-parallel-25");
+    expect(older.calls.every((c) => /^call_/.test(c.id))).toBe(true);
+    expect(older.responses).toEqual([
+      { functionResponse: { name: "get_weather", response: { result: "18°C" } } },
+      { functionResponse: { name: "get_time", response: { result: "12:00" } } },
+    ]);
+    // Gemini 3 gives each call an id: it goes back on the call and on its result.
+    const newer = await roundTrip("gemini-3-flash-preview", "gemini-parallel-3");
+    const [weatherId, timeId] = newer.calls.map((c) => c.id);
+    expect(weatherId).not.toMatch(/^call_/);
+    expect(newer.sent).toMatchObject([{ functionCall: { id: weatherId, name: "get_weather" } }, { functionCall: { id: timeId, name: "get_time" } }]);
+    expect(newer.responses).toEqual([
+      { functionResponse: { id: weatherId, name: "get_weather", response: { result: "18°C" } } },
+      { functionResponse: { id: timeId, name: "get_time", response: { result: "12:00" } } },
+    ]);
   });
 
   it("streams a tool call whole, with its signature", async () => {
@@ -141,6 +179,22 @@ describe("OpenAI clients served by Gemini", () => {
     const blocked = await scripted("gemini-blocked", { blockReason: "SAFETY" });
     const answer = await (await ask({ messages: [{ role: "user", content: `Hi ${blocked}` }] })).json<Completion>();
     expect(answer.choices[0]).toMatchObject({ message: { content: null }, finish_reason: "content_filter" });
+  });
+
+  it("a model that fails without answering (MALFORMED_FUNCTION_CALL, …) is a 502, never an empty stop", async () => {
+    const broken = await scripted("gemini-malformed", { toolCall: { name: "get_weather", args: {} }, finishReason: "MALFORMED_FUNCTION_CALL" });
+    const res = await ask({ messages: [{ role: "user", content: `Weather? ${broken}` }], tools: [weatherTool] });
+    expect(res.status).toBe(502);
+    const error = (await res.json<OpenAIError>()).error;
+    expect(error.code).toBe("upstream_bad_response");
+    expect(error.message).toContain("MALFORMED_FUNCTION_CALL");
+
+    // Streamed, after the thoughts were sent (too late to fail over): an error event, not a clean end.
+    const thinking = await scripted("gemini-malformed-late", { finishReason: "TOO_MANY_TOOL_CALLS", thoughts: "Calling it again." });
+    const late = dataEvents(await (await ask({ messages: [{ role: "user", content: `Weather? ${thinking}` }], tools: [weatherTool], reasoning_effort: "low", stream: true })).text());
+    expect(JSON.parse(late[1] ?? "")).toMatchObject({ choices: [{ delta: { reasoning_content: "Calling it again." } }] });
+    expect(late).not.toContain("[DONE]");
+    expect(JSON.parse(late.at(-1) ?? "")).toMatchObject({ error: { code: "upstream_bad_response", message: expect.stringContaining("TOO_MANY_TOOL_CALLS") } });
   });
 
   it("refuses an untranslatable request with a 400 before calling Gemini", async () => {
@@ -201,6 +255,24 @@ describe("Gemini's errors, classified", () => {
     expect(error.message).toContain("API key not valid");
   });
 
+  it("a model Google does not serve fails over to the next target, and alone is Google's 404; a file not yet ready stays the client's 400", async () => {
+    await gateway("/admin/routes/gemini-retired", admin("PUT", { targets: [{ provider: "gemini", model: "gemini-1.0-pro" }, { provider: "openai", model: "gpt-4o-mini" }] }), env);
+    const res = await viaRoute("gemini-retired", "hi");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-provider")).toBe("openai");
+    expect(res.headers.get("x-switchyard-attempts")).toBe("2");
+    const alone = await gateway("/v1/chat/completions", json({ model: "gemini/models/gemini-1.0-pro", messages: [{ role: "user", content: "hi" }] }), env);
+    expect(alone.status).toBe(404);
+    expect((await alone.json<OpenAIError>()).error).toMatchObject({ type: "not_found_error", message: expect.stringMatching(/^models\/gemini-1\.0-pro is not found for API version v1beta/) });
+
+    await route("gemini-then-gpt");
+    const processing = await scripted("gemini-file-processing", { onlyModel: MODEL, status: 400, errorStatus: "FAILED_PRECONDITION", errorMessage: "The File cxgja95z0ak1 is not in an ACTIVE state and usage is not allowed." });
+    const refused = await viaRoute("gemini-then-gpt", `hi ${processing}`);
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("x-switchyard-provider")).toBeNull();
+    expect((await refused.json<OpenAIError>()).error).toMatchObject({ code: "failed_precondition", message: expect.stringContaining("is not in an ACTIVE state") });
+  });
+
   it("a stream whose first event is an error fails over; an error mid-stream is an in-band error event", async () => {
     await route("gemini-then-gpt");
     const first = await scripted("gemini-first-error", { onlyModel: MODEL, firstEventError: true });
@@ -211,6 +283,22 @@ describe("Gemini's errors, classified", () => {
     const alone = await ask({ messages: [{ role: "user", content: `hi ${first}` }], stream: true });
     expect(alone.status).toBe(502);
     expect((await alone.json<OpenAIError>()).error.message).toContain("The model is overloaded");
+
+    // The first event's error keeps its class: a rate limit is a 429 with Google's retry delay.
+    const limited = await scripted("gemini-first-429", { firstEventError: true, errorCode: 429, retryDelay: "7s" });
+    const rateLimited = await ask({ messages: [{ role: "user", content: `hi ${limited}` }], stream: true });
+    expect(rateLimited.status).toBe(429);
+    expect(rateLimited.headers.get("retry-after")).toBe("7");
+    expect((await rateLimited.json<OpenAIError>()).error.code).toBe("upstream_rate_limited");
+
+    // A first event where the model failed without answering fails over too.
+    const malformed = await scripted("gemini-first-malformed", { onlyModel: MODEL, finishReason: "MALFORMED_FUNCTION_CALL" });
+    const failedOver = await viaRoute("gemini-then-gpt", `hi ${malformed}`, { stream: true });
+    expect(failedOver.headers.get("x-switchyard-provider")).toBe("openai");
+    expect(dataEvents(await failedOver.text()).at(-1)).toBe("[DONE]");
+    const malformedAlone = await ask({ messages: [{ role: "user", content: `hi ${malformed}` }], stream: true });
+    expect(malformedAlone.status).toBe(502);
+    expect((await malformedAlone.json<OpenAIError>()).error.message).toContain("MALFORMED_FUNCTION_CALL");
 
     const mid = await scripted("gemini-mid-error", { errorAfterEvents: 2 });
     const broken = dataEvents(await (await ask({ messages: [{ role: "user", content: `hi ${mid}` }], stream: true })).text());
@@ -233,6 +321,8 @@ describe("embeddings served by Gemini's batchEmbedContents", () => {
     const body = await res.json<{ object: string; data: Array<{ index: number; embedding: number[] }>; model: string; usage: unknown }>();
     expect(body.object).toBe("list");
     expect(body.data.map((d) => [d.index, d.embedding.length])).toEqual([[0, 4], [1, 4]]);
+    // Gemini cuts its vector short without rescaling it; OpenAI clients take the dot product as the cosine.
+    for (const { embedding } of body.data) expect(Math.hypot(...embedding)).toBeCloseTo(1, 6);
     expect(body.usage).toBeNull();
     const [seen] = await upstreamSaw(word);
     expect(seen?.path).toBe("/v1beta/models/gemini-embedding-001:batchEmbedContents");
@@ -251,5 +341,12 @@ describe("embeddings served by Gemini's batchEmbedContents", () => {
     const tokens = await embed({ input: [1, 2, 3] });
     expect(tokens.status).toBe(400);
     expect((await tokens.json<OpenAIError>()).error.param).toBe("input");
+
+    // Google takes at most 100 per batch: more is refused up front, in the gateway's words.
+    const many = await embed({ input: Array.from({ length: 101 }, (_, i) => `text ${i} ${word}`) });
+    expect(many.status).toBe(400);
+    expect((await many.json<OpenAIError>()).error).toMatchObject({ param: "input", message: expect.stringContaining("at most 100 inputs") });
+    const hundred = await embed({ input: Array.from({ length: 100 }, (_, i) => `text ${i}`), dimensions: 2 });
+    expect((await hundred.json<{ data: unknown[] }>()).data).toHaveLength(100);
   });
 });

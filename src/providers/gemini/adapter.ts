@@ -4,7 +4,9 @@ import { readAnswerBytes } from "../answer-body.ts";
 import { isObject, type Json } from "../json.ts";
 import type { ProviderAdapter, ProviderConfig, UpstreamRequest } from "../types.ts";
 import { fromGeminiEmbeddings, toGeminiEmbeddings } from "./embeddings.ts";
-import { geminiErrorDetail, readGeminiError } from "./errors.ts";
+import { readGeminiError } from "./errors.ts";
+import { firstEventError } from "./first-event.ts";
+import { bareModel } from "./models.ts";
 import { toGeminiRequest } from "./request.ts";
 import { fromGeminiResponse } from "./response.ts";
 import { geminiStream } from "./stream.ts";
@@ -13,7 +15,7 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** `gemini-2.5-flash` or `models/gemini-2.5-flash` → the method URL. */
 function methodUrl(provider: ProviderConfig, model: string, method: string): string {
-  return `${provider.baseUrl}/models/${encodeURIComponent(model.replace(/^models\//, ""))}:${method}`;
+  return `${provider.baseUrl}/models/${encodeURIComponent(bareModel(model))}:${method}`;
 }
 
 /** The key goes in `x-goog-api-key`, never in the URL's `key=`: URLs end up in logs. */
@@ -42,7 +44,7 @@ export const geminiAdapter: ProviderAdapter = {
   },
 
   embeddingsRequest(provider, call) {
-    const body = toGeminiEmbeddings(call.body, call.upstreamModel.replace(/^models\//, ""));
+    const body = toGeminiEmbeddings(call.body, bareModel(call.upstreamModel));
     return post(provider, methodUrl(provider, call.upstreamModel, "batchEmbedContents"), body, "application/json");
   },
 
@@ -52,7 +54,10 @@ export const geminiAdapter: ProviderAdapter = {
   },
 
   async readEmbeddingsResponse(upstream, call) {
-    const list = fromGeminiEmbeddings(await readJson(upstream), call.upstreamModel, call.body.encoding_format === "base64");
+    const list = fromGeminiEmbeddings(await readJson(upstream), call.upstreamModel, {
+      base64: call.body.encoding_format === "base64",
+      truncated: typeof call.body.dimensions === "number",
+    });
     return { body: JSON.stringify(list), usage: null };
   },
 
@@ -66,7 +71,6 @@ export const geminiAdapter: ProviderAdapter = {
   isStreamPreamble: () => false,
 
   streamError(firstEvent) {
-    const payload = sseEventJson(decoder.decode(firstEvent));
-    return isObject(payload) && isObject(payload.error) ? geminiErrorDetail(payload.error) : null;
+    return firstEventError(sseEventJson(decoder.decode(firstEvent)));
   },
 };

@@ -2,10 +2,13 @@
  * OpenAI messages → Gemini `systemInstruction` and `contents`. Gemini knows two
  * roles (`user`, `model`); tool results are `functionResponse` parts of a user
  * turn, addressed by function name (which OpenAI's tool messages lack, so it is
- * looked up from the earlier tool call's id).
+ * looked up from the earlier tool call's id) and paired with the calls by
+ * position, or on Gemini 3 by the id Gemini gave the call.
  */
 import { invalidRequest } from "../../http/errors.ts";
 import { isObject, type Json } from "../json.ts";
+import { isGemini3OrLater } from "./models.ts";
+import { isGeneratedToolCallId } from "./parts.ts";
 
 /**
  * Google's documented stand-in for a thought signature the history does not
@@ -24,6 +27,7 @@ function mediaPart(url: string, param: string): Json {
   const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   if (data !== null) return { inlineData: { mimeType: data[1], data: data[2] } };
   if (/^https?:\/\//i.test(url)) {
+    if (!URL.canParse(url)) throw invalidRequest(`'${url}' is not a valid URL.`, param, "invalid_value");
     const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
     const mimeType = extension === undefined ? undefined : MIME_BY_EXTENSION[extension];
     if (mimeType === undefined) {
@@ -94,15 +98,29 @@ const signatureOf = (call: Json): unknown => {
   return google?.thought_signature;
 };
 
-function functionCallParts(calls: unknown[], names: Map<string, string>, param: string): Json[] {
+/** An earlier tool call, as its result must answer it. */
+interface CallRecord {
+  name: string;
+  /** Its place among the calls of its model turn: Gemini pairs responses with calls by position. */
+  position: number;
+  /** The id to send back (Gemini 3, ids Gemini issued), or undefined. */
+  id: string | undefined;
+}
+
+/** `before`: function calls already in the model turn these join (assistant messages in a row make one turn). */
+function functionCallParts(calls: unknown[], records: Map<string, CallRecord>, param: string, sendIds: boolean, before: number): Json[] {
   const out: Json[] = [];
   calls.forEach((call, k) => {
     if (!isObject(call) || !isObject(call.function) || typeof call.function.name !== "string") {
       throw invalidRequest("Each tool call needs a 'function.name'.", `${param}[${k}]`, "invalid_value");
     }
-    if (typeof call.id === "string") names.set(call.id, call.function.name);
-    // Ids are not sent: Gemini pairs calls and responses by name and order, and may not have issued these ids.
-    const p: Json = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments) } };
+    // Gemini 3 maps each response to its call by the id it issued; an id the gateway made up
+    // (Gemini sent none) and any id for older models, which pair by position alone, stay out.
+    const id = sendIds && typeof call.id === "string" && !isGeneratedToolCallId(call.id) ? call.id : undefined;
+    if (typeof call.id === "string") records.set(call.id, { name: call.function.name, position: before + k, id });
+    const functionCall: Json = { name: call.function.name, args: parseArguments(call.function.arguments) };
+    if (id !== undefined) functionCall.id = id;
+    const p: Json = { functionCall };
     const signature = signatureOf(call);
     if (typeof signature === "string" && signature.length > 0) p.thoughtSignature = signature;
     out.push(p);
@@ -113,6 +131,20 @@ function functionCallParts(calls: unknown[], names: Map<string, string>, param: 
   return out;
 }
 
+/**
+ * Puts a turn's function responses in the order of the calls they answer
+ * (`positions`): clients may send tool results in any order (parallel tools
+ * finish when they finish), but Gemini pairs them with the calls by position.
+ */
+function orderResponses(turn: Json, positions: Map<Json, number>): void {
+  const parts = Array.isArray(turn.parts) ? (turn.parts as Json[]) : [];
+  const slots = parts.flatMap((p, i) => (positions.has(p) ? [i] : []));
+  const byCall = slots.map((i) => parts[i] as Json).sort((a, b) => (positions.get(a) ?? 0) - (positions.get(b) ?? 0));
+  slots.forEach((slot, k) => {
+    parts[slot] = byCall[k] as Json;
+  });
+}
+
 /** Appends parts to the last turn if it has the same role: Gemini wants one turn per speaker change. */
 function push(contents: Json[], role: "user" | "model", added: Json[]): void {
   if (added.length === 0) return;
@@ -121,10 +153,12 @@ function push(contents: Json[], role: "user" | "model", added: Json[]): void {
   else contents.push({ role, parts: added });
 }
 
-export function toGeminiContents(messages: unknown[]): { system: Json[]; contents: Json[] } {
+export function toGeminiContents(messages: unknown[], model: string): { system: Json[]; contents: Json[] } {
   const system: Json[] = [];
   const contents: Json[] = [];
-  const toolNames = new Map<string, string>();
+  const calls = new Map<string, CallRecord>();
+  const responsePositions = new Map<Json, number>();
+  const sendIds = isGemini3OrLater(model);
   messages.forEach((message, i) => {
     const param = `messages[${i}]`;
     if (!isObject(message)) return;
@@ -138,19 +172,28 @@ export function toGeminiContents(messages: unknown[]): { system: Json[]; content
       case "assistant": {
         // reasoning_content is not sent back: Gemini reads only its own signed thoughts.
         const added = parts(message.content, `${param}.content`);
-        if (Array.isArray(message.tool_calls)) added.push(...functionCallParts(message.tool_calls, toolNames, `${param}.tool_calls`));
+        if (Array.isArray(message.tool_calls)) {
+          const last = contents.at(-1);
+          const before = last?.role === "model" && Array.isArray(last.parts) ? last.parts.filter((p) => isObject(p) && p.functionCall !== undefined).length : 0;
+          added.push(...functionCallParts(message.tool_calls, calls, `${param}.tool_calls`, sendIds, before));
+        }
         return push(contents, "model", added);
       }
       case "tool": {
-        const name = typeof message.tool_call_id === "string" ? toolNames.get(message.tool_call_id) : undefined;
-        if (name === undefined) {
+        const call = typeof message.tool_call_id === "string" ? calls.get(message.tool_call_id) : undefined;
+        if (call === undefined) {
           throw invalidRequest("'tool_call_id' does not match a tool call of an earlier assistant message.", `${param}.tool_call_id`, "invalid_value");
         }
-        return push(contents, "user", [{ functionResponse: { name, response: toolResponse(message.content) } }]);
+        const functionResponse: Json = { name: call.name, response: toolResponse(message.content) };
+        if (call.id !== undefined) functionResponse.id = call.id;
+        const part: Json = { functionResponse };
+        responsePositions.set(part, call.position);
+        return push(contents, "user", [part]);
       }
       default:
         throw invalidRequest(`Messages with the role '${String(message.role)}' cannot be sent to Gemini.`, `${param}.role`, "unsupported_value");
     }
   });
+  if (responsePositions.size > 0) for (const turn of contents) if (turn.role === "user") orderResponses(turn, responsePositions);
   return { system, contents };
 }

@@ -23,6 +23,12 @@ const TYPES: Record<string, string> = {
   UNAVAILABLE: "server_error",
 };
 
+/** "User location is not supported for the API use.", "… free tier is not available in your country. Please enable billing …". */
+const ACCOUNT_BARRED = /location is not supported|not available in your country|billing/i;
+
+/** "models/gemini-x is not found for API version v1beta, or is not supported for generateContent. …" */
+const MODEL_NOT_FOUND = /^models\/\S+ is not found/;
+
 const detailsOf = (error: Json, type: string): Json[] =>
   (Array.isArray(error.details) ? error.details : []).filter((d): d is Json => isObject(d) && d["@type"] === `type.googleapis.com/google.rpc.${type}`);
 
@@ -34,15 +40,22 @@ export function geminiErrorDetail(error: Json): UpstreamErrorDetail {
   const field = isObject(violation) && typeof violation.field === "string" ? violation.field : null;
   const delay = detailsOf(error, "RetryInfo").map((d) => d.retryDelay).find((r) => typeof r === "string") as string | undefined;
   const seconds = delay === undefined ? undefined : /^(\d+(?:\.\d+)?)s$/.exec(delay)?.[1];
-  // Both come as 400 but concern the gateway's own key or account (a bad key; a region or
-  // free tier Google does not serve, "enable billing"): another target may well answer.
-  const reclassified = reason === "API_KEY_INVALID" ? 401 : status === "FAILED_PRECONDITION" ? 403 : undefined;
+  const message = typeof error.message === "string" && error.message.length > 0 ? error.message : `Gemini reported ${status ?? "an error"}`;
+  // Both come as 400 but concern the gateway's own key or account (a bad key; a region or free
+  // tier Google does not serve, "enable billing"): another target may well answer. Other
+  // FAILED_PRECONDITIONs are the request's (a file still processing): the client's 400.
+  const barred = status === "FAILED_PRECONDITION" && ACCOUNT_BARRED.test(message);
+  const reclassified = reason === "API_KEY_INVALID" ? 401 : barred ? 403 : undefined;
+  // A model Google does not serve is the deployment's configuration, not the request: the next
+  // target may serve its own. Still a 404 when it is the last (a client's typo stays the client's).
+  const modelMissing = status === "NOT_FOUND" && MODEL_NOT_FOUND.test(message);
   return {
-    message: typeof error.message === "string" && error.message.length > 0 ? error.message : `Gemini reported ${status ?? "an error"}`,
+    message,
     type: status === null ? null : (TYPES[status] ?? "upstream_error"),
     code: reason ?? (status === null ? null : status.toLowerCase()),
     param: field,
     ...(reclassified === undefined ? {} : { status: reclassified }),
+    ...(modelMissing ? { retryable: true } : {}),
     // retry-after takes whole seconds: a fraction is rounded up.
     ...(seconds === undefined ? {} : { retryAfter: String(Math.ceil(Number(seconds))) }),
   };

@@ -20,6 +20,9 @@ export function toolCallId(responseId: string, candidate: number, call: number):
   return `call_${responseId.replace(/[^A-Za-z0-9_-]/g, "")}_${candidate}_${call}`;
 }
 
+/** Whether a tool call id is one `toolCallId` made (Gemini sent none), not one Gemini issued. */
+export const isGeneratedToolCallId = (id: string): boolean => /^call_[A-Za-z0-9_-]*_\d+_\d+$/.test(id);
+
 /** `firstCall` is the OpenAI index of this candidate's next tool call (a stream numbers them across events). */
 export function readParts(content: unknown, ids: { responseId: string; candidate: number; firstCall: number }): CandidateParts {
   const out: CandidateParts = { text: "", reasoning: "", toolCalls: [] };

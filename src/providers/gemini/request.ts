@@ -90,7 +90,7 @@ function generationConfig(body: Readonly<Json>, model: string, google: Json): Js
 
 export function toGeminiRequest(body: Readonly<Json>, model: string): Json {
   refuseUntranslatable(body);
-  const { system, contents } = toGeminiContents(Array.isArray(body.messages) ? body.messages : []);
+  const { system, contents } = toGeminiContents(Array.isArray(body.messages) ? body.messages : [], model);
   // OpenAI accepts a conversation of system messages alone; Gemini needs contents.
   if (contents.length === 0 && system.length > 0) contents.push({ role: "user", parts: system.splice(0) });
   const out: Json = { contents };

@@ -1,13 +1,16 @@
 import { encoder } from "../../streaming/bytes.ts";
+import { sseErrorEvent } from "../../streaming/relay.ts";
 import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../json.ts";
 import type { StreamTranslator, Usage } from "../types.ts";
 import { geminiErrorDetail } from "./errors.ts";
 import { readParts } from "./parts.ts";
-import { finishReason, normaliseGeminiUsage } from "./usage.ts";
+import { failureWithoutAnswer, finishReason, normaliseGeminiUsage } from "./usage.ts";
 
 interface CandidateState {
   toolCalls: number;
+  /** Text or a tool call was sent (reasoning alone is no answer). */
+  answered: boolean;
   finished: boolean;
 }
 
@@ -43,7 +46,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
   function stateOf(index: number, emit: (bytes: Uint8Array) => void): CandidateState {
     let state = candidates.get(index);
     if (state === undefined) {
-      state = { toolCalls: 0, finished: false };
+      state = { toolCalls: 0, answered: false, finished: false };
       candidates.set(index, state);
       emit(chunk(index, { role: "assistant", content: "" }));
     }
@@ -68,20 +71,28 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
       emit(chunk(0, {}, "content_filter"));
       return;
     }
-    list.forEach((candidate, position) => {
-      if (!isObject(candidate)) return;
+    for (const [position, candidate] of list.entries()) {
+      if (!isObject(candidate)) continue;
       const index = typeof candidate.index === "number" ? candidate.index : position;
       const state = stateOf(index, emit);
       const { text, reasoning, toolCalls } = readParts(candidate.content, { responseId: id, candidate: index, firstCall: state.toolCalls });
       if (reasoning.length > 0) emit(chunk(index, { reasoning_content: reasoning }));
       if (text.length > 0) emit(chunk(index, { content: text }));
       for (const call of toolCalls) emit(chunk(index, { tool_calls: [{ index: state.toolCalls++, ...call }] }));
+      state.answered ||= text.length > 0 || toolCalls.length > 0;
+      // A failure in the first event fails the attempt (the adapter's streamError); later, only an error event can say it.
+      const failure = failureWithoutAnswer(candidate, state.answered);
+      if (failure !== null) {
+        emit(sseErrorEvent(failure, "upstream_bad_response"));
+        failed = true;
+        return;
+      }
       const finish = finishReason(candidate.finishReason, state.toolCalls > 0);
       if (finish !== null && !state.finished) {
         state.finished = true;
         emit(chunk(index, {}, finish));
       }
-    });
+    }
   }
 
   const usage = (): Usage | null => normaliseGeminiUsage(rawUsage);

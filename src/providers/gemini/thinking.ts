@@ -7,6 +7,7 @@
  */
 import { invalidRequest } from "../../http/errors.ts";
 import type { Json } from "../json.ts";
+import { bareModel, isGemini25, isGemini3OrLater } from "./models.ts";
 
 const EFFORTS = new Set(["none", "minimal", "low", "medium", "high"]);
 
@@ -26,10 +27,11 @@ export function thinkingConfig(model: string, effort: unknown): Json | undefined
   if (typeof effort !== "string" || !EFFORTS.has(effort)) {
     throw invalidRequest(`'reasoning_effort' must be one of ${[...EFFORTS].join(", ")} for Gemini models.`, "reasoning_effort", "invalid_value");
   }
+  const name = bareModel(model);
   // Thought summaries come back as `reasoning_content`; with thinking off there are none to ask for.
-  if (/^gemini-3/.test(model)) return { thinkingLevel: gemini3Level(model, effort), includeThoughts: true };
-  if (/^gemini-2\.5/.test(model)) {
-    const pro = model.includes("pro");
+  if (isGemini3OrLater(name)) return { thinkingLevel: gemini3Level(name, effort), includeThoughts: true };
+  if (isGemini25(name)) {
+    const pro = name.includes("pro");
     const budget = pro ? Math.max(BUDGET[effort] ?? 0, 128) : (BUDGET[effort] ?? 0);
     return budget === 0 ? { thinkingBudget: 0 } : { thinkingBudget: budget, includeThoughts: true };
   }

@@ -1,4 +1,4 @@
-import { isObject } from "../json.ts";
+import { isObject, type Json } from "../json.ts";
 import type { Usage } from "../types.ts";
 import { tokenCount } from "../usage.ts";
 
@@ -36,6 +36,21 @@ export function finishReason(reason: unknown, calledTools: boolean): string | nu
   if (typeof reason !== "string" || reason === "FINISH_REASON_UNSPECIFIED") return null;
   if (reason === "MAX_TOKENS") return "length";
   if (FILTERED.has(reason)) return "content_filter";
-  // STOP, and the rest (MALFORMED_FUNCTION_CALL, OTHER, …): the model stopped; OpenAI has no closer word.
+  // STOP, and the rest (OTHER, a failure after some content, …): the model stopped; OpenAI has no closer word.
   return calledTools ? "tool_calls" : "stop";
+}
+
+/** Finish reasons of a model that failed to answer (a broken or unexpected tool call, a missing thought signature). */
+const FAILED = new Set(["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS", "MISSING_THOUGHT_SIGNATURE", "MALFORMED_RESPONSE"]);
+
+/**
+ * Why a candidate that ended without an answer (no text, no tool call:
+ * `answered` false) failed, or null if it did not. Such an ending is the
+ * provider's failure, never a silent empty "stop".
+ */
+export function failureWithoutAnswer(candidate: Json, answered: boolean): string | null {
+  const reason = candidate.finishReason;
+  if (answered || typeof reason !== "string" || !FAILED.has(reason)) return null;
+  const said = typeof candidate.finishMessage === "string" && candidate.finishMessage.length > 0 ? ` (${candidate.finishMessage})` : "";
+  return `Gemini ended its answer with ${reason} before any text or tool call${said}.`;
 }

@@ -75,6 +75,38 @@ function unknownField(obj: Obj, known: string[], at: string): GoogleError | null
 
 const partsOf = (content: Obj): Obj[] => (Array.isArray(content.parts) ? content.parts.filter(isObj) : []);
 
+/** The models Google serves, by method (retired ones, such as gemini-1.0-pro and gemini-1.5-*, are not found). */
+function serves(model: string, method: string): boolean {
+  if (method === 'batchEmbedContents') return /^(gemini-embedding-\d+|text-embedding-004)$/.test(model);
+  return /^gemini-(2\.0|2\.5|[3-9](\.\d+)?)-(flash|pro)/.test(model) || /^gemini-(pro|flash|flash-lite)-latest$/.test(model) || /^gemma-3/.test(model);
+}
+
+/** Gemini 3 and later (the `-latest` aliases point at Gemini 3 models): signed calls, each with an id. */
+const isGemini3 = (model: string): boolean => /^gemini-(3|pro-latest|flash-latest|flash-lite-latest)/.test(model);
+
+const MISPAIRED = 'Please ensure that the function response parts answer the function call parts of the function call turn.';
+
+/**
+ * Each response must answer its call: by the call's id where Gemini issued ids (Gemini 3), by
+ * position otherwise. Google documents the pairing but not its wording for a mismatch; the
+ * message follows its wording for a count mismatch.
+ */
+function mispaired(calls: Obj[], responses: Obj[]): GoogleError | null {
+  const callIds = calls.map((c) => (isObj(c.functionCall) ? c.functionCall.id : undefined));
+  if (callIds.some((id) => typeof id === 'string')) {
+    const answered = responses.map((r) => (isObj(r.functionResponse) ? r.functionResponse.id : undefined));
+    const matches = [...answered].sort().join('\u0000') === [...callIds].sort().join('\u0000');
+    return matches ? null : invalid(`${MISPAIRED} functionResponse ids [${answered.join(', ')}] do not match functionCall ids [${callIds.join(', ')}].`);
+  }
+  const name = (p: unknown): unknown => (isObj(p) ? p.name : undefined);
+  for (const [k, r] of responses.entries()) {
+    if (name(r.functionResponse) !== name(calls[k]?.functionCall)) {
+      return invalid(`${MISPAIRED} function response ${k + 1} is for \`${String(name(r.functionResponse))}\`, function call ${k + 1} is \`${String(name(calls[k]?.functionCall))}\`.`);
+    }
+  }
+  return null;
+}
+
 /** The request checks Gemini makes before generating, in the order it makes them. */
 function validate(body: Obj, model: string): GoogleError | null {
   const unknown = unknownField(body, TOP_FIELDS, '');
@@ -92,7 +124,7 @@ function validate(body: Obj, model: string): GoogleError | null {
     }
   }
   if (!Array.isArray(body.contents) || body.contents.length === 0) return invalid('* GenerateContentRequest.contents: contents is not specified\n');
-  let previous: { role: string; calls: number; responses: number } | null = null;
+  let previous: { role: string; calls: Obj[]; responses: number } | null = null;
   for (const [i, content] of body.contents.entries()) {
     if (!isObj(content)) return invalid(`Invalid value at 'contents[${i}]' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content)`);
     const role = content.role ?? 'user';
@@ -104,26 +136,29 @@ function validate(body: Obj, model: string): GoogleError | null {
       if (bad) return bad;
     }
     const calls = parts.filter((p) => isObj(p.functionCall));
-    const responses = parts.filter((p) => isObj(p.functionResponse)).length;
+    const responseParts = parts.filter((p) => isObj(p.functionResponse));
+    const responses = responseParts.length;
     if (calls.length > 0 && previous !== null && previous.role !== 'user') {
       return invalid('Please ensure that function call turn comes immediately after a user turn or after a function response turn.');
     }
-    if (responses > 0 && (previous === null || previous.calls === 0)) {
+    if (responses > 0 && (previous === null || previous.calls.length === 0)) {
       return invalid('Please ensure that function response turn comes immediately after a function call turn.');
     }
-    if (responses > 0 && previous !== null && responses !== previous.calls) {
+    if (responses > 0 && previous !== null && responses !== previous.calls.length) {
       return invalid('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.');
     }
+    const pairing = responses > 0 && previous !== null ? mispaired(previous.calls, responseParts) : null;
+    if (pairing) return pairing;
     // Gemini 3 needs the first function call of each step signed, with a signature it issued (or Google's documented placeholder).
     const signature = calls[0]?.thoughtSignature;
-    if (model.startsWith('gemini-3') && calls.length > 0) {
+    if (isGemini3(model) && calls.length > 0) {
       if (typeof signature !== 'string') {
         const name = isObj(calls[0]!.functionCall) ? String(calls[0]!.functionCall.name) : '?';
         return invalid(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
       }
       if (!DUMMY_SIGNATURES.has(signature) && !issuedSignatures.has(signature)) return invalid('Corrupted thought signature.');
     }
-    previous = { role: String(role), calls: calls.length, responses };
+    previous = { role: String(role), calls, responses };
   }
   return null;
 }
@@ -156,9 +191,11 @@ function toolCalls(body: Obj, mock: Obj, model: string): Obj[] {
   const requested = Array.isArray(mock.toolCall) ? mock.toolCall.filter(isObj) : isObj(mock.toolCall) ? [mock.toolCall] : [];
   return requested.map((call, i) => {
     const functionCall: Obj = { name: call.name, args: call.args ?? {} };
+    // Gemini 3 gives every call an id (`id: null` leaves it out, as Gemini 2.5 does).
     if (typeof call.id === 'string') functionCall.id = call.id;
+    else if (call.id !== null && isGemini3(model)) functionCall.id = randomHex().slice(0, 8);
     // Gemini 3 signs the first function call of a step (parallel calls: only the first).
-    return i === 0 && model.startsWith('gemini-3') ? { functionCall, thoughtSignature: signature() } : { functionCall };
+    return i === 0 && isGemini3(model) ? { functionCall, thoughtSignature: signature() } : { functionCall };
   });
 }
 
@@ -185,6 +222,9 @@ export async function gemini(ctx: Ctx, headers: IncomingMessage['headers'], path
   const match = /\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(path);
   if (!match) return sendGoogleError(ctx, { code: 404, status: 'NOT_FOUND', message: `Method not found: ${path}` });
   const [, model, method] = match as unknown as [string, string, string];
+  if (!serves(model, method)) {
+    return sendGoogleError(ctx, { code: 404, status: 'NOT_FOUND', message: `models/${model} is not found for API version v1beta, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.` });
+  }
   if (method === 'batchEmbedContents') return embedContents(ctx, body, model);
   const problem = validate(body, model);
   if (problem) return sendGoogleError(ctx, problem);
@@ -195,13 +235,23 @@ export async function gemini(ctx: Ctx, headers: IncomingMessage['headers'], path
   return stream(ctx, mock, streamEvents(body, mock, model));
 }
 
+/** Finish reasons of a model that failed to answer: the candidate ends with them, no content parts and a `finishMessage`. */
+const FAILURE_MESSAGES: Record<string, string> = {
+  MALFORMED_FUNCTION_CALL: 'Malformed function call: print(default_api.get_weather(city="Paris"',
+  UNEXPECTED_TOOL_CALL: 'Unexpected tool call: the model called a tool while no tools are enabled.',
+  TOO_MANY_TOOL_CALLS: 'Too many tool calls in a row.',
+  MISSING_THOUGHT_SIGNATURE: 'A function call of the request is missing its thought signature.',
+  MALFORMED_RESPONSE: 'The model produced a response that could not be parsed.',
+};
+
 /** The whole answer and its stream events (options: content, thoughts, thinkingTokens, toolCall, cacheRead, finishReason, blockReason). */
 function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[] } {
   const config = isObj(body.generationConfig) ? body.generationConfig : {};
-  const calls = toolCalls(body, mock, model);
-  // A step that calls tools says nothing else, unless `content` asks for text too.
-  let deltas = calls.length > 0 && typeof mock.content !== 'string' ? [] : contentDeltas(mock);
   let finishReason = typeof mock.finishReason === 'string' ? mock.finishReason : 'STOP';
+  const failure = FAILURE_MESSAGES[finishReason];
+  const calls = failure === undefined ? toolCalls(body, mock, model) : [];
+  // A step that calls tools says nothing else, unless `content` asks for text too; a failed one says nothing.
+  let deltas = failure !== undefined || (calls.length > 0 && typeof mock.content !== 'string') ? [] : contentDeltas(mock);
   const cap = nonNegInt(config.maxOutputTokens);
   if (cap !== undefined && cap < deltas.length) {
     deltas = deltas.slice(0, cap);
@@ -232,8 +282,9 @@ function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[]
     return { whole: blocked, events: [blocked] };
   }
   const candidate = (index: number, parts: Obj[], finish?: string): Obj => ({
-    content: { parts, role: 'model' },
+    content: parts.length === 0 && failure !== undefined ? {} : { parts, role: 'model' },
     ...(finish ? { finishReason: finish } : {}),
+    ...(finish && failure !== undefined ? { finishMessage: failure } : {}),
     ...(index > 0 ? { index } : {}), // proto JSON leaves 0 out
   });
   const indexes = Array.from({ length: n }, (_, i) => i);
@@ -248,7 +299,8 @@ function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[]
   if (thoughts !== null) steps.push([{ text: thoughts, thought: true }]);
   for (const d of deltas) steps.push([{ text: d }]);
   if (calls.length > 0) steps.push(calls);
-  if (steps.length === 0) steps.push([{ text: '' }]);
+  if (failure !== undefined) steps.push([]);
+  else if (steps.length === 0) steps.push([{ text: '' }]);
   let produced = 0;
   const events = steps.map((parts, k) => {
     const last = k === steps.length - 1;
@@ -261,18 +313,26 @@ function build(body: Obj, mock: Obj, model: string): { whole: Obj; events: Obj[]
 
 function streamEvents(body: Obj, mock: Obj, model: string): string[] {
   const frame = (data: unknown): string => `data: ${JSON.stringify(data)}\r\n\r\n`;
-  const error = (status: number): string => frame({ error: { code: status, message: DEFAULT_MESSAGES[STATUS_NAMES[status]!]!, status: STATUS_NAMES[status] } });
+  const error = (status: number): string => frame({ error: faultError(status, mock) }); // as an HTTP error would say it (a 429 with its RetryInfo)
   if (mock.firstEventError === true) return [error(typeof mock.errorCode === 'number' ? mock.errorCode : 503)];
   const events = build(body, mock, model).events.map(frame);
   const after = nonNegInt(mock.errorAfterEvents);
   return after === undefined ? events : [...events.slice(0, after), error(500)];
 }
 
-/** batchEmbedContents: one `{values}` per request, deterministic; Google reports no token counts here. */
+/** gemini-embedding-001's full size: only vectors of this size come normalised. */
+const NATIVE_DIMENSIONS = 3072;
+const MAX_BATCH = 100;
+
+/**
+ * batchEmbedContents: one `{values}` per request, deterministic; Google reports no token counts here.
+ * `outputDimensionality` cuts the full vector short (Matryoshka), leaving it shorter than unit length.
+ */
 function embedContents(ctx: Ctx, body: Obj, model: string): void {
   const unknown = unknownField(body, ['requests'], '');
   if (unknown) return sendGoogleError(ctx, unknown);
   if (!Array.isArray(body.requests) || body.requests.length === 0) return sendGoogleError(ctx, invalid('* BatchEmbedContentsRequest.requests: requests is not specified\n'));
+  if (body.requests.length > MAX_BATCH) return sendGoogleError(ctx, invalid(`* BatchEmbedContentsRequest.requests: at most ${MAX_BATCH} requests can be in one batch\n`));
   const embeddings: Obj[] = [];
   for (const [i, r] of body.requests.entries()) {
     const text = isObj(r) && isObj(r.content) ? partsOf(r.content).map((p) => (typeof p.text === 'string' ? p.text : '')).join('') : undefined;
@@ -280,7 +340,7 @@ function embedContents(ctx: Ctx, body: Obj, model: string): void {
     if (r.model !== `models/${model}`) {
       return sendGoogleError(ctx, invalid(`Model names should be the same in all requests and match the model in the URL: ${String(r.model)} vs models/${model}.`));
     }
-    embeddings.push({ values: embed(text, nonNegInt(r.outputDimensionality) ?? 8) });
+    embeddings.push({ values: embed(text, NATIVE_DIMENSIONS).slice(0, nonNegInt(r.outputDimensionality) ?? NATIVE_DIMENSIONS) });
   }
   send(ctx, 200, JSON.stringify({ embeddings }, null, 2), 'application/json; charset=UTF-8');
 }
