@@ -1,6 +1,6 @@
 /** The gateway in front of Gemini (the mock speaks the Gemini API): OpenAI format in and out. */
 import { describe, expect, it } from "vitest";
-import { MOCK, admin, gateway, json, scriptUpstream, testEnv, uniqueTag, upstreamSaw, type OpenAIError } from "./helpers.ts";
+import { MOCK, admin, gateway, json, scriptUpstream, testEnv, uniqueTag, upstreamClosedEarly, upstreamSaw, type OpenAIError } from "./helpers.ts";
 
 const env = testEnv({ GEMINI_BASE_URL: `${MOCK}/v1beta`, GEMINI_API_KEY: "mock-gemini-key" });
 const MODEL = "gemini-3-flash-preview";
@@ -304,6 +304,15 @@ describe("Gemini's errors, classified", () => {
     const broken = dataEvents(await (await ask({ messages: [{ role: "user", content: `hi ${mid}` }], stream: true })).text());
     expect(broken).not.toContain("[DONE]");
     expect(JSON.parse(broken.at(-1) ?? "")).toMatchObject({ error: { code: "internal", type: "server_error" } });
+
+    // An error relayed in-band ends the stream at once, even if the provider then keeps the connection open:
+    // one error event, no idle-timeout error after it.
+    const hung = await scripted("gemini-error-then-hang", { errorAfterEvents: 2, hangAfterEvents: 3 });
+    const started = Date.now();
+    const ended = dataEvents(await (await ask({ messages: [{ role: "user", content: `hi ${hung}` }], stream: true })).text());
+    expect(Date.now() - started).toBeLessThan(1000); // the idle timeout here is 1500 ms
+    expect(ended.filter((d) => d.startsWith('{"error"'))).toHaveLength(1);
+    expect((await upstreamClosedEarly(hung)).closed).toBe(true);
 
     const cut = await scripted("gemini-cut", { endWithoutFinish: true });
     const incomplete = dataEvents(await (await ask({ messages: [{ role: "user", content: `hi ${cut}` }], stream: true })).text());

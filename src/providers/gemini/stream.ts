@@ -30,7 +30,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
   let model: unknown = null;
   let rawUsage: unknown = undefined;
   const candidates = new Map<number, CandidateState>();
-  let failed = false;
+  let failed: string | null = null; // the error relayed in-band, which ends the stream
 
   const chunk = (index: number, delta: Json, finish: string | null = null): Uint8Array =>
     encoder.encode(
@@ -54,11 +54,11 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
   }
 
   function handle(event: Json, emit: (bytes: Uint8Array) => void): void {
-    if (failed) return; // nothing follows an error event
+    if (failed !== null) return; // nothing follows an error event
     if (isObject(event.error)) {
       const detail = geminiErrorDetail(event.error);
       emit(encoder.encode(`data: ${JSON.stringify({ error: { message: detail.message, type: detail.type ?? "upstream_error", param: null, code: detail.code } })}\n\n`));
-      failed = true; // reported in-band already: the relay just closes
+      failed = detail.message; // reported in-band already: the relay just closes
       return;
     }
     if (id === "") id = typeof event.responseId === "string" ? event.responseId : `gemini-${options.created}`;
@@ -84,7 +84,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
       const failure = failureWithoutAnswer(candidate, state.answered);
       if (failure !== null) {
         emit(sseErrorEvent(failure, "upstream_bad_response"));
-        failed = true;
+        failed = failure;
         return;
       }
       const finish = finishReason(candidate.finishReason, state.toolCalls > 0);
@@ -103,7 +103,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
     },
     end(emit) {
       events.end((event) => handle(event, emit));
-      if (failed || !finished()) return;
+      if (failed !== null || !finished()) return;
       const total = usage();
       if (options.clientWantsUsage && total !== null) {
         emit(encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: options.created, model, choices: [], usage: total })}\n\n`));
@@ -114,6 +114,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
       events.discard();
     },
     usage,
-    completed: () => failed || finished(),
+    completed: () => failed !== null || finished(),
+    inBandError: () => failed,
   };
 }
