@@ -40,25 +40,25 @@ async function hmac(key: ArrayBuffer | Uint8Array | CryptoKey, data: string): Pr
  * Signing keys by secret, day, region and service. A key is good for a whole
  * UTC day, so deriving it (four HMACs, each importing a key) for every request
  * is waste on the hot path. A handful of entries covers every credential and
- * region an isolate signs for; the oldest goes first past that.
+ * region an isolate signs for; the oldest goes first past that. The keys are
+ * kept, not the promises of them: a promise begun in one request and awaited
+ * in another ties the second to the first (workerd warns of it, and it hangs
+ * if the first is cancelled); two requests racing derive the key twice, harmlessly.
  */
-const SIGNING_KEYS = new Map<string, Promise<CryptoKey>>();
+const SIGNING_KEYS = new Map<string, CryptoKey>();
 const SIGNING_KEYS_MAX = 16;
 
-function signingKey(secretAccessKey: string, day: string, region: string, service: string): Promise<CryptoKey> {
+async function signingKey(secretAccessKey: string, day: string, region: string, service: string): Promise<CryptoKey> {
   const id = `${secretAccessKey}\n${day}\n${region}\n${service}`;
   const cached = SIGNING_KEYS.get(id);
   if (cached !== undefined) return cached;
-  const derived = (async () => {
-    let key = await hmac(encoder.encode(`AWS4${secretAccessKey}`), day);
-    for (const part of [region, service, "aws4_request"]) key = await hmac(key, part);
-    return hmacKey(key);
-  })();
-  // A failed derivation is not kept: the next request tries again.
-  derived.catch(() => SIGNING_KEYS.delete(id));
-  if (SIGNING_KEYS.size >= SIGNING_KEYS_MAX) SIGNING_KEYS.delete(SIGNING_KEYS.keys().next().value ?? id);
-  SIGNING_KEYS.set(id, derived);
-  return derived;
+  let raw = await hmac(encoder.encode(`AWS4${secretAccessKey}`), day);
+  for (const part of [region, service, "aws4_request"]) raw = await hmac(raw, part);
+  const key = await hmacKey(raw);
+  const oldest = SIGNING_KEYS.keys().next().value;
+  if (SIGNING_KEYS.size >= SIGNING_KEYS_MAX && oldest !== undefined) SIGNING_KEYS.delete(oldest);
+  SIGNING_KEYS.set(id, key);
+  return key;
 }
 
 /** RFC 3986 encoding, as SigV4 wants it: everything but `A-Za-z0-9-._~` becomes `%XX` (upper-case). */
