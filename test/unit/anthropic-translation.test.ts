@@ -85,6 +85,11 @@ describe("OpenAI request → Anthropic Messages request", () => {
     expect(toAnthropicRequest({ messages, reasoning_effort: "high" }, { ...opts, supportsThinking: false })).not.toHaveProperty("thinking");
     const tools = [{ type: "function", function: { name: "f", parameters: { type: "object" } } }];
     expect(toAnthropicRequest({ messages, tools, tool_choice: "required", reasoning_effort: "low" }, opts)).not.toHaveProperty("thinking");
+    // "none" is OpenAI's "no reasoning"; a name an object inherits (`constructor`) or an unknown one is refused like OpenAI refuses it.
+    expect(toAnthropicRequest({ messages, reasoning_effort: "none", temperature: 0.3 }, opts)).toMatchObject({ temperature: 0.3 });
+    for (const reasoning_effort of ["constructor", "toString", "extreme"]) {
+      expect(() => toAnthropicRequest({ messages, reasoning_effort, temperature: 0.3 }, opts)).toThrow(expect.objectContaining({ status: 400, param: "reasoning_effort" }));
+    }
   });
 
   it("moves system messages to `system`, requires max_tokens, maps stop/user/tools", () => {

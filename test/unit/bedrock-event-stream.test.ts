@@ -1,7 +1,7 @@
 /** The incremental AWS event-stream decoder: framing, every header type, checksums. */
 import { describe, expect, it } from "vitest";
 import { crc32 } from "../../src/providers/bedrock/crc32.ts";
-import { EventStreamDecoder, EventStreamError } from "../../src/providers/bedrock/event-stream.ts";
+import { EventStreamDecoder, EventStreamError, type EventMessage } from "../../src/providers/bedrock/event-stream.ts";
 
 const enc = new TextEncoder();
 
@@ -27,6 +27,13 @@ const stringHeader = (name: string, value: string): number[] => {
   return header(name, 7, [bytes.length >> 8, bytes.length & 0xff, ...bytes]);
 };
 
+/** Every message one chunk completes. */
+function decode(decoder: EventStreamDecoder, chunk: Uint8Array): EventMessage[] {
+  const messages: EventMessage[] = [];
+  decoder.push(chunk, (m) => messages.push(m));
+  return messages;
+}
+
 const eventFrame = (type: string, json: unknown): Uint8Array =>
   frame(new Uint8Array([...stringHeader(":event-type", type), ...stringHeader(":message-type", "event")]), enc.encode(JSON.stringify(json)));
 
@@ -43,7 +50,7 @@ describe("AWS event-stream decoding", () => {
       ...header("bytes", 6, [0, 3, 1, 2, 3]), ...stringHeader("str", "héllo"),
       ...header("ts", 8, [0, 0, 0x01, 0x8a, 0x3b, 0x2b, 0x3c, 0x00]), ...header("id", 9, uuid),
     ]);
-    const [message] = new EventStreamDecoder().push(frame(headers, enc.encode("{}")));
+    const [message] = decode(new EventStreamDecoder(), frame(headers, enc.encode("{}")));
     const h = message?.headers;
     expect([h?.get("t"), h?.get("f"), h?.get("b"), h?.get("s"), h?.get("i"), h?.get("l")]).toEqual([true, false, -1, 258, -2, 4294967296n]);
     expect(h?.get("bytes")).toEqual(new Uint8Array([1, 2, 3]));
@@ -63,7 +70,7 @@ describe("AWS event-stream decoding", () => {
     }
     const types = (chunks: Uint8Array[]): unknown[] => {
       const decoder = new EventStreamDecoder();
-      return chunks.flatMap((c) => decoder.push(c)).map((m) => [m.headers.get(":event-type"), new TextDecoder().decode(m.payload)]);
+      return chunks.flatMap((c) => decode(decoder, c)).map((m) => [m.headers.get(":event-type"), new TextDecoder().decode(m.payload)]);
     };
     const whole = types([all]);
     expect(whole.map((t) => (t as unknown[])[0])).toEqual(["messageStart", "contentBlockDelta", "messageStop"]);
@@ -75,13 +82,46 @@ describe("AWS event-stream decoding", () => {
     const good = eventFrame("messageStop", { stopReason: "end_turn" });
     const badMessage = good.slice();
     badMessage[good.length - 6] = (badMessage[good.length - 6] ?? 0) ^ 0x01; // a payload byte
-    expect(() => new EventStreamDecoder().push(badMessage)).toThrow(/message checksum/);
+    expect(() => decode(new EventStreamDecoder(), badMessage)).toThrow(/message checksum/);
     const badPrelude = good.slice();
     badPrelude[3] = (badPrelude[3] ?? 0) ^ 0x01; // the total length
-    expect(() => new EventStreamDecoder().push(badPrelude)).toThrow(EventStreamError);
+    expect(() => decode(new EventStreamDecoder(), badPrelude)).toThrow(EventStreamError);
     const tiny = new Uint8Array(12);
     new DataView(tiny.buffer).setUint32(0, 8);
     new DataView(tiny.buffer).setUint32(8, crc32(tiny, 0, 8));
-    expect(() => new EventStreamDecoder().push(tiny)).toThrow(/impossible/);
+    expect(() => decode(new EventStreamDecoder(), tiny)).toThrow(/impossible/);
+  });
+
+  it("hands on the good frames before a corrupt one in the same chunk, then throws", () => {
+    const good = eventFrame("contentBlockDelta", { delta: { text: "kept" } });
+    const bad = eventFrame("contentBlockDelta", { delta: { text: "lost" } });
+    bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0xff;
+    const chunk = new Uint8Array(good.length + bad.length);
+    chunk.set(good);
+    chunk.set(bad, good.length);
+    const seen: string[] = [];
+    expect(() => new EventStreamDecoder().push(chunk, (m) => seen.push(new TextDecoder().decode(m.payload)))).toThrow(/message checksum/);
+    expect(seen).toEqual([JSON.stringify({ delta: { text: "kept" } })]);
+  });
+
+  it("joins a frame split over many chunks once, when its declared length is in (no copy per chunk)", () => {
+    const big = eventFrame("contentBlockDelta", { delta: { text: "x".repeat(64 * 1024) } });
+    const decoder = new EventStreamDecoder();
+    const messages: EventMessage[] = [];
+    let copied = 0;
+    const set = Uint8Array.prototype.set;
+    // Counts the bytes the decoder copies; a copy of everything held on each of 1,000+ pushes would be ~35 MB.
+    Uint8Array.prototype.set = function (this: Uint8Array, array: ArrayLike<number>, offset?: number) {
+      copied += array.length;
+      return set.call(this, array, offset);
+    };
+    try {
+      for (let at = 0; at < big.length; at += 61) decoder.push(big.subarray(at, at + 61), (m) => messages.push(m));
+    } finally {
+      Uint8Array.prototype.set = set;
+    }
+    expect(messages).toHaveLength(1);
+    expect(JSON.parse(new TextDecoder().decode(messages[0]?.payload))).toEqual({ delta: { text: "x".repeat(64 * 1024) } });
+    expect(copied).toBeLessThanOrEqual(big.length + 12);
   });
 });

@@ -1,5 +1,5 @@
 /** SigV4 against AWS's published test suite (aws-sig-v4-test-suite: credentials AKIDEXAMPLE, 2015-08-30T12:36:00Z). */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { canonicalUri, signRequest } from "../../src/providers/bedrock/sigv4.ts";
 
 const SUITE = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
@@ -55,5 +55,31 @@ describe("SigV4 signing (AWS test suite vectors)", () => {
     const headers = await sign("POST", "https://example.amazonaws.com/", "{}", { ...SUITE, sessionToken: "token/+=" });
     expect(headers.get("x-amz-security-token")).toBe("token/+=");
     expect(headers.get("authorization")).toContain("SignedHeaders=host;x-amz-date;x-amz-security-token,");
+  });
+
+  it("derives the signing key once per secret, day, region and service, and keeps only a few", async () => {
+    const imports = vi.spyOn(crypto.subtle, "importKey");
+    try {
+      const signOnce = async (region: string, day = NOW): Promise<string | undefined> => {
+        const headers = new Headers({ host: "example.amazonaws.com" });
+        await signRequest({ method: "GET", url: new URL("https://example.amazonaws.com/"), headers, body: "", region, service: "service", now: day }, SUITE);
+        return signature(headers);
+      };
+      await signOnce("us-east-1");
+      imports.mockClear();
+      // Same day, same scope: no key derived again (the vector still matches), nor imported.
+      expect(await signOnce("us-east-1")).toBe("5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+      expect(imports).not.toHaveBeenCalled();
+      // Another day is another key.
+      await signOnce("us-east-1", new Date("2015-08-31T00:00:01Z"));
+      expect(imports.mock.calls.length).toBeGreaterThanOrEqual(4);
+      // Past the bound the oldest keys go: many regions later, the first is derived again.
+      for (let i = 0; i < 40; i++) await signOnce(`region-${i}`);
+      imports.mockClear();
+      expect(await signOnce("us-east-1")).toBe("5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+      expect(imports.mock.calls.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      imports.mockRestore();
+    }
   });
 });

@@ -66,6 +66,23 @@ describe("OpenAI → Converse request", () => {
     expect(claude.additionalModelRequestFields).toEqual({ thinking: { type: "enabled", budget_tokens: 2048 } });
     expect(claude.inferenceConfig).toEqual({ maxTokens: 64000 });
     expect(toConverseRequest(body, NOVA).additionalModelRequestFields).toBeUndefined();
+    // An inherited name is no effort: refused, the temperature untouched on the way.
+    expect(refusal({ ...body, reasoning_effort: "constructor" }, CLAUDE)).toMatchObject({ status: 400, param: "reasoning_effort" });
+    expect(toConverseRequest({ ...body, reasoning_effort: "none" }, CLAUDE).inferenceConfig).toEqual({ temperature: 0.3 });
+  });
+
+  it("names documents apart across the whole request, cut to Converse's characters and 200 of them", () => {
+    const file = (filename?: string) => ({ type: "file", file: { ...(filename === undefined ? {} : { filename }), file_data: "data:text/plain;base64,aGk=" } });
+    const out = toConverseRequest({
+      messages: [
+        { role: "user", content: [file("notes.txt"), file("notes.txt"), file(".txt"), file()] },
+        { role: "assistant", content: "ok" },
+        { role: "user", content: [file("NOTES.md"), file("\u3000tab\there\u00e9.txt"), file(`${"z".repeat(300)}.txt`)] },
+      ],
+    }, NOVA);
+    const names = (out.messages as Array<{ content: Array<{ document?: { name: string } }> }>).flatMap((m) => m.content.flatMap((b) => (b.document ? [b.document.name] : [])));
+    expect(names).toEqual(["notes", "notes (2)", "document", "document (2)", "NOTES (3)", "tab here", "z".repeat(200)]);
+    expect(refusal({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:constructor;base64,AA==" } }] }] }).message).toContain("'constructor'");
   });
 
   it("refuses what Converse cannot take, naming the parameter", () => {

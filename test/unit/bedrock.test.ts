@@ -91,7 +91,10 @@ describe("OpenAI clients served by Bedrock Converse", () => {
       tools: [weatherTool],
       messages: [
         { role: "user", content: `Weather in Paris? ${word}` },
-        { role: "assistant", content: null, tool_calls: [{ id: call?.id, type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
+        { role: "assistant", content: null, tool_calls: [
+          { id: call?.id, type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+          { id: "second", type: "function", function: { name: "get_weather", arguments: '{"city":"Lyon"}' } },
+        ] },
         { role: "tool", tool_call_id: call?.id, content: "18°C, sunny" },
         { role: "tool", tool_call_id: "second", content: '{"humidity":40}' },
       ],
@@ -101,7 +104,10 @@ describe("OpenAI clients served by Bedrock Converse", () => {
     const [seen] = await upstreamSaw(word);
     expect(seen?.body.messages).toEqual([
       { role: "user", content: [{ text: `Weather in Paris? ${word}` }] },
-      { role: "assistant", content: [{ toolUse: { toolUseId: call?.id, name: "get_weather", input: { city: "Paris" } } }] },
+      { role: "assistant", content: [
+        { toolUse: { toolUseId: call?.id, name: "get_weather", input: { city: "Paris" } } },
+        { toolUse: { toolUseId: "second", name: "get_weather", input: { city: "Lyon" } } },
+      ] },
       { role: "user", content: [{ toolResult: { toolUseId: call?.id, content: [{ text: "18°C, sunny" }] } }, { toolResult: { toolUseId: "second", content: [{ json: { humidity: 40 } }] } }] },
     ]);
     expect(seen?.body.toolConfig).toEqual({ tools: [{ toolSpec: { name: "get_weather", description: "Weather now", inputSchema: { json: weatherTool.function.parameters } } }] });
@@ -153,6 +159,109 @@ describe("OpenAI clients served by Bedrock Converse", () => {
   });
 });
 
+describe("Converse's request rules, as Bedrock enforces them", () => {
+  const pdf = (filename?: string) => ({ type: "file", file: { ...(filename === undefined ? {} : { filename }), file_data: "data:application/pdf;base64,JVBERi0=" } });
+
+  it("names every document of a request apart, in the characters Converse allows (it rejects the whole request otherwise)", async () => {
+    const { word } = await scripted({});
+    const long = `${"a".repeat(150)}  ${"b".repeat(150)}.pdf`;
+    const res = await ask({
+      messages: [
+        { role: "user", content: [{ type: "text", text: `Compare ${word}` }, pdf("report.pdf"), pdf("Report.docx"), pdf()] },
+        { role: "assistant", content: "Which part?" },
+        { role: "user", content: [pdf("report.pdf"), pdf(), pdf("John's  report #1 (final)_v2.pdf"), pdf(long), pdf(long)] },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const [seen] = await upstreamSaw(word);
+    const names = (seen?.body.messages as Array<{ content: Array<{ document?: { name: string } }> }>).flatMap((m) => m.content.flatMap((b) => (b.document ? [b.document.name] : [])));
+    expect(names.slice(0, 6)).toEqual(["report", "Report (2)", "document", "report (3)", "document (2)", "John s report 1 (final) v2"]);
+    expect(names[6]).toBe(`${"a".repeat(150)} ${"b".repeat(49)}`);
+    expect(names[7]).toBe(`${"a".repeat(150)} ${"b".repeat(45)} (2)`);
+    expect(names.every((n) => n.length <= 200)).toBe(true);
+  });
+
+  it("the mock refuses what Bedrock refuses, in its words: duplicate or ill-formed document names, tool results that answer no toolUse", async () => {
+    const converse = (body: unknown) =>
+      fetch(`${MOCK}/model/${encodeURIComponent(MODEL)}/converse`, { method: "POST", headers: { authorization: "Bearer ABSKkey", "content-type": "application/json" }, body: JSON.stringify(body) });
+    const doc = (name: string) => ({ document: { format: "pdf", name, source: { bytes: "JVBERi0=" } } });
+    const message = async (body: unknown) => {
+      const res = await converse(body);
+      expect(res.status).toBe(400);
+      expect(res.headers.get("x-amzn-errortype")).toMatch(/^ValidationException:/);
+      return (await res.json<{ message: string }>()).message;
+    };
+    expect(await message({ messages: [{ role: "user", content: [doc("a")] }, { role: "assistant", content: [{ text: "ok" }] }, { role: "user", content: [doc("a")] }] })).toBe(
+      "Messages can't contain duplicate document names. Rename the document and retry your request.",
+    );
+    for (const name of ["report.pdf", "two  spaces", "under_score"]) {
+      expect(await message({ messages: [{ role: "user", content: [doc(name)] }] })).toMatch(/^The document file name can only contain alphanumeric characters/);
+    }
+    expect(await message({ messages: [{ role: "user", content: [doc("x".repeat(201))] }] })).toContain("length less than or equal to 200");
+    const tools = { tools: [{ toolSpec: { name: "f", inputSchema: { json: {} } } }] };
+    const use = { role: "assistant", content: [{ toolUse: { toolUseId: "t1", name: "f", input: {} } }] };
+    const result = (id: string) => ({ toolResult: { toolUseId: id, content: [{ text: "ok" }] } });
+    expect(await message({ toolConfig: tools, messages: [{ role: "user", content: [{ text: "hi" }] }, use, { role: "user", content: [result("t1"), result("t2")] }] })).toBe(
+      "The number of toolResult blocks at messages.2.content exceeds the number of toolUse blocks of previous turn.",
+    );
+    expect(await message({ toolConfig: tools, messages: [{ role: "user", content: [{ text: "hi" }] }, use, { role: "user", content: [result("other")] }] })).toBe(
+      "Expected toolResult blocks at messages.2.content for the following Ids: t1",
+    );
+    const hi = [{ role: "user", content: [{ text: "hi" }] }];
+    expect(await message({ toolConfig: { ...tools, toolChoice: { auto: {}, any: {} } }, messages: hi })).toContain("toolChoice");
+    expect(await message({ toolConfig: { ...tools, toolChoice: { tool: { name: "g" } } }, messages: hi })).toContain("g");
+    expect(await message({ outputConfig: { textFormat: { type: "json_schema", structure: { jsonSchema: { schema: { type: "object" } } } } }, messages: hi })).toContain("schema");
+    expect(await message({ outputConfig: { textFormat: { type: "json", structure: { jsonSchema: { schema: "{}" } } } }, messages: hi })).toContain("[json_schema]");
+    expect((await converse({ toolConfig: { ...tools, toolChoice: { tool: { name: "f" } } }, outputConfig: { textFormat: { type: "json_schema", structure: { jsonSchema: { schema: "{}", name: "n" } } } }, messages: hi })).status).toBe(200);
+  });
+
+  it("sends toolChoice and outputConfig in the shapes Converse takes", async () => {
+    const { word, messages } = await scripted({});
+    const schema = { type: "object", properties: { n: { type: "number" } } };
+    const res = await ask({ messages, tools: [weatherTool], tool_choice: { type: "function", function: { name: "get_weather" } }, response_format: { type: "json_schema", json_schema: { name: "num", schema } } });
+    expect(res.status).toBe(200);
+    const [seen] = await upstreamSaw(word);
+    expect((seen?.body.toolConfig as { toolChoice: unknown }).toolChoice).toEqual({ tool: { name: "get_weather" } });
+    expect(seen?.body.outputConfig).toEqual({ textFormat: { type: "json_schema", structure: { jsonSchema: { schema: JSON.stringify(schema), name: "num" } } } });
+  });
+
+  it("refuses an unknown reasoning_effort (an inherited name too) with a 400 naming it, through the gateway", async () => {
+    for (const reasoning_effort of ["constructor", "extreme"]) {
+      const res = await ask({ messages: [{ role: "user", content: "hi" }], reasoning_effort });
+      expect(res.status).toBe(400);
+      expect((await res.json<OpenAIError>()).error.param).toBe("reasoning_effort");
+    }
+    const { word, messages } = await scripted({});
+    expect((await ask({ messages, reasoning_effort: "none", temperature: 0.5 })).status).toBe(200);
+    expect(((await upstreamSaw(word))[0]?.body.inferenceConfig as { temperature: number }).temperature).toBe(0.5);
+  });
+});
+
+describe("Bedrock's answers and streams, read robustly", () => {
+  it("an exception frame after the answer is whole sends nothing after [DONE]", async () => {
+    const { messages } = await scripted({ exceptionAfterEnd: "internalServerException" });
+    const text = await (await ask({ messages, stream: true })).text();
+    expect(dataEvents(text).at(-1)).toBe("[DONE]");
+    expect(text).not.toContain('"error"');
+  });
+
+  it("a good frame and a corrupt one arriving together: the good one still reaches the client before the error", async () => {
+    const { messages } = await scripted({ corruptFrameAt: 3, joinFramesFrom: 1 });
+    const all = chunks(await (await ask({ messages, stream: true })).text());
+    expect(all.slice(0, -1).map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("Hello from ");
+    expect(all.at(-1)?.error?.message).toContain("checksum");
+  });
+
+  it("an answer that carries no URL (not from fetch) is still an answer, named after the provider", async () => {
+    const { bedrockAdapter } = await import("../../src/providers/bedrock/adapter.ts");
+    const answer = new Response(JSON.stringify({ output: { message: { role: "assistant", content: [{ text: "hi" }] } }, stopReason: "end_turn", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }));
+    const { body } = await bedrockAdapter.readChatResponse(answer);
+    const parsed = JSON.parse(String(body)) as Completion;
+    expect(parsed.choices[0]?.message.content).toBe("hi");
+    expect(parsed.model).toBe("bedrock");
+  });
+});
+
 describe("Bedrock's errors, classified", () => {
   const route = { targets: [{ provider: "bedrock", model: MODEL }, { provider: "openai", model: "gpt-4o-mini" }] };
   const viaRoute = async (messages: unknown, stream = false) => {
@@ -174,20 +283,58 @@ describe("Bedrock's errors, classified", () => {
     expect((await alone.json<OpenAIError>()).error.message).toContain("Too many requests");
   });
 
-  it("ValidationException (400) passes through with Bedrock's words, without failover", async () => {
-    const { messages } = await scripted({ status: 400, errorMessage: "The provided model identifier is invalid." });
+  it("ValidationException (400) about the request passes through with Bedrock's words, without failover", async () => {
+    const words = "Malformed input request: #: extraneous key [foo] is not permitted, please reformat your input and try again.";
+    const { messages } = await scripted({ status: 400, errorMessage: words, onlyModel: MODEL });
     const res = await viaRoute(messages);
     expect(res.status).toBe(400);
     expect(res.headers.get("x-switchyard-attempts")).toBe("1");
     const body = await res.json<OpenAIError>();
-    expect(body.error).toMatchObject({ message: "The provided model identifier is invalid.", type: "invalid_request_error", code: "ValidationException" });
+    expect(body.error).toMatchObject({ message: words, type: "invalid_request_error", code: "ValidationException" });
   });
 
-  it("ServiceQuotaExceededException (a 400 about the account) fails over", async () => {
+  it("a configured target Bedrock will not serve (bad model id, needs an inference profile, no use-case form, retired) fails over", async () => {
+    const unusable = [
+      ["ValidationException", "The provided model identifier is invalid."],
+      ["ValidationException", `Invocation of model ID ${MODEL} with on-demand throughput isn\u2019t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`],
+      ["ResourceNotFoundException", "Model use case details have not been submitted for this account. Fill out the Anthropic use case details form before using the model."],
+      ["ResourceNotFoundException", "This model version has reached the end of its life. Please refer to the AWS documentation for more details."],
+    ] as const;
+    for (const [errorType, errorMessage] of unusable) {
+      const { messages } = await scripted({ status: 400, errorType, errorMessage, onlyModel: MODEL });
+      const res = await viaRoute(messages);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-switchyard-provider")).toBe("openai");
+      expect(res.headers.get("x-switchyard-attempts")).toBe("2");
+    }
+    // The same in a stream's first frame.
+    const { messages: streamed } = await scripted({ firstEventException: "validationException", errorMessage: "The provided model identifier is invalid." });
+    expect((await viaRoute(streamed, true)).headers.get("x-switchyard-provider")).toBe("openai");
+    // Alone, it is the provider's failure (502), not the client's 400.
+    const { messages } = await scripted({ status: 400, errorMessage: "The provided model identifier is invalid." });
+    const alone = await ask({ messages });
+    expect(alone.status).toBe(502);
+    const body = await alone.json<OpenAIError>();
+    expect(body.error.code).toBe("upstream_error");
+    expect(body.error.message).toContain("The provided model identifier is invalid.");
+  });
+
+  it("ServiceQuotaExceededException (a 400 about the account) fails over, and alone is a 429 rate limit; so is ModelNotReadyException", async () => {
     const { messages } = await scripted({ status: 400, errorType: "ServiceQuotaExceededException", errorMessage: "quota", onlyModel: MODEL });
     const res = await viaRoute(messages);
     expect(res.status).toBe(200);
     expect(res.headers.get("x-switchyard-provider")).toBe("openai");
+    for (const mock of [
+      { status: 400, errorType: "ServiceQuotaExceededException", errorMessage: "Your request exceeds the service quota for your account." },
+      { firstEventException: "serviceQuotaExceededException", errorMessage: "Your request exceeds the service quota for your account." },
+      { firstEventException: "modelNotReadyException", errorMessage: "Model is not ready." },
+      { status: 429, errorType: "ModelNotReadyException", errorMessage: "Model is not ready." },
+    ]) {
+      const { messages: alone } = await scripted(mock);
+      const limited = await ask({ messages: alone, stream: mock.firstEventException !== undefined });
+      expect(limited.status).toBe(429);
+      expect((await limited.json<OpenAIError>()).error.code).toBe("upstream_rate_limited");
+    }
   });
 
   it("an exception frame as the first event (alone, or after messageStart) is a failed attempt", async () => {

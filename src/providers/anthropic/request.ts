@@ -6,6 +6,7 @@
  */
 
 import { invalidRequest } from "../../http/errors.ts";
+import { effortBudget } from "../reasoning-effort.ts";
 import { isObject, type Json } from "../json.ts";
 
 
@@ -197,7 +198,7 @@ function applyResponseFormat(out: Json, format: unknown, options: AnthropicReque
  * settings thinking permits.
  */
 function applyReasoningEffort(out: Json, body: Readonly<Json>, options: AnthropicRequestOptions): void {
-  const budget = typeof body.reasoning_effort === "string" ? EFFORT_BUDGET[body.reasoning_effort] : undefined;
+  const budget = effortBudget(EFFORT_BUDGET, body.reasoning_effort);
   if (budget === undefined || out.thinking !== undefined || !options.supportsThinking) return;
   const maxTokens = out.max_tokens as number;
   const forcedTool = isObject(out.tool_choice) && (out.tool_choice.type === "any" || out.tool_choice.type === "tool");

@@ -9,10 +9,20 @@ import { converseStream, frameError } from "./stream.ts";
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-/** The model's id back from a Converse URL (`…/model/<id>/converse`): Converse answers do not name it. */
+/**
+ * The model's id back from a Converse URL (`…/model/<id>/converse`): Converse
+ * answers do not name it, and `readChatResponse` is not handed the request.
+ * An answer whose URL is empty or unparseable (not from `fetch`) is still an
+ * answer: it is named after the provider rather than failed.
+ */
 function modelFromUrl(url: string): string {
-  const match = /\/model\/([^/]+)\/converse(?:-stream)?$/.exec(new URL(url).pathname);
-  return match?.[1] !== undefined ? decodeURIComponent(match[1]) : "bedrock";
+  const match = /\/model\/([^/?#]+)\/converse(?:-stream)?(?:[?#]|$)/.exec(url);
+  if (match?.[1] === undefined) return "bedrock";
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1]; // a malformed escape: the id as it travelled
+  }
 }
 
 /**

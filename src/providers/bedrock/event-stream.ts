@@ -10,7 +10,6 @@
  * right, is an error: the bytes after it cannot be trusted to be frames, so
  * decoding stops rather than hand on garbage.
  */
-import { concatBytes } from "../../streaming/bytes.ts";
 import { crc32 } from "./crc32.ts";
 
 export type HeaderValue = boolean | number | bigint | string | Uint8Array | Date;
@@ -108,33 +107,64 @@ export function decodeMessage(bytes: Uint8Array, offset: number, length: number)
 }
 
 /**
- * Incremental decoder: `push` takes whatever bytes arrived and returns the
- * messages they complete, keeping a partial message for the next chunk. Only
- * the unconsumed tail is ever copied.
+ * Incremental decoder: `push` hands each message its bytes complete to
+ * `onMessage`, as it is decoded, so a broken frame throws only after the good
+ * ones before it in the same chunk were handed on. A message split across
+ * chunks is gathered as the chunks themselves and joined once, when its
+ * declared length is all there: one copy per message however many chunks it
+ * spans, and none for a message inside one chunk.
  */
 export class EventStreamDecoder {
-  private pending: Uint8Array = new Uint8Array(0);
+  /** The chunks of a message not yet whole (the first one may start mid-chunk: a subarray). */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  /** The held message's total length, once its prelude is in. */
+  private wanted: number | null = null;
 
-  push(chunk: Uint8Array): EventMessage[] {
-    const bytes = this.pending.byteLength === 0 ? chunk : concatBytes(this.pending, chunk);
-    const messages: EventMessage[] = [];
+  push(chunk: Uint8Array, onMessage: (message: EventMessage) => void): void {
+    let bytes = chunk;
+    if (this.heldBytes > 0) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.byteLength;
+      if (this.wanted === null && this.heldBytes >= PRELUDE) this.wanted = messageLength(this.join(PRELUDE));
+      if (this.wanted === null || this.heldBytes < this.wanted) return;
+      bytes = this.join(this.heldBytes);
+      this.reset();
+    }
     let offset = 0;
     for (;;) {
       const length = messageLength(bytes, offset);
-      if (length === null || bytes.byteLength - offset < length) break;
-      messages.push(decodeMessage(bytes, offset, length));
+      if (length === null || bytes.byteLength - offset < length) {
+        if (offset < bytes.byteLength) {
+          this.held = [bytes.subarray(offset)];
+          this.heldBytes = bytes.byteLength - offset;
+          this.wanted = length;
+        }
+        return;
+      }
+      onMessage(decodeMessage(bytes, offset, length));
       offset += length;
     }
-    this.pending = offset === bytes.byteLength ? new Uint8Array(0) : bytes.slice(offset);
-    return messages;
   }
 
-  /** Bytes of a message not yet whole (at the end of a stream: a message cut short). */
-  get buffered(): number {
-    return this.pending.byteLength;
+  /** The first `length` held bytes in one array. */
+  private join(length: number): Uint8Array {
+    const first = this.held[0];
+    if (first !== undefined && first.byteLength >= length) return first.subarray(0, length);
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (const part of this.held) {
+      if (at >= length) break;
+      const take = Math.min(part.byteLength, length - at);
+      out.set(take === part.byteLength ? part : part.subarray(0, take), at);
+      at += take;
+    }
+    return out;
   }
 
   reset(): void {
-    this.pending = new Uint8Array(0);
+    this.held = [];
+    this.heldBytes = 0;
+    this.wanted = null;
   }
 }

@@ -10,6 +10,7 @@ import { invalidRequest } from "../../http/errors.ts";
 import { EFFORT_BUDGET, MIN_THINKING_BUDGET } from "../anthropic/request.ts";
 import { maxOutputTokens, supportsThinking } from "../anthropic/models.ts";
 import { isObject, type Json } from "../json.ts";
+import { effortBudget } from "../reasoning-effort.ts";
 
 /** Converse request fields a client may send as they are (Converse API reference, "Request Syntax"). */
 const CONVERSE_FIELDS = [
@@ -23,6 +24,9 @@ const DOCUMENT_FORMATS: Readonly<Record<string, string>> = {
   "application/msword": "doc", "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
   "application/vnd.ms-excel": "xls", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
 };
+
+/** A table's own entry (an inherited name such as `constructor` is no format). */
+const own = (table: Readonly<Record<string, string>>, key: string): string | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
 
 const refuse = (message: string, param: string): never => {
   throw invalidRequest(message, param, "unsupported_parameter");
@@ -41,22 +45,46 @@ function imageBlock(url: string): Json {
   if (data === null) {
     return refuse("Bedrock's Converse API takes images as bytes (or from S3), not by URL: send the image as a base64 data: URL.", "messages");
   }
-  const format = IMAGE_FORMATS[data.mediaType] ?? refuse(`Bedrock accepts png, jpeg, gif and webp images, not '${data.mediaType}'.`, "messages");
+  const format = own(IMAGE_FORMATS, data.mediaType) ?? refuse(`Bedrock accepts png, jpeg, gif and webp images, not '${data.mediaType}'.`, "messages");
   return { image: { format, source: { bytes: data.base64 } } };
 }
 
-function documentBlock(file: Json, index: number): Json {
+/** Converse's longest document name. */
+const DOCUMENT_NAME_MAX = 200;
+
+/**
+ * Names documents for one request. Converse rejects the whole request when two
+ * documents share a name, anywhere in the conversation (checked here without
+ * regard to case, to be safe), and accepts only letters, digits, single
+ * spaces, hyphens, parentheses and square brackets, 1 to 200 of them: a
+ * filename is cut down to those, and a repeat gets a number, `report (2)`.
+ */
+function documentNamer(): (filename: unknown) => string {
+  const taken = new Set<string>();
+  return (filename) => {
+    const stem = typeof filename === "string" ? filename.replace(/\.[^.]*$/, "") : "";
+    const base = stem.replace(/[^A-Za-z0-9\-()[\] ]/g, " ").replace(/ {2,}/g, " ").slice(0, DOCUMENT_NAME_MAX).trim() || "document";
+    let name = base;
+    for (let n = 2; taken.has(name.toLowerCase()); n++) {
+      const suffix = ` (${n})`;
+      name = `${base.slice(0, DOCUMENT_NAME_MAX - suffix.length).trimEnd()}${suffix}`;
+    }
+    taken.add(name.toLowerCase());
+    return name;
+  };
+}
+
+type NameDocument = ReturnType<typeof documentNamer>;
+
+function documentBlock(file: Json, nameDocument: NameDocument): Json {
   const data = typeof file.file_data === "string" ? dataUrl(file.file_data) : null;
   if (data === null) return refuse("Bedrock takes files as base64 data: URLs in 'file_data' (file ids are not translated).", "messages");
-  const format = DOCUMENT_FORMATS[data.mediaType] ?? refuse(`Bedrock does not accept documents of type '${data.mediaType}'.`, "messages");
-  // Document names allow letters, digits, single spaces, hyphens, parentheses and brackets.
-  const raw = typeof file.filename === "string" ? file.filename.replace(/\.[^.]*$/, "") : "";
-  const name = raw.replace(/[^A-Za-z0-9\-()[\] ]/g, " ").replace(/\s+/g, " ").trim() || `document ${index + 1}`;
-  return { document: { format, name, source: { bytes: data.base64 } } };
+  const format = own(DOCUMENT_FORMATS, data.mediaType) ?? refuse(`Bedrock does not accept documents of type '${data.mediaType}'.`, "messages");
+  return { document: { format, name: nameDocument(file.filename), source: { bytes: data.base64 } } };
 }
 
 /** OpenAI content (a string or parts) → Converse content blocks; blank text is left out (Converse rejects it). */
-function contentBlocks(content: unknown): Json[] {
+function contentBlocks(content: unknown, nameDocument: NameDocument): Json[] {
   if (typeof content === "string") return content.trim().length > 0 ? [{ text: content }] : [];
   if (!Array.isArray(content)) return [];
   const blocks: Json[] = [];
@@ -70,7 +98,7 @@ function contentBlocks(content: unknown): Json[] {
       const url = typeof image === "string" ? image : isObject(image) && typeof image.url === "string" ? image.url : "";
       blocks.push(imageBlock(url));
     } else if (part.type === "file" && isObject(part.file)) {
-      blocks.push(documentBlock(part.file, blocks.length));
+      blocks.push(documentBlock(part.file, nameDocument));
     } else if (typeof part.type === "string") {
       refuse(`Content parts of type '${part.type}' are not translated for Bedrock.`, "messages");
     }
@@ -89,7 +117,7 @@ function parseArguments(raw: unknown): Json {
 }
 
 /** A tool's output: a JSON object travels as `json`, anything else as text. */
-function toolResultContent(content: unknown): Json[] {
+function toolResultContent(content: unknown, nameDocument: NameDocument): Json[] {
   if (typeof content === "string") {
     try {
       const parsed: unknown = JSON.parse(content);
@@ -98,7 +126,7 @@ function toolResultContent(content: unknown): Json[] {
       // plain text
     }
   }
-  const blocks = contentBlocks(content).filter((b) => b.text !== undefined);
+  const blocks = contentBlocks(content, nameDocument).filter((b) => b.text !== undefined);
   return blocks.length > 0 ? blocks : [{ json: {} }]; // an empty result, which Converse cannot take as blank text
 }
 
@@ -114,15 +142,16 @@ function translateMessages(input: unknown[]): { system: Json[]; messages: Json[]
   const system: Json[] = [];
   const messages: Json[] = [];
   let usesTools = false;
+  const nameDocument = documentNamer(); // one for the whole request: names must differ across messages too
   for (const message of input) {
     if (!isObject(message)) continue;
     const role = message.role;
     if (role === "system" || role === "developer") {
-      system.push(...contentBlocks(message.content));
+      system.push(...contentBlocks(message.content, nameDocument));
     } else if (role === "user") {
-      push(messages, "user", contentBlocks(message.content));
+      push(messages, "user", contentBlocks(message.content, nameDocument));
     } else if (role === "assistant") {
-      const blocks = contentBlocks(message.content);
+      const blocks = contentBlocks(message.content, nameDocument);
       for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
         if (!isObject(call) || !isObject(call.function)) continue;
         usesTools = true;
@@ -131,7 +160,7 @@ function translateMessages(input: unknown[]): { system: Json[]; messages: Json[]
       push(messages, "assistant", blocks);
     } else if (role === "tool") {
       usesTools = true;
-      push(messages, "user", [{ toolResult: { toolUseId: toolId(message.tool_call_id), content: toolResultContent(message.content) } }]);
+      push(messages, "user", [{ toolResult: { toolUseId: toolId(message.tool_call_id), content: toolResultContent(message.content, nameDocument) } }]);
     }
   }
   return { system, messages, usesTools };
@@ -190,8 +219,8 @@ export function claudeModel(modelId: string): string | null {
  * `maxTokens` and no forced tool, and does not take a temperature or top_p.
  */
 function applyReasoningEffort(out: Json, body: Readonly<Json>, modelId: string, usesTools: boolean): void {
+  const budget = effortBudget(EFFORT_BUDGET, body.reasoning_effort);
   const claude = claudeModel(modelId);
-  const budget = typeof body.reasoning_effort === "string" ? EFFORT_BUDGET[body.reasoning_effort] : undefined;
   if (claude === null || budget === undefined || !supportsThinking(claude) || usesTools) return;
   const extra = isObject(out.additionalModelRequestFields) ? out.additionalModelRequestFields : {};
   if (extra.thinking !== undefined) return; // the client chose its own

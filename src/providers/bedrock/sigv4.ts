@@ -29,9 +29,36 @@ async function sha256Hex(data: string | Uint8Array): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", typeof data === "string" ? encoder.encode(data) : data));
 }
 
-async function hmac(key: ArrayBuffer | Uint8Array, data: string): Promise<ArrayBuffer> {
-  const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return crypto.subtle.sign("HMAC", k, encoder.encode(data));
+const hmacKey = (raw: ArrayBuffer | Uint8Array): Promise<CryptoKey> =>
+  crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+
+async function hmac(key: ArrayBuffer | Uint8Array | CryptoKey, data: string): Promise<ArrayBuffer> {
+  return crypto.subtle.sign("HMAC", key instanceof CryptoKey ? key : await hmacKey(key), encoder.encode(data));
+}
+
+/**
+ * Signing keys by secret, day, region and service. A key is good for a whole
+ * UTC day, so deriving it (four HMACs, each importing a key) for every request
+ * is waste on the hot path. A handful of entries covers every credential and
+ * region an isolate signs for; the oldest goes first past that. The keys are
+ * kept, not the promises of them: a promise begun in one request and awaited
+ * in another ties the second to the first (workerd warns of it, and it hangs
+ * if the first is cancelled); two requests racing derive the key twice, harmlessly.
+ */
+const SIGNING_KEYS = new Map<string, CryptoKey>();
+const SIGNING_KEYS_MAX = 16;
+
+async function signingKey(secretAccessKey: string, day: string, region: string, service: string): Promise<CryptoKey> {
+  const id = `${secretAccessKey}\n${day}\n${region}\n${service}`;
+  const cached = SIGNING_KEYS.get(id);
+  if (cached !== undefined) return cached;
+  let raw = await hmac(encoder.encode(`AWS4${secretAccessKey}`), day);
+  for (const part of [region, service, "aws4_request"]) raw = await hmac(raw, part);
+  const key = await hmacKey(raw);
+  const oldest = SIGNING_KEYS.keys().next().value;
+  if (SIGNING_KEYS.size >= SIGNING_KEYS_MAX && oldest !== undefined) SIGNING_KEYS.delete(oldest);
+  SIGNING_KEYS.set(id, key);
+  return key;
 }
 
 /** RFC 3986 encoding, as SigV4 wants it: everything but `A-Za-z0-9-._~` becomes `%XX` (upper-case). */
@@ -88,8 +115,7 @@ export async function signRequest(request: SigningRequest, credentials: AwsCrede
   const scope = `${day}/${request.region}/${request.service}/aws4_request`;
   const stringToSign = `AWS4-HMAC-SHA256\n${date}\n${scope}\n${await sha256Hex(canonicalRequest)}`;
 
-  let key = await hmac(encoder.encode(`AWS4${credentials.secretAccessKey}`), day);
-  for (const part of [request.region, request.service, "aws4_request"]) key = await hmac(key, part);
+  const key = await signingKey(credentials.secretAccessKey, day, request.region, request.service);
   const signature = hex(await hmac(key, stringToSign));
   headers.set("authorization", `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`);
 }

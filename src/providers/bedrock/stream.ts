@@ -58,6 +58,8 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
   };
 
   function handle(message: EventMessage, emit: (bytes: Uint8Array) => void): void {
+    // After [DONE] (or an error event) the client's stream is over: nothing more may follow it.
+    if (done) return;
     const error = frameError(message);
     if (error !== null) {
       const body = { error: { message: error.message, type: error.type ?? "upstream_error", param: null, code: error.code } };
@@ -65,7 +67,6 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
       done = true; // reported in-band already: the relay just closes
       return;
     }
-    if (done) return;
     const event = payloadJson(message);
     switch (header(message, ":event-type")) {
       case "messageStart":
@@ -115,9 +116,9 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
   }
 
   return {
-    // A frame whose checksum fails throws: the relay ends the stream with an error event.
+    // A frame whose checksum fails throws (after the frames before it are handled): the relay ends the stream with an error event.
     push(bytes, emit) {
-      for (const message of frames.push(bytes)) handle(message, emit);
+      frames.push(bytes, (message) => handle(message, emit));
     },
     end(emit) {
       // The answer was whole (messageStop) but the usage frame never came: close it anyway.

@@ -76,11 +76,86 @@ function invalid(body: Obj): string | null {
     }
   }
   if (usesTools && !isObj(body.toolConfig)) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
-  if (isObj(body.toolConfig)) {
-    const tools = body.toolConfig.tools;
-    if (!Array.isArray(tools) || tools.length === 0) return "1 validation error detected: Value at 'toolConfig.tools' failed to satisfy constraint: Member must have length greater than or equal to 1";
-    for (const t of tools) if (!isObj(t) || !isObj(t.toolSpec) || typeof t.toolSpec.name !== 'string' || !isObj(t.toolSpec.inputSchema) || !isObj(t.toolSpec.inputSchema.json)) return 'The toolSpec of every tool needs a name and an inputSchema with json.';
+  return documentsInvalid(body.messages as Obj[]) ?? toolTurnsInvalid(body.messages as Obj[]) ?? toolConfigInvalid(body.toolConfig) ?? outputConfigInvalid(body.outputConfig);
+}
+
+const blocksOf = (message: Obj): Obj[] => (message.content as unknown[]).filter(isObj);
+
+/**
+ * Document names: letters, digits, single whitespace, hyphens, parentheses and square brackets, 1 to 200
+ * of them, none repeated anywhere in the request (compared here without regard to case, the stricter reading).
+ */
+function documentsInvalid(messages: Obj[]): string | null {
+  const seen = new Set<string>();
+  for (const [i, m] of messages.entries()) {
+    for (const [j, b] of blocksOf(m).entries()) {
+      if (!isObj(b.document)) continue;
+      const name = b.document.name;
+      if (typeof name !== 'string' || name.length < 1 || name.length > 200) {
+        return `1 validation error detected: Value at 'messages.${i + 1}.member.content.${j + 1}.member.document.name' failed to satisfy constraint: Member must have length less than or equal to 200 and greater than or equal to 1`;
+      }
+      if (!/^[A-Za-z0-9 \-()[\]]+$/.test(name) || name.includes('  ')) {
+        return "The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets. The name can't contain more than one consecutive whitespace character. Check that the file name conforms to these restrictions and retry your request.";
+      }
+      if (seen.has(name.toLowerCase())) return "Messages can't contain duplicate document names. Rename the document and retry your request.";
+      seen.add(name.toLowerCase());
+    }
   }
+  return null;
+}
+
+/** Each toolResult answers a toolUse of the assistant turn just before it, and every toolUse is answered in the next turn. */
+function toolTurnsInvalid(messages: Obj[]): string | null {
+  for (const [i, m] of messages.entries()) {
+    const results = blocksOf(m).filter((b) => isObj(b.toolResult)).map((b) => String((b.toolResult as Obj).toolUseId));
+    const previous = i > 0 ? messages[i - 1]! : null;
+    const uses = previous === null ? [] : blocksOf(previous).filter((b) => isObj(b.toolUse)).map((b) => String((b.toolUse as Obj).toolUseId));
+    if (results.length > uses.length) return `The number of toolResult blocks at messages.${i}.content exceeds the number of toolUse blocks of previous turn.`;
+    const unanswered = uses.filter((id) => !results.includes(id));
+    if (unanswered.length > 0) return `Expected toolResult blocks at messages.${i}.content for the following Ids: ${unanswered.join(', ')}`;
+  }
+  return null;
+}
+
+/** `toolConfig`: tool specs, and a `toolChoice` union of exactly one of auto {}, any {}, or tool {name} naming a defined tool. */
+function toolConfigInvalid(config: unknown): string | null {
+  if (config === undefined) return null;
+  if (!isObj(config)) return "1 validation error detected: Value at 'toolConfig' failed to satisfy constraint: Member must be a structure";
+  const tools = config.tools;
+  if (!Array.isArray(tools) || tools.length === 0) return "1 validation error detected: Value at 'toolConfig.tools' failed to satisfy constraint: Member must have length greater than or equal to 1";
+  for (const t of tools) if (!isObj(t) || !isObj(t.toolSpec) || typeof t.toolSpec.name !== 'string' || !isObj(t.toolSpec.inputSchema) || !isObj(t.toolSpec.inputSchema.json)) return 'The toolSpec of every tool needs a name and an inputSchema with json.';
+  const choice = config.toolChoice;
+  if (choice === undefined) return null;
+  const members = isObj(choice) ? Object.keys(choice) : [];
+  if (members.length !== 1 || !['auto', 'any', 'tool'].includes(members[0]!) || !isObj((choice as Obj)[members[0]!])) {
+    return 'Malformed input request: toolConfig.toolChoice must set exactly one of auto, any or tool, please reformat your input and try again.';
+  }
+  const named = (choice as Obj).tool;
+  if (isObj(named)) {
+    if (typeof named.name !== 'string' || named.name.length === 0) return "1 validation error detected: Value at 'toolConfig.toolChoice.tool.name' failed to satisfy constraint: Member must not be null";
+    if (!tools.some((t) => isObj(t) && isObj(t.toolSpec) && t.toolSpec.name === named.name)) return `The tool ${named.name} named in toolChoice is not defined in toolConfig.tools.`;
+  }
+  return null;
+}
+
+/** `outputConfig.textFormat`: type json_schema and a jsonSchema structure whose schema is a JSON string. */
+function outputConfigInvalid(config: unknown): string | null {
+  if (config === undefined) return null;
+  const where = "1 validation error detected: Value at 'outputConfig";
+  if (!isObj(config) || Object.keys(config).some((k) => k !== 'textFormat')) return 'Malformed input request: outputConfig takes textFormat only, please reformat your input and try again.';
+  const format = config.textFormat;
+  if (format === undefined) return null;
+  if (!isObj(format) || format.type !== 'json_schema') return `${where}.textFormat.type' failed to satisfy constraint: Member must satisfy enum value set: [json_schema]`;
+  const structure = format.structure;
+  if (!isObj(structure) || Object.keys(structure).length !== 1 || !isObj(structure.jsonSchema)) return `${where}.textFormat.structure' failed to satisfy constraint: Member must set exactly one of its members: [jsonSchema]`;
+  const { schema, name, description } = structure.jsonSchema;
+  if (typeof schema !== 'string') return `${where}.textFormat.structure.jsonSchema.schema' failed to satisfy constraint: Member must be a string`;
+  try {
+    if (!isObj(JSON.parse(schema))) throw new Error('not an object');
+  } catch {
+    return 'The JSON schema in outputConfig.textFormat.structure.jsonSchema.schema is not a valid JSON object.';
+  }
+  if ((name !== undefined && typeof name !== 'string') || (description !== undefined && typeof description !== 'string')) return `${where}.textFormat.structure.jsonSchema' failed to satisfy constraint: name and description must be strings`;
   return null;
 }
 
@@ -174,6 +249,8 @@ async function converse(ctx: Ctx, streamed: boolean, body: Obj, mock: Obj): Prom
   }
   frames.push(eventFrame('messageStop', { stopReason }));
   if (mock.noMetadata !== true) frames.push(eventFrame('metadata', { usage, metrics: { latencyMs: 120 } }));
+  // `exceptionAfterEnd: name`: an exception frame after the answer is whole (messageStop and metadata).
+  if (typeof mock.exceptionAfterEnd === 'string') frames.push(exception(mock.exceptionAfterEnd));
   // `exceptionMidStream: name`: the exception replaces the frame after the first two content frames.
   if (typeof mock.exceptionMidStream === 'string') frames.splice(3, frames.length, exception(mock.exceptionMidStream));
   // `corruptFrameAt: n`: frame n (0-based) goes out with a wrong message CRC.
@@ -183,6 +260,9 @@ async function converse(ctx: Ctx, streamed: boolean, body: Obj, mock: Obj): Prom
     bad.writeUInt32BE((bad.readUInt32BE(bad.length - 4) ^ 0xffff) >>> 0, bad.length - 4);
     frames[corrupt] = bad;
   }
+  // `joinFramesFrom: n`: frames n onward go out in one write, arriving together as a network may deliver them.
+  const join = nonNegInt(mock.joinFramesFrom);
+  if (join !== undefined && join < frames.length) frames.splice(join, frames.length - join, Buffer.concat(frames.slice(join)));
   return stream(ctx, mock, frames, EVENTSTREAM);
 }
 
