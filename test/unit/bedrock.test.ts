@@ -369,6 +369,12 @@ describe("Bedrock's errors, classified", () => {
     const { messages: mid } = await scripted({ exceptionMidStream: "modelStreamErrorException" });
     const broken = chunks(await (await ask({ messages: mid, stream: true })).text());
     expect(broken.at(-1)?.error).toMatchObject({ code: "ModelStreamErrorException", message: "The model stream failed." });
+    // The exception ends the stream at once, even if Bedrock keeps the connection open after it.
+    const { messages: hung } = await scripted({ exceptionMidStream: "modelStreamErrorException", hangAfterEvents: 4 });
+    const started = Date.now();
+    const ended = chunks(await (await ask({ messages: hung, stream: true })).text());
+    expect(Date.now() - started).toBeLessThan(1000); // the idle timeout here is 1500 ms
+    expect(ended.filter((c) => c.error !== undefined)).toHaveLength(1);
 
     const { messages: cut } = await scripted({ breakAfterEvents: 3, breakMidEvent: true });
     const cutShort = chunks(await (await ask({ messages: cut, stream: true })).text());

@@ -150,8 +150,8 @@ function translateToolChoice(choice: unknown, parallel: unknown): Json | undefin
   return parallel === false ? { type: "auto", ...disableParallel } : undefined;
 }
 
-/** Thinking budget (tokens) for OpenAI's `reasoning_effort`. */
-export const EFFORT_BUDGET: Readonly<Record<string, number>> = { minimal: 1024, low: 2048, medium: 8192, high: 24576 };
+/** Thinking budget (tokens) for OpenAI's `reasoning_effort` levels, `xhigh` (OpenAI's newest) included. */
+export const EFFORT_BUDGET: Readonly<Record<string, number>> = { minimal: 1024, low: 2048, medium: 8192, high: 24576, xhigh: 32768 };
 /** Anthropic's smallest thinking budget; the answer itself needs room beyond it too. */
 export const MIN_THINKING_BUDGET = 1024;
 

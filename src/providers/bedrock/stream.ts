@@ -45,6 +45,7 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
   let usage: Usage | null = null;
   let stopped = false;
   let done = false;
+  let inBand: string | null = null;
 
   const chunk = (delta: Json, finish: string | null = null): Uint8Array =>
     encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`);
@@ -65,6 +66,7 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
       const body = { error: { message: error.message, type: error.type ?? "upstream_error", param: null, code: error.code } };
       emit(encoder.encode(`data: ${JSON.stringify(body)}\n\n`));
       done = true; // reported in-band already: the relay just closes
+      inBand = error.message;
       return;
     }
     const event = payloadJson(message);
@@ -129,5 +131,6 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
     },
     usage: () => usage,
     completed: () => stopped || done,
+    inBandError: () => inBand,
   };
 }
