@@ -1,5 +1,6 @@
 import type { Usage } from "../types.ts";
 import { usageFromSeparateCacheCounts } from "../usage.ts";
+import { finishReason as anthropicFinishReason } from "../anthropic/usage.ts";
 
 /**
  * Converse's TokenUsage → normalised usage. Like Anthropic's, Bedrock's
@@ -12,24 +13,7 @@ export function normaliseConverseUsage(raw: unknown): Usage | null {
   return usageFromSeparateCacheCounts({ input: u.inputTokens, output: u.outputTokens, cacheRead: u.cacheReadInputTokens, cacheWrite: u.cacheWriteInputTokens });
 }
 
-/** Converse `stopReason` → OpenAI `finish_reason`. */
+/** Converse `stopReason` → OpenAI `finish_reason`: Anthropic's reasons, plus Bedrock's guardrail ones. */
 export function finishReason(stopReason: unknown): string | null {
-  switch (stopReason) {
-    case "end_turn":
-    case "stop_sequence":
-      return "stop";
-    case "max_tokens":
-    case "model_context_window_exceeded":
-      return "length";
-    case "tool_use":
-      return "tool_calls";
-    case "guardrail_intervened":
-    case "content_filtered":
-      return "content_filter";
-    case null:
-    case undefined:
-      return null;
-    default:
-      return "stop";
-  }
+  return stopReason === "guardrail_intervened" || stopReason === "content_filtered" ? "content_filter" : anthropicFinishReason(stopReason);
 }
