@@ -7,9 +7,11 @@
  * directly. Every request carries a real gateway key made with POST /admin/keys.
  * Each target is driven with wrk for non-streamed and 20-event streamed chat
  * completions in alternating order (a, b, c, c, b, a), then timed one request at a
- * time. A third load block measures the gateway translating a 20-event Anthropic
- * stream to OpenAI chunks (stream-20-anthropic), alternated with stream-20 on the
- * gateway and on the bare Worker. Prints a table and writes bench/out/results.json.
+ * time. A third load block measures the gateway's other 20-event streams, alternated
+ * with stream-20 on the gateway and on the bare Worker: an Anthropic stream translated
+ * to OpenAI chunks (stream-20-anthropic), and on POST /v1/messages an OpenAI stream
+ * translated to Anthropic events (messages-stream-20) and an Anthropic stream relayed
+ * (messages-native-stream-20). Prints a table and writes bench/out/results.json.
  * See bench/README.md.
  *
  * Env: BENCH_DURATION (s per counted run, 6), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
@@ -26,7 +28,7 @@ import { createGatewayKey, keyPrefix } from "./lib/gateway-key.ts";
 import { loadBlocks, loadRuns } from "./lib/load.ts";
 import { alive, startProcess, stopAll, stopChildrenOnExit, waitForHttp, wasInterrupted } from "./lib/processes.ts";
 import { buildResults, countRequestLogLines, formatReport, writeResults } from "./lib/report.ts";
-import { writeScenarios } from "./lib/scenarios.ts";
+import { scriptMock, writeScenarios } from "./lib/scenarios.ts";
 import { sequentialRuns } from "./lib/sequential.ts";
 import { BenchError, LOGS, MOCK_UPSTREAM, ROOT, WORKERD, readSettings } from "./lib/settings.ts";
 import { smokeTest } from "./lib/smoke-test.ts";
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     { name: "upstream", port: ports.upstream, child: null },
   ];
   const scenarios = writeScenarios();
+  await scriptMock(ports.upstream);
 
   await smokeTest(targets, scenarios, key);
   const runs = await loadRuns(settings, loadBlocks(targets, scenarios), key);

@@ -1,6 +1,7 @@
 -- wrk script for the Switchyard benchmark (bench/run.ts, run from bench/lib/load.ts).
 -- Sends POST requests with the JSON body in $BENCH_BODY_FILE and the bearer key in
--- $BENCH_AUTH (the gateway key the harness created), and prints one machine-readable
+-- $BENCH_AUTH (the gateway key the harness created) to the path of the URL wrk is given
+-- (wrk.path: the scenario's endpoint, set by bench/lib/load.ts), and prints one machine-readable
 -- line when the run is done:
 --   BENCH_WRK {"requests":..,"duration_us":..,"p50_us":..,"p99_us":..,...}
 -- Latency figures are wrk's per-request times (send to last byte of the response), in microseconds.

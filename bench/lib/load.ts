@@ -1,12 +1,12 @@
 /**
- * Load runs: wrk against each slot of a block in alternating order (a, b, c, c, b, a),
+ * Load runs: wrk against each slot of a block in alternating order (a, b, c, …, c, b, a),
  * with the target's workerd CPU time read from /proc before and after each counted run.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fmtInt } from "./format.ts";
 import { runCommand } from "./processes.ts";
-import { BENCH, BenchError, CHAT_PATH, type Settings } from "./settings.ts";
+import { BENCH, BenchError, type Settings } from "./settings.ts";
 import type { Scenarios } from "./scenarios.ts";
 import type { LoadAggregate, LoadBlock, LoadRun, LoadSlot, Scenario, Target } from "./types.ts";
 
@@ -38,7 +38,8 @@ async function wrkRun(
   key: string,
   durationS: number,
 ): Promise<{ summary: WrkSummary; cpuTicks: number | null }> {
-  const url = `http://127.0.0.1:${target.port}${CHAT_PATH}`;
+  // wrk sends to the URL's path (wrk.path): the scenario's endpoint.
+  const url = `http://127.0.0.1:${target.port}${scenario.path}`;
   const args = [`-t${settings.threads}`, `-c${settings.connections}`, `-d${durationS}s`, "--timeout", "10s"];
   args.push("-s", join(BENCH, "wrk.lua"), url);
   const pid = target.child?.pid;
@@ -67,10 +68,11 @@ export function alternating<T>(items: readonly T[], rounds: number): T[] {
 
 /**
  * The blocks, in the order they run. non-stream and stream-20: gateway, bare,
- * upstream with that scenario's request. stream-20-anthropic: the gateway's
- * pass-through stream-20, the gateway's translated stream, the bare Worker's
- * stream-20 (the upstream is left out: it does not speak the request the gateway
- * receives, and its CPU is not measured).
+ * upstream with that scenario's request. gateway-streams: the gateway's pass-through
+ * stream-20, each gateway-only stream, the bare Worker's stream-20 (the upstream is
+ * left out: it does not speak the requests the gateway receives, and its CPU is not
+ * measured). One block rather than one per stream: every stream is compared with
+ * the same baseline runs, and the baselines run once instead of once per stream.
  */
 export function loadBlocks(targets: Target[], scenarios: Scenarios): LoadBlock[] {
   const blocks: LoadBlock[] = scenarios.compared.map((scenario) => ({
@@ -81,17 +83,17 @@ export function loadBlocks(targets: Target[], scenarios: Scenarios): LoadBlock[]
   const bare = targets.find((t) => t.name === "bare");
   if (gateway === undefined || bare === undefined) throw new BenchError("the gateway and bare targets are required");
   blocks.push({
-    name: scenarios.translated.name,
+    name: "gateway-streams",
     slots: [
       { target: gateway, scenario: scenarios.passThrough },
-      { target: gateway, scenario: scenarios.translated },
+      ...scenarios.gatewayStreams.map((scenario) => ({ target: gateway, scenario })),
       { target: bare, scenario: scenarios.passThrough },
     ],
   });
   return blocks;
 }
 
-/** "gateway", or "gateway (stream-20)" for a slot whose request is not its block's. */
+/** "gateway", or "gateway (stream-20)" for a slot whose request is not named after its block. */
 export function slotLabel(block: LoadBlock["name"], target: Target["name"], scenario: Scenario["name"]): string {
   return scenario === block ? target : `${target} (${scenario})`;
 }

@@ -1,6 +1,6 @@
 /**
- * The results: aggregates per target, gateway-vs-bare comparison, the translated
- * stream against the pass-through one, PASS/MISS against the targets,
+ * The results: aggregates per target, gateway-vs-bare comparison, the gateway-only
+ * streams against the pass-through one, PASS/MISS against the targets,
  * bench/out/results.json, and the table printed at the end of a run.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,7 +12,9 @@ import { aggregate, slotLabel } from "./load.ts";
 import type { Scenarios } from "./scenarios.ts";
 import { LIMITS, LOGS, OUT, ROOT, STREAM_EVENTS, type Settings } from "./settings.ts";
 import type {
+  BlockName,
   ComparedScenarioName,
+  GatewayStreamScenarioName,
   LoadAggregate,
   LoadRun,
   ScenarioName,
@@ -51,33 +53,40 @@ function check(name: string, value: number, limit: number, unit: string): Target
 }
 
 /** Mean of the runs counted in `block` that sent `scenario` to `target`. */
-function aggregateOf(runs: LoadRun[], block: ScenarioName, scenario: ScenarioName, target: TargetName): LoadAggregate {
+function aggregateOf(runs: LoadRun[], block: BlockName, scenario: ScenarioName, target: TargetName): LoadAggregate {
   return aggregate(runs.filter((r) => r.block === block && r.scenario === scenario && r.target === target));
 }
 
+/** What each gateway-only stream measures, for the printed report. */
+const STREAM_KINDS: Record<GatewayStreamScenarioName, string> = {
+  "stream-20-anthropic": "chat/completions ← Anthropic, translated",
+  "messages-stream-20": "/v1/messages ← OpenAI, translated",
+  "messages-native-stream-20": "/v1/messages ← Anthropic, relayed",
+};
+
 /**
- * stream-20-anthropic against the runs alternated with it in its block: the
- * gateway's pass-through stream-20 and the bare Worker's stream-20.
+ * The gateway-only streams against the runs alternated with them in their block:
+ * the gateway's pass-through stream-20 and the bare Worker's stream-20.
  */
-function translatedComparison(runs: LoadRun[], scenarios: Scenarios) {
-  const block = scenarios.translated.name;
+function gatewayStreamsComparison(runs: LoadRun[], scenarios: Scenarios) {
+  const block: BlockName = "gateway-streams";
   const baseline = scenarios.passThrough.name;
-  const load = {
-    gateway: aggregateOf(runs, block, block, "gateway"),
-    gatewayPassThrough: aggregateOf(runs, block, baseline, "gateway"),
-    bare: aggregateOf(runs, block, baseline, "bare"),
-  };
+  const gatewayPassThrough = aggregateOf(runs, block, baseline, "gateway");
+  const bare = aggregateOf(runs, block, baseline, "bare");
   const cpu = (a: LoadAggregate): number => a.cpuMsPerReq ?? NaN;
-  return {
-    scenario: block,
-    /** The request of gatewayPassThrough and bare. */
-    baseline,
-    load,
-    cpuAddedVsPassThroughMs: cpu(load.gateway) - cpu(load.gatewayPassThrough),
-    cpuAddedVsBareMs: cpu(load.gateway) - cpu(load.bare),
-    throughputRatioVsPassThrough: load.gateway.rps / load.gatewayPassThrough.rps,
-    throughputRatioVsBare: load.gateway.rps / load.bare.rps,
-  };
+  const streams = scenarios.gatewayStreams.map(({ name }) => {
+    const load = aggregateOf(runs, block, name, "gateway");
+    return {
+      scenario: name,
+      load,
+      cpuAddedVsPassThroughMs: cpu(load) - cpu(gatewayPassThrough),
+      cpuAddedVsBareMs: cpu(load) - cpu(bare),
+      throughputRatioVsPassThrough: load.rps / gatewayPassThrough.rps,
+      throughputRatioVsBare: load.rps / bare.rps,
+    };
+  });
+  /** baseline: the request of gatewayPassThrough and bare. */
+  return { block, baseline, gatewayPassThrough, bare, streams };
 }
 
 export function buildResults(info: RunInfo, scenarios: Scenarios, runs: LoadRun[], sequential: SequentialResult) {
@@ -136,7 +145,7 @@ export function buildResults(info: RunInfo, scenarios: Scenarios, runs: LoadRun[
     runs,
     load,
     comparison,
-    translated: translatedComparison(runs, scenarios),
+    gatewayStreams: gatewayStreamsComparison(runs, scenarios),
     sequential,
     added: { latencyMs: addedLatency, firstEventMs: addedFirstEvent },
     targets: checks,
@@ -178,7 +187,7 @@ export function formatReport(
   resultsPath: string,
 ): string {
   const { settings } = info;
-  const { load, comparison, translated, sequential, bundle } = results;
+  const { load, comparison, gatewayStreams, sequential, bundle } = results;
   const lines = header(results, info, settings.rounds * 2);
 
   const loadRows: string[][] = [["scenario", "target", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "CPU min–max"]];
@@ -194,10 +203,10 @@ export function formatReport(
       loadRows.push(loadRow(target === targets[0] ? scenario.name : "", target.name, load[scenario.name][target.name]));
     }
   }
-  const block = translated.scenario;
-  loadRows.push(loadRow(block, slotLabel(block, "gateway", block), translated.load.gateway));
-  loadRows.push(loadRow("", slotLabel(block, "gateway", translated.baseline), translated.load.gatewayPassThrough));
-  loadRows.push(loadRow("", slotLabel(block, "bare", translated.baseline), translated.load.bare));
+  const { block, baseline } = gatewayStreams;
+  loadRows.push(loadRow(block, slotLabel(block, "gateway", baseline), gatewayStreams.gatewayPassThrough));
+  for (const s of gatewayStreams.streams) loadRows.push(loadRow("", slotLabel(block, "gateway", s.scenario), s.load));
+  loadRows.push(loadRow("", slotLabel(block, "bare", baseline), gatewayStreams.bare));
   lines.push(table(loadRows, 2), "");
 
   lines.push("Gateway vs bare pass-through worker");
@@ -209,14 +218,22 @@ export function formatReport(
   cmpRows.push(["CPU ratio (gateway/bare)", ...perScenario((c) => `${c.cpuRatio.toFixed(2)}×`)]);
   lines.push(table(cmpRows, 1), "");
 
-  lines.push(
-    `Translated stream: ${block} (the mock's Anthropic SSE → OpenAI chunks) vs ${translated.baseline}, same block`,
-    `translated (Anthropic → OpenAI) stream: ${signed(translated.cpuAddedVsPassThroughMs, 3)} ms CPU/req ` +
-      `vs the gateway's pass-through stream, ${signed(translated.cpuAddedVsBareMs, 3)} ms vs bare`,
-    `throughput ratio: ${translated.throughputRatioVsPassThrough.toFixed(2)} of the gateway's pass-through stream, ` +
-      `${translated.throughputRatioVsBare.toFixed(2)} of bare`,
-    "",
-  );
+  lines.push(`Gateway-only streams vs ${baseline} in the same block (the gateway's pass-through relay, and bare)`);
+  const streamRows: string[][] = [
+    ["", "what", "CPU ms/req", "added vs pass-through", "added vs bare", "req/s ratio vs pass-through", "vs bare"],
+  ];
+  for (const s of gatewayStreams.streams) {
+    streamRows.push([
+      s.scenario,
+      STREAM_KINDS[s.scenario],
+      fmt(s.load.cpuMsPerReq, 3),
+      signed(s.cpuAddedVsPassThroughMs, 3),
+      signed(s.cpuAddedVsBareMs, 3),
+      s.throughputRatioVsPassThrough.toFixed(2),
+      s.throughputRatioVsBare.toFixed(2),
+    ]);
+  }
+  lines.push(table(streamRows, 2), "");
 
   lines.push(`One at a time: median (p90) of ${settings.sequential} requests per target, keep-alive, alternating blocks`);
   const seqRows: string[][] = [["ms", "gateway", "bare", "upstream", "gateway − bare"]];

@@ -1,26 +1,34 @@
 /** The requests the targets are measured with, written to bench/out for wrk.lua. */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { OUT, STREAM_EVENTS } from "./settings.ts";
-import type { ComparedScenarioName, Scenario, ScenarioName, TranslatedScenarioName } from "./types.ts";
+import { BenchError, CHAT_PATH, MESSAGES_PATH, OUT, STREAM_EVENTS } from "./settings.ts";
+import type { ComparedScenarioName, GatewayStreamScenarioName, Scenario, ScenarioName } from "./types.ts";
+
+/**
+ * messages-stream-20's upstream request is the gateway's OpenAI translation, which
+ * drops the unknown `mock` field: the mock is told what to send by a script matching
+ * this word in the message instead (see scriptMock).
+ */
+export const SCRIPT_WORD = "switchyardbenchstream";
 
 export interface Scenarios {
   /** non-stream and stream-20: sent to every target (gateway, bare, upstream). */
   compared: Array<Scenario<ComparedScenarioName>>;
   /**
-   * stream-20-anthropic: sent to the gateway only, which translates it to Anthropic's
-   * Messages API (the mock's POST /v1/messages) and the events back to OpenAI chunks.
+   * Sent to the gateway only: stream-20-anthropic (OpenAI client, Anthropic upstream),
+   * messages-stream-20 (Anthropic client on POST /v1/messages, OpenAI upstream) and
+   * messages-native-stream-20 (Anthropic client and upstream: relayed).
    */
-  translated: Scenario<TranslatedScenarioName>;
-  /** The stream-20 entry of `compared`: the translated stream's baseline. */
+  gatewayStreams: Array<Scenario<GatewayStreamScenarioName>>;
+  /** The stream-20 entry of `compared`: the gateway-only streams' baseline. */
   passThrough: Scenario<ComparedScenarioName>;
 }
 
-function write<N extends ScenarioName>(name: N, stream: boolean, payload: object): Scenario<N> {
+function write<N extends ScenarioName>(name: N, path: string, stream: boolean, payload: object): Scenario<N> {
   const body = JSON.stringify(payload);
   const bodyFile = join(OUT, `body-${name}.json`);
   writeFileSync(bodyFile, body);
-  return { name, stream, body, bodyFile };
+  return { name, path, stream, body, bodyFile };
 }
 
 export function writeScenarios(): Scenarios {
@@ -28,13 +36,40 @@ export function writeScenarios(): Scenarios {
   const base = { model: "openai/mock-model", messages };
   // `mock` is passed to the upstream untouched and tells the mock how many content events to send.
   const mock = { streamEvents: STREAM_EVENTS };
-  const nonStream = write("non-stream", false, base);
-  const passThrough = write("stream-20", true, { ...base, stream: true, mock });
-  const translated = write("stream-20-anthropic", true, {
+  const nonStream = write("non-stream", CHAT_PATH, false, base);
+  const passThrough = write("stream-20", CHAT_PATH, true, { ...base, stream: true, mock });
+  const translated = write("stream-20-anthropic", CHAT_PATH, true, {
     model: "anthropic/claude-sonnet-4-5",
     messages,
     stream: true,
     mock,
   });
-  return { compared: [nonStream, passThrough], translated, passThrough };
+  const anthropic = { max_tokens: 256, stream: true };
+  const messagesTranslated = write("messages-stream-20", MESSAGES_PATH, true, {
+    model: "openai/mock-model",
+    ...anthropic,
+    messages: [{ role: "user", content: `Say hello ${SCRIPT_WORD}` }],
+  });
+  const messagesNative = write("messages-native-stream-20", MESSAGES_PATH, true, {
+    model: "anthropic/claude-sonnet-4-5",
+    ...anthropic,
+    // Without the script's word: the body's `mock`, relayed untouched, is what tells the mock what to send.
+    messages,
+    mock,
+  });
+  return {
+    compared: [nonStream, passThrough],
+    gatewayStreams: [translated, messagesTranslated, messagesNative],
+    passThrough,
+  };
+}
+
+/** Registers the script that gives messages-stream-20's upstream request its 20 content events. */
+export async function scriptMock(upstreamPort: number): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${upstreamPort}/__mock/script`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ match: SCRIPT_WORD, mock: { streamEvents: STREAM_EVENTS } }),
+  });
+  if (!response.ok) throw new BenchError(`the mock refused the script (${response.status}): ${await response.text()}`);
 }

@@ -36,7 +36,7 @@ export async function sequentialRuns(
     for (const target of targets) {
       const agent = agents.get(target.name);
       if (agent === undefined) continue;
-      for (let i = 0; i < WARM_REQUESTS; i++) await timedRequestRetry(agent, target.port, body, key);
+      for (let i = 0; i < WARM_REQUESTS; i++) await timedRequestRetry(agent, target.port, scenario.path, body, key);
     }
     const blocks = Math.ceil(settings.sequential / BLOCK);
     for (let b = 0; b < blocks; b++) {
@@ -46,7 +46,7 @@ export async function sequentialRuns(
         const agent = agents.get(target.name);
         if (agent === undefined) continue;
         for (let i = 0; i < count; i++) {
-          const result = await timedRequestRetry(agent, target.port, body, key);
+          const result = await timedRequestRetry(agent, target.port, scenario.path, body, key);
           if (result.status !== 200) {
             throw new BenchError(`${target.name} answered ${result.status} during the one-at-a-time run`);
           }

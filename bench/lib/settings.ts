@@ -18,6 +18,7 @@ export const MOCK_UPSTREAM = join(ROOT, "test", "support", "mock-upstream.ts");
 /** The gateway's ADMIN_TOKEN binding: used once, to create the gateway key the requests carry. */
 export const ADMIN_TOKEN = "bench-admin-token";
 export const CHAT_PATH = "/v1/chat/completions";
+export const MESSAGES_PATH = "/v1/messages";
 export const STREAM_EVENTS = 20;
 
 /** The targets, in ms (CPU, latency) and bytes (bundle). */

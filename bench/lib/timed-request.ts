@@ -1,6 +1,5 @@
-/** One chat-completion request, timed with process.hrtime on a keep-alive connection. */
+/** One scenario request, timed with process.hrtime on a keep-alive connection. */
 import { request as httpRequest, type Agent } from "node:http";
-import { CHAT_PATH } from "./settings.ts";
 
 export interface Timed {
   status: number;
@@ -11,8 +10,8 @@ export interface Timed {
   body: string;
 }
 
-/** POSTs a scenario body with the gateway key; times the whole response and the first `data:` chunk. */
-function timedRequest(agent: Agent, port: number, body: Buffer, key: string, keepBody: boolean): Promise<Timed> {
+/** POSTs a scenario body to `path` with the gateway key; times the whole response and the first `data:` chunk. */
+function timedRequest(agent: Agent, port: number, path: string, body: Buffer, key: string, keepBody: boolean): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     let firstEvent: bigint | null = null;
@@ -22,7 +21,7 @@ function timedRequest(agent: Agent, port: number, body: Buffer, key: string, kee
       {
         host: "127.0.0.1",
         port,
-        path: CHAT_PATH,
+        path,
         method: "POST",
         agent,
         headers: {
@@ -61,13 +60,14 @@ function timedRequest(agent: Agent, port: number, body: Buffer, key: string, kee
 export async function timedRequestRetry(
   agent: Agent,
   port: number,
+  path: string,
   body: Buffer,
   key: string,
   keepBody = false,
 ): Promise<Timed> {
   try {
-    return await timedRequest(agent, port, body, key, keepBody);
+    return await timedRequest(agent, port, path, body, key, keepBody);
   } catch {
-    return timedRequest(agent, port, body, key, keepBody);
+    return timedRequest(agent, port, path, body, key, keepBody);
   }
 }

@@ -4,9 +4,16 @@ import type { ChildProcess } from "node:child_process";
 export type TargetName = "gateway" | "bare" | "upstream";
 /** The requests every target answers: gateway vs bare vs upstream. */
 export type ComparedScenarioName = "non-stream" | "stream-20";
-/** The gateway only: an Anthropic stream translated to OpenAI chunks, against stream-20 on the gateway and bare. */
-export type TranslatedScenarioName = "stream-20-anthropic";
-export type ScenarioName = ComparedScenarioName | TranslatedScenarioName;
+/**
+ * The gateway only, each against stream-20 on the gateway and on bare in the same block:
+ * an Anthropic stream translated to OpenAI chunks (stream-20-anthropic), and on
+ * POST /v1/messages an OpenAI stream translated to Anthropic events
+ * (messages-stream-20) and an Anthropic stream relayed (messages-native-stream-20).
+ */
+export type GatewayStreamScenarioName = "stream-20-anthropic" | "messages-stream-20" | "messages-native-stream-20";
+export type ScenarioName = ComparedScenarioName | GatewayStreamScenarioName;
+/** A block is named after its scenario, or "gateway-streams" for the gateway-only streams and their baselines. */
+export type BlockName = ComparedScenarioName | "gateway-streams";
 
 export interface Target {
   name: TargetName;
@@ -17,6 +24,8 @@ export interface Target {
 
 export interface Scenario<N extends ScenarioName = ScenarioName> {
   name: N;
+  /** The endpoint it is POSTed to: /v1/chat/completions or /v1/messages. */
+  path: string;
   stream: boolean;
   body: string;
   /** The body on disk, for wrk.lua. */
@@ -30,19 +39,19 @@ export interface LoadSlot {
 }
 
 /**
- * Load runs whose slots alternate with one another (a, b, c, c, b, a), so they can be
- * compared. Named after the scenario it is about; for the compared scenarios every
- * slot uses that scenario's request, stream-20-anthropic's block also holds
- * stream-20 on the gateway and on the bare Worker.
+ * Load runs whose slots alternate with one another (a, b, c, …, c, b, a), so they can be
+ * compared. For the compared scenarios every slot uses that scenario's request; the
+ * gateway-streams block holds each gateway-only stream and stream-20 on the gateway
+ * and on the bare Worker.
  */
 export interface LoadBlock {
-  name: ScenarioName;
+  name: BlockName;
   slots: LoadSlot[];
 }
 
 export interface LoadRun {
   /** The block the run was counted in (see LoadBlock). */
-  block: ScenarioName;
+  block: BlockName;
   /** The request the run sent. */
   scenario: ScenarioName;
   target: TargetName;
