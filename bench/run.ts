@@ -28,7 +28,7 @@ import { createGatewayKey, keyPrefix } from "./lib/gateway-key.ts";
 import { loadBlocks, loadRuns } from "./lib/load.ts";
 import { alive, startProcess, stopAll, stopChildrenOnExit, waitForHttp, wasInterrupted } from "./lib/processes.ts";
 import { buildResults, countRequestLogLines, formatReport, writeResults } from "./lib/report.ts";
-import { scriptMock, writeScenarios } from "./lib/scenarios.ts";
+import { scriptBenchMock, writeScenarios } from "./lib/scenarios.ts";
 import { sequentialRuns } from "./lib/sequential.ts";
 import { BenchError, LOGS, MOCK_UPSTREAM, ROOT, WORKERD, readSettings } from "./lib/settings.ts";
 import { smokeTest } from "./lib/smoke-test.ts";
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     { name: "upstream", port: ports.upstream, child: null },
   ];
   const scenarios = writeScenarios();
-  await scriptMock(ports.upstream);
+  await scriptBenchMock(ports.upstream);
 
   await smokeTest(targets, scenarios, key);
   const runs = await loadRuns(settings, loadBlocks(targets, scenarios), key);

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BenchError, CHAT_PATH, MESSAGES_PATH, OUT, STREAM_EVENTS } from "./settings.ts";
 import type { ComparedScenarioName, GatewayStreamScenarioName, Scenario, ScenarioName } from "./types.ts";
+import { scriptMock } from "../../test/support/mock-script.ts";
 
 /**
  * messages-stream-20's upstream request is the gateway's OpenAI translation, which
@@ -65,11 +66,10 @@ export function writeScenarios(): Scenarios {
 }
 
 /** Registers the script that gives messages-stream-20's upstream request its 20 content events. */
-export async function scriptMock(upstreamPort: number): Promise<void> {
-  const response = await fetch(`http://127.0.0.1:${upstreamPort}/__mock/script`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ match: SCRIPT_WORD, mock: { streamEvents: STREAM_EVENTS } }),
-  });
-  if (!response.ok) throw new BenchError(`the mock refused the script (${response.status}): ${await response.text()}`);
+export async function scriptBenchMock(upstreamPort: number): Promise<void> {
+  try {
+    await scriptMock(`http://127.0.0.1:${upstreamPort}`, SCRIPT_WORD, { streamEvents: STREAM_EVENTS });
+  } catch (err) {
+    throw new BenchError(err instanceof Error ? err.message : String(err));
+  }
 }

@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { startLocalGateway, type LocalGateway } from "../../scripts/local-gateway.ts";
 import { freePort } from "../support/free-port.ts";
+import { scriptMock } from "../support/mock-script.ts";
 
 let gw: LocalGateway;
 let client: Anthropic;
@@ -27,11 +28,8 @@ after(async () => {
   rmSync(state, { recursive: true, force: true });
 });
 
-/** Gives upstream requests containing `word` these mock options (the translated bodies carry no `mock` field). */
-async function script(word: string, mock: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${gw.mock.url}/__mock/script`, { method: "POST", body: JSON.stringify({ match: word, mock }) });
-  assert.equal(res.status, 200);
-}
+/** Gives upstream requests containing `word` these mock options (translated bodies carry no `mock` field). */
+const script = (word: string, mock: Record<string, unknown>): Promise<void> => scriptMock(gw.mock.url, word, mock);
 
 const weather: Anthropic.Tool = { name: "get_weather", description: "Weather for a city", input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
 

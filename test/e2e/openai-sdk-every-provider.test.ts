@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { startLocalGateway, type LocalGateway } from "../../scripts/local-gateway.ts";
 import { freePort } from "../support/free-port.ts";
+import { scriptMock } from "../support/mock-script.ts";
 
 let gw: LocalGateway;
 let client: OpenAI;
@@ -28,10 +29,8 @@ after(async () => {
   rmSync(state, { recursive: true, force: true });
 });
 
-async function script(word: string, mock: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${gw.mock.url}/__mock/script`, { method: "POST", body: JSON.stringify({ match: word, mock }) });
-  assert.equal(res.status, 200);
-}
+/** Gives upstream requests containing `word` these mock options (translated bodies carry no `mock` field). */
+const script = (word: string, mock: Record<string, unknown>): Promise<void> => scriptMock(gw.mock.url, word, mock);
 
 const tools: OpenAI.ChatCompletionTool[] = [
   { type: "function", function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },

@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { buildApp } from "../../src/app.ts";
 import type { Env } from "../../src/env.ts";
+import { scriptMock } from "../support/mock-script.ts";
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const DEV_KEY = "sk-test-dev-key";
@@ -81,7 +82,4 @@ export function uniqueTag(prefix: string): string {
  * (for providers whose API rejects a `mock` body field). `match` also becomes the
  * request's tag for `upstreamSaw`.
  */
-export async function scriptUpstream(match: string, mock: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${MOCK}/__mock/script`, { method: "POST", body: JSON.stringify({ match, mock }) });
-  if (!res.ok) throw new Error(`the mock refused the script: ${await res.text()}`);
-}
+export const scriptUpstream = (match: string, mock: Record<string, unknown>): Promise<void> => scriptMock(MOCK, match, mock);
