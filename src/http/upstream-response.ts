@@ -10,12 +10,15 @@ import { GatewayError } from "./errors.ts";
 
 /** The gateway's own response headers for an answered request (DESIGN.md "Contract with clients"). */
 export function answerHeaders(executed: Executed, contentType: string): Headers {
-  return new Headers({
+  const headers = new Headers({
     "content-type": contentType,
     "x-switchyard-provider": executed.attempt.provider.name,
     "x-switchyard-model": executed.attempt.model,
     "x-switchyard-attempts": String(executed.attempts),
   });
+  // What failed before this answer, and why: `openai/gpt-4o=503, anthropic/claude-sonnet-4-5=timeout`.
+  if (executed.trail.length > 0) headers.set("x-switchyard-fallbacks", executed.trail.join(", "));
+  return headers;
 }
 
 /** The request-log line of an answered request, before its outcome and usage are known. */

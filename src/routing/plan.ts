@@ -13,6 +13,8 @@ export interface Attempt {
   /** The provider's own model name. */
   readonly model: string;
   readonly ttfbTimeoutMs: number | undefined;
+  /** Calls this target may get before the next one is tried (route `maxAttempts`). */
+  readonly maxAttempts?: number | undefined;
 }
 
 export interface Plan {

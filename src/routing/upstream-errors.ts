@@ -5,7 +5,18 @@ import type { UpstreamErrorDetail } from "../providers/types.ts";
 export type AttemptFailure =
   | { kind: "timeout"; provider: string; afterMs: number }
   | { kind: "network"; provider: string; message: string }
-  | { kind: "status"; provider: string; status: number; detail: UpstreamErrorDetail; retryAfter: string | null }
+  | {
+      kind: "status";
+      provider: string;
+      status: number;
+      detail: UpstreamErrorDetail;
+      /** The provider's `retry-after`, passed on to the client as it came. */
+      retryAfter: string | null;
+      /** The wait it asks for, from `retry-after-ms`, `retry-after` (seconds or a date) or its error body. */
+      retryAfterMs?: number | null;
+    }
+  /** The gateway stopped it: a hedged attempt that lost the race. */
+  | { kind: "cancelled"; provider: string }
   | { kind: "body"; provider: string; message: string }
   /** The stream's first event was an error: nothing was sent to the client yet. */
   | { kind: "stream_error"; provider: string; detail: UpstreamErrorDetail };
@@ -40,6 +51,8 @@ export function failureToError(failure: AttemptFailure): GatewayError {
       return new GatewayError(502, `${who} could not be reached: ${failure.message}`, { code: "upstream_unreachable" });
     case "body":
       return new GatewayError(502, `${who} sent an unusable answer: ${failure.message}`, { code: "upstream_bad_response" });
+    case "cancelled":
+      return new GatewayError(502, `${who} was not waited for.`, { code: "upstream_cancelled" });
     case "stream_error":
       return new GatewayError(502, `${who} started its stream with an error: ${failure.detail.message}`, { code: "upstream_error" });
     case "status": {

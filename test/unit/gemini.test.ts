@@ -217,7 +217,8 @@ describe("Gemini's errors, classified", () => {
       const res = await viaRoute("gemini-then-gpt", `hi ${word}`);
       expect(res.status).toBe(200);
       expect(res.headers.get("x-switchyard-provider")).toBe("openai");
-      expect(res.headers.get("x-switchyard-attempts")).toBe("2");
+      // A 500 is tried once more on the same target (often a one-off) before failing over.
+      expect(res.headers.get("x-switchyard-attempts")).toBe(status === 500 ? "3" : "2");
     }
   });
 
