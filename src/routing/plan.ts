@@ -100,7 +100,7 @@ export async function planAttempts(env: Env, requested: string, purpose: Purpose
     const provider = providers.get(target.provider);
     if (provider === undefined) continue;
     if (purpose === "embeddings" && !provider.preset.embeddings) continue;
-    attempts.push({ provider, adapter: adapterFor(provider), model: target.model, ttfbTimeoutMs: target.ttfbTimeoutMs });
+    attempts.push({ provider, adapter: adapterFor(provider), model: target.model, ttfbTimeoutMs: target.ttfbTimeoutMs, maxAttempts: target.maxAttempts });
   }
   if (attempts.length === 0) {
     throw new GatewayError(503, `The alias '${requested}' has no target on a provider configured on this gateway.`, {

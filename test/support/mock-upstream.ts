@@ -24,6 +24,7 @@
 //   Any route
 //     tag: string              label for the recorded request (default: the body's `user`)
 //     onlyModel: string        every other option applies only when `model` equals this; `tag` always applies
+//     failFirst: n             the faults hit only the first n requests with this tag (retries then succeed)
 //     headers: object          extra response headers, on every answer; may override the defaults
 //     hang: true               never answer; the response stays open until the client leaves
 //     delayMs: number          wait this long before answering (after `hang`, before `status`)

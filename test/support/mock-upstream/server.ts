@@ -102,7 +102,7 @@ async function control(ctx: Ctx, req: IncomingMessage, method: string, path: str
   sendError(ctx, 404, `Invalid URL (${method} ${path})`);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, requests: RecordedRequest[], scripts: Scripts): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, requests: RecordedRequest[], scripts: Scripts, counts: Map<string, number>): Promise<void> {
   const ctx: Ctx = { res, headers: { 'x-request-id': `req_${randomHex()}` }, closed: false, brokeOnPurpose: false, stallBody: false };
   let rec: RecordedRequest | undefined;
   res.on('error', noop); // writes racing a client disconnect must not crash the process
@@ -132,10 +132,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   // Gemini and Bedrock name the model in the URL, not the body (for `onlyModel`).
   const bedrockModel = BEDROCK_METHOD.exec(path)?.[1];
   const pathModel = GEMINI_METHOD.exec(path)?.[1] ?? (bedrockModel === undefined ? undefined : decodeURIComponent(bedrockModel));
-  const mock = mockOptions(body, script?.mock, pathModel);
+  let mock = mockOptions(body, script?.mock, pathModel);
   // The tag: a script's match, `mock.tag`, else the end user (`user`, or Anthropic's `metadata.user_id`).
   const anthropicUser = isObj(body) && isObj(body.metadata) && typeof body.metadata.user_id === 'string' ? body.metadata.user_id : undefined;
   const tag = script?.match ?? (typeof mock.tag === 'string' ? mock.tag : isObj(body) && typeof body.user === 'string' ? body.user : anthropicUser);
+  // `failFirst: n`: the faults hit only the first n requests with this tag; later ones are answered normally.
+  const failFirst = nonNegInt(mock.failFirst);
+  if (failFirst !== undefined && tag !== undefined) {
+    const seen = (counts.get(tag) ?? 0) + 1;
+    counts.set(tag, seen);
+    if (seen > failFirst) mock = typeof mock.tag === 'string' ? { tag: mock.tag } : {};
+  }
   rec = { method, path, query: q === -1 ? '' : url.slice(q), headers: recordHeaders(req), body, clientClosedEarly: false, completed: false, receivedAt: Date.now() };
   if (tag !== undefined) rec.tag = tag;
   requests.push(rec);
@@ -190,8 +197,9 @@ async function anthropicRoute(ctx: Ctx, headers: IncomingMessage['headers'], raw
 export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const requests: RecordedRequest[] = [];
   const scripts: Scripts = new Map();
+  const counts = new Map<string, number>(); // requests seen per tag, for `failFirst`
   const server = createServer((req, res) => {
-    handle(req, res, requests, scripts).catch((err: unknown) => {
+    handle(req, res, requests, scripts, counts).catch((err: unknown) => {
       // A bug or a bad mock option (e.g. an invalid header name): answer 500 rather than crash.
       if (res.headersSent) return res.destroy();
       for (const name of res.getHeaderNames()) res.removeHeader(name); // drop what a failed writeHead left behind
