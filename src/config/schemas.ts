@@ -10,29 +10,51 @@ export const aliasNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "an alias is 1–64 letters, digits, '.', '_', ':' or '-', with no '/'");
 
+/**
+ * A target's price in USD per million tokens, as configured on the route. The
+ * `cheapest` strategy orders by it until the metering price table supplies prices.
+ */
+export const targetPriceSchema = z.strictObject({
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+});
+
 export const routeTargetSchema = z.strictObject({
   provider: z.string().min(1),
   model: z.string().min(1),
-  /** Share of first picks under the `weighted` strategy. */
+  /** Share of first picks under the `weighted` strategy (default 1; 0 = fallback only, never first). */
   weight: z.number().nonnegative().optional(),
   /** Give up on this target if no first byte arrives within this time. */
   ttfbTimeoutMs: z.number().int().positive().max(600_000).optional(),
   /** Tries on this target before moving to the next. */
   maxAttempts: z.number().int().min(1).max(10).optional(),
+  /** Read by the `cheapest` strategy; targets without one go after those with one. */
+  price: targetPriceSchema.optional(),
 });
 
-export const routeSchema = z.strictObject({
-  strategy: z.enum(["fallback", "weighted", "cheapest", "fastest"]).default("fallback"),
-  targets: z.array(routeTargetSchema).min(1).max(16),
-  /** Total deadline for the request across every attempt. */
-  timeoutMs: z.number().int().positive().max(900_000).optional(),
-  /** Start the next target in parallel when the current one is this slow to answer. */
-  hedgeAfterMs: z.number().int().positive().max(600_000).optional(),
-  description: z.string().max(500).optional(),
-});
+const WEIGHTED_NEEDS_A_WEIGHT =
+  "a 'weighted' route needs at least one target with a positive weight (weight defaults to 1; 0 means fallback only)";
 
+export const routeSchema = z
+  .strictObject({
+    strategy: z.enum(["fallback", "weighted", "cheapest", "fastest"]).default("fallback"),
+    targets: z.array(routeTargetSchema).min(1).max(16),
+    /** Total deadline for the request across every attempt. */
+    timeoutMs: z.number().int().positive().max(900_000).optional(),
+    /** Start the next target in parallel when the current one is this slow to answer. */
+    hedgeAfterMs: z.number().int().positive().max(600_000).optional(),
+    description: z.string().max(500).optional(),
+  })
+  // Only weight-0 targets would leave the weighted draw with nothing to pick from.
+  .refine((route) => route.strategy !== "weighted" || route.targets.some((t) => (t.weight ?? 1) > 0), {
+    message: WEIGHTED_NEEDS_A_WEIGHT,
+    path: ["targets"],
+  });
+
+export type TargetPrice = z.infer<typeof targetPriceSchema>;
 export type RouteTarget = z.infer<typeof routeTargetSchema>;
 export type Route = z.infer<typeof routeSchema>;
+export type RouteStrategy = Route["strategy"];
 
 /** A model allow-list entry: an alias, `provider/model`, or `provider/*`. */
 const modelPatternSchema = z.string().min(1).max(200);

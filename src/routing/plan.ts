@@ -1,10 +1,13 @@
 import { getRoute, type StoredRoute } from "../config/routes.ts";
-import { aliasNameSchema } from "../config/schemas.ts";
+import { aliasNameSchema, type RouteTarget } from "../config/schemas.ts";
 import type { Env } from "../env.ts";
 import { GatewayError, invalidRequest } from "../http/errors.ts";
 import { PROVIDER_PRESETS } from "../providers/presets.ts";
 import { adapterFor, configuredProviders, findPreset } from "../providers/registry.ts";
 import type { ProviderAdapter, ProviderConfig } from "../providers/types.ts";
+import type { HealthView } from "./health-types.ts";
+import { configuredPrice, type PriceLookup } from "./prices.ts";
+import { orderTargets } from "./route-order.ts";
 
 /** One upstream call the gateway may make for a request, in order of preference. */
 export interface Attempt {
@@ -13,7 +16,7 @@ export interface Attempt {
   /** The provider's own model name. */
   readonly model: string;
   readonly ttfbTimeoutMs: number | undefined;
-  /** Calls this target may get before the next one is tried (route `maxAttempts`). */
+  /** Calls this target may get before the next one is tried (route `maxAttempts`); unset: the retry policy's default. */
   readonly maxAttempts?: number | undefined;
 }
 
@@ -27,6 +30,16 @@ export interface Plan {
 }
 
 export type Purpose = "chat" | "embeddings";
+
+/** What a route's ordering may draw on besides health; defaults suit production, tests pin them. */
+export interface PlanChoices {
+  /** [0, 1) for the `weighted` draw; Math.random by default. */
+  readonly random?: () => number;
+  /** Prices for `cheapest`; the route's configured prices by default (the price table's seam). */
+  readonly priceOf?: PriceLookup;
+  /** Epoch ms to judge breaker cooldowns and rate-limit windows against; Date.now() by default. */
+  readonly now?: number;
+}
 
 function knownProviders(): string {
   return PROVIDER_PRESETS.map((p) => p.name).join(", ");
@@ -59,7 +72,7 @@ function direct(env: Env, requested: string, slash: number, purpose: Purpose): P
   return {
     requested,
     route: null,
-    attempts: [{ provider, adapter: adapterFor(provider), model, ttfbTimeoutMs: undefined }],
+    attempts: [{ provider, adapter: adapterFor(provider), model, ttfbTimeoutMs: undefined, maxAttempts: undefined }],
     timeoutMs: undefined,
   };
 }
@@ -76,10 +89,19 @@ function providerOfFamily(env: Env, model: string): string | undefined {
  * Resolves the requested model to an ordered list of attempts: a direct
  * `provider/model`, an alias whose route lists targets, or a bare model name of
  * a configured provider's family (an alias of the same name wins). Targets on providers
- * without credentials are left out. (Strategies and route health order the
- * attempts in a later step; for now a route's targets are tried in order.)
+ * without credentials (or, for embeddings, without embeddings) are left out; the
+ * rest are ordered by the route's strategy and their health (see orderTargets).
+ * A direct or bare model is one attempt whatever its health: with no
+ * alternative, skipping it would only turn a possible answer into a certain error.
+ * Without `health`, nothing is known and every target counts as healthy.
  */
-export async function planAttempts(env: Env, requested: string, purpose: Purpose): Promise<Plan> {
+export async function planAttempts(
+  env: Env,
+  requested: string,
+  purpose: Purpose,
+  health?: HealthView,
+  choices: PlanChoices = {},
+): Promise<Plan> {
   const slash = requested.indexOf("/");
   if (slash !== -1) return direct(env, requested, slash, purpose);
 
@@ -95,13 +117,24 @@ export async function planAttempts(env: Env, requested: string, purpose: Purpose
     );
   }
   const providers = configuredProviders(env);
-  const attempts: Attempt[] = [];
-  for (const target of route.route.targets) {
+  const providerFor = (target: RouteTarget): ProviderConfig | undefined => {
     const provider = providers.get(target.provider);
-    if (provider === undefined) continue;
-    if (purpose === "embeddings" && !provider.preset.embeddings) continue;
-    attempts.push({ provider, adapter: adapterFor(provider), model: target.model, ttfbTimeoutMs: target.ttfbTimeoutMs, maxAttempts: target.maxAttempts });
-  }
+    return provider === undefined || (purpose === "embeddings" && !provider.preset.embeddings) ? undefined : provider;
+  };
+  // Unusable targets leave before ordering: they must not win the weighted draw, nor spoil "every target is open".
+  const ordered = orderTargets(route.route.strategy, route.route.targets.filter((t) => providerFor(t) !== undefined), {
+    purpose,
+    health,
+    random: choices.random ?? Math.random,
+    priceOf: choices.priceOf ?? configuredPrice,
+    now: choices.now ?? Date.now(),
+  });
+  const attempts = ordered.flatMap((target): Attempt[] => {
+    const provider = providerFor(target);
+    if (provider === undefined) return [];
+    const { model, ttfbTimeoutMs, maxAttempts } = target;
+    return [{ provider, adapter: adapterFor(provider), model, ttfbTimeoutMs, maxAttempts }];
+  });
   if (attempts.length === 0) {
     throw new GatewayError(503, `The alias '${requested}' has no target on a provider configured on this gateway.`, {
       code: "no_available_target",

@@ -52,7 +52,7 @@ export function admin(method: string, body?: unknown, token = ADMIN_TOKEN): Requ
 }
 
 /** What the mock provider received for requests tagged `tag` (via `mock.tag` or `user`). */
-export async function upstreamSaw(tag: string): Promise<Array<{ path: string; query: string; headers: Record<string, string>; body: Record<string, unknown>; clientClosedEarly: boolean; completed: boolean }>> {
+export async function upstreamSaw(tag: string): Promise<Array<{ path: string; query: string; headers: Record<string, string>; body: Record<string, unknown>; clientClosedEarly: boolean; completed: boolean; receivedAt: number }>> {
   const res = await fetch(`${MOCK}/__mock/requests?tag=${encodeURIComponent(tag)}`);
   return res.json();
 }
