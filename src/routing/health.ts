@@ -170,6 +170,15 @@ export function reportAttempt(env: Env, ctx: ExecutionContext, report: AttemptRe
   }
 }
 
+const RATE_LIMIT_HEADER = /^(?:x-ratelimit-|anthropic-ratelimit-)/;
+
+/** The provider rate-limit headers of an upstream answer, for an AttemptReport (the rest are not sent). */
+export function rateLimitHeaders(headers: Headers): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const [name, value] of headers) if (RATE_LIMIT_HEADER.test(name)) picked[name] = value;
+  return picked;
+}
+
 /** Drops this isolate's copy of a target's health (after an admin reset, so this isolate sees it at once). */
 export function forgetTargetHealth(target: TargetId): void {
   cache.delete(target);

@@ -2,7 +2,7 @@ import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RouteHealth as RouteHealthClass, type RouteHealth } from "../../src/durable/route-health.ts";
 import type { Env } from "../../src/env.ts";
-import { FLUSH_AT, REFRESH_AFTER_MS, clearRouteHealthCache, healthView, reportAttempt } from "../../src/routing/health.ts";
+import { FLUSH_AT, REFRESH_AFTER_MS, clearRouteHealthCache, healthView, rateLimitHeaders, reportAttempt } from "../../src/routing/health.ts";
 import type { AttemptOutcome, AttemptReport, TargetHealth, TargetId } from "../../src/routing/health-types.ts";
 import { admin, gateway, testEnv, uniqueTag, type OpenAIError } from "./helpers.ts";
 
@@ -195,6 +195,22 @@ describe("the isolate's health view", () => {
     expect(healthView(bindings, ctx, [target]).get(target)).toBeUndefined();
     await waitOnExecutionContext(ctx);
     expect(await realNamespace().getByName(target).state()).toBeNull();
+  });
+});
+
+describe("rateLimitHeaders", () => {
+  it("keeps only the providers' rate-limit headers of an answer", () => {
+    const headers = new Headers({
+      "content-type": "application/json",
+      "X-RateLimit-Remaining-Requests": "59",
+      "anthropic-ratelimit-tokens-reset": "2026-11-20T12:00:05Z",
+      "retry-after": "3",
+      "x-request-id": "req_1",
+    });
+    expect(rateLimitHeaders(headers)).toEqual({
+      "x-ratelimit-remaining-requests": "59",
+      "anthropic-ratelimit-tokens-reset": "2026-11-20T12:00:05Z",
+    });
   });
 });
 
