@@ -6,6 +6,11 @@
 export interface Env {
   /** Keys, routes and other configuration, written only through /admin. */
   CONFIG: KVNamespace;
+  /**
+   * Shared route health (one RouteHealth Durable Object per target). Optional: without
+   * it every target reads as healthy and attempt reports are dropped.
+   */
+  ROUTE_HEALTH?: DurableObjectNamespace<import("./durable/route-health.ts").RouteHealth>;
   /** Secret guarding /admin; the admin API is disabled when unset. */
   ADMIN_TOKEN?: string;
   /**

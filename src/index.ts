@@ -1,6 +1,8 @@
 import { buildApp } from "./app.ts";
 import type { Env } from "./env.ts";
 
+export { RouteHealth } from "./durable/route-health.ts";
+
 const app = buildApp();
 
 export default {

@@ -1,6 +1,6 @@
 import type { Env } from "../env.ts";
 import { IsolateCache } from "../config/isolate-cache.ts";
-import { readKvJson } from "../config/kv-json.ts";
+import { listKvKeys, readKvJson } from "../config/kv-json.ts";
 import { keyRecordSchema, type CreateKeyInput, type KeyRecord } from "../config/schemas.ts";
 import { randomBase62, sha256Hex } from "./crypto.ts";
 
@@ -74,17 +74,13 @@ async function readRecordById(env: Env, idKey: string): Promise<unknown> {
 }
 
 export async function listKeys(env: Env): Promise<KeyRecord[]> {
+  const listed = await listKvKeys(env.CONFIG, BY_ID);
+  const raws = await Promise.all(listed.map((k) => (k.metadata !== undefined && k.metadata !== null ? k.metadata : readRecordById(env, k.name))));
   const keys: KeyRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page: KVNamespaceListResult<unknown> = await env.CONFIG.list({ prefix: BY_ID, cursor });
-    const raws = await Promise.all(page.keys.map((k) => (k.metadata !== undefined && k.metadata !== null ? k.metadata : readRecordById(env, k.name))));
-    for (const raw of raws) {
-      const parsed = keyRecordSchema.safeParse(raw);
-      if (parsed.success) keys.push(parsed.data);
-    }
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor !== undefined);
+  for (const raw of raws) {
+    const parsed = keyRecordSchema.safeParse(raw);
+    if (parsed.success) keys.push(parsed.data);
+  }
   return keys.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 

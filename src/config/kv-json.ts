@@ -13,3 +13,15 @@ export async function readKvJson(kv: KVNamespace, key: string): Promise<unknown>
     return null;
   }
 }
+
+/** Every key under `prefix`, across as many list pages as it takes. */
+export async function listKvKeys(kv: KVNamespace, prefix: string): Promise<Array<KVNamespaceListKey<unknown>>> {
+  const keys: Array<KVNamespaceListKey<unknown>> = [];
+  let cursor: string | undefined;
+  do {
+    const page: KVNamespaceListResult<unknown> = await kv.list({ prefix, cursor });
+    keys.push(...page.keys);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor !== undefined);
+  return keys;
+}

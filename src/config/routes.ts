@@ -1,7 +1,7 @@
 import type { Env } from "../env.ts";
 import { DEFAULT_ROUTES } from "./default-routes.ts";
 import { IsolateCache } from "./isolate-cache.ts";
-import { readKvJson } from "./kv-json.ts";
+import { listKvKeys, readKvJson } from "./kv-json.ts";
 import { routeSchema, type Route } from "./schemas.ts";
 
 const ROUTE_PREFIX = "route:";
@@ -61,13 +61,7 @@ const aliasListCache = new IsolateCache<readonly string[]>(ROUTE_TTL_MS, 1);
 async function kvAliases(env: Env): Promise<readonly string[]> {
   const cached = aliasListCache.get("all");
   if (cached !== undefined) return cached;
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page: KVNamespaceListResult<unknown> = await env.CONFIG.list({ prefix: ROUTE_PREFIX, cursor });
-    for (const key of page.keys) names.push(key.name.slice(ROUTE_PREFIX.length));
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor !== undefined);
+  const names = (await listKvKeys(env.CONFIG, ROUTE_PREFIX)).map((key) => key.name.slice(ROUTE_PREFIX.length));
   aliasListCache.set("all", names);
   return names;
 }

@@ -9,6 +9,7 @@ import { findPreset } from "../providers/registry.ts";
 import { readJsonObject } from "./body.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
 import { validate } from "./validate.ts";
+import { healthRoutes } from "./admin-health.ts";
 
 function aliasParam(raw: string): string {
   const parsed = aliasNameSchema.safeParse(raw);
@@ -28,7 +29,7 @@ function checkTargets(route: Route): void {
 const routeNotFound = (alias: string): GatewayError =>
   new GatewayError(404, `No route for the alias '${alias}'.`, { code: "route_not_found", param: "alias" });
 
-/** /admin: routes (aliases) and gateway keys. Everything here requires ADMIN_TOKEN. */
+/** /admin: routes (aliases), gateway keys and route health. Everything here requires ADMIN_TOKEN. */
 export function adminRoutes(): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
   admin.use("*", adminAuth());
@@ -75,6 +76,8 @@ export function adminRoutes(): Hono<AppEnv> {
     }
     return c.json({ id, revoked: true });
   });
+
+  admin.route("/health", healthRoutes());
 
   return admin;
 }
