@@ -1,5 +1,6 @@
 import { modelAllowed, modelNotAllowed, type GatewayKey } from "../auth/gateway-key.ts";
 import type { Env } from "../env.ts";
+import type { HealthView } from "../routing/health-types.ts";
 import { planAttempts, type Plan, type Purpose } from "../routing/plan.ts";
 
 /**
@@ -9,10 +10,10 @@ import { planAttempts, type Plan, type Purpose } from "../routing/plan.ts";
  * same model either way. The key is checked before planning where it can be,
  * so a refused model costs no configuration read.
  */
-export async function allowedPlan(env: Env, key: GatewayKey, requested: string, purpose: Purpose): Promise<Plan> {
-  if (modelAllowed(key, requested)) return planAttempts(env, requested, purpose);
+export async function allowedPlan(env: Env, key: GatewayKey, requested: string, purpose: Purpose, health?: HealthView): Promise<Plan> {
+  if (modelAllowed(key, requested)) return planAttempts(env, requested, purpose, health);
   if (requested.includes("/")) throw modelNotAllowed(requested);
-  const plan = await planAttempts(env, requested, purpose).catch(() => null);
+  const plan = await planAttempts(env, requested, purpose, health).catch(() => null);
   const direct = plan !== null && plan.route === null ? plan.attempts[0] : undefined;
   if (direct !== undefined && modelAllowed(key, `${direct.provider.name}/${direct.model}`)) return plan as Plan;
   throw modelNotAllowed(requested);

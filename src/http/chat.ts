@@ -8,6 +8,8 @@ import { chatRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
 import { answerHeaders, answeredLogEntry, readAnswer, streamedAnswer } from "./upstream-response.ts";
 import { allowedPlan } from "./allowed-plan.ts";
+import { requestHealthView } from "../routing/health.ts";
+import { healthReporter } from "../routing/health-reporting.ts";
 
 /** POST /v1/chat/completions: OpenAI Chat Completions in, OpenAI out, any provider behind. */
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
@@ -15,13 +17,13 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(chatRequestSchema, body);
-  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat");
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", requestHealthView(c.env, c.executionCtx));
   const stream = request.stream === true;
 
   const executed = await executePlan(
     plan,
     (a) => a.adapter.chatRequest(a.provider, { body, upstreamModel: a.model, stream }),
-    { deadlineMs: settings.upstreamTimeoutMs, stream },
+    { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx) },
   );
   const { attempt } = executed;
   const log = answeredLogEntry(c, executed, { endpoint: "chat", model: request.model, stream });

@@ -8,6 +8,8 @@ import { embeddingsRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
 import { answerHeaders, answeredLogEntry, readAnswer } from "./upstream-response.ts";
 import { allowedPlan } from "./allowed-plan.ts";
+import { requestHealthView } from "../routing/health.ts";
+import { healthReporter } from "../routing/health-reporting.ts";
 
 /** POST /v1/embeddings */
 export async function embeddings(c: Context<AppEnv>): Promise<Response> {
@@ -15,11 +17,11 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(embeddingsRequestSchema, body);
-  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "embeddings");
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "embeddings", requestHealthView(c.env, c.executionCtx));
   const executed = await executePlan(
     plan,
     (a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model }),
-    { deadlineMs: settings.upstreamTimeoutMs, stream: false },
+    { deadlineMs: settings.upstreamTimeoutMs, stream: false, onCall: healthReporter(c.env, c.executionCtx) },
   );
   const { attempt } = executed;
   const answer = await readAnswer(executed, (upstream) => attempt.adapter.readEmbeddingsResponse(upstream, { body, upstreamModel: attempt.model }));

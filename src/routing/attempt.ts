@@ -1,5 +1,6 @@
 import type { UpstreamRequest } from "../providers/types.ts";
 import { peekFirstEvent, type PeekedStream } from "../streaming/first-event.ts";
+import { rateLimitHeaders } from "./health.ts";
 import type { Attempt } from "./plan.ts";
 import type { AttemptFailure } from "./upstream-errors.ts";
 
@@ -60,14 +61,6 @@ function armDeadline(ms: number, stream: boolean, cancel: AbortSignal | undefine
     expired: () => controller.signal.aborted && controller.signal.reason === TIMED_OUT,
     end: () => clearTimeout(timer),
   };
-}
-
-const RATE_LIMIT_PREFIXES = ["x-ratelimit-", "anthropic-ratelimit-"];
-
-function rateLimitHeaders(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of headers) if (RATE_LIMIT_PREFIXES.some((p) => name.startsWith(p))) out[name] = value;
-  return out;
 }
 
 /** `retry-after-ms`, else `retry-after` (seconds or an HTTP date), else a delay the provider put in its error body. */

@@ -27,6 +27,11 @@ import type { Env } from "../env.ts";
 import type { AttemptReport, HealthView, TargetHealth, TargetId } from "./health-types.ts";
 
 /** How old a cached snapshot may be before a background refresh. */
+/** What health needs of a request's execution context: work that may outlive the response. */
+export interface BackgroundWork {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
 export const REFRESH_AFTER_MS = 2_000;
 /** A refresh not answered within this long no longer holds back the next one. */
 const REFRESH_GIVE_UP_MS = 10_000;
@@ -74,7 +79,7 @@ function store(target: TargetId, health: TargetHealth): void {
   entry.fetchedAt = Date.now();
 }
 
-function refreshIfStale(ns: Namespace, ctx: ExecutionContext, target: TargetId, now: number): void {
+function refreshIfStale(ns: Namespace, ctx: BackgroundWork, target: TargetId, now: number): void {
   const entry = entryFor(target);
   if (now - entry.fetchedAt < REFRESH_AFTER_MS) return;
   if (entry.refreshStartedAt !== null && now - entry.refreshStartedAt < REFRESH_GIVE_UP_MS) return;
@@ -114,12 +119,28 @@ function localHealth(target: TargetId): TargetHealth | undefined {
 }
 
 /** The health of `targets` as this isolate knows it now; stale entries are refreshed in the background. */
-export function healthView(env: Env, ctx: ExecutionContext, targets: readonly TargetId[]): HealthView {
+export function healthView(env: Env, ctx: BackgroundWork, targets: readonly TargetId[]): HealthView {
   const ns = env.ROUTE_HEALTH;
   if (ns === undefined) return EMPTY_VIEW;
   const now = Date.now();
   for (const target of targets) refreshIfStale(ns, ctx, target, now);
   return { get: localHealth };
+}
+
+/**
+ * The same view for a request whose targets are not known yet (an alias is
+ * read during planning): each target looked at is refreshed in the background
+ * if its cached state is stale, as `healthView` does up front.
+ */
+export function requestHealthView(env: Env, ctx: BackgroundWork): HealthView {
+  const ns = env.ROUTE_HEALTH;
+  if (ns === undefined) return EMPTY_VIEW;
+  return {
+    get(target) {
+      refreshIfStale(ns, ctx, target, Date.now());
+      return localHealth(target);
+    },
+  };
 }
 
 async function sendBatch(ns: Namespace, target: TargetId, reports: readonly AttemptReport[]): Promise<void> {
@@ -148,7 +169,7 @@ async function flush(ns: Namespace): Promise<void> {
 }
 
 /** Queues one attempt's outcome for its target's RouteHealth. Returns at once; never throws. */
-export function reportAttempt(env: Env, ctx: ExecutionContext, report: AttemptReport): void {
+export function reportAttempt(env: Env, ctx: BackgroundWork, report: AttemptReport): void {
   const ns = env.ROUTE_HEALTH;
   if (ns === undefined) return;
   let list = buffered.get(report.target);

@@ -19,8 +19,16 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Env
     DEEPSEEK_API_KEY: "mock-deepseek-key",
     UPSTREAM_TIMEOUT_MS: "3000",
     STREAM_IDLE_TIMEOUT_MS: "1500",
+    // Shared route health would carry one test's injected failures into the next (a breaker opened
+    // by a fault test skips a target later): tests that are about health opt in with `withHealth`.
+    ROUTE_HEALTH: undefined,
     ...overrides,
   } as unknown as Env;
+}
+
+/** The test bindings with the RouteHealth Durable Object (wrangler.toml's binding). */
+export function withHealth(overrides: Record<string, string | undefined> = {}): Env {
+  return { ...testEnv(overrides), ROUTE_HEALTH: env.ROUTE_HEALTH } as Env;
 }
 
 const app = buildApp();

@@ -4,7 +4,7 @@ import { RouteHealth as RouteHealthClass, type RouteHealth } from "../../src/dur
 import type { Env } from "../../src/env.ts";
 import { FLUSH_AT, REFRESH_AFTER_MS, clearRouteHealthCache, healthView, rateLimitHeaders, reportAttempt } from "../../src/routing/health.ts";
 import type { AttemptOutcome, AttemptReport, TargetHealth, TargetId } from "../../src/routing/health-types.ts";
-import { admin, gateway, testEnv, uniqueTag, type OpenAIError } from "./helpers.ts";
+import { admin, gateway, testEnv, uniqueTag, withHealth, type OpenAIError } from "./helpers.ts";
 
 type Namespace = DurableObjectNamespace<RouteHealth>;
 const realNamespace = (): Namespace => {
@@ -231,29 +231,29 @@ describe("/admin/health", () => {
     await realNamespace().getByName(target).report([1, 2, 3, 4, 5].map(() => report(target, "failure")));
     await realNamespace().getByName(healthy).report([report(healthy, "success")]);
 
-    const listed = await (await gateway("/admin/health", admin("GET"))).json<{ object: string; data: AdminTarget[] }>();
+    const listed = await (await gateway("/admin/health", admin("GET"), withHealth())).json<{ object: string; data: AdminTarget[] }>();
     expect(listed.object).toBe("list");
     expect(listed.data.find((t) => t.target === target)).toMatchObject({ provider: "openai", model, breaker: "open", consecutiveFailures: 5 });
     expect(listed.data.find((t) => t.target === healthy)).toMatchObject({ breaker: "closed", totals: { success: 1 } });
 
-    const one = await gateway(`/admin/health/${target}`, admin("GET"));
+    const one = await gateway(`/admin/health/${target}`, admin("GET"), withHealth());
     expect(one.status).toBe(200);
     expect((await one.json<AdminTarget>()).breaker).toBe("open");
 
-    const reset = await gateway(`/admin/health/${target}/reset`, admin("POST"));
+    const reset = await gateway(`/admin/health/${target}/reset`, admin("POST"), withHealth());
     expect(reset.status).toBe(200);
     expect(await reset.json<AdminTarget>()).toMatchObject({ target, breaker: "closed", consecutiveFailures: 0, totals: { failure: 5 } });
     expect((await realNamespace().getByName(target).snapshot()).breaker).toBe("closed");
   });
 
   it("answers 404 for a target never reported or an unknown provider, and needs the admin token", async () => {
-    const unseen = await gateway(`/admin/health/${newTarget()}/reset`, admin("POST"));
+    const unseen = await gateway(`/admin/health/${newTarget()}/reset`, admin("POST"), withHealth());
     expect(unseen.status).toBe(404);
     expect((await unseen.json<OpenAIError>()).error.code).toBe("target_not_found");
-    const unknown = await gateway("/admin/health/nosuchprovider/x", admin("GET"));
+    const unknown = await gateway("/admin/health/nosuchprovider/x", admin("GET"), withHealth());
     expect(unknown.status).toBe(404);
     expect((await unknown.json<OpenAIError>()).error.code).toBe("provider_not_found");
-    expect((await gateway("/admin/health", { method: "GET" })).status).toBe(401);
+    expect((await gateway("/admin/health", { method: "GET" }, withHealth())).status).toBe(401);
   });
 
   it("says plainly when the deployment has no ROUTE_HEALTH binding", async () => {

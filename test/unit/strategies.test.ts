@@ -69,7 +69,7 @@ describe("fallback", () => {
     });
     const plan = await planAttempts(env, alias, "chat");
     expect(plan.attempts.map((a) => `${a.provider.name}/${a.model}`)).toEqual(["openai/c", "openai/a", "deepseek/b"]);
-    expect(plan.attempts.map((a) => [a.ttfbTimeoutMs, a.maxAttempts])).toEqual([[900, 3], [undefined, 1], [undefined, 1]]);
+    expect(plan.attempts.map((a) => [a.ttfbTimeoutMs, a.maxAttempts])).toEqual([[900, 3], [undefined, undefined], [undefined, undefined]]);
   });
 });
 
@@ -230,7 +230,7 @@ describe("health", () => {
   it("a direct provider/model is planned whatever its health: it is the only choice", async () => {
     const health = healthOf({ "openai/gpt-4o": { breaker: "open", retryAt: Date.now() + 60_000 } });
     const plan = await planAttempts(env, "openai/gpt-4o", "chat", health);
-    expect(plan.attempts.map((a) => [a.model, a.maxAttempts])).toEqual([["gpt-4o", 1]]);
+    expect(plan.attempts.map((a) => [a.model, a.maxAttempts])).toEqual([["gpt-4o", undefined]]);
   });
 });
 

@@ -17,6 +17,8 @@ import { openAIToAnthropicMessage } from "./response.ts";
 import { messagesRequestSchema } from "./schema.ts";
 import { anthropicClientStream } from "./stream.ts";
 import { allowedPlan } from "../allowed-plan.ts";
+import { requestHealthView } from "../../routing/health.ts";
+import { healthReporter } from "../../routing/health-reporting.ts";
 
 const isNative = (attempt: Attempt): boolean => attempt.provider.preset.adapter === "anthropic";
 
@@ -32,7 +34,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(messagesRequestSchema, body);
-  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat");
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", requestHealthView(c.env, c.executionCtx));
   const stream = request.stream === true;
   const beta = c.req.header("anthropic-beta") ?? null;
 
@@ -53,7 +55,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const executed = await executePlan(
     plan,
     (a) => (isNative(a) ? nativeMessagesRequest(a.provider, body, a.model, beta) : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream })),
-    { deadlineMs: settings.upstreamTimeoutMs, stream },
+    { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx) },
   );
   const { attempt } = executed;
   const native = isNative(attempt);

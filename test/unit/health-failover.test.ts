@@ -1,0 +1,67 @@
+/** Shared route health through the gateway: a failing target's breaker opens, later requests skip it, a probe closes it. */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { admin, gateway, json, uniqueTag, upstreamSaw, withHealth } from "./helpers.ts";
+
+const env = withHealth();
+const hello = [{ role: "user", content: "hi" }];
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Lets the batched health reports (50 ms debounce) reach the Durable Object and its answer the cache. */
+const settle = () => new Promise((r) => setTimeout(r, 200));
+
+describe("route health in planning", () => {
+  it("opens a failing target's breaker, skips it afterwards, and closes it again after a successful half-open probe", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const flaky = `flaky-${crypto.randomUUID().slice(0, 8)}`;
+    const alias = `health-${crypto.randomUUID().slice(0, 8)}`;
+    await gateway(`/admin/routes/${alias}`, admin("PUT", { targets: [{ provider: "openai", model: flaky }, { provider: "deepseek", model: "steady" }] }), env);
+    const ask = (mock: Record<string, unknown> = {}, user = uniqueTag("u")) => gateway("/v1/chat/completions", json({ model: alias, messages: hello, user, mock }), env);
+
+    for (let i = 0; i < 5; i++) {
+      const res = await ask({ onlyModel: flaky, status: 503 });
+      expect(res.headers.get("x-switchyard-provider")).toBe("deepseek");
+      expect(res.headers.get("x-switchyard-attempts")).toBe("2");
+    }
+    await settle();
+
+    // Open: the flaky target is not called at all, so no time is lost on it.
+    const tag = uniqueTag("skipped");
+    const skipped = await ask({}, tag);
+    expect(skipped.headers.get("x-switchyard-provider")).toBe("deepseek");
+    expect(skipped.headers.get("x-switchyard-attempts")).toBe("1");
+    expect((await upstreamSaw(tag)).map((r) => r.body.model)).toEqual(["steady"]);
+    const listed = await (await gateway(`/admin/health/openai/${flaky}`, admin("GET"), env)).json<{ breaker: string }>();
+    expect(listed.breaker).toBe("open");
+
+    // After the cooldown the target is half-open: the next request probes it, and its success closes the breaker.
+    vi.setSystemTime(Date.now() + 31_000);
+    await settle(); // the stale snapshot is refreshed in the background
+    const probe = await ask();
+    expect(probe.headers.get("x-switchyard-provider")).toBe("openai");
+    await settle();
+    const closed = await (await gateway(`/admin/health/openai/${flaky}`, admin("GET"), env)).json<{ breaker: string }>();
+    expect(closed.breaker).toBe("closed");
+  });
+
+  it("an admin reset closes an open breaker at once", async () => {
+    const flaky = `reset-${crypto.randomUUID().slice(0, 8)}`;
+    const alias = `health-${crypto.randomUUID().slice(0, 8)}`;
+    await gateway(`/admin/routes/${alias}`, admin("PUT", { targets: [{ provider: "openai", model: flaky }, { provider: "deepseek", model: "steady" }] }), env);
+    for (let i = 0; i < 5; i++) await gateway("/v1/chat/completions", json({ model: alias, messages: hello, mock: { onlyModel: flaky, status: 502 } }), env);
+    await settle();
+    expect((await gateway("/v1/chat/completions", json({ model: alias, messages: hello }), env)).headers.get("x-switchyard-provider")).toBe("deepseek");
+    expect((await gateway(`/admin/health/openai/${flaky}/reset`, admin("POST"), env)).status).toBe(200);
+    await settle();
+    expect((await gateway("/v1/chat/completions", json({ model: alias, messages: hello }), env)).headers.get("x-switchyard-provider")).toBe("openai");
+  });
+
+  it("client errors do not count against a target", async () => {
+    const model = `picky-${crypto.randomUUID().slice(0, 8)}`;
+    for (let i = 0; i < 6; i++) await gateway("/v1/chat/completions", json({ model: `openai/${model}`, messages: hello, mock: { status: 400 } }), env);
+    await settle();
+    expect((await gateway(`/admin/health/openai/${model}`, admin("GET"), env)).status).toBe(404); // nothing was recorded
+  });
+});
