@@ -11,8 +11,12 @@
  * with stream-20 on the gateway and on the bare Worker: an Anthropic stream translated
  * to OpenAI chunks (stream-20-anthropic), and on POST /v1/messages an OpenAI stream
  * translated to Anthropic events (messages-stream-20) and an Anthropic stream relayed
- * (messages-native-stream-20). Prints a table and writes bench/out/results.json.
- * See bench/README.md.
+ * (messages-native-stream-20). The gateway runs as deployed, with its RouteHealth
+ * Durable Object; the same bundle without the ROUTE_HEALTH binding runs beside it
+ * (both read one in-memory KV): a fourth block compares their throughput and CPU, and
+ * failover is timed first (a primary answering 503, a hanging primary with a
+ * ttfbTimeoutMs, a primary whose breaker is open), each against the secondary called
+ * alone. Prints a table and writes bench/out/results.json. See bench/README.md.
  *
  * Env: BENCH_DURATION (s per counted run, 6), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
  * BENCH_WARMUP (s, 2), BENCH_ROUNDS (a,b,c,c,b,a patterns per load block, 1),
@@ -24,6 +28,7 @@ import { mkdirSync } from "node:fs";
 import { relative } from "node:path";
 import { freePort } from "../test/support/free-port.ts";
 import { buildBundle, describeBundle } from "./lib/bundle.ts";
+import { failoverRuns } from "./lib/failover.ts";
 import { createGatewayKey, keyPrefix } from "./lib/gateway-key.ts";
 import { loadBlocks, loadRuns } from "./lib/load.ts";
 import { alive, startProcess, stopAll, stopChildrenOnExit, waitForHttp, wasInterrupted } from "./lib/processes.ts";
@@ -32,13 +37,13 @@ import { scriptBenchMock, writeScenarios } from "./lib/scenarios.ts";
 import { sequentialRuns } from "./lib/sequential.ts";
 import { BenchError, LOGS, MOCK_UPSTREAM, ROOT, WORKERD, readSettings } from "./lib/settings.ts";
 import { smokeTest } from "./lib/smoke-test.ts";
-import type { Target, TargetName } from "./lib/types.ts";
-import { readWranglerToml, writeConfigs } from "./lib/workerd-config.ts";
+import type { ComparedTargetName, Target } from "./lib/types.ts";
+import { readWranglerToml, writeConfigs, type Ports } from "./lib/workerd-config.ts";
 
-/** Three distinct free loopback ports. */
-async function pickPorts(): Promise<Record<TargetName, number>> {
-  const ports: Record<TargetName, number> = { gateway: 0, bare: 0, upstream: 0 };
-  for (const name of ["upstream", "gateway", "bare"] as const) {
+/** Distinct free loopback ports: one per target and one for the KV the two gateways share. */
+async function pickPorts(): Promise<Ports> {
+  const ports: Ports = { gateway: 0, "gateway-no-health": 0, bare: 0, upstream: 0, kv: 0 };
+  for (const name of ["upstream", "gateway", "gateway-no-health", "bare", "kv"] as const) {
     let port = await freePort();
     while (Object.values(ports).includes(port)) port = await freePort();
     ports[name] = port;
@@ -58,31 +63,40 @@ async function main(): Promise<void> {
   const ports = await pickPorts();
   const configs = writeConfigs(bundle, wrangler, ports);
   const upstream = startProcess("mock-upstream", process.execPath, [MOCK_UPSTREAM, "--port", String(ports.upstream)]);
+  const kv = startProcess("workerd-kv", WORKERD, ["serve", configs.kv, "config"]);
   const gateway = startProcess("workerd-gateway", WORKERD, ["serve", configs.gateway, "config"]);
+  const noHealth = startProcess("workerd-gateway-no-health", WORKERD, ["serve", configs.gatewayNoHealth, "config"]);
   const bare = startProcess("workerd-bare", WORKERD, ["serve", configs.bare, "config"]);
   await waitForHttp("mock upstream", ports.upstream, upstream);
+  await waitForHttp("workerd (kv)", ports.kv, kv);
   await waitForHttp("workerd (gateway)", ports.gateway, gateway);
+  await waitForHttp("workerd (gateway-no-health)", ports["gateway-no-health"], noHealth);
   await waitForHttp("workerd (bare)", ports.bare, bare);
   console.log(
-    `servers: gateway :${ports.gateway} (workerd pid ${gateway.child.pid}), bare :${ports.bare} ` +
-      `(workerd pid ${bare.child.pid}), upstream :${ports.upstream} (node pid ${upstream.child.pid})`,
+    `servers: gateway :${ports.gateway} (workerd pid ${gateway.child.pid}, route health on), ` +
+      `gateway-no-health :${ports["gateway-no-health"]} (workerd pid ${noHealth.child.pid}), ` +
+      `bare :${ports.bare} (workerd pid ${bare.child.pid}), upstream :${ports.upstream} (node pid ${upstream.child.pid}), ` +
+      `kv :${ports.kv} (workerd pid ${kv.child.pid})`,
   );
 
   const key = await createGatewayKey(ports.gateway);
   console.log(`gateway key: ${keyPrefix(key)} (POST /admin/keys), sent to every target`);
 
-  const targets: Target[] = [
-    { name: "gateway", port: ports.gateway, child: gateway.child },
+  const gatewayTarget: Target<"gateway"> = { name: "gateway", port: ports.gateway, child: gateway.child };
+  const targets: Array<Target<ComparedTargetName>> = [
+    gatewayTarget,
     { name: "bare", port: ports.bare, child: bare.child },
     { name: "upstream", port: ports.upstream, child: null },
   ];
+  const noHealthTarget: Target = { name: "gateway-no-health", port: ports["gateway-no-health"], child: noHealth.child };
   const scenarios = writeScenarios();
   await scriptBenchMock(ports.upstream);
 
-  await smokeTest(targets, scenarios, key);
-  const runs = await loadRuns(settings, loadBlocks(targets, scenarios), key);
+  await smokeTest([...targets, noHealthTarget], scenarios, key);
+  const failover = await failoverRuns(settings, { withHealth: gatewayTarget, withoutHealth: noHealthTarget }, key);
+  const runs = await loadRuns(settings, loadBlocks(targets, scenarios, noHealthTarget), key);
   const sequential = await sequentialRuns(settings, targets, scenarios.compared, key);
-  for (const server of [gateway, bare, upstream]) {
+  for (const server of [gateway, noHealth, bare, upstream, kv]) {
     if (!alive(server.child)) throw new BenchError(`a server exited during the benchmark: see ${relative(ROOT, LOGS)}`);
   }
   await stopAll();
@@ -96,7 +110,7 @@ async function main(): Promise<void> {
     gatewayKey: keyPrefix(key),
     requestLogLines: countRequestLogLines(gateway.log),
   };
-  const results = buildResults(info, scenarios, runs, sequential);
+  const results = buildResults(info, scenarios, runs, sequential, failover);
   const resultsPath = writeResults(results);
   console.log(formatReport(results, info, targets, scenarios, resultsPath));
 }

@@ -73,8 +73,10 @@ export function alternating<T>(items: readonly T[], rounds: number): T[] {
  * left out: it does not speak the requests the gateway receives, and its CPU is not
  * measured). One block rather than one per stream: every stream is compared with
  * the same baseline runs, and the baselines run once instead of once per stream.
+ * health: non-stream on the gateway (route health on, as deployed) and on the same
+ * bundle without the ROUTE_HEALTH binding (`noHealth`).
  */
-export function loadBlocks(targets: Target[], scenarios: Scenarios): LoadBlock[] {
+export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Target): LoadBlock[] {
   const blocks: LoadBlock[] = scenarios.compared.map((scenario) => ({
     name: scenario.name,
     slots: targets.map((target) => ({ target, scenario })),
@@ -88,6 +90,13 @@ export function loadBlocks(targets: Target[], scenarios: Scenarios): LoadBlock[]
       { target: gateway, scenario: scenarios.passThrough },
       ...scenarios.gatewayStreams.map((scenario) => ({ target: gateway, scenario })),
       { target: bare, scenario: scenarios.passThrough },
+    ],
+  });
+  blocks.push({
+    name: "health",
+    slots: [
+      { target: gateway, scenario: scenarios.nonStream },
+      { target: noHealth, scenario: scenarios.nonStream },
     ],
   });
   return blocks;

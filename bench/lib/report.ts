@@ -10,10 +10,13 @@ import type { BundleInfo } from "./bundle.ts";
 import { fmt, fmtInt, signed, table } from "./format.ts";
 import { aggregate, slotLabel } from "./load.ts";
 import type { Scenarios } from "./scenarios.ts";
-import { LIMITS, LOGS, OUT, ROOT, STREAM_EVENTS, type Settings } from "./settings.ts";
+import { HANG_TTFB_TIMEOUT_MS, LIMITS, LOGS, OUT, ROOT, STREAM_EVENTS, type Settings } from "./settings.ts";
 import type {
   BlockName,
+  CheckRule,
   ComparedScenarioName,
+  ComparedTargetName,
+  FailoverResult,
   GatewayStreamScenarioName,
   LoadAggregate,
   LoadRun,
@@ -48,8 +51,9 @@ export function countRequestLogLines(logPath: string): number {
   return count;
 }
 
-function check(name: string, value: number, limit: number, unit: string): TargetCheck {
-  return { name, value, limit, unit, pass: value <= limit };
+function check(name: string, value: number, limit: number, unit: string, rule: CheckRule = "at most"): TargetCheck {
+  const pass = rule === "at most" ? value <= limit : rule === "at least" ? value >= limit : Math.abs(value) <= limit;
+  return { name, value, limit, unit, rule, pass };
 }
 
 /** Mean of the runs counted in `block` that sent `scenario` to `target`. */
@@ -89,12 +93,55 @@ function gatewayStreamsComparison(runs: LoadRun[], scenarios: Scenarios) {
   return { block, baseline, gatewayPassThrough, bare, streams };
 }
 
-export function buildResults(info: RunInfo, scenarios: Scenarios, runs: LoadRun[], sequential: SequentialResult) {
+/** The health block: non-stream on the gateway with route health on, and on the same bundle without it. */
+function healthComparison(runs: LoadRun[], scenarios: Scenarios) {
+  const block: BlockName = "health";
+  const scenario = scenarios.nonStream.name;
+  const on = aggregateOf(runs, block, scenario, "gateway");
+  const off = aggregateOf(runs, block, scenario, "gateway-no-health");
+  const onCpu = on.cpuMsPerReq ?? NaN;
+  const offCpu = off.cpuMsPerReq ?? NaN;
+  return {
+    block,
+    scenario,
+    on,
+    off,
+    throughputRatio: on.rps / off.rps,
+    cpuDeltaMs: onCpu - offCpu,
+    cpuRatio: onCpu / offCpu,
+  };
+}
+
+function failoverChecks(failover: FailoverResult[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const f of failover) {
+    if (f.scenario === "failover-503") {
+      checks.push(check("failover-503 added latency (p50, via alias − secondary alone)", f.addedP50Ms, LIMITS.failover503AddedMs, "ms"));
+    } else if (f.scenario === "failover-hang") {
+      const excess = f.viaAlias.p50Ms - HANG_TTFB_TIMEOUT_MS - f.secondaryAlone.p50Ms;
+      const name = `failover-hang time to answer beyond ttfbTimeoutMs ${HANG_TTFB_TIMEOUT_MS} + secondary alone (p50)`;
+      checks.push(check(name, excess, LIMITS.failoverHangSlackMs, "ms"));
+    } else {
+      const name = "breaker-open added latency (p50, via alias − secondary alone), within the secondary's block-to-block spread";
+      checks.push(check(name, f.addedP50Ms, f.secondarySpreadMs, "ms", "within ±"));
+    }
+  }
+  return checks;
+}
+
+export function buildResults(
+  info: RunInfo,
+  scenarios: Scenarios,
+  runs: LoadRun[],
+  sequential: SequentialResult,
+  failover: FailoverResult[],
+) {
   const { settings, wrangler, bundle } = info;
-  const load = {} as Record<ComparedScenarioName, Record<TargetName, LoadAggregate>>;
+  const load = {} as Record<ComparedScenarioName, Record<ComparedTargetName, LoadAggregate>>;
   const comparison = {} as Comparison;
+  const health = healthComparison(runs, scenarios);
   for (const scenario of scenarios.compared) {
-    const of = (t: TargetName): LoadAggregate => aggregateOf(runs, scenario.name, scenario.name, t);
+    const of = (t: ComparedTargetName): LoadAggregate => aggregateOf(runs, scenario.name, scenario.name, t);
     const g = of("gateway");
     const b = of("bare");
     load[scenario.name] = { gateway: g, bare: b, upstream: of("upstream") };
@@ -115,6 +162,14 @@ export function buildResults(info: RunInfo, scenarios: Scenarios, runs: LoadRun[
     check("one-at-a-time added latency (median, gateway − bare)", addedLatency, LIMITS.sequentialAddedMs, "ms"),
     check("time to first streamed event added (median, gateway − bare)", addedFirstEvent, LIMITS.firstEventAddedMs, "ms"),
     check("bundle size, gzipped", bundle.gzipBytes, LIMITS.bundleGzipBytes, "bytes"),
+    check(
+      "throughput, route health on / off (non-stream, health block)",
+      health.throughputRatio,
+      LIMITS.healthThroughputRatio,
+      "×",
+      "at least",
+    ),
+    ...failoverChecks(failover),
   ];
   return {
     meta: {
@@ -146,7 +201,9 @@ export function buildResults(info: RunInfo, scenarios: Scenarios, runs: LoadRun[
     load,
     comparison,
     gatewayStreams: gatewayStreamsComparison(runs, scenarios),
+    health,
     sequential,
+    failover,
     added: { latencyMs: addedLatency, firstEventMs: addedFirstEvent },
     targets: checks,
   };
@@ -178,16 +235,24 @@ function header(results: Results, info: RunInfo, runsPerTarget: number): string[
   ];
 }
 
+/** A check's figure and its limit, as printed. */
+function checkValue(c: TargetCheck): string {
+  if (c.unit === "bytes") return `${(c.value / 1024).toFixed(1)} KiB (limit ${(c.limit / 1024).toFixed(0)} KiB = ${fmtInt(c.limit)} bytes)`;
+  if (c.unit === "×") return `${c.value.toFixed(3)} (limit ≥ ${c.limit})`;
+  if (c.rule === "within ±") return `${signed(c.value, 3)} ms (limit ±${c.limit.toFixed(3)} ms)`;
+  return `${signed(c.value, 3)} ms (limit +${c.limit} ms)`;
+}
+
 /** The printed report: load table, gateway vs bare, one at a time, bundle, PASS/MISS. */
 export function formatReport(
   results: Results,
   info: RunInfo,
-  targets: Target[],
+  targets: Array<Target<ComparedTargetName>>,
   scenarios: Scenarios,
   resultsPath: string,
 ): string {
   const { settings } = info;
-  const { load, comparison, gatewayStreams, sequential, bundle } = results;
+  const { load, comparison, gatewayStreams, health, sequential, failover, bundle } = results;
   const lines = header(results, info, settings.rounds * 2);
 
   const loadRows: string[][] = [["scenario", "target", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "CPU min–max"]];
@@ -207,6 +272,8 @@ export function formatReport(
   loadRows.push(loadRow(block, slotLabel(block, "gateway", baseline), gatewayStreams.gatewayPassThrough));
   for (const s of gatewayStreams.streams) loadRows.push(loadRow("", slotLabel(block, "gateway", s.scenario), s.load));
   loadRows.push(loadRow("", slotLabel(block, "bare", baseline), gatewayStreams.bare));
+  loadRows.push(loadRow(health.block, slotLabel(health.block, "gateway", health.scenario), health.on));
+  loadRows.push(loadRow("", slotLabel(health.block, "gateway-no-health", health.scenario), health.off));
   lines.push(table(loadRows, 2), "");
 
   lines.push("Gateway vs bare pass-through worker");
@@ -235,9 +302,45 @@ export function formatReport(
   }
   lines.push(table(streamRows, 2), "");
 
+  lines.push(`Route health on (gateway) vs off (gateway-no-health), ${health.scenario}, same block`);
+  lines.push(
+    table(
+      [
+        ["throughput ratio (on/off)", health.throughputRatio.toFixed(3)],
+        ["CPU ms/req on", fmt(health.on.cpuMsPerReq, 3)],
+        ["CPU ms/req off", fmt(health.off.cpuMsPerReq, 3)],
+        ["CPU ms/req added (on − off)", signed(health.cpuDeltaMs, 3)],
+        ["CPU ratio (on/off)", `${health.cpuRatio.toFixed(2)}×`],
+      ],
+      1,
+    ),
+    "",
+  );
+
+  lines.push(`Failover: alias (failing primary, then openai/mock-model) vs openai/mock-model alone, one at a time, alternating blocks`);
+  const failRows: string[][] = [
+    ["scenario", "gateway", "n", "via alias p50 (p99)", "alone p50 (p99)", "added p50", "added p99", "alone block medians", "unexpected"],
+  ];
+  for (const f of failover) {
+    const pair = (p: (typeof f)["viaAlias"]): string => `${p.p50Ms.toFixed(3)} (${p.p99Ms.toFixed(3)})`;
+    const medians = f.secondaryAlone.blockMediansMs;
+    failRows.push([
+      f.scenario,
+      f.target,
+      String(f.viaAlias.samples),
+      pair(f.viaAlias),
+      pair(f.secondaryAlone),
+      signed(f.addedP50Ms, 3),
+      signed(f.addedP99Ms, 3),
+      `${Math.min(...medians).toFixed(3)}–${Math.max(...medians).toFixed(3)}`,
+      String(f.unexpected),
+    ]);
+  }
+  lines.push(table(failRows, 2), "");
+
   lines.push(`One at a time: median (p90) of ${settings.sequential} requests per target, keep-alive, alternating blocks`);
   const seqRows: string[][] = [["ms", "gateway", "bare", "upstream", "gateway − bare"]];
-  const seqRow = (label: string, s: Record<TargetName, SequentialStats>): string[] => [
+  const seqRow = (label: string, s: Record<ComparedTargetName, SequentialStats>): string[] => [
     label,
     ...(["gateway", "bare", "upstream"] as const).map((t) => `${s[t].medianMs.toFixed(3)} (${s[t].p90Ms.toFixed(3)})`),
     signed(s.gateway.medianMs - s.bare.medianMs, 3),
@@ -254,13 +357,7 @@ export function formatReport(
     "",
     "Targets",
   );
-  for (const c of results.targets) {
-    const value =
-      c.unit === "bytes"
-        ? `${(c.value / 1024).toFixed(1)} KiB (limit ${(c.limit / 1024).toFixed(0)} KiB = ${fmtInt(c.limit)} bytes)`
-        : `${signed(c.value, 3)} ms (limit +${c.limit} ms)`;
-    lines.push(`  ${c.pass ? "PASS" : "MISS"}  ${c.name}: ${value}`);
-  }
+  for (const c of results.targets) lines.push(`  ${c.pass ? "PASS" : "MISS"}  ${c.name}: ${checkValue(c)}`);
   const errorRuns = results.runs.filter((r) => r.errors > 0);
   if (errorRuns.length > 0) {
     lines.push("", `WARNING: ${errorRuns.length} load runs had errors (see results.json); their figures are suspect.`);

@@ -23,6 +23,8 @@ export interface Scenarios {
   gatewayStreams: Array<Scenario<GatewayStreamScenarioName>>;
   /** The stream-20 entry of `compared`: the gateway-only streams' baseline. */
   passThrough: Scenario<ComparedScenarioName>;
+  /** The non-stream entry of `compared`: what the health block sends, with route health on and off. */
+  nonStream: Scenario<ComparedScenarioName>;
 }
 
 function write<N extends ScenarioName>(name: N, path: string, stream: boolean, payload: object): Scenario<N> {
@@ -62,6 +64,7 @@ export function writeScenarios(): Scenarios {
     compared: [nonStream, passThrough],
     gatewayStreams: [translated, messagesTranslated, messagesNative],
     passThrough,
+    nonStream,
   };
 }
 

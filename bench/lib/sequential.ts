@@ -5,29 +5,37 @@
 import { Agent } from "node:http";
 import { BenchError, type Settings } from "./settings.ts";
 import { timedRequestRetry } from "./timed-request.ts";
-import type { Scenario, SequentialResult, SequentialStats, Target, TargetName } from "./types.ts";
+import type { ComparedTargetName, Scenario, SequentialResult, SequentialStats, Target } from "./types.ts";
 
 const BLOCK = 50;
 const WARM_REQUESTS = 20;
 
+/** The value at quantile q of ascending `sorted` (nearest rank below). */
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+/** The median of unsorted samples. */
+export function median(samples: readonly number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return sorted.length % 2 === 1 ? (sorted[Math.floor(mid)] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+
 function stats(samples: number[]): SequentialStats {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  const mid = sorted.length / 2;
-  const median =
-    sorted.length % 2 === 1 ? (sorted[Math.floor(mid)] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-  return { samples: sorted.length, medianMs: median, p90Ms: at(0.9) };
+  return { samples: sorted.length, medianMs: median(sorted), p90Ms: quantile(sorted, 0.9) };
 }
 
 export async function sequentialRuns(
   settings: Settings,
-  targets: Target[],
+  targets: Array<Target<ComparedTargetName>>,
   scenarios: Scenario[],
   key: string,
 ): Promise<SequentialResult> {
   console.log(`\none at a time: ${settings.sequential} requests per target and scenario, blocks of ${BLOCK}, alternating`);
   const agents = new Map(targets.map((t) => [t.name, new Agent({ keepAlive: true, maxSockets: 1 })]));
-  const empty = (): Record<TargetName, number[]> => ({ gateway: [], bare: [], upstream: [] });
+  const empty = (): Record<ComparedTargetName, number[]> => ({ gateway: [], bare: [], upstream: [] });
   const latency = empty();
   const firstEvent = empty();
   const streamComplete = empty();
@@ -62,7 +70,7 @@ export async function sequentialRuns(
     }
   }
   for (const agent of agents.values()) agent.destroy();
-  const summarize = (samples: Record<TargetName, number[]>): Record<TargetName, SequentialStats> => ({
+  const summarize = (samples: Record<ComparedTargetName, number[]>): Record<ComparedTargetName, SequentialStats> => ({
     gateway: stats(samples.gateway),
     bare: stats(samples.bare),
     upstream: stats(samples.upstream),

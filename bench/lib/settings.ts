@@ -29,7 +29,22 @@ export const LIMITS = {
   firstEventAddedMs: 0.2,
   // "150 KB gzipped", read as KiB: the unit wrangler prints its bundle sizes in.
   bundleGzipBytes: 150 * 1024,
+  /** failover-503: p50 through the alias minus the secondary alone. */
+  failover503AddedMs: 2,
+  /** failover-hang: p50 may exceed the primary's ttfbTimeoutMs plus the secondary's own p50 by this much. */
+  failoverHangSlackMs: 5,
+  /** Throughput with route health on over the core gateway with it off (non-stream). */
+  healthThroughputRatio: 0.95,
 } as const;
+
+/** The failover-hang primary's `ttfbTimeoutMs`: the gateway gives up on it after this long. */
+export const HANG_TTFB_TIMEOUT_MS = 500;
+/** failover-hang samples per side: each alias request takes HANG_TTFB_TIMEOUT_MS, so fewer than the other runs. */
+export const HANG_SAMPLES = 20;
+/** Failing requests sent to open the primary's breaker in breaker-open (the breaker opens after 5 in a row). */
+export const BREAKER_FAILURES = 6;
+/** Wait after them, for the batched reports (50 ms debounce) to reach the RouteHealth Durable Object. */
+export const BREAKER_SETTLE_MS = 300;
 
 /** A failure of the harness itself: printed without a stack trace. */
 export class BenchError extends Error {}

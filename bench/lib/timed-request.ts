@@ -1,5 +1,5 @@
 /** One scenario request, timed with process.hrtime on a keep-alive connection. */
-import { request as httpRequest, type Agent } from "node:http";
+import { request as httpRequest, type Agent, type IncomingHttpHeaders } from "node:http";
 
 export interface Timed {
   status: number;
@@ -8,6 +8,7 @@ export interface Timed {
   firstEventMs: number | null;
   /** The body, when asked to keep it. */
   body: string;
+  headers: IncomingHttpHeaders;
 }
 
 /** POSTs a scenario body to `path` with the gateway key; times the whole response and the first `data:` chunk. */
@@ -46,6 +47,7 @@ function timedRequest(agent: Agent, port: number, path: string, body: Buffer, ke
             totalMs: Number(end - start) / 1e6,
             firstEventMs: firstEvent === null ? null : Number(firstEvent - start) / 1e6,
             body: kept,
+            headers: res.headers,
           });
         });
         res.once("error", reject);

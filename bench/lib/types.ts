@@ -1,7 +1,13 @@
 /** The shapes shared between the benchmark's steps (and written to bench/out/results.json). */
 import type { ChildProcess } from "node:child_process";
 
-export type TargetName = "gateway" | "bare" | "upstream";
+/** The targets every compared request goes to: the gateway as deployed (route health on), the bare Worker, the mock. */
+export type ComparedTargetName = "gateway" | "bare" | "upstream";
+/**
+ * `gateway-no-health`: the same bundle without the ROUTE_HEALTH binding (health off,
+ * the core gateway): the baseline of the health block, and where failover is timed.
+ */
+export type TargetName = ComparedTargetName | "gateway-no-health";
 /** The requests every target answers: gateway vs bare vs upstream. */
 export type ComparedScenarioName = "non-stream" | "stream-20";
 /**
@@ -12,11 +18,14 @@ export type ComparedScenarioName = "non-stream" | "stream-20";
  */
 export type GatewayStreamScenarioName = "stream-20-anthropic" | "messages-stream-20" | "messages-native-stream-20";
 export type ScenarioName = ComparedScenarioName | GatewayStreamScenarioName;
-/** A block is named after its scenario, or "gateway-streams" for the gateway-only streams and their baselines. */
-export type BlockName = ComparedScenarioName | "gateway-streams";
+/**
+ * A block is named after its scenario, or "gateway-streams" for the gateway-only streams and
+ * their baselines, or "health" for non-stream on the gateway with route health on and off.
+ */
+export type BlockName = ComparedScenarioName | "gateway-streams" | "health";
 
-export interface Target {
-  name: TargetName;
+export interface Target<N extends TargetName = TargetName> {
+  name: N;
   port: number;
   /** The workerd process whose CPU time is charged to this target; null for the upstream. */
   child: ChildProcess | null;
@@ -85,17 +94,51 @@ export interface SequentialStats {
 
 export interface SequentialResult {
   /** Non-streamed: request sent to response complete. */
-  latency: Record<TargetName, SequentialStats>;
+  latency: Record<ComparedTargetName, SequentialStats>;
   /** Streamed: request sent to the first body chunk holding `data:`. */
-  firstEvent: Record<TargetName, SequentialStats>;
+  firstEvent: Record<ComparedTargetName, SequentialStats>;
   /** Streamed: request sent to the end of the stream. */
-  streamComplete: Record<TargetName, SequentialStats>;
+  streamComplete: Record<ComparedTargetName, SequentialStats>;
 }
+
+/** One side of a failover comparison, timed one request at a time. */
+export interface PairStats {
+  samples: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  /** The median of each alternated block: how much the figure moves from block to block. */
+  blockMediansMs: number[];
+}
+
+export type FailoverScenarioName = "failover-503" | "failover-hang" | "breaker-open";
+
+/** A request through an alias with a failing primary, alternated with the secondary called directly. */
+export interface FailoverResult {
+  scenario: FailoverScenarioName;
+  /** The gateway process it ran on. */
+  target: TargetName;
+  /** The alias request. */
+  viaAlias: PairStats;
+  /** The secondary alone (`provider/model`), on the same gateway, alternated with it. */
+  secondaryAlone: PairStats;
+  /** viaAlias.p50Ms − secondaryAlone.p50Ms. */
+  addedP50Ms: number;
+  addedP99Ms: number;
+  /** Max − min of secondaryAlone's block medians: the run-to-run spread of the baseline. */
+  secondarySpreadMs: number;
+  /** Alias answers that did not go the expected way (breaker-open: a half-open probe that fell back). */
+  unexpected: number;
+}
+
+/** How a figure is held against its limit. */
+export type CheckRule = "at most" | "at least" | "within ±";
 
 export interface TargetCheck {
   name: string;
   value: number;
   limit: number;
   unit: string;
+  rule: CheckRule;
   pass: boolean;
 }
