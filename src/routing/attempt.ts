@@ -26,6 +26,8 @@ export interface Answered {
 
 /** What one upstream call met, for route health and the trail, whichever way it ended. */
 export interface CallRecord {
+  /** When the call started (epoch ms). */
+  readonly startedAt: number;
   /** Time to first byte: to the response headers, or for a stream to its first event. Null without an answer. */
   readonly ttfbMs: number | null;
   readonly status: number | null;
@@ -90,7 +92,7 @@ export async function callOnce(
   const deadline = armDeadline(options.ms, options.stream, options.cancel);
   let status: number | null = null;
   let limits: Record<string, string> = {};
-  const record = (ttfb: boolean): CallRecord => ({ ttfbMs: ttfb ? Date.now() - started : null, status, rateLimitHeaders: limits });
+  const record = (ttfb: boolean): CallRecord => ({ startedAt: started, ttfbMs: ttfb ? Date.now() - started : null, status, rateLimitHeaders: limits });
   try {
     const response = await fetch(request.url, { ...request.init, signal: deadline.signal });
     status = response.status;

@@ -25,6 +25,7 @@ export function healthReporter(env: Env, ctx: BackgroundWork): (attempt: Attempt
     reportAttempt(env, ctx, {
       target: targetId(attempt.provider.name, attempt.model),
       at: Date.now(),
+      startedAt: record.startedAt,
       outcome,
       status: record.status,
       ttfbMs: record.ttfbMs,

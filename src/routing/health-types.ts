@@ -38,6 +38,8 @@ export interface AttemptReport {
   readonly target: TargetId;
   /** When the attempt ended (epoch ms). */
   readonly at: number;
+  /** When it started (epoch ms): an attempt begun before a breaker opened is no probe, whenever it ends. */
+  readonly startedAt: number;
   readonly outcome: AttemptOutcome;
   /** The upstream's HTTP status, or null (no answer: refused connection, timeout). */
   readonly status: number | null;

@@ -36,9 +36,9 @@ export const REFRESH_AFTER_MS = 2_000;
 /** A refresh not answered within this long no longer holds back the next one. */
 const REFRESH_GIVE_UP_MS = 10_000;
 /** How long reports wait for company before they are sent. */
-export const FLUSH_DEBOUNCE_MS = 50;
+export const FLUSH_DEBOUNCE_MS = 250; // a busy isolate sends each target a batch at most ~4 times a second
 /** Buffered reports that are sent without waiting for the timer. */
-export const FLUSH_AT = 32;
+export const FLUSH_AT = 64;
 /** Cached targets per isolate; the oldest entries go first. */
 const MAX_CACHED_TARGETS = 2_000;
 

@@ -9,8 +9,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** Lets the batched health reports (50 ms debounce) reach the Durable Object and its answer the cache. */
-const settle = () => new Promise((r) => setTimeout(r, 200));
+/** Lets the batched health reports (250 ms debounce) reach the Durable Object and its answer the cache. */
+const settle = () => new Promise((r) => setTimeout(r, 500));
 
 describe("route health in planning", () => {
   it("opens a failing target's breaker, skips it afterwards, and closes it again after a successful half-open probe", async () => {

@@ -8,7 +8,7 @@ const TARGET = "openai/gpt-4o-mini";
 
 function report(at: number, outcome: AttemptOutcome, extra: Partial<AttemptReport> = {}): AttemptReport {
   const status = outcome === "success" ? 200 : outcome === "rate_limited" ? 429 : outcome === "timeout" ? null : 500;
-  return { target: TARGET, at, outcome, status, ttfbMs: outcome === "success" ? 300 : null, rateLimitHeaders: {}, ...extra };
+  return { target: TARGET, at, startedAt: at - 100, outcome, status, ttfbMs: outcome === "success" ? 300 : null, rateLimitHeaders: {}, ...extra };
 }
 
 /** Applies reports one second apart from `start`; returns the time of the last. */

@@ -15,7 +15,7 @@ const realNamespace = (): Namespace => {
 
 function report(target: TargetId, outcome: AttemptOutcome, extra: Partial<AttemptReport> = {}): AttemptReport {
   const status = outcome === "success" ? 200 : outcome === "rate_limited" ? 429 : outcome === "timeout" ? null : 502;
-  return { target, at: Date.now(), outcome, status, ttfbMs: outcome === "success" ? 250 : null, rateLimitHeaders: {}, ...extra };
+  return { target, at: Date.now(), startedAt: Date.now() - 100, outcome, status, ttfbMs: outcome === "success" ? 250 : null, rateLimitHeaders: {}, ...extra };
 }
 
 const newTarget = (): TargetId => `openai/${uniqueTag("health")}`;
