@@ -23,7 +23,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const executed = await executePlan(
     plan,
     (a) => a.adapter.chatRequest(a.provider, { body, upstreamModel: a.model, stream }),
-    { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx) },
+    { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx, plan) },
   );
   const { attempt } = executed;
   const log = answeredLogEntry(c, executed, { endpoint: "chat", model: request.model, stream });

@@ -21,7 +21,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const executed = await executePlan(
     plan,
     (a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model }),
-    { deadlineMs: settings.upstreamTimeoutMs, stream: false, onCall: healthReporter(c.env, c.executionCtx) },
+    { deadlineMs: settings.upstreamTimeoutMs, stream: false, onCall: healthReporter(c.env, c.executionCtx, plan) },
   );
   const { attempt } = executed;
   const answer = await readAnswer(executed, (upstream) => attempt.adapter.readEmbeddingsResponse(upstream, { body, upstreamModel: attempt.model }));

@@ -1,6 +1,5 @@
 import type { UpstreamRequest } from "../providers/types.ts";
 import { peekFirstEvent, type PeekedStream } from "../streaming/first-event.ts";
-import { rateLimitHeaders } from "./health.ts";
 import type { Attempt } from "./plan.ts";
 import type { AttemptFailure } from "./upstream-errors.ts";
 
@@ -31,8 +30,8 @@ export interface CallRecord {
   /** Time to first byte: to the response headers, or for a stream to its first event. Null without an answer. */
   readonly ttfbMs: number | null;
   readonly status: number | null;
-  /** The provider's rate-limit headers (`x-ratelimit-*`, `anthropic-ratelimit-*`), as sent. */
-  readonly rateLimitHeaders: Readonly<Record<string, string>>;
+  /** The upstream's response headers (route health reads its rate-limit headers from them, only when it reports). */
+  readonly headers: Headers | null;
 }
 
 const TIMED_OUT = "switchyard: upstream deadline exceeded";
@@ -65,14 +64,15 @@ function armDeadline(ms: number, stream: boolean, cancel: AbortSignal | undefine
   };
 }
 
+const DECIMAL = /^\d+(\.\d+)?$/;
+
 /** `retry-after-ms`, else `retry-after` (seconds or an HTTP date), else a delay the provider put in its error body. */
 export function retryAfterMs(headers: Headers | null, bodySeconds: string | undefined, now: number): number | null {
-  const ms = headers?.get("retry-after-ms");
-  if (ms != null && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
-  const value = headers?.get("retry-after") ?? bodySeconds;
-  if (value == null || value.trim() === "") return null;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const ms = headers?.get("retry-after-ms")?.trim();
+  if (ms !== undefined && DECIMAL.test(ms)) return Number(ms);
+  const value = (headers?.get("retry-after") ?? bodySeconds)?.trim();
+  if (value === undefined || value === "") return null;
+  if (DECIMAL.test(value)) return Number(value) * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
@@ -91,12 +91,12 @@ export async function callOnce(
   const started = Date.now();
   const deadline = armDeadline(options.ms, options.stream, options.cancel);
   let status: number | null = null;
-  let limits: Record<string, string> = {};
-  const record = (ttfb: boolean): CallRecord => ({ startedAt: started, ttfbMs: ttfb ? Date.now() - started : null, status, rateLimitHeaders: limits });
+  let headers: Headers | null = null;
+  const record = (ttfb: boolean): CallRecord => ({ startedAt: started, ttfbMs: ttfb ? Date.now() - started : null, status, headers });
   try {
     const response = await fetch(request.url, { ...request.init, signal: deadline.signal });
     status = response.status;
-    limits = rateLimitHeaders(response.headers);
+    headers = response.headers;
     if (response.ok && !options.stream) return { result: { response, deadline, stream: null }, record: record(true) };
     if (response.ok && !isJson(response) && response.body !== null) {
       const { adapter } = attempt;

@@ -36,6 +36,8 @@ type Build = (attempt: Attempt) => UpstreamRequest | Promise<UpstreamRequest>;
 
 /** Not worth starting a call with less time than this left: it could not answer anyway. */
 const MIN_CALL_MS = 25;
+/** The longest the gateway waits to call the same target again (a longer `retry-after` sends it to the next target). */
+const MAX_SAME_TARGET_WAIT_MS = 5_000;
 
 const label = (attempt: Attempt): string => `${attempt.provider.name}/${attempt.model}`;
 
@@ -74,21 +76,34 @@ class Run {
     }
   }
 
-  async call(attempt: Attempt, request: UpstreamRequest, cancel?: AbortSignal): Promise<Answered | AttemptFailure> {
+  /** One call; the caller reports it (`report`) once it knows whether the target is tried again. */
+  async call(attempt: Attempt, request: UpstreamRequest, cancel?: AbortSignal): Promise<{ result: Answered | AttemptFailure; record: CallRecord }> {
     const ms = Math.min(attempt.ttfbTimeoutMs ?? this.options.deadlineMs, this.left());
     this.calls++;
-    const { result, record } = await callOnce(attempt, request, { ms, stream: this.options.stream, cancel });
+    const called = await callOnce(attempt, request, { ms, stream: this.options.stream, cancel });
+    const { result } = called;
+    if ("kind" in result && result.kind !== "cancelled") {
+      this.failures.push(result);
+      this.trail.push(`${label(attempt)}=${failureLabel(result)}`);
+    }
+    return called;
+  }
+
+  /** Tells route health how a target did: once per target and request (its last call), so one request cannot open a breaker alone. */
+  report(attempt: Attempt, record: CallRecord, result: Answered | AttemptFailure): void {
     const failure = "kind" in result ? result : null;
     if (failure?.kind !== "cancelled") this.options.onCall?.(attempt, record, failure);
-    if (failure !== null && failure.kind !== "cancelled") {
-      this.failures.push(failure);
-      this.trail.push(`${label(attempt)}=${failureLabel(failure)}`);
-    }
-    return result;
+  }
+
+  /** Whether a failure ends the run: a problem with the request itself, except that a route target's 404 is the target's (a retired or misnamed model) and the next one is tried. */
+  final(failure: AttemptFailure): boolean {
+    if (isRetryable(failure)) return false;
+    return !(this.plan.route !== null && failure.kind === "status" && failure.status === 404);
   }
 
   answered(attempt: Attempt, answer: Answered): Executed {
-    return { attempt, ...answer, attempts: this.calls, failures: this.failures, trail: this.trail };
+    // Copies: a hedge that lost may still finish failing after the answer was returned.
+    return { attempt, ...answer, attempts: this.calls, failures: [...this.failures], trail: [...this.trail] };
   }
 
   /** The error when nothing answered: the first refusal if no call was even made, else the last failure. */
@@ -116,12 +131,17 @@ async function runInOrder(run: Run): Promise<Executed> {
     if (request === null) continue;
     for (let tries = 1; ; tries++) {
       if (run.left() < MIN_CALL_MS) return run.fail();
-      const result = await run.call(attempt, request);
-      if (!("kind" in result)) return run.answered(attempt, result);
-      if (!isRetryable(result)) return run.fail();
-      if (tries >= triesFor(attempt, result)) break;
-      const wait = retryDelayMs(result, tries, run.options.random);
-      if (wait + MIN_CALL_MS > run.left()) break; // no time to wait for this target: the next one may answer now
+      const { result, record } = await run.call(attempt, request);
+      if (!("kind" in result)) {
+        run.report(attempt, record, result);
+        return run.answered(attempt, result);
+      }
+      const wait = tries < triesFor(attempt, result) && isRetryable(result) ? retryDelayMs(result, tries, run.options.random) : Infinity;
+      // Too long a wait for this target (or none allowed): the next one may answer now.
+      const again = wait <= MAX_SAME_TARGET_WAIT_MS && wait + MIN_CALL_MS <= run.left();
+      if (!again) run.report(attempt, record, result);
+      if (run.final(result)) return run.fail();
+      if (!again) break;
       await sleep(wait);
     }
   }
@@ -135,55 +155,55 @@ async function runInOrder(run: Run): Promise<Executed> {
  * once. Targets are not retried in place here: the race is the retry.
  */
 async function runHedged(run: Run, hedgeAfterMs: number): Promise<Executed> {
-  type Settled = { id: number; attempt: Attempt; result: Answered | AttemptFailure };
+  type Settled = { id: number; attempt: Attempt; result: Answered | AttemptFailure; record: CallRecord };
   // Each racing call has its own cancel: the winner's must stay live, its body is still to be read.
   const racing = new Map<number, { settled: Promise<Settled>; cancel: AbortController }>();
   let next = 0;
   let ids = 0;
+  let newestStartedAt = 0;
 
   const start = async (): Promise<void> => {
     while (next < run.plan.attempts.length && run.left() >= MIN_CALL_MS) {
       const attempt = run.plan.attempts[next++]!;
       const request = await run.request(attempt);
-      if (request === null) continue;
+      if (request === null || run.left() < MIN_CALL_MS) continue; // building may take time too
       const id = ids++;
       const cancel = new AbortController();
-      racing.set(id, { cancel, settled: run.call(attempt, request, cancel.signal).then((result) => ({ id, attempt, result })) });
+      newestStartedAt = Date.now();
+      const settled = run.call(attempt, request, cancel.signal).then(({ result, record }) => ({ id, attempt, result, record }));
+      racing.set(id, { cancel, settled });
       return;
     }
   };
 
-  const cancelAll = (): void => {
+  try {
+    await start();
+    while (racing.size > 0) {
+      let timer = 0;
+      const calls = [...racing.values()].map((r) => r.settled);
+      // The hedge fires `hedgeAfterMs` after the newest call started, not after the last event.
+      const hedgeIn = Math.min(hedgeAfterMs - (Date.now() - newestStartedAt), run.left() - MIN_CALL_MS);
+      const hedge = next < run.plan.attempts.length && run.left() >= MIN_CALL_MS ? new Promise<"hedge">((resolve) => (timer = setTimeout(() => resolve("hedge"), Math.max(0, hedgeIn)))) : null;
+      const first = await Promise.race(hedge === null ? calls : [...calls, hedge]);
+      clearTimeout(timer);
+      if (first === "hedge") {
+        await start();
+        continue;
+      }
+      racing.delete(first.id);
+      run.report(first.attempt, first.record, first.result);
+      if (!("kind" in first.result)) return run.answered(first.attempt, first.result);
+      if (run.final(first.result)) return run.fail();
+      await start(); // a failure starts the next target at once
+    }
+    return run.fail();
+  } finally {
+    // Whatever ended the run (an answer, a final error, a bug), the calls still racing lose.
     for (const { cancel, settled } of racing.values()) {
       cancel.abort("another target answered first");
-      void settled.then(({ result }) => discard(result));
+      settled.then(({ result }) => discard(result), () => {});
     }
-    racing.clear();
-  };
-
-  await start();
-  while (racing.size > 0) {
-    let timer = 0;
-    const calls = [...racing.values()].map((r) => r.settled);
-    const hedge = next < run.plan.attempts.length ? new Promise<"hedge">((resolve) => (timer = setTimeout(() => resolve("hedge"), Math.min(hedgeAfterMs, Math.max(0, run.left()))))) : null;
-    const first = await Promise.race(hedge === null ? calls : [...calls, hedge]);
-    clearTimeout(timer);
-    if (first === "hedge") {
-      await start();
-      continue;
-    }
-    racing.delete(first.id);
-    if (!("kind" in first.result)) {
-      cancelAll(); // the others lose; an answer that still arrives is dropped
-      return run.answered(first.attempt, first.result);
-    }
-    if (!isRetryable(first.result)) {
-      cancelAll();
-      return run.fail();
-    }
-    if (racing.size === 0) await start();
   }
-  return run.fail();
 }
 
 /** A losing hedge that answered anyway: its body is not wanted. */

@@ -1,13 +1,13 @@
 import type { Env } from "../env.ts";
 import type { CallRecord } from "./attempt.ts";
-import { reportAttempt, type BackgroundWork } from "./health.ts";
+import { rateLimitHeaders, reportAttempt, type BackgroundWork } from "./health.ts";
 import type { AttemptOutcome } from "./health-types.ts";
 import { targetId } from "./health-types.ts";
-import type { Attempt } from "./plan.ts";
+import type { Attempt, Plan } from "./plan.ts";
 import type { AttemptFailure } from "./upstream-errors.ts";
 
-/** Statuses that are about the client's request, not the target's health: never reported (a client could otherwise mint a health record per junk model name). */
-const CLIENT_STATUSES: ReadonlySet<number> = new Set([400, 404, 409, 413, 415, 422]);
+/** Statuses about the client's request, not the target's health. (A route target's 404 is its own: a retired or misnamed model.) */
+const CLIENT_STATUSES: ReadonlySet<number> = new Set([400, 409, 413, 415, 422]);
 
 function outcomeOf(failure: AttemptFailure | null): AttemptOutcome | null {
   if (failure === null) return "success";
@@ -17,8 +17,14 @@ function outcomeOf(failure: AttemptFailure | null): AttemptOutcome | null {
   return CLIENT_STATUSES.has(failure.status) ? null : "failure";
 }
 
-/** The executor's `onCall`: every upstream call's outcome goes to its target's RouteHealth, batched, in the background. */
-export function healthReporter(env: Env, ctx: BackgroundWork): (attempt: Attempt, record: CallRecord, failure: AttemptFailure | null) => void {
+/**
+ * The executor's `onCall` for a plan from a route: each upstream call's outcome
+ * goes to its target's RouteHealth, batched, in the background. Direct
+ * `provider/model` plans are not reported: planning does not consult health for
+ * them, and a client could otherwise create a health record per made-up name.
+ */
+export function healthReporter(env: Env, ctx: BackgroundWork, plan: Plan): ((attempt: Attempt, record: CallRecord, failure: AttemptFailure | null) => void) | undefined {
+  if (plan.route === null || env.ROUTE_HEALTH === undefined) return undefined;
   return (attempt, record, failure) => {
     const outcome = outcomeOf(failure);
     if (outcome === null) return;
@@ -29,7 +35,7 @@ export function healthReporter(env: Env, ctx: BackgroundWork): (attempt: Attempt
       outcome,
       status: record.status,
       ttfbMs: record.ttfbMs,
-      rateLimitHeaders: record.rateLimitHeaders,
+      rateLimitHeaders: record.headers === null ? {} : rateLimitHeaders(record.headers),
     });
   };
 }

@@ -65,3 +65,12 @@ describe("route health in planning", () => {
     expect((await gateway(`/admin/health/openai/${model}`, admin("GET"), env)).status).toBe(404); // nothing was recorded
   });
 });
+
+describe("what is reported", () => {
+  it("direct provider/model calls are not reported: a client cannot create health records with made-up names", async () => {
+    const model = `made-up-${crypto.randomUUID().slice(0, 8)}`;
+    for (let i = 0; i < 3; i++) await gateway("/v1/chat/completions", json({ model: `openai/${model}`, messages: hello, mock: { status: 503 } }), env);
+    await settle();
+    expect((await gateway(`/admin/health/openai/${model}`, admin("GET"), env)).status).toBe(404);
+  });
+});

@@ -122,3 +122,32 @@ describe("hedging (hedgeAfterMs)", () => {
     expect(await res.text()).toContain("data: [DONE]");
   });
 });
+
+describe("limits found in review", () => {
+  it("does not wait out a long retry-after on the same target (it answers with it instead)", async () => {
+    const tag = uniqueTag("long-wait");
+    const { res, ms } = await timed(ask("openai/mock-model", { user: tag, mock: { status: 500, headers: { "retry-after": "30" } } }));
+    expect(res.status).toBe(502);
+    expect(ms).toBeLessThan(1000);
+    expect(await upstreamSaw(tag)).toHaveLength(1);
+  });
+
+  it("a hedged route starts the next target as soon as one fails, not at the next hedge tick", async () => {
+    const deadSecond = testEnv({ ANTHROPIC_BASE_URL: `${MOCK}/v1`, ANTHROPIC_API_KEY: "k", DEEPSEEK_BASE_URL: "http://127.0.0.1:9/v1" });
+    const body = { targets: [{ provider: "openai", model: "hangs" }, { provider: "deepseek", model: "unreachable" }, { provider: "anthropic", model: "claude-sonnet-4-5" }], hedgeAfterMs: 300 };
+    await gateway("/admin/routes/hedge-chain", admin("PUT", body), deadSecond);
+    // openai hangs; at 300 ms deepseek starts and fails at once; anthropic must start then, not at 600 ms.
+    const { res, ms } = await timed(gateway("/v1/chat/completions", json({ model: "hedge-chain", messages: hello, mock: { onlyModel: "hangs", hang: true } }), deadSecond));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-provider")).toBe("anthropic");
+    expect(res.headers.get("x-switchyard-fallbacks")).toBe("deepseek/unreachable=network");
+    expect(ms).toBeLessThan(550);
+  });
+
+  it("a route target's 404 (a retired or misnamed model) moves on to the next target", async () => {
+    await route("retired-then-ok", { targets: [{ provider: "openai", model: "retired" }, { provider: "deepseek", model: "current" }] });
+    const res = await ask("retired-then-ok", { mock: { onlyModel: "retired", status: 404 } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-fallbacks")).toBe("openai/retired=404");
+  });
+});

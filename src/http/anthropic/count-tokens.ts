@@ -34,7 +34,7 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
       const upstream = nativeMessagesRequest(a.provider, body, a.model, beta);
       return { ...upstream, url: `${upstream.url}/count_tokens` };
     },
-    { deadlineMs: settings.upstreamTimeoutMs, stream: false, onCall: healthReporter(c.env, c.executionCtx) },
+    { deadlineMs: settings.upstreamTimeoutMs, stream: false, onCall: healthReporter(c.env, c.executionCtx, plan) },
   );
   executed.deadline.end();
   return new Response(executed.response.body, { status: 200, headers: answerHeaders(executed, "application/json") });

@@ -55,7 +55,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const executed = await executePlan(
     plan,
     (a) => (isNative(a) ? nativeMessagesRequest(a.provider, body, a.model, beta) : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream })),
-    { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx) },
+    { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx, plan) },
   );
   const { attempt } = executed;
   const native = isNative(attempt);
