@@ -34,8 +34,9 @@ function isOutOfHeadroom(health: TargetHealth | undefined, now: number): boolean
  * - if every target is open, all are tried anyway, soonest `retryAt` first
  *   (unknown last): the request would otherwise fail without a single try,
  *   and the first to end its cooldown is the likeliest to have recovered;
- * - targets out of rate-limit headroom go after the others. Each group is
- *   ordered on its own, so a throttled target never wins the weighted draw.
+ * - targets out of rate-limit headroom (and, outside `weighted`, targets whose
+ *   weight recent 429/503s have cut below half) go after the others. Each group
+ *   is ordered on its own, so a throttled target never wins the weighted draw.
  */
 export function orderTargets(strategy: RouteStrategy, targets: readonly RouteTarget[], inputs: OrderInputs): RouteTarget[] {
   const candidates: Candidate[] = targets.map((target) => ({ target, health: inputs.health?.get(targetId(target.provider, target.model)) }));
@@ -44,7 +45,9 @@ export function orderTargets(strategy: RouteStrategy, targets: readonly RouteTar
   const pool = allOpen ? candidates : usable;
   const order = (group: Candidate[]): Candidate[] =>
     allOpen ? byKey(group, (c) => c.health?.retryAt ?? Infinity) : orderByStrategy(strategy, group, inputs);
-  const ready = pool.filter((c) => !isOutOfHeadroom(c.health, inputs.now));
-  const limited = pool.filter((c) => isOutOfHeadroom(c.health, inputs.now));
+  // Recent 429/503s cut a target's weight; the weighted draw uses that, the other strategies put it last.
+  const throttled = (c: Candidate): boolean => isOutOfHeadroom(c.health, inputs.now) || (strategy !== "weighted" && (c.health?.weightFactor ?? 1) < 0.5);
+  const ready = pool.filter((c) => !throttled(c));
+  const limited = pool.filter(throttled);
   return [...order(ready), ...order(limited)].map((c) => c.target);
 }

@@ -67,7 +67,8 @@ function cheapest(candidates: readonly Candidate[], inputs: StrategyInputs): Can
  * last would starve it: it would be measured only when every faster target failed.
  */
 function fastest(candidates: readonly Candidate[]): Candidate[] {
-  return byKey(candidates, (c) => c.health?.ttfbMs ?? -Infinity);
+  // Never seen: first, so it gets measured. Seen but never answered: last.
+  return byKey(candidates, (c) => (c.health === undefined ? -Infinity : (c.health.ttfbMs ?? Infinity)));
 }
 
 /** Orders candidates (already filtered for availability) by the route's strategy. */

@@ -179,9 +179,14 @@ describe("cheapest", () => {
 });
 
 describe("fastest", () => {
-  it("puts unmeasured targets first (so they get measured), then the measured ones by TTFB ascending", () => {
-    const health = healthOf({ "openai/slow": { ttfbMs: 900 }, "openai/quick": { ttfbMs: 120 }, "openai/mid": { ttfbMs: 400 }, "openai/new-2": {} });
-    expect(order("fastest", [t("slow"), t("new-1"), t("quick"), t("mid"), t("new-2")], { health })).toEqual(["new-1", "new-2", "quick", "mid", "slow"]);
+  it("puts never-seen targets first (so they get measured), then the measured ones by TTFB, and seen-but-never-answered ones last", () => {
+    const health = healthOf({ "openai/slow": { ttfbMs: 900 }, "openai/quick": { ttfbMs: 120 }, "openai/mid": { ttfbMs: 400 }, "openai/failing": {} });
+    expect(order("fastest", [t("slow"), t("new-1"), t("quick"), t("mid"), t("failing")], { health })).toEqual(["new-1", "quick", "mid", "slow", "failing"]);
+  });
+
+  it("puts a target whose weight recent 429s cut below half after the others, for cheapest and fastest too", () => {
+    const health = healthOf({ "openai/quick": { ttfbMs: 120, weightFactor: 0.25 }, "openai/mid": { ttfbMs: 400 } });
+    expect(order("fastest", [t("quick"), t("mid")], { health })).toEqual(["mid", "quick"]);
   });
 });
 
