@@ -34,9 +34,6 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     return new Response(answer.body, { status: 200, headers: answerHeaders(executed, "application/json") });
   }
 
-  const translator = attempt.adapter.chatStream(attempt.provider, {
-    clientWantsUsage: request.stream_options?.include_usage === true,
-    model: attempt.model,
-  });
+  const translator = () => attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: request.stream_options?.include_usage === true, model: attempt.model });
   return streamedAnswer(c, executed, translator, { ...log, started });
 }

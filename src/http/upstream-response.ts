@@ -77,12 +77,19 @@ const SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8";
 export function streamedAnswer(
   c: Context<AppEnv>,
   executed: Executed,
-  translator: StreamTranslator,
+  makeTranslator: () => StreamTranslator,
   log: RequestLogEntry & { started: number },
   errorEvent?: (message: string, code: string) => Uint8Array,
 ): Response {
   if (executed.stream === null) throw new Error("streamedAnswer needs a stream");
   executed.deadline.end(); // from here the relay's idle watchdog bounds the stream
+  let translator: StreamTranslator;
+  try {
+    translator = makeTranslator();
+  } catch (err) {
+    executed.stream.reader.cancel().catch(() => {}); // nothing will read it: close the upstream connection
+    throw err;
+  }
   const { started, ...entry } = log;
   const relay = relayStream(executed.stream, translator, {
     idleTimeoutMs: settingsFor(c.env).streamIdleTimeoutMs,

@@ -74,8 +74,9 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
     return new Response(answer.body, { status: 200, headers: answerHeaders(executed, "application/json") });
   }
 
-  const translator = native
-    ? nativeMessagesStream()
-    : anthropicClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), request.model);
+  const translator = () =>
+    native
+      ? nativeMessagesStream()
+      : anthropicClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), request.model);
   return streamedAnswer(c, executed, translator, { ...log, started }, anthropicSseError);
 }
