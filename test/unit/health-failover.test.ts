@@ -21,7 +21,7 @@ describe("route health in planning", () => {
     const ask = (mock: Record<string, unknown> = {}, user = uniqueTag("u")) => gateway("/v1/chat/completions", json({ model: alias, messages: hello, user, mock }), env);
 
     for (let i = 0; i < 5; i++) {
-      const res = await ask({ onlyModel: flaky, status: 503 });
+      const res = await ask({ onlyModel: flaky, status: 502 }); // 502: a failure that does not also cut the weight (503 would demote it first)
       expect(res.headers.get("x-switchyard-provider")).toBe("deepseek");
       expect(res.headers.get("x-switchyard-attempts")).toBe("2");
     }
