@@ -218,6 +218,17 @@ export function snapshotOf(state: HealthState, now: number): TargetHealth {
   };
 }
 
+/**
+ * What RouteHealth answers a report batch or a snapshot read with. `version` grows
+ * with every change the object takes, so an isolate keeps whichever answer is
+ * newest, whatever order they arrive in (an RPC contract private to route health:
+ * planning sees only the TargetHealth).
+ */
+export interface VersionedHealth {
+  readonly health: TargetHealth;
+  readonly version: number;
+}
+
 /** The snapshot plus the counters an operator wants to see (GET /admin/health). */
 export interface TargetHealthDetail extends TargetHealth {
   readonly target: TargetId;

@@ -1,4 +1,4 @@
-import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RouteHealth as RouteHealthClass, type RouteHealth } from "../../src/durable/route-health.ts";
 import type { Env } from "../../src/env.ts";
@@ -53,11 +53,12 @@ describe("RouteHealth Durable Object", () => {
   it("opens its breaker after five failures reported over RPC, and keeps it across a restart of the object", async () => {
     const target = newTarget();
     const stub = realNamespace().getByName(target);
-    const afterFour = await stub.report([1, 2, 3, 4].map(() => report(target, "failure")));
+    const afterFour = (await stub.report([1, 2, 3, 4].map(() => report(target, "failure")))).health;
     expect(afterFour.breaker).toBe("closed");
-    const afterFive = await stub.report([report(target, "timeout", { status: null })]);
+    const afterFive = (await stub.report([report(target, "timeout", { status: null })])).health;
     expect(afterFive.breaker).toBe("open");
     expect(afterFive.retryAt).toBeGreaterThan(Date.now() + 29_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // the deferred write (at most one a second)
 
     // A new instance over the same storage, as after eviction, starts from what was stored.
     const restarted = await runInDurableObject(stub, async (_instance: RouteHealth, state) => {
@@ -70,7 +71,7 @@ describe("RouteHealth Durable Object", () => {
 
   it("answers a snapshot for a target it has never seen as healthy, and state() as null", async () => {
     const stub = realNamespace().getByName(newTarget());
-    expect(await stub.snapshot()).toEqual({
+    expect((await stub.snapshot()).health).toEqual({
       breaker: "closed",
       retryAt: null,
       ttfbMs: null,
@@ -164,11 +165,11 @@ describe("the isolate's health view", () => {
     const probeView = healthView(env, probeCtx, [target]);
     await waitOnExecutionContext(probeCtx);
     expect(probeView.get(target)?.breaker).toBe("half-open");
-    reportAttempt(env, probeCtx, report(target, "success"));
+    reportAttempt(env, probeCtx, report(target, "success", { startedAt: Date.now() }));
     // Closed locally at once, and by the Durable Object once the report lands.
     expect(probeView.get(target)?.breaker).toBe("closed");
     await waitOnExecutionContext(probeCtx);
-    expect(await realNamespace().getByName(target).snapshot()).toMatchObject({ breaker: "closed", retryAt: null });
+    expect((await realNamespace().getByName(target).snapshot()).health).toMatchObject({ breaker: "closed", retryAt: null });
   });
 
   it("neither throws nor loses the request when the Durable Object cannot be reached", async () => {
@@ -243,7 +244,7 @@ describe("/admin/health", () => {
     const reset = await gateway(`/admin/health/${target}/reset`, admin("POST"), withHealth());
     expect(reset.status).toBe(200);
     expect(await reset.json<AdminTarget>()).toMatchObject({ target, breaker: "closed", consecutiveFailures: 0, totals: { failure: 5 } });
-    expect((await realNamespace().getByName(target).snapshot()).breaker).toBe("closed");
+    expect((await realNamespace().getByName(target).snapshot()).health.breaker).toBe("closed");
   });
 
   it("answers 404 for a target never reported or an unknown provider, and needs the admin token", async () => {
