@@ -41,11 +41,22 @@ export function parseDurationMs(text: string): number | null {
   return Number.isFinite(total) ? total : null;
 }
 
-/** A reset as a duration, a bare number of seconds, or an absolute date (RFC 3339 / HTTP date). */
+/** Bare numbers above these are dates, not durations: 1e9 s is 2001-09-09, 1e12 ms is 2001-09-09 too. */
+const EPOCH_SECONDS_FROM = 1e9;
+const EPOCH_MS_FROM = 1e12;
+
+/** A bare number: seconds from now, or (some providers send this) an epoch time in seconds or milliseconds. */
+function parseNumericReset(seconds: number, at: number): number {
+  if (seconds > EPOCH_MS_FROM) return seconds;
+  if (seconds > EPOCH_SECONDS_FROM) return seconds * 1000;
+  return at + seconds * 1000;
+}
+
+/** A reset as a duration, a bare number (see parseNumericReset), or an absolute date (RFC 3339 / HTTP date). */
 function parseReset(value: string | undefined, at: number): number | null {
   if (value === undefined) return null;
   const text = value.trim();
-  if (/^\d+(?:\.\d+)?$/.test(text)) return at + Number(text) * 1000;
+  if (/^\d+(?:\.\d+)?$/.test(text)) return parseNumericReset(Number(text), at);
   const duration = parseDurationMs(text);
   if (duration !== null) return at + duration;
   const date = Date.parse(text);

@@ -13,8 +13,10 @@
  *   A probe that succeeds closes the breaker (and clears the window, so old
  *   failures cannot re-open it at once); one that fails re-opens it with the
  *   cooldown doubled, up to `maxCooldownMs`.
- * - Reports of attempts that ended while the breaker was open and before
- *   `retryAt` (started before it opened) change nothing.
+ * - A probe is an attempt that STARTED at or after `retryAt`. Reports of any
+ *   other attempt while the breaker is open change nothing, whenever they end:
+ *   one begun before the breaker opened that fails after the cooldown must not
+ *   double it, nor close the breaker if it succeeds.
  * - `rate_limited` (429) is the provider being busy, not broken: it never counts
  *   toward the breaker. It halves the weight factor instead, and so does a
  *   503/529 (overloaded) failure, which also counts as a failure. Sustained 429s
@@ -152,16 +154,28 @@ function tripped(state: HealthState, at: number): boolean {
   return requests >= BREAKER.minRequests && failures / requests >= BREAKER.errorRate;
 }
 
-/** Applies one attempt's outcome. `now` is the Durable Object's clock: a report is never taken as later than it. */
-export function applyReport(state: HealthState, report: AttemptReport, now: number): void {
-  const at = Math.min(report.at, now);
+/** When a report's attempt ended, as its target's state counts it: never later than `now`, the receiver's clock. */
+export const reportedAt = (report: AttemptReport, now: number): number => Math.min(report.at, now);
+
+/**
+ * Applies one attempt's outcome. `now` is the receiver's clock: a report is never
+ * taken as later than it. `headroom` is the report's rate-limit headers, parsed;
+ * a caller that applies the same report more than once parses them once and passes them.
+ */
+export function applyReport(
+  state: HealthState,
+  report: AttemptReport,
+  now: number,
+  headroom: Headroom | null = parseRateLimitHeaders(report.rateLimitHeaders, reportedAt(report, now)),
+): void {
+  const at = reportedAt(report, now);
   state.target ??= report.target;
   state.totals[report.outcome] += 1;
 
-  const headroom = parseRateLimitHeaders(report.rateLimitHeaders, at);
   if (headroom !== null && (state.headroom === null || headroom.observedAt >= state.headroom.observedAt)) state.headroom = headroom;
 
-  const isProbe = state.breaker === "open" && state.retryAt !== null && at >= state.retryAt;
+  const startedAt = Math.min(report.startedAt, at);
+  const isProbe = state.breaker === "open" && state.retryAt !== null && startedAt >= state.retryAt;
   const staleWhileOpen = state.breaker === "open" && !isProbe;
 
   if (report.outcome === "success") {
@@ -202,6 +216,17 @@ export function snapshotOf(state: HealthState, now: number): TargetHealth {
     remainingTokens: headroomKnown ? h.remainingTokens : null,
     resetAt: headroomKnown ? h.resetAt : null,
   };
+}
+
+/**
+ * What RouteHealth answers a report batch or a snapshot read with. `version` grows
+ * with every change the object takes, so an isolate keeps whichever answer is
+ * newest, whatever order they arrive in (an RPC contract private to route health:
+ * planning sees only the TargetHealth).
+ */
+export interface VersionedHealth {
+  readonly health: TargetHealth;
+  readonly version: number;
 }
 
 /** The snapshot plus the counters an operator wants to see (GET /admin/health). */

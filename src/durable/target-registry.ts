@@ -4,7 +4,6 @@
  * KV key once, on its first report, so the cost is one KV write per target ever;
  * KV's eventual consistency only delays a new target's appearance in the list.
  */
-import { listKvKeys } from "../config/kv-json.ts";
 import type { TargetId } from "../routing/health-types.ts";
 
 const TARGET_PREFIX = "health-target:";
@@ -13,7 +12,18 @@ export async function registerTarget(kv: KVNamespace, target: TargetId): Promise
   await kv.put(TARGET_PREFIX + target, "");
 }
 
-export async function listTargets(kv: KVNamespace): Promise<TargetId[]> {
-  const keys = await listKvKeys(kv, TARGET_PREFIX);
-  return keys.map((k) => k.name.slice(TARGET_PREFIX.length)).sort();
+export interface TargetPage {
+  /** In KV's order (by UTF-8 bytes of the id). */
+  readonly targets: TargetId[];
+  /** Where the next page starts, or null after the last. */
+  readonly cursor: string | null;
+}
+
+/** One page of up to `limit` registered targets, from `cursor` (a KV list cursor) or the start. */
+export async function listTargetPage(kv: KVNamespace, limit: number, cursor: string | undefined): Promise<TargetPage> {
+  const page = await kv.list({ prefix: TARGET_PREFIX, limit, cursor });
+  return {
+    targets: page.keys.map((k) => k.name.slice(TARGET_PREFIX.length)),
+    cursor: page.list_complete ? null : page.cursor,
+  };
 }

@@ -77,13 +77,13 @@ describe("RouteHealth breaker", () => {
     const cooldowns: number[] = [];
     for (let i = 0; i < 6; i++) {
       at = snapshotOf(state, at).retryAt ?? Number.NaN;
-      applyReport(state, report(at, "failure"), at);
+      applyReport(state, report(at, "failure", { startedAt: at }), at);
       const snap = snapshotOf(state, at);
       expect(snap.breaker).toBe("open");
       cooldowns.push((snap.retryAt ?? 0) - at);
     }
     expect(cooldowns).toEqual([60_000, 120_000, 240_000, 300_000, 300_000, 300_000]);
-    applyReport(state, report(at + 300_000, "success"), at + 300_000);
+    applyReport(state, report(at + 300_000, "success", { startedAt: at + 300_000 }), at + 300_000);
     expect(detailOf(state, TARGET, at + 300_000)).toMatchObject({ breaker: "closed", cooldownMs: BREAKER.cooldownMs, timesOpened: 7 });
   });
 
@@ -94,6 +94,21 @@ describe("RouteHealth breaker", () => {
     applyReport(state, report(opened + 1000, "success"), opened + 1000);
     applyReport(state, report(opened + 2000, "failure"), opened + 2000);
     expect(snapshotOf(state, opened + 2000)).toMatchObject({ breaker: "open", retryAt });
+  });
+
+  it("judges a probe by when it started: an attempt begun before the breaker opened neither doubles the cooldown nor closes it", () => {
+    const state = initialState();
+    const opened = feed(state, T0, times(5, "failure"));
+    const retryAt = snapshotOf(state, opened).retryAt ?? Number.NaN;
+    // A slow call started a second before the breaker opened; it fails after the cooldown.
+    applyReport(state, report(retryAt + 5000, "failure", { startedAt: opened - 1000 }), retryAt + 5000);
+    expect(detailOf(state, TARGET, retryAt + 5000)).toMatchObject({ breaker: "half-open", retryAt, cooldownMs: BREAKER.cooldownMs, timesOpened: 1 });
+    // Another one succeeds after the cooldown: still no probe, the breaker stays as it was.
+    applyReport(state, report(retryAt + 6000, "success", { startedAt: retryAt - 1 }), retryAt + 6000);
+    expect(snapshotOf(state, retryAt + 6000)).toMatchObject({ breaker: "half-open", retryAt });
+    // A call started at retryAt is the probe: its failure doubles the cooldown.
+    applyReport(state, report(retryAt + 7000, "failure", { startedAt: retryAt }), retryAt + 7000);
+    expect(detailOf(state, TARGET, retryAt + 7000)).toMatchObject({ breaker: "open", retryAt: retryAt + 7000 + 2 * BREAKER.cooldownMs, timesOpened: 2 });
   });
 
   it("does not count 429s toward the breaker, and an operator reset closes it", () => {
@@ -178,6 +193,14 @@ describe("provider rate-limit headers", () => {
     );
     expect(headroom).toEqual({ remainingRequests: 0, remainingTokens: 38_000, resetAt: T0 + 40_000, observedAt: T0 });
     expect(parseRateLimitHeaders({ "content-type": "application/json", "x-ratelimit-remaining-requests": "many" }, T0)).toBeNull();
+  });
+
+  it("reads a bare-number reset as seconds from now, or as an epoch time in seconds (above 1e9) or milliseconds (above 1e12)", () => {
+    const resetOf = (reset: string) => parseRateLimitHeaders({ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": reset }, T0)?.resetAt;
+    expect(resetOf("20")).toBe(T0 + 20_000);
+    expect(resetOf("1.5")).toBe(T0 + 1500);
+    expect(resetOf(String(T0 / 1000 + 30))).toBe(T0 + 30_000);
+    expect(resetOf(String(T0 + 45_000))).toBe(T0 + 45_000);
   });
 
   it("shows headroom in the snapshot until it resets, then no longer", () => {
