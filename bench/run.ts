@@ -33,7 +33,7 @@ import { createGatewayKey, keyPrefix } from "./lib/gateway-key.ts";
 import { loadBlocks, loadRuns } from "./lib/load.ts";
 import { alive, startProcess, stopAll, stopChildrenOnExit, waitForHttp, wasInterrupted } from "./lib/processes.ts";
 import { buildResults, countRequestLogLines, formatReport, writeResults } from "./lib/report.ts";
-import { scriptBenchMock, writeScenarios } from "./lib/scenarios.ts";
+import { putRoutedAlias, scriptBenchMock, writeScenarios } from "./lib/scenarios.ts";
 import { sequentialRuns } from "./lib/sequential.ts";
 import { BenchError, LOGS, MOCK_UPSTREAM, ROOT, WORKERD, readSettings } from "./lib/settings.ts";
 import { smokeTest } from "./lib/smoke-test.ts";
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
   const noHealthTarget: Target = { name: "gateway-no-health", port: ports["gateway-no-health"], child: noHealth.child };
   const scenarios = writeScenarios();
   await scriptBenchMock(ports.upstream);
+  await putRoutedAlias(ports.gateway);
 
   await smokeTest([...targets, noHealthTarget], scenarios, key);
   const failover = await failoverRuns(settings, { withHealth: gatewayTarget, withoutHealth: noHealthTarget }, key);

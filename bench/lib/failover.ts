@@ -90,7 +90,8 @@ function cases(settings: Settings, targets: FailoverTargets): FailoverCase[] {
       alias: "bench-breaker-open",
       primaryModel: "down-breaker",
       primaryOptions: {},
-      fault: { status: 503 },
+      // 502, not 503: a 503 also cuts the target's weight, so a fallback route would demote it before its breaker opens.
+      fault: { status: 502 },
       fallbacks: null,
       ...sequential,
     },
@@ -138,7 +139,7 @@ async function openBreaker(agent: Agent, c: FailoverCase, key: string): Promise<
   for (let i = 0; i < BREAKER_FAILURES; i++) {
     const result = await timedRequestRetry(agent, c.target.port, CHAT_PATH, body(c.alias, c), key, true);
     // The isolate applies its own unsent reports: the last sends may already skip the primary.
-    const fellBack = problemWith(result, `${PROVIDER}/${c.primaryModel}=503`) === undefined;
+    const fellBack = problemWith(result, `${PROVIDER}/${c.primaryModel}=${String(c.fault.status)}`) === undefined;
     if (!fellBack && problemWith(result, null) !== undefined) {
       throw new BenchError(`${c.scenario}: opening the breaker, ${c.alias} answered with ${problemWith(result, null)}`);
     }

@@ -73,8 +73,9 @@ export function alternating<T>(items: readonly T[], rounds: number): T[] {
  * left out: it does not speak the requests the gateway receives, and its CPU is not
  * measured). One block rather than one per stream: every stream is compared with
  * the same baseline runs, and the baselines run once instead of once per stream.
- * health: non-stream on the gateway (route health on, as deployed) and on the same
- * bundle without the ROUTE_HEALTH binding (`noHealth`).
+ * health: non-stream through a one-target alias (only route targets are reported)
+ * on the gateway (route health on, as deployed) and on the same bundle without
+ * the ROUTE_HEALTH binding (`noHealth`).
  */
 export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Target): LoadBlock[] {
   const blocks: LoadBlock[] = scenarios.compared.map((scenario) => ({
@@ -95,8 +96,8 @@ export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Ta
   blocks.push({
     name: "health",
     slots: [
-      { target: gateway, scenario: scenarios.nonStream },
-      { target: noHealth, scenario: scenarios.nonStream },
+      { target: gateway, scenario: scenarios.routed },
+      { target: noHealth, scenario: scenarios.routed },
     ],
   });
   return blocks;

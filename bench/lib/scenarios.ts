@@ -2,8 +2,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BenchError, CHAT_PATH, MESSAGES_PATH, OUT, STREAM_EVENTS } from "./settings.ts";
-import type { ComparedScenarioName, GatewayStreamScenarioName, Scenario, ScenarioName } from "./types.ts";
+import type { ComparedScenarioName, GatewayStreamScenarioName, Scenario, ScenarioName, HealthScenarioName } from "./types.ts";
 import { scriptMock } from "../../test/support/mock-script.ts";
+import { adminRequest } from "./admin.ts";
 
 /**
  * messages-stream-20's upstream request is the gateway's OpenAI translation, which
@@ -23,8 +24,8 @@ export interface Scenarios {
   gatewayStreams: Array<Scenario<GatewayStreamScenarioName>>;
   /** The stream-20 entry of `compared`: the gateway-only streams' baseline. */
   passThrough: Scenario<ComparedScenarioName>;
-  /** The non-stream entry of `compared`: what the health block sends, with route health on and off. */
-  nonStream: Scenario<ComparedScenarioName>;
+  /** What the health block sends, with route health on and off: non-stream through a one-target alias (direct calls are not reported). */
+  routed: Scenario<HealthScenarioName>;
 }
 
 function write<N extends ScenarioName>(name: N, path: string, stream: boolean, payload: object): Scenario<N> {
@@ -32,6 +33,14 @@ function write<N extends ScenarioName>(name: N, path: string, stream: boolean, p
   const bodyFile = join(OUT, `body-${name}.json`);
   writeFileSync(bodyFile, body);
   return { name, path, stream, body, bodyFile };
+}
+
+/** The alias the health block calls: one target, openai/mock-model (created by `putRoutedAlias`). */
+export const ROUTED_ALIAS = "bench-routed";
+
+/** Creates the health block's alias (KV is shared by both gateways). */
+export async function putRoutedAlias(gatewayPort: number): Promise<void> {
+  await adminRequest(gatewayPort, "PUT", `/admin/routes/${ROUTED_ALIAS}`, 200, { targets: [{ provider: "openai", model: "mock-model" }] });
 }
 
 export function writeScenarios(): Scenarios {
@@ -60,11 +69,12 @@ export function writeScenarios(): Scenarios {
     messages,
     mock,
   });
+  const routed = write("non-stream-routed", CHAT_PATH, false, { model: ROUTED_ALIAS, messages });
   return {
     compared: [nonStream, passThrough],
     gatewayStreams: [translated, messagesTranslated, messagesNative],
     passThrough,
-    nonStream,
+    routed,
   };
 }
 

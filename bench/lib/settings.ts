@@ -44,7 +44,7 @@ export const HANG_SAMPLES = 20;
 /** Failing requests sent to open the primary's breaker in breaker-open (the breaker opens after 5 in a row). */
 export const BREAKER_FAILURES = 6;
 /** Wait after them, for the batched reports (50 ms debounce) to reach the RouteHealth Durable Object. */
-export const BREAKER_SETTLE_MS = 300;
+export const BREAKER_SETTLE_MS = 800; // reports wait up to 250 ms to be batched, then the Durable Object answers
 
 /** A failure of the harness itself: printed without a stack trace. */
 export class BenchError extends Error {}

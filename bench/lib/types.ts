@@ -17,7 +17,9 @@ export type ComparedScenarioName = "non-stream" | "stream-20";
  * (messages-stream-20) and an Anthropic stream relayed (messages-native-stream-20).
  */
 export type GatewayStreamScenarioName = "stream-20-anthropic" | "messages-stream-20" | "messages-native-stream-20";
-export type ScenarioName = ComparedScenarioName | GatewayStreamScenarioName;
+/** The health block's request: through an alias, since only route targets are reported to route health. */
+export type HealthScenarioName = "non-stream-routed";
+export type ScenarioName = ComparedScenarioName | GatewayStreamScenarioName | HealthScenarioName;
 /**
  * A block is named after its scenario, or "gateway-streams" for the gateway-only streams and
  * their baselines, or "health" for non-stream on the gateway with route health on and off.
