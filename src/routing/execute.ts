@@ -199,9 +199,17 @@ async function runHedged(run: Run, hedgeAfterMs: number): Promise<Executed> {
     return run.fail();
   } finally {
     // Whatever ended the run (an answer, a final error, a bug), the calls still racing lose.
+    const cancelledAt = Date.now();
     for (const { cancel, settled } of racing.values()) {
       cancel.abort("another target answered first");
-      settled.then(({ result }) => discard(result), () => {});
+      settled.then(({ attempt, result, record }) => {
+        discard(result);
+        // A loser that had gone `hedgeAfterMs` without a first byte was too slow by the route's own
+        // measure: route health hears of it as a timeout, or a target that always hangs would stay healthy.
+        if ("kind" in result && result.kind === "cancelled" && cancelledAt - record.startedAt >= hedgeAfterMs) {
+          run.options.onCall?.(attempt, record, { kind: "timeout", provider: attempt.provider.name, afterMs: cancelledAt - record.startedAt });
+        }
+      }, () => {});
     }
   }
 }

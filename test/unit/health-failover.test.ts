@@ -74,3 +74,18 @@ describe("what is reported", () => {
     expect((await gateway(`/admin/health/openai/${model}`, admin("GET"), env)).status).toBe(404);
   });
 });
+
+describe("hedged routes and route health", () => {
+  it("a target that keeps losing hedges without a first byte is reported as timing out, until its breaker opens", async () => {
+    const slow = `slow-${crypto.randomUUID().slice(0, 8)}`;
+    const alias = `hedge-${crypto.randomUUID().slice(0, 8)}`;
+    await gateway(`/admin/routes/${alias}`, admin("PUT", { targets: [{ provider: "openai", model: slow }, { provider: "deepseek", model: "steady" }], hedgeAfterMs: 50 }), env);
+    for (let i = 0; i < 5; i++) {
+      const res = await gateway("/v1/chat/completions", json({ model: alias, messages: hello, mock: { onlyModel: slow, hang: true } }), env);
+      expect(res.headers.get("x-switchyard-provider")).toBe("deepseek");
+    }
+    await settle();
+    const health = await (await gateway(`/admin/health/openai/${slow}`, admin("GET"), env)).json<{ breaker: string }>();
+    expect(health.breaker).toBe("open");
+  });
+});
