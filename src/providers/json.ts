@@ -2,3 +2,18 @@
 export type Json = Record<string, unknown>;
 
 export const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * An OpenAI tool call's `arguments` (a JSON string) as the object providers
+ * take as a call's input. A model's malformed or non-object arguments become
+ * `{}`: the provider would refuse anything else, and the call's name survives.
+ */
+export function toolArguments(raw: unknown): Json {
+  if (typeof raw !== "string" || raw.trim().length === 0) return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return isObject(parsed) ? parsed : {};
+  } catch {
+    return {};
+  }
+}

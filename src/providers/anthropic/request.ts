@@ -7,9 +7,7 @@
 
 import { invalidRequest } from "../../http/errors.ts";
 import { effortBudget } from "../reasoning-effort.ts";
-import { isObject, type Json } from "../json.ts";
-
-
+import { isObject, toolArguments, type Json } from "../json.ts";
 
 /** Fields that mean something else (or nothing) to Anthropic and are translated or dropped, never forwarded. */
 const OPENAI_ONLY = new Set([
@@ -66,16 +64,6 @@ function contentBlocks(content: unknown): Json[] {
   return blocks;
 }
 
-function parseArguments(raw: unknown): unknown {
-  if (typeof raw !== "string" || raw.trim().length === 0) return {};
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    return isObject(parsed) ? parsed : {}; // Anthropic requires an object
-  } catch {
-    return {}; // a model's malformed arguments
-  }
-}
-
 function thinkingBlocks(list: unknown): Json[] {
   if (!Array.isArray(list)) return [];
   return list.filter(
@@ -110,7 +98,7 @@ function translateMessages(input: unknown[]): { system: Json[]; messages: Json[]
       if (Array.isArray(message.tool_calls)) {
         for (const call of message.tool_calls) {
           if (!isObject(call) || !isObject(call.function)) continue;
-          blocks.push({ type: "tool_use", id: toolId(call.id), name: call.function.name, input: parseArguments(call.function.arguments) });
+          blocks.push({ type: "tool_use", id: toolId(call.id), name: call.function.name, input: toolArguments(call.function.arguments) });
         }
       }
       push(messages, "assistant", blocks);

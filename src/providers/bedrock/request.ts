@@ -9,7 +9,7 @@
 import { invalidRequest } from "../../http/errors.ts";
 import { EFFORT_BUDGET, MIN_THINKING_BUDGET } from "../anthropic/request.ts";
 import { maxOutputTokens, supportsThinking } from "../anthropic/models.ts";
-import { isObject, type Json } from "../json.ts";
+import { isObject, toolArguments, type Json } from "../json.ts";
 import { effortBudget } from "../reasoning-effort.ts";
 
 /** Converse request fields a client may send as they are (Converse API reference, "Request Syntax"). */
@@ -106,16 +106,6 @@ function contentBlocks(content: unknown, nameDocument: NameDocument): Json[] {
   return blocks;
 }
 
-function parseArguments(raw: unknown): Json {
-  if (typeof raw !== "string" || raw.trim().length === 0) return {};
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    return isObject(parsed) ? parsed : {}; // a tool's input is an object
-  } catch {
-    return {}; // a model's malformed arguments
-  }
-}
-
 /** A tool's output: a JSON object travels as `json`, anything else as text. */
 function toolResultContent(content: unknown, nameDocument: NameDocument): Json[] {
   if (typeof content === "string") {
@@ -155,7 +145,7 @@ function translateMessages(input: unknown[]): { system: Json[]; messages: Json[]
       for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
         if (!isObject(call) || !isObject(call.function)) continue;
         usesTools = true;
-        blocks.push({ toolUse: { toolUseId: toolId(call.id), name: call.function.name, input: parseArguments(call.function.arguments) } });
+        blocks.push({ toolUse: { toolUseId: toolId(call.id), name: call.function.name, input: toolArguments(call.function.arguments) } });
       }
       push(messages, "assistant", blocks);
     } else if (role === "tool") {

@@ -6,7 +6,7 @@
  * position, or on Gemini 3 by the id Gemini gave the call.
  */
 import { invalidRequest } from "../../http/errors.ts";
-import { isObject, type Json } from "../json.ts";
+import { isObject, toolArguments, type Json } from "../json.ts";
 import { isGemini3OrLater } from "./models.ts";
 import { isGeneratedToolCallId } from "./parts.ts";
 
@@ -69,16 +69,6 @@ function parts(content: unknown, param: string): Json[] {
   return out;
 }
 
-function parseArguments(raw: unknown): Json {
-  if (typeof raw !== "string" || raw.trim().length === 0) return {};
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    return isObject(parsed) ? parsed : {}; // Gemini's `args` is an object
-  } catch {
-    return {}; // a model's malformed arguments
-  }
-}
-
 /** A tool result as Gemini's `response` object: a JSON object as it is, anything else under `result`. */
 function toolResponse(content: unknown): Json {
   const text = typeof content === "string"
@@ -118,7 +108,7 @@ function functionCallParts(calls: unknown[], records: Map<string, CallRecord>, p
     // (Gemini sent none) and any id for older models, which pair by position alone, stay out.
     const id = sendIds && typeof call.id === "string" && !isGeneratedToolCallId(call.id) ? call.id : undefined;
     if (typeof call.id === "string") records.set(call.id, { name: call.function.name, position: before + k, id });
-    const functionCall: Json = { name: call.function.name, args: parseArguments(call.function.arguments) };
+    const functionCall: Json = { name: call.function.name, args: toolArguments(call.function.arguments) };
     if (id !== undefined) functionCall.id = id;
     const p: Json = { functionCall };
     const signature = signatureOf(call);
