@@ -1,6 +1,7 @@
 import type { StreamTranslator, Usage } from "../providers/types.ts";
 import { encoder } from "./bytes.ts";
 import type { PeekedStream } from "./first-event.ts";
+import { errorEvent } from "./openai-events.ts";
 
 /** How a relayed stream ended, for the request log (and, later, settling spend). */
 export type StreamEnd =
@@ -17,11 +18,6 @@ export interface RelayOptions {
   errorEvent?: ((message: string, code: string) => Uint8Array) | undefined;
 }
 
-/** The SSE error event sent after the commit point, as OpenAI's SDKs expect it. */
-export function sseErrorEvent(message: string, code: string): Uint8Array {
-  const body = { error: { message, type: "upstream_error", param: null, code } };
-  return encoder.encode(`data: ${JSON.stringify(body)}\n\n`);
-}
 
 /** Bytes the relay may queue ahead of a slow client before it stops reading upstream. */
 const QUEUE_BYTES = 64 * 1024;
@@ -119,7 +115,7 @@ export function relayStream(upstream: PeekedStream, translator: StreamTranslator
   const fail = (message: string, code: string): void => {
     reader.cancel(message).catch(() => {});
     translator.discardPartial();
-    emit((options.errorEvent ?? sseErrorEvent)(message, code));
+    emit(options.errorEvent?.(message, code) ?? errorEvent(message, "upstream_error", code));
     close();
     finish({ kind: "upstream_error", usage: translator.usage(), message });
   };

@@ -1,9 +1,9 @@
-import { encoder } from "../../streaming/bytes.ts";
 import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../json.ts";
 import type { StreamTranslator, Usage } from "../types.ts";
 import { mergeCounts } from "../usage.ts";
 import { finishReason, normaliseAnthropicUsage } from "./usage.ts";
+import { chunkEvent, endEvents, errorEvent } from "../../streaming/openai-events.ts";
 
 
 /**
@@ -27,10 +27,7 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
   // Real streams send `"input_tokens": null` in message_delta: only numbers may update the counts.
   const mergeUsage = (usage: unknown): void => mergeCounts(rawUsage, usage);
 
-  const chunk = (delta: Json, finish: string | null = null): Uint8Array =>
-    encoder.encode(
-      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: options.created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`,
-    );
+  const chunk = (delta: Json, finish: string | null = null): Uint8Array => chunkEvent({ id, created: options.created, model }, delta, finish);
 
   function handle(event: Json, emit: (bytes: Uint8Array) => void): void {
     switch (event.type) {
@@ -94,19 +91,16 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
       }
       case "message_stop": {
         done = true;
-        const usage = normaliseAnthropicUsage(rawUsage);
-        if (options.clientWantsUsage && usage !== null) {
-          emit(encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: options.created, model, choices: [], usage })}\n\n`));
-        }
-        emit(encoder.encode("data: [DONE]\n\n"));
+        endEvents({ id, created: options.created, model }, normaliseAnthropicUsage(rawUsage), options.clientWantsUsage, emit);
         return;
       }
       case "error": {
         const error = isObject(event.error) ? event.error : {};
-        const body = { error: { message: error.message ?? "Anthropic reported an error mid-stream.", type: error.type ?? "upstream_error", param: null, code: error.type ?? null } };
-        emit(encoder.encode(`data: ${JSON.stringify(body)}\n\n`));
+        const message = typeof error.message === "string" ? error.message : "Anthropic reported an error mid-stream.";
+        const type = typeof error.type === "string" ? error.type : null;
+        emit(errorEvent(message, type ?? "upstream_error", type));
         done = true; // reported in-band already: the relay just closes
-        inBand = String(body.error.message);
+        inBand = message;
         return;
       }
       default:

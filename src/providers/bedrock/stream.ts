@@ -6,12 +6,13 @@
  * reason and `metadata` (after it) the usage: the usage chunk and `[DONE]`
  * wait for it.
  */
-import { decoder, encoder } from "../../streaming/bytes.ts";
+import { decoder } from "../../streaming/bytes.ts";
 import { isObject, type Json } from "../json.ts";
 import type { StreamTranslator, Usage } from "../types.ts";
 import { exceptionDetail } from "./errors.ts";
 import { EventStreamDecoder, type EventMessage } from "./event-stream.ts";
 import { finishReason, normaliseConverseUsage } from "./usage.ts";
+import { chunkEvent, endEvents, errorEvent } from "../../streaming/openai-events.ts";
 
 const header = (message: EventMessage, name: string): string | null => {
   const value = message.headers.get(name);
@@ -47,15 +48,11 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
   let done = false;
   let inBand: string | null = null;
 
-  const chunk = (delta: Json, finish: string | null = null): Uint8Array =>
-    encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`);
+  const chunk = (delta: Json, finish: string | null = null): Uint8Array => chunkEvent({ id, created, model }, delta, finish);
 
   const finish = (emit: (bytes: Uint8Array) => void): void => {
     done = true;
-    if (options.clientWantsUsage && usage !== null) {
-      emit(encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], usage })}\n\n`));
-    }
-    emit(encoder.encode("data: [DONE]\n\n"));
+    endEvents({ id, created, model }, usage, options.clientWantsUsage, emit);
   };
 
   function handle(message: EventMessage, emit: (bytes: Uint8Array) => void): void {
@@ -63,8 +60,7 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
     if (done) return;
     const error = frameError(message);
     if (error !== null) {
-      const body = { error: { message: error.message, type: error.type ?? "upstream_error", param: null, code: error.code } };
-      emit(encoder.encode(`data: ${JSON.stringify(body)}\n\n`));
+      emit(errorEvent(error.message, error.type ?? "upstream_error", error.code));
       done = true; // reported in-band already: the relay just closes
       inBand = error.message;
       return;

@@ -1,5 +1,4 @@
-import { encoder } from "../../streaming/bytes.ts";
-import { sseErrorEvent } from "../../streaming/relay.ts";
+import { chunkEvent, endEvents, errorEvent } from "../../streaming/openai-events.ts";
 import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../json.ts";
 import type { StreamTranslator, Usage } from "../types.ts";
@@ -32,10 +31,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
   const candidates = new Map<number, CandidateState>();
   let failed: string | null = null; // the error relayed in-band, which ends the stream
 
-  const chunk = (index: number, delta: Json, finish: string | null = null): Uint8Array =>
-    encoder.encode(
-      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: options.created, model, choices: [{ index, delta, logprobs: null, finish_reason: finish }] })}\n\n`,
-    );
+  const chunk = (index: number, delta: Json, finish: string | null = null): Uint8Array => chunkEvent({ id, created: options.created, model }, delta, finish, index);
 
   const finished = (): boolean => {
     if (candidates.size === 0) return false;
@@ -57,7 +53,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
     if (failed !== null) return; // nothing follows an error event
     if (isObject(event.error)) {
       const detail = geminiErrorDetail(event.error);
-      emit(encoder.encode(`data: ${JSON.stringify({ error: { message: detail.message, type: detail.type ?? "upstream_error", param: null, code: detail.code } })}\n\n`));
+      emit(errorEvent(detail.message, detail.type ?? "upstream_error", detail.code));
       failed = detail.message; // reported in-band already: the relay just closes
       return;
     }
@@ -83,7 +79,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
       // A failure in the first event fails the attempt (the adapter's streamError); later, only an error event can say it.
       const failure = failureWithoutAnswer(candidate, state.answered);
       if (failure !== null) {
-        emit(sseErrorEvent(failure, "upstream_bad_response"));
+        emit(errorEvent(failure, "upstream_error", "upstream_bad_response"));
         failed = failure;
         return;
       }
@@ -104,11 +100,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
     end(emit) {
       events.end((event) => handle(event, emit));
       if (failed !== null || !finished()) return;
-      const total = usage();
-      if (options.clientWantsUsage && total !== null) {
-        emit(encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: options.created, model, choices: [], usage: total })}\n\n`));
-      }
-      emit(encoder.encode("data: [DONE]\n\n"));
+      endEvents({ id, created: options.created, model }, usage(), options.clientWantsUsage, emit);
     },
     discardPartial() {
       events.discard();
