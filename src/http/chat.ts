@@ -8,7 +8,7 @@ import { chatRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
 import { answerHeaders, answeredLogEntry, readAnswer, streamedAnswer } from "./upstream-response.ts";
 import { allowedPlan } from "./allowed-plan.ts";
-import { requestHealthView } from "../routing/health.ts";
+import { healthView } from "../routing/health.ts";
 import { healthReporter } from "../routing/health-reporting.ts";
 
 /** POST /v1/chat/completions: OpenAI Chat Completions in, OpenAI out, any provider behind. */
@@ -17,7 +17,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(chatRequestSchema, body);
-  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", requestHealthView(c.env, c.executionCtx));
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
   const stream = request.stream === true;
 
   const executed = await executePlan(

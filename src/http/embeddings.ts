@@ -8,7 +8,7 @@ import { embeddingsRequestSchema } from "./schemas.ts";
 import { validate } from "./validate.ts";
 import { answerHeaders, answeredLogEntry, readAnswer } from "./upstream-response.ts";
 import { allowedPlan } from "./allowed-plan.ts";
-import { requestHealthView } from "../routing/health.ts";
+import { healthView } from "../routing/health.ts";
 import { healthReporter } from "../routing/health-reporting.ts";
 
 /** POST /v1/embeddings */
@@ -17,7 +17,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(embeddingsRequestSchema, body);
-  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "embeddings", requestHealthView(c.env, c.executionCtx));
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "embeddings", healthView(c.env, c.executionCtx));
   const executed = await executePlan(
     plan,
     (a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model }),

@@ -4,17 +4,16 @@ import { rateLimitHeaders, reportAttempt, type BackgroundWork } from "./health.t
 import type { AttemptOutcome } from "./health-types.ts";
 import { targetId } from "./health-types.ts";
 import type { Attempt, Plan } from "./plan.ts";
-import type { AttemptFailure } from "./upstream-errors.ts";
+import { CLIENT_STATUSES, type AttemptFailure } from "./upstream-errors.ts";
 
-/** Statuses about the client's request, not the target's health. (A route target's 404 is its own: a retired or misnamed model.) */
-const CLIENT_STATUSES: ReadonlySet<number> = new Set([400, 409, 413, 415, 422]);
 
 function outcomeOf(failure: AttemptFailure | null): AttemptOutcome | null {
   if (failure === null) return "success";
   if (failure.kind === "timeout") return "timeout";
   if (failure.kind !== "status") return "failure";
   if (failure.status === 429) return "rate_limited";
-  return CLIENT_STATUSES.has(failure.status) ? null : "failure";
+  // A refusal of the request says nothing of the target; a route target's 404 does (a retired or misnamed model).
+  return CLIENT_STATUSES.has(failure.status) && failure.status !== 404 ? null : "failure";
 }
 
 /**

@@ -203,25 +203,14 @@ function scheduleFlush(ns: Namespace, ctx: BackgroundWork, now: number): void {
   ctx.waitUntil(later);
 }
 
-/** The health of `targets` as this isolate knows it now; stale entries are refreshed in the background. */
-export function healthView(env: Env, ctx: BackgroundWork, targets: readonly TargetId[]): HealthView {
+/** Route health as this isolate knows it now, never waiting; stale entries (of `targets` at once, of others when looked at) are refreshed in the background. */
+export function healthView(env: Env, ctx: BackgroundWork, targets: readonly TargetId[] = []): HealthView {
   const ns = env.ROUTE_HEALTH;
   if (ns === undefined) return EMPTY_VIEW;
   const now = Date.now();
   if (bufferedCount > 0) scheduleFlush(ns, ctx, now);
   for (const target of targets) refreshIfStale(ns, ctx, target, now);
-  return { get: localHealth };
-}
-
-/**
- * The same view for a request whose targets are not known yet (an alias is
- * read during planning): each target looked at is refreshed in the background
- * if its cached state is stale, as `healthView` does up front.
- */
-export function requestHealthView(env: Env, ctx: BackgroundWork): HealthView {
-  const ns = env.ROUTE_HEALTH;
-  if (ns === undefined) return EMPTY_VIEW;
-  if (bufferedCount > 0) scheduleFlush(ns, ctx, Date.now());
+  // Targets not named up front (an alias's, read while planning) are refreshed as they are looked at.
   return {
     get(target) {
       refreshIfStale(ns, ctx, target, Date.now());
@@ -229,6 +218,7 @@ export function requestHealthView(env: Env, ctx: BackgroundWork): HealthView {
     },
   };
 }
+
 
 async function sendBatch(ns: Namespace, target: TargetId, reports: readonly PendingReport[]): Promise<void> {
   const view = entryFor(target);

@@ -37,7 +37,8 @@ export function isRetryable(failure: AttemptFailure): boolean {
   return s === 401 || s === 402 || s === 403 || s === 408 || s === 409 || s === 424 || s === 429 || s >= 500;
 }
 
-const CLIENT_STATUSES: ReadonlySet<number> = new Set([400, 404, 409, 413, 415, 422]);
+/** Statuses by which a provider refuses the request itself (it would fail anywhere). */
+export const CLIENT_STATUSES: ReadonlySet<number> = new Set([400, 404, 409, 413, 415, 422]);
 
 /** The error the client sees when an attempt (the last one) failed this way. */
 export function failureToError(failure: AttemptFailure): GatewayError {

@@ -9,7 +9,7 @@ import { answerHeaders } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { countTokensRequestSchema } from "./schema.ts";
 import { allowedPlan } from "../allowed-plan.ts";
-import { requestHealthView } from "../../routing/health.ts";
+import { healthView } from "../../routing/health.ts";
 import { healthReporter } from "../../routing/health-reporting.ts";
 
 /**
@@ -22,7 +22,7 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(countTokensRequestSchema, body);
-  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", requestHealthView(c.env, c.executionCtx));
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
   const attempts = plan.attempts.filter((a) => a.provider.preset.adapter === "anthropic");
   if (attempts.length === 0) {
     throw invalidRequest(`Token counting needs an Anthropic model; '${request.model}' is served by ${plan.attempts.map((a) => a.provider.name).join(", ")}.`, "model", "unsupported_endpoint");

@@ -17,7 +17,7 @@ import { openAIToAnthropicMessage } from "./response.ts";
 import { messagesRequestSchema } from "./schema.ts";
 import { anthropicClientStream } from "./stream.ts";
 import { allowedPlan } from "../allowed-plan.ts";
-import { requestHealthView } from "../../routing/health.ts";
+import { healthView } from "../../routing/health.ts";
 import { healthReporter } from "../../routing/health-reporting.ts";
 
 const isNative = (attempt: Attempt): boolean => attempt.provider.preset.adapter === "anthropic";
@@ -34,7 +34,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
   const request = validate(messagesRequestSchema, body);
-  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", requestHealthView(c.env, c.executionCtx));
+  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
   const stream = request.stream === true;
   const beta = c.req.header("anthropic-beta") ?? null;
 
