@@ -4,28 +4,22 @@
  * provider behind it (the mock speaks each one's wire format).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
-import { startLocalGateway, type LocalGateway } from "../../scripts/local-gateway.ts";
-import { freePort } from "../support/free-port.ts";
+import type { LocalGateway } from "../../scripts/local-gateway.ts";
 import { scriptMock } from "../support/mock-script.ts";
+import { startTestGateway } from "../support/test-gateway.ts";
 
 let gw: LocalGateway;
 let client: Anthropic;
-let state: string;
 
 before(async () => {
-  state = mkdtempSync(join(tmpdir(), "switchyard-e2e-anthropic-"));
-  gw = await startLocalGateway({ port: await freePort(), persistTo: state, inheritOutput: false, useDevVars: false, vars: { UPSTREAM_TIMEOUT_MS: "1500" } });
+  gw = await startTestGateway({ UPSTREAM_TIMEOUT_MS: "1500" });
   client = new Anthropic({ baseURL: gw.url, apiKey: gw.gatewayKey, maxRetries: 0 });
 });
 
 after(async () => {
   await gw?.stop();
-  rmSync(state, { recursive: true, force: true });
 });
 
 /** Gives upstream requests containing `word` these mock options (translated bodies carry no `mock` field). */

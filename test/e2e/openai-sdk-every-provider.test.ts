@@ -5,28 +5,22 @@
  * speaks each one's wire format behind the gateway running in `wrangler dev`.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
-import { startLocalGateway, type LocalGateway } from "../../scripts/local-gateway.ts";
-import { freePort } from "../support/free-port.ts";
+import type { LocalGateway } from "../../scripts/local-gateway.ts";
 import { scriptMock } from "../support/mock-script.ts";
+import { startTestGateway } from "../support/test-gateway.ts";
 
 let gw: LocalGateway;
 let client: OpenAI;
-let state: string;
 
 before(async () => {
-  state = mkdtempSync(join(tmpdir(), "switchyard-e2e-every-"));
-  gw = await startLocalGateway({ port: await freePort(), persistTo: state, inheritOutput: false, useDevVars: false, vars: { UPSTREAM_TIMEOUT_MS: "1500" } });
+  gw = await startTestGateway({ UPSTREAM_TIMEOUT_MS: "1500" });
   client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.gatewayKey, maxRetries: 0 });
 });
 
 after(async () => {
   await gw?.stop();
-  rmSync(state, { recursive: true, force: true });
 });
 
 /** Gives upstream requests containing `word` these mock options (translated bodies carry no `mock` field). */

@@ -3,33 +3,21 @@
  * gateway running in `wrangler dev` with the mock provider behind it.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
-import { startLocalGateway, type LocalGateway } from "../../scripts/local-gateway.ts";
-import { freePort } from "../support/free-port.ts";
+import type { LocalGateway } from "../../scripts/local-gateway.ts";
+import { startTestGateway } from "../support/test-gateway.ts";
 
 let gw: LocalGateway;
 let client: OpenAI;
-let state: string;
 
 before(async () => {
-  state = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
-  gw = await startLocalGateway({
-    port: await freePort(),
-    persistTo: state,
-    inheritOutput: false,
-    useDevVars: false,
-    vars: { MAX_REQUEST_BYTES: "200000", UPSTREAM_TIMEOUT_MS: "1500" },
-  });
+  gw = await startTestGateway({ MAX_REQUEST_BYTES: "200000", UPSTREAM_TIMEOUT_MS: "1500" });
   client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.gatewayKey, maxRetries: 0 });
 });
 
 after(async () => {
   await gw?.stop();
-  rmSync(state, { recursive: true, force: true });
 });
 
 const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "Say hello" }];
