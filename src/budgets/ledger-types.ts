@@ -1,0 +1,104 @@
+/**
+ * The contract between isolates and the SpendLedger Durable Object (one per
+ * budget scope: `global`, `key:<id>`, `user:<keyId>:<user>`). Money is integer
+ * nano-dollars (src/metering/types.ts). Shared by the ledger and its client.
+ */
+import * as z from "zod";
+import type { Nanos } from "../metering/types.ts";
+
+export const budgetPeriodSchema = z.enum(["day", "month", "total"]);
+export type BudgetPeriod = z.infer<typeof budgetPeriodSchema>;
+
+/** A budget as the admin API takes it (`PUT /admin/budgets/:scope`). */
+export const budgetSchema = z.strictObject({
+  limitUsd: z.number().positive().max(1e9),
+  period: budgetPeriodSchema,
+  /** hard: a request whose worst case does not fit is refused (402); soft: served, with warnings and alerts. */
+  mode: z.enum(["hard", "soft"]).default("hard"),
+  /** An alert goes out once per period when spend crosses this share of the limit (and again at 100 %). */
+  alertAtPercent: z.number().min(1).max(100).optional(),
+  /** Alias that serves requests once the budget is used up (soft), or instead of refusing them (hard). */
+  degradeTo: z.string().min(1).max(64).optional(),
+  /** Receives a JSON POST for each alert. */
+  alertWebhook: z.url({ protocol: /^https?$/ }).optional(),
+});
+export type Budget = z.infer<typeof budgetSchema>;
+
+/** A scope's budget and where its current period stands. */
+export interface BudgetStatus {
+  readonly scope: string;
+  readonly budget: Budget;
+  /** Settled spend in the current period. */
+  readonly spentNanos: Nanos;
+  /** Worst-case amounts of requests in flight. */
+  readonly reservedNanos: Nanos;
+  /** ISO time the current period began (null for `total`). */
+  readonly periodStart: string | null;
+  /** ISO time the current period ends and spend starts from zero again (null for `total`). */
+  readonly resetsAt: string | null;
+}
+
+export interface ReserveRequest {
+  /** The reservation id (the request id): settling and releasing name it, and doing either twice changes nothing. */
+  readonly id: string;
+  /** Worst-case cost. Reserving an id again replaces its amount (a degraded request reserves its cheaper worst case). */
+  readonly nanos: Nanos;
+  /** `provider/model` of the most expensive target, for an expired reservation's record. */
+  readonly model: string;
+  readonly user: string | null;
+  /** After this long unsettled, the alarm expires the reservation and charges it (the isolate that made it is gone). */
+  readonly ttlMs: number;
+}
+
+export type ReserveAnswer =
+  /** Admitted (or no budget: nothing was reserved). `status` is the scope's budget after the reservation, null without one. */
+  | { readonly admitted: true; readonly status: BudgetStatus | null }
+  /** A hard budget the reservation does not fit: nothing was reserved. */
+  | { readonly admitted: false; readonly status: BudgetStatus };
+
+/** One request's actual spend, written to every scope it belongs to. */
+export interface SpendRecord {
+  /** The request id; with a reservation, the reservation it settles. Settling an id twice changes nothing. */
+  readonly id: string;
+  /** Epoch ms the request started: it decides the day and month the spend counts towards. */
+  readonly at: number;
+  /** `provider/model` that answered (or was last tried). */
+  readonly model: string;
+  /** The end user (`user` field or `x-switchyard-user`), if any. */
+  readonly user: string | null;
+  readonly nanos: Nanos;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** The provider reported no usage (stream cut, client gone, quirk): tokens and cost are the gateway's estimate. */
+  readonly estimated: boolean;
+  /** No price is known for the model: tokens are counted, cost is unknown (recorded as 0, flagged). */
+  readonly unpriced: boolean;
+}
+
+export type UsageGroupBy = "model" | "user";
+
+export interface UsageQuery {
+  readonly period: "day" | "month";
+  readonly groupBy: UsageGroupBy;
+  /** A time inside the period to report (epoch ms); now by default. */
+  readonly at?: number | undefined;
+}
+
+export interface UsageRow {
+  /** The model (`provider/model`) or the user ("" for requests without one). */
+  readonly key: string;
+  readonly costNanos: Nanos;
+  readonly requests: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** Requests whose usage was estimated, including reservations that expired unsettled. */
+  readonly estimatedRequests: number;
+  readonly unpricedRequests: number;
+}
+
+export interface UsageReport {
+  readonly scope: string;
+  readonly period: "day" | "month";
+  readonly periodStart: string;
+  readonly rows: readonly UsageRow[];
+}
