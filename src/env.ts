@@ -11,6 +11,12 @@ export interface Env {
    * it every target reads as healthy and attempt reports are dropped.
    */
   ROUTE_HEALTH?: DurableObjectNamespace<import("./durable/route-health.ts").RouteHealth>;
+  /**
+   * Spend counters and budget enforcement (one SpendLedger Durable Object per budget scope:
+   * `global`, `key:<id>`, `user:<keyId>:<user>`). Optional: without it no budget is enforced
+   * and no spend is counted.
+   */
+  SPEND_LEDGER?: DurableObjectNamespace<import("./durable/spend-ledger.ts").SpendLedger>;
   /** Secret guarding /admin; the admin API is disabled when unset. */
   ADMIN_TOKEN?: string;
   /**

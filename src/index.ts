@@ -2,6 +2,7 @@ import { buildApp } from "./app.ts";
 import type { Env } from "./env.ts";
 
 export { RouteHealth } from "./durable/route-health.ts";
+export { SpendLedger } from "./durable/spend-ledger.ts";
 
 const app = buildApp();
 

@@ -102,3 +102,38 @@ export interface UsageReport {
   readonly periodStart: string;
   readonly rows: readonly UsageRow[];
 }
+
+/** Settled spend of one period (`GET /admin/budgets/:scope` shows it with or without a budget). */
+export interface PeriodSpend {
+  readonly spentNanos: Nanos;
+  readonly requests: number;
+  readonly estimatedRequests: number;
+  readonly unpricedRequests: number;
+  /** ISO time the period began (null for `total`). */
+  readonly periodStart: string | null;
+}
+
+/** Where a scope's spend stands now, budget or not. */
+export interface LedgerTotals {
+  readonly scope: string;
+  readonly day: PeriodSpend;
+  readonly month: PeriodSpend;
+  readonly total: PeriodSpend;
+  /** Worst-case amounts of requests in flight (only scopes with a budget reserve). */
+  readonly reservedNanos: Nanos;
+  /** The budget's status, null without a budget. */
+  readonly status: BudgetStatus | null;
+}
+
+/** The JSON body POSTed to a budget's `alertWebhook`, once per period per threshold. */
+export interface BudgetAlert {
+  readonly type: "budget_alert";
+  readonly scope: string;
+  /** The percentage of the limit that spend reached (`alertAtPercent`, or 100). */
+  readonly threshold: number;
+  readonly limitUsd: number;
+  readonly spentUsd: number;
+  readonly period: BudgetPeriod;
+  readonly periodStart: string | null;
+  readonly mode: Budget["mode"];
+}

@@ -19,6 +19,8 @@
 // GET /__mock/health, GET /__mock/requests[?tag=T], DELETE /__mock/requests (also drops scripts),
 // POST /__mock/script {match, mock}: requests whose raw body contains `match` get `mock` options
 // (for APIs that reject a `mock` body field: Gemini, Bedrock) and are tagged `match`.
+// POST /__mock/webhook/<tag>[?failFirst=n] records a webhook delivery (the first n answer 503),
+// GET /__mock/webhook/<tag> lists them (mock-upstream/webhooks.ts).
 //
 // `mock` options (all optional; values of the wrong type are ignored):
 //   Any route
@@ -96,7 +98,7 @@
 //
 // Modules: mock-upstream/server.ts (HTTP server, routing, recording, control endpoints),
 // chat.ts (completions, streaming, stream faults), anthropic.ts (Messages API), gemini.ts (Gemini API), bedrock.ts (Converse; event-stream.ts
-// frames, sigv4-verify.ts), embeddings.ts, faults.ts (`mock` selection,
+// frames, sigv4-verify.ts), embeddings.ts, webhooks.ts (webhook receiver), faults.ts (`mock` selection,
 // `status` errors), response.ts (per-request state, writers, waits), shared.ts (types, helpers).
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

@@ -9,6 +9,7 @@ import { chat } from './chat.ts';
 import { embeddings } from './embeddings.ts';
 import { gemini } from './gemini.ts';
 import { mockOptions, sendFault } from './faults.ts';
+import { webhookRoute, type Webhooks } from './webhooks.ts';
 import type { Ctx } from './response.ts';
 import { send, sendError, untilClosed, wait } from './response.ts';
 import type { MockUpstream, MockUpstreamOptions, Obj, RecordedRequest } from './shared.ts';
@@ -78,7 +79,8 @@ function scriptedOptions(raw: Buffer | 'too-large', scripts: Scripts): { match: 
   return undefined;
 }
 
-async function control(ctx: Ctx, req: IncomingMessage, method: string, path: string, query: string, requests: RecordedRequest[], scripts: Scripts): Promise<void> {
+async function control(ctx: Ctx, req: IncomingMessage, method: string, path: string, query: string, requests: RecordedRequest[], scripts: Scripts, webhooks: Webhooks): Promise<void> {
+  if (await webhookRoute(ctx, req, method, path, query, webhooks)) return;
   if (path === '/__mock/script' && method === 'POST') {
     const raw = await readBody(req);
     const script: unknown = raw instanceof Buffer ? JSON.parse(raw.toString('utf8')) : undefined;
@@ -97,12 +99,13 @@ async function control(ctx: Ctx, req: IncomingMessage, method: string, path: str
   if (path === '/__mock/requests' && method === 'DELETE') {
     requests.length = 0; // in place, so holders of `upstream.requests` see the clear
     scripts.clear();
+    webhooks.clear();
     return send(ctx, 200, '{"ok":true}');
   }
   sendError(ctx, 404, `Invalid URL (${method} ${path})`);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, requests: RecordedRequest[], scripts: Scripts, counts: Map<string, number>): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, requests: RecordedRequest[], scripts: Scripts, counts: Map<string, number>, webhooks: Webhooks): Promise<void> {
   const ctx: Ctx = { res, headers: { 'x-request-id': `req_${randomHex()}` }, closed: false, brokeOnPurpose: false, stallBody: false };
   let rec: RecordedRequest | undefined;
   res.on('error', noop); // writes racing a client disconnect must not crash the process
@@ -117,7 +120,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   let path = q === -1 ? url : url.slice(0, q);
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   if (path.startsWith('/__mock/')) {
-    return control(ctx, req, method, path, q === -1 ? '' : url.slice(q + 1), requests, scripts);
+    return control(ctx, req, method, path, q === -1 ? '' : url.slice(q + 1), requests, scripts, webhooks);
   }
 
   const raw = await readBody(req);
@@ -198,8 +201,9 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
   const requests: RecordedRequest[] = [];
   const scripts: Scripts = new Map();
   const counts = new Map<string, number>(); // requests seen per tag, for `failFirst`
+  const webhooks: Webhooks = new Map(); // POST /__mock/webhook/<tag>, by tag
   const server = createServer((req, res) => {
-    handle(req, res, requests, scripts, counts).catch((err: unknown) => {
+    handle(req, res, requests, scripts, counts, webhooks).catch((err: unknown) => {
       // A bug or a bad mock option (e.g. an invalid header name): answer 500 rather than crash.
       if (res.headersSent) return res.destroy();
       for (const name of res.getHeaderNames()) res.removeHeader(name); // drop what a failed writeHead left behind

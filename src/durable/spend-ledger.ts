@@ -1,0 +1,418 @@
+/**
+ * SpendLedger: one Durable Object per budget scope (`global`, `key:<id>`,
+ * `user:<keyId>:<user>`, named with idFromName). It holds the scope's budget
+ * (pushed by the admin API, so a change applies to the very next request), the
+ * reservations of requests in flight and the settled spend per day, month and
+ * total, by model and end user. Rules live in spend-ledger-rules.ts, the schema
+ * and counter statements in spend-ledger-sql.ts.
+ *
+ * Everything is in SQLite; memory holds only exact copies kept in step by the
+ * code that writes them (the budget, the live reservations and their sum, the
+ * current period's spend and sent alerts), so the hot `reserve` needs one write
+ * statement and no read. Every write path is synchronous up to its first await,
+ * which makes check-and-reserve atomic however many calls arrive at once.
+ */
+import { DurableObject } from "cloudflare:workers";
+import {
+  budgetSchema,
+  type Budget,
+  type BudgetStatus,
+  type LedgerTotals,
+  type PeriodSpend,
+  type ReserveAnswer,
+  type ReserveRequest,
+  type SpendRecord,
+  type UsageQuery,
+  type UsageReport,
+} from "../budgets/ledger-types.ts";
+import type { Env } from "../env.ts";
+import { usdToNanos, type Nanos } from "../metering/types.ts";
+import {
+  alertBody,
+  alertKey,
+  alertThresholds,
+  assertNanos,
+  budgetStatus,
+  contains,
+  dueAlerts,
+  fitsLimit,
+  periodWindow,
+  type AlertThreshold,
+  type PeriodWindow,
+} from "./spend-ledger-rules.ts";
+import { SCHEMA, addUsage, countsIn, expiryCharge, negate, spentIn, usageRows, type UsageDelta } from "./spend-ledger-sql.ts";
+
+/** How long settled, released and expired ids are remembered (settling one again is then a no-op). */
+export const FINISHED_MEMORY_MS = 2 * 24 * 60 * 60 * 1000;
+/** With no reservation to expire, how often the alarm still wakes to forget old ids. */
+export const PRUNE_EVERY_MS = 6 * 60 * 60 * 1000;
+/** A webhook that has not answered by then counts as failed (tried again on a later settle). */
+export const ALERT_TIMEOUT_MS = 10_000;
+
+interface Reservation {
+  nanos: Nanos;
+  model: string;
+  user: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** The budget's current period: its spend and the alerts already delivered in it. */
+interface CurrentPeriod {
+  readonly window: PeriodWindow;
+  spentNanos: Nanos;
+  readonly sentAlerts: Set<string>;
+}
+
+/** What a transaction changed, applied to the in-memory copies only once it has committed. */
+class Changes {
+  readonly ended: string[] = [];
+  readonly spent = new Map<string, Nanos>();
+  add(keys: readonly string[], nanos: Nanos): void {
+    for (const key of keys) this.spent.set(key, (this.spent.get(key) ?? 0) + nanos);
+  }
+}
+
+interface FinishedRow extends Record<string, SqlStorageValue> {
+  at: number;
+  model: string;
+  end_user: string;
+  expired_nanos: number | null;
+}
+
+const recordDelta = (r: SpendRecord): UsageDelta => ({
+  nanos: r.nanos,
+  requests: 1,
+  promptTokens: r.promptTokens,
+  completionTokens: r.completionTokens,
+  estimated: r.estimated ? 1 : 0,
+  unpriced: r.unpriced ? 1 : 0,
+});
+
+function assertCount(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what} must be a non-negative integer, got ${n}`);
+}
+
+export class SpendLedger extends DurableObject<Env> {
+  #scope: string | null = null;
+  #budget: Budget | null = null;
+  #limitNanos: Nanos = 0;
+  readonly #reservations = new Map<string, Reservation>();
+  #reservedNanos: Nanos = 0;
+  #current: CurrentPeriod | null = null;
+  /** When the alarm is set for (null: none). */
+  #alarmAt: number | null = null;
+  /** `<period>|<alert key>` of webhook deliveries under way, so two settles do not send one alert twice. */
+  readonly #alertsInFlight = new Set<string>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      const sql = ctx.storage.sql;
+      sql.exec(SCHEMA);
+      for (const { key, value } of sql.exec<{ key: string; value: string }>("SELECT key, value FROM ledger_meta")) {
+        if (key === "scope") this.#scope = value;
+        if (key === "budget") this.#useBudget(budgetSchema.parse(JSON.parse(value)));
+      }
+      const rows = sql.exec<{ id: string; nanos: number; model: string; end_user: string; created_at: number; expires_at: number }>(
+        "SELECT id, nanos, model, end_user, created_at, expires_at FROM reservations",
+      );
+      for (const r of rows) {
+        this.#reservations.set(r.id, { nanos: r.nanos, model: r.model, user: r.end_user, createdAt: r.created_at, expiresAt: r.expires_at });
+        this.#reservedNanos += r.nanos;
+      }
+      this.#alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Sets (or, with null, removes) the scope's budget; returns its status. Applies from the next reservation on. */
+  async setBudget(scope: string, budget: Budget | null): Promise<BudgetStatus | null> {
+    this.#useScope(scope, true);
+    const next = budget === null ? null : budgetSchema.parse(budget);
+    const now = Date.now();
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      if (next === null) {
+        sql.exec("DELETE FROM ledger_meta WHERE key = 'budget'");
+        sql.exec("DELETE FROM alerts_sent");
+        return;
+      }
+      sql.exec("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('budget', ?)", JSON.stringify(next));
+      // A delivered alert stays delivered only while its period and level (percent and the spend it
+      // stands for) are unchanged: after a raised limit, 80 % means a new amount and is worth a new alert.
+      const levels = alertThresholds(next);
+      sql.exec(
+        `DELETE FROM alerts_sent WHERE NOT (period = ? AND (${levels.map(() => "(percent = ? AND at_nanos = ?)").join(" OR ")}))`,
+        periodWindow(next.period, now).key,
+        ...levels.flatMap((t) => [t.percent, t.atNanos]),
+      );
+    });
+    this.#useBudget(next);
+    this.#sendDueAlerts(now);
+    return this.#statusAt(now);
+  }
+
+  /**
+   * Reserves a request's worst case. Without a budget nothing is reserved (status null). A hard
+   * budget admits only what fits beside the period's spend and every live reservation; a soft one
+   * admits everything. Reserving a live id again replaces its amount; an id already settled,
+   * released or expired is not reserved again.
+   */
+  async reserve(scope: string, req: ReserveRequest): Promise<ReserveAnswer> {
+    this.#useScope(scope, true);
+    assertNanos(req.nanos, "reservation");
+    if (!(req.ttlMs > 0)) throw new RangeError(`ttlMs must be positive, got ${req.ttlMs}`);
+    const budget = this.#budget;
+    if (budget === null) return { admitted: true, status: null };
+    const now = Date.now();
+    const current = this.#currentAt(now, budget);
+    const others = this.#reservedNanos - (this.#reservations.get(req.id)?.nanos ?? 0);
+    if (budget.mode === "hard" && !fitsLimit(this.#limitNanos, current.spentNanos, others, req.nanos)) {
+      return { admitted: false, status: budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos) };
+    }
+    const user = req.user ?? "";
+    const expiresAt = now + req.ttlMs;
+    const stored = this.ctx.storage.sql
+      .exec<{ created_at: number }>(
+        `INSERT INTO reservations (id, nanos, model, end_user, created_at, expires_at)
+         SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM finished WHERE id = ?)
+         ON CONFLICT (id) DO UPDATE SET nanos = excluded.nanos, model = excluded.model, end_user = excluded.end_user, expires_at = excluded.expires_at
+         RETURNING created_at`,
+        req.id, req.nanos, req.model, user, now, expiresAt, req.id,
+      )
+      .toArray()[0];
+    if (stored !== undefined) {
+      this.#reservations.set(req.id, { nanos: req.nanos, model: req.model, user, createdAt: stored.created_at, expiresAt });
+      this.#reservedNanos = others + req.nanos;
+      if (this.#alarmAt === null || expiresAt < this.#alarmAt) await this.#setAlarm(expiresAt);
+    }
+    return { admitted: true, status: budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos) };
+  }
+
+  /**
+   * Books actual spend, in one transaction: each record replaces its reservation (if any) with its cost
+   * on the day, month and total of `record.at`. An id settled before changes nothing, except that a
+   * settle after the alarm charged the reservation's worst case replaces that charge.
+   */
+  async settle(scope: string, records: readonly SpendRecord[]): Promise<BudgetStatus | null> {
+    this.#useScope(scope, true);
+    for (const r of records) {
+      assertNanos(r.nanos, "cost");
+      assertCount(r.promptTokens, "promptTokens");
+      assertCount(r.completionTokens, "completionTokens");
+      if (!Number.isFinite(r.at)) throw new RangeError(`at must be epoch ms, got ${r.at}`);
+    }
+    const now = Date.now();
+    const changes = new Changes();
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      for (const r of records) {
+        if (!this.#finish(r.id, r.at, r.model, r.user ?? "", now, changes)) continue;
+        changes.add(addUsage(sql, r.at, r.model, r.user ?? "", recordDelta(r)), r.nanos);
+      }
+    });
+    this.#apply(changes);
+    this.#sendDueAlerts(now);
+    if (this.#alarmAt === null) await this.#setAlarm(now + PRUNE_EVERY_MS);
+    return this.#statusAt(now);
+  }
+
+  /** Drops the reservations of requests that failed (no provider charged them); records no spend. Idempotent. */
+  async release(scope: string, ids: readonly string[]): Promise<void> {
+    this.#useScope(scope, true);
+    const now = Date.now();
+    const changes = new Changes();
+    this.ctx.storage.transactionSync(() => {
+      for (const id of ids) {
+        const r = this.#reservations.get(id);
+        this.#finish(id, now, r?.model ?? "", r?.user ?? "", now, changes);
+      }
+    });
+    this.#apply(changes);
+    if (this.#alarmAt === null) await this.#setAlarm(now + PRUNE_EVERY_MS);
+  }
+
+  /** The budget's status now; null without a budget. */
+  async status(scope: string): Promise<BudgetStatus | null> {
+    this.#useScope(scope, false);
+    return this.#statusAt(Date.now());
+  }
+
+  /** Settled spend of the current day, month and total, with or without a budget, and the budget's status. */
+  async totals(scope: string): Promise<LedgerTotals> {
+    this.#useScope(scope, false);
+    const now = Date.now();
+    const spend = (window: PeriodWindow): PeriodSpend => ({ ...countsIn(this.ctx.storage.sql, window.key), periodStart: window.periodStart });
+    return {
+      scope,
+      day: spend(periodWindow("day", now)),
+      month: spend(periodWindow("month", now)),
+      total: spend(periodWindow("total", now)),
+      reservedNanos: this.#reservedNanos,
+      status: this.#statusAt(now),
+    };
+  }
+
+  /** A day's or month's spend grouped by model or by end user, most expensive first. */
+  async usage(scope: string, query: UsageQuery): Promise<UsageReport> {
+    this.#useScope(scope, false);
+    const window = periodWindow(query.period, query.at ?? Date.now());
+    return {
+      scope,
+      period: query.period,
+      periodStart: new Date(window.startMs).toISOString(),
+      rows: usageRows(this.ctx.storage.sql, window.key, query.groupBy),
+    };
+  }
+
+  /**
+   * Charges reservations past their expiry at their worst case, as estimated requests: the isolate
+   * that made them is gone and the provider may have billed the request. Then forgets finished ids
+   * older than FINISHED_MEMORY_MS and sets the alarm for the next expiry.
+   */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.#alarmAt = null;
+    const sql = this.ctx.storage.sql;
+    const changes = new Changes();
+    const expired = [...this.#reservations].filter(([, r]) => r.expiresAt <= now);
+    this.ctx.storage.transactionSync(() => {
+      for (const [id, r] of expired) {
+        sql.exec("DELETE FROM reservations WHERE id = ?", id);
+        sql.exec(
+          "INSERT INTO finished (id, finished_at, at, model, end_user, expired_nanos) VALUES (?, ?, ?, ?, ?, ?)",
+          id, now, r.createdAt, r.model, r.user, r.nanos,
+        );
+        changes.ended.push(id);
+        changes.add(addUsage(sql, r.createdAt, r.model, r.user, expiryCharge(r.nanos)), r.nanos);
+      }
+      sql.exec("DELETE FROM finished WHERE finished_at < ?", now - FINISHED_MEMORY_MS);
+    });
+    this.#apply(changes);
+    if (expired.length > 0) {
+      console.warn(JSON.stringify({ msg: "spend_ledger_reservations_expired", scope: this.#scope, count: expired.length }));
+    }
+    this.#sendDueAlerts(now);
+    let next = Infinity;
+    for (const r of this.#reservations.values()) next = Math.min(next, r.expiresAt);
+    if (next === Infinity && sql.exec("SELECT 1 FROM finished LIMIT 1").toArray().length > 0) next = now + PRUNE_EVERY_MS;
+    if (next !== Infinity) await this.#setAlarm(next);
+  }
+
+  /**
+   * Marks `id` finished and ends its reservation; false when it was finished before. A finish after
+   * the alarm charged the reservation takes that charge back and returns true (the caller then books
+   * what really happened: the actual cost, or nothing for a release).
+   */
+  #finish(id: string, at: number, model: string, user: string, now: number, changes: Changes): boolean {
+    const sql = this.ctx.storage.sql;
+    const fresh = sql
+      .exec("INSERT INTO finished (id, finished_at, at, model, end_user) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1", id, now, at, model, user)
+      .toArray().length > 0;
+    if (fresh) {
+      if (this.#reservations.has(id)) {
+        sql.exec("DELETE FROM reservations WHERE id = ?", id);
+        changes.ended.push(id);
+      }
+      return true;
+    }
+    const prior = sql.exec<FinishedRow>("SELECT at, model, end_user, expired_nanos FROM finished WHERE id = ?", id).one();
+    if (prior.expired_nanos === null) return false;
+    changes.add(addUsage(sql, prior.at, prior.model, prior.end_user, negate(expiryCharge(prior.expired_nanos))), -prior.expired_nanos);
+    sql.exec("UPDATE finished SET expired_nanos = NULL, finished_at = ?, at = ?, model = ?, end_user = ? WHERE id = ?", now, at, model, user, id);
+    return true;
+  }
+
+  /** Brings the in-memory copies in step with a committed transaction. */
+  #apply(changes: Changes): void {
+    for (const id of changes.ended) {
+      const r = this.#reservations.get(id);
+      if (r === undefined) continue;
+      this.#reservedNanos -= r.nanos;
+      this.#reservations.delete(id);
+    }
+    const current = this.#current;
+    const delta = current === null ? undefined : changes.spent.get(current.window.key);
+    if (current !== null && delta !== undefined) current.spentNanos += delta;
+  }
+
+  /** The budget's current period, read from SQLite once per period (and after a budget change). */
+  #currentAt(now: number, budget: Budget): CurrentPeriod {
+    if (this.#current !== null && contains(this.#current.window, now)) return this.#current;
+    const sql = this.ctx.storage.sql;
+    const window = periodWindow(budget.period, now);
+    sql.exec("DELETE FROM alerts_sent WHERE period != ?", window.key); // alerts of past periods are never consulted again
+    const sent = sql.exec<{ percent: number; at_nanos: number }>("SELECT percent, at_nanos FROM alerts_sent WHERE period = ?", window.key);
+    const sentAlerts = new Set([...sent].map((r) => alertKey({ percent: r.percent, atNanos: r.at_nanos })));
+    this.#current = { window, spentNanos: spentIn(sql, window.key), sentAlerts };
+    return this.#current;
+  }
+
+  #statusAt(now: number): BudgetStatus | null {
+    const budget = this.#budget;
+    if (budget === null) return null;
+    const current = this.#currentAt(now, budget);
+    return budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos);
+  }
+
+  /** Starts a webhook delivery for each alert level the current period has reached and not yet delivered. */
+  #sendDueAlerts(now: number): void {
+    const budget = this.#budget;
+    if (budget?.alertWebhook === undefined) return;
+    const url = budget.alertWebhook;
+    const current = this.#currentAt(now, budget);
+    const flightKey = (key: string): string => `${current.window.key}|${key}`;
+    const due = dueAlerts(budget, current.spentNanos, (key) => current.sentAlerts.has(key) || this.#alertsInFlight.has(flightKey(key)));
+    for (const level of due) {
+      const key = flightKey(alertKey(level));
+      this.#alertsInFlight.add(key);
+      const body = JSON.stringify(alertBody(this.#scopeName(), budget, level, current.spentNanos, current.window));
+      this.ctx.waitUntil(this.#deliverAlert(url, body, current, level).finally(() => this.#alertsInFlight.delete(key)));
+    }
+  }
+
+  /** POSTs one alert; only a 2xx answer marks it sent (anything else is tried again on a later settle). */
+  async #deliverAlert(url: string, body: string, current: CurrentPeriod, level: AlertThreshold): Promise<void> {
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        signal: AbortSignal.timeout(ALERT_TIMEOUT_MS),
+      });
+      await res.body?.cancel();
+      if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+      this.ctx.storage.sql.exec(
+        "INSERT INTO alerts_sent (period, percent, at_nanos, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        current.window.key, level.percent, level.atNanos, Date.now(),
+      );
+      current.sentAlerts.add(alertKey(level));
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "budget_alert_failed", scope: this.#scope, threshold: level.percent, error: String(err) }));
+    }
+  }
+
+  #useBudget(budget: Budget | null): void {
+    this.#budget = budget;
+    this.#limitNanos = budget === null ? 0 : usdToNanos(budget.limitUsd);
+    this.#current = null;
+  }
+
+  /** Remembers the scope's name (an object does not reliably know its own); a different name is a caller's bug. */
+  #useScope(scope: string, persist: boolean): void {
+    if (this.#scope === scope) return;
+    if (this.#scope !== null) throw new Error(`SpendLedger for "${this.#scope}" was called as "${scope}"`);
+    if (!persist) return;
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('scope', ?)", scope);
+    this.#scope = scope;
+  }
+
+  #scopeName(): string {
+    return this.#scope ?? "";
+  }
+
+  async #setAlarm(at: number): Promise<void> {
+    this.#alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+}
