@@ -136,20 +136,18 @@ function longContextThreshold(entry: Entry): number | undefined {
 function withoutRedundantRates(price: ModelPrice): ModelPrice {
   const same = (a: ModelPrice, b: ModelPrice): boolean =>
     JSON.stringify([effectiveRates(a, false), effectiveRates(a, true)]) === JSON.stringify([effectiveRates(b, false), effectiveRates(b, true)]);
+  const without = <T extends object>(o: T, name: string): T => Object.fromEntries(Object.entries(o).filter(([k]) => k !== name)) as T;
   let out: ModelPrice = price;
   const optional: ReadonlyArray<keyof TierRates> = ["cachedInput", "cacheWrite", "cacheWrite1h", "reasoning"];
-  if (out.longContext !== undefined) {
-    for (const name of optional) {
-      if (out.longContext?.[name] === undefined) continue;
-      const { [name]: _dropped, ...rest } = out.longContext;
-      const candidate: ModelPrice = { ...out, longContext: rest };
-      if (same(candidate, out)) out = candidate;
-    }
+  for (const name of optional) {
+    if (out.longContext?.[name] === undefined) continue;
+    const candidate: ModelPrice = { ...out, longContext: without(out.longContext, name) };
+    if (same(candidate, out)) out = candidate;
   }
   for (const name of optional) {
     if (out[name] === undefined) continue;
-    const { [name]: _dropped, ...rest } = out;
-    if (same(rest, out)) out = rest;
+    const candidate = without(out, name);
+    if (same(candidate, out)) out = candidate;
   }
   return out;
 }

@@ -1,5 +1,8 @@
 import type { ModelPrice, TierRates } from "./types.ts";
 
+/** Tokens × USD per million tokens → nano-dollars: ×10⁻⁶ (per million) ×10⁹ (nanos). */
+export const NANOS_PER_TOKEN_AT_ONE_USD_PER_MTOK = 1_000;
+
 /** Every rate of one tier, fallbacks applied: what cost and worst-case multiply tokens by (USD per million). */
 export interface EffectiveRates {
   readonly input: number;
