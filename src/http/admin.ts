@@ -10,6 +10,7 @@ import { readJsonObject } from "./body.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
 import { validate } from "./validate.ts";
 import { healthRoutes } from "./admin-health.ts";
+import { priceRoutes } from "./admin-prices.ts";
 
 function aliasParam(raw: string): string {
   const parsed = aliasNameSchema.safeParse(raw);
@@ -29,7 +30,7 @@ function checkTargets(route: Route): void {
 const routeNotFound = (alias: string): GatewayError =>
   new GatewayError(404, `No route for the alias '${alias}'.`, { code: "route_not_found", param: "alias" });
 
-/** /admin: routes (aliases), gateway keys and route health. Everything here requires ADMIN_TOKEN. */
+/** /admin: routes (aliases), gateway keys, route health and price overrides. Everything here requires ADMIN_TOKEN. */
 export function adminRoutes(): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
   admin.use("*", adminAuth());
@@ -78,6 +79,7 @@ export function adminRoutes(): Hono<AppEnv> {
   });
 
   admin.route("/health", healthRoutes());
+  admin.route("/prices", priceRoutes());
 
   return admin;
 }

@@ -12,7 +12,12 @@ export interface Usage {
   /** Includes reasoning tokens. */
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
+  prompt_tokens_details?: {
+    cached_tokens?: number;
+    cache_write_tokens?: number;
+    /** The part of cache_write_tokens written with a 1-hour TTL (Anthropic), billed at a higher rate than 5-minute writes. */
+    cache_write_1h_tokens?: number;
+  };
   completion_tokens_details?: { reasoning_tokens?: number };
 }
 

@@ -1,0 +1,244 @@
+/**
+ * `npm run prices [path/to/model_prices_and_context_window.json]`: derives the
+ * gateway's bundled price table (src/metering/bundled-prices.ts) from LiteLLM's
+ * price map (BerriAI/litellm, MIT licence). Only chat and embedding models of
+ * the gateway's provider presets are kept, keyed by the model name the gateway
+ * sends upstream (the part after `provider/` in a request's model), so the
+ * Worker bundle carries only what it can use. The output depends on the input
+ * file alone (sorted, no clock): running it twice gives the same file.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { effectiveRates } from "../src/metering/rates.ts";
+import type { ModelPrice, TierRates } from "../src/metering/types.ts";
+import { PROVIDER_PRESETS } from "../src/providers/presets.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const DEFAULT_SOURCE = join(ROOT, "../shared/data/model_prices_and_context_window.json");
+const OUTPUT = join(ROOT, "src/metering/bundled-prices.ts");
+
+type Entry = Record<string, unknown>;
+
+/**
+ * LiteLLM's `litellm_provider` → the gateway's preset, and how its key becomes
+ * the upstream model name (null: not a model this preset can call by that name).
+ * `rank` orders candidates for one name: the lowest wins (a provider's own,
+ * prefixed entry over a shorthand or a legacy duplicate).
+ */
+interface Mapping {
+  readonly preset: string;
+  readonly model: (key: string) => { model: string; rank: number } | null;
+}
+
+/** `prefix/rest` → rest (rank 0); an unprefixed key → itself (rank 1); a rest with a further `/` is refused when `flat`. */
+const stripPrefix =
+  (prefix: string, flat = false) =>
+  (key: string): { model: string; rank: number } | null => {
+    const prefixed = key.startsWith(`${prefix}/`);
+    const model = prefixed ? key.slice(prefix.length + 1) : key;
+    if (model.length === 0 || (flat && model.includes("/"))) return null;
+    return { model, rank: prefixed ? 0 : 1 };
+  };
+
+/** Only keys under the prefix (providers whose unprefixed keys are generic size tiers, not models). */
+const underPrefix =
+  (prefix: string, flat = false) =>
+  (key: string): { model: string; rank: number } | null => {
+    if (!key.startsWith(`${prefix}/`)) return null;
+    const model = key.slice(prefix.length + 1);
+    return model.length === 0 || (flat && model.includes("/")) ? null : { model, rank: 0 };
+  };
+
+/**
+ * Bedrock model ids (`anthropic.claude…`, inference profiles `us.anthropic.…`).
+ * Keys with a region or commitment path (`bedrock/us-east-1/…`) price
+ * provisioned throughput or one region's endpoint, not the id the gateway sends.
+ */
+const bedrockModel = (rank: number) => (key: string): { model: string; rank: number } | null => {
+  const model = key.replace(/^bedrock(_converse)?\//, "");
+  return model.includes("/") ? null : { model, rank };
+};
+
+/** Fireworks' chat models are `accounts/fireworks/models/x`; LiteLLM also lists some as a bare `x`. */
+const fireworksModel = (key: string): { model: string; rank: number } | null => {
+  const rest = underPrefix("fireworks_ai")(key);
+  if (rest === null || rest.model.endsWith("/")) return null;
+  if (rest.model.includes("/")) return rest;
+  return { model: `accounts/fireworks/models/${rest.model}`, rank: 1 };
+};
+
+const MAPPINGS: Readonly<Record<string, Mapping>> = {
+  openai: { preset: "openai", model: (k) => (k.includes("/") ? null : { model: k, rank: 0 }) },
+  anthropic: { preset: "anthropic", model: (k) => (k.includes("/") ? null : { model: k, rank: 0 }) },
+  gemini: { preset: "gemini", model: stripPrefix("gemini", true) },
+  bedrock_converse: { preset: "bedrock", model: bedrockModel(0) },
+  bedrock: { preset: "bedrock", model: bedrockModel(1) },
+  deepseek: { preset: "deepseek", model: stripPrefix("deepseek", true) },
+  mistral: { preset: "mistral", model: stripPrefix("mistral", true) },
+  groq: { preset: "groq", model: underPrefix("groq") },
+  together_ai: { preset: "together", model: underPrefix("together_ai") },
+  deepinfra: { preset: "deepinfra", model: underPrefix("deepinfra") },
+  fireworks_ai: { preset: "fireworks", model: fireworksModel },
+  "fireworks_ai-embedding-models": { preset: "fireworks", model: fireworksModel },
+  xai: { preset: "xai", model: stripPrefix("xai", true) },
+  openrouter: { preset: "openrouter", model: underPrefix("openrouter") },
+  dashscope: { preset: "qwen", model: stripPrefix("dashscope", true) },
+  perplexity: { preset: "perplexity", model: stripPrefix("perplexity", true) },
+  // Data-zone keys (`azure/eu/…`, `azure/global/…`) are not deployment names.
+  azure: { preset: "azure", model: underPrefix("azure", true) },
+  cloudflare: { preset: "workers-ai", model: underPrefix("cloudflare") },
+};
+
+/** USD per token → USD per million tokens, without float noise ($3/MTok is exactly 3). */
+const perMillion = (v: unknown): number | undefined =>
+  typeof v === "number" && Number.isFinite(v) && v >= 0 ? Number((v * 1e6).toPrecision(6)) : undefined;
+
+/** The base field names of the rates a tier reads (the long-context tier adds `_above_Nk_tokens`). */
+const RATE_FIELDS: ReadonlyArray<readonly [keyof TierRates, string]> = [
+  ["input", "input_cost_per_token"],
+  ["output", "output_cost_per_token"],
+  ["cachedInput", "cache_read_input_token_cost"],
+  ["cacheWrite", "cache_creation_input_token_cost"],
+  ["cacheWrite1h", "cache_creation_input_token_cost_above_1hr"],
+  ["reasoning", "output_cost_per_reasoning_token"],
+];
+
+function readTier(entry: Entry, suffix: string): Partial<Record<keyof TierRates, number>> {
+  const tier: Partial<Record<keyof TierRates, number>> = {};
+  for (const [name, field] of RATE_FIELDS) {
+    const rate = perMillion(entry[field + suffix]);
+    if (rate !== undefined) tier[name] = rate;
+  }
+  // DeepSeek's entries name the cache-read rate `input_cost_per_token_cache_hit`.
+  if (suffix === "" && tier.cachedInput === undefined) {
+    const hit = perMillion(entry.input_cost_per_token_cache_hit);
+    if (hit !== undefined) tier.cachedInput = hit;
+  }
+  // A cache write priced 0 (DeepSeek) means "no separate write price", not free input: leave it to fall back to input.
+  if (tier.cacheWrite === 0) delete tier.cacheWrite;
+  if (tier.cacheWrite1h === 0) delete tier.cacheWrite1h;
+  return tier;
+}
+
+/** The prompt size above which the entry bills a request at other rates (`input_cost_per_token_above_200k_tokens` → 200,000). */
+function longContextThreshold(entry: Entry): number | undefined {
+  const thresholds = new Set<number>();
+  for (const field of Object.keys(entry)) {
+    const m = /^(?:input_cost_per_token|output_cost_per_token)_above_(\d+)k_tokens$/.exec(field);
+    if (m !== null) thresholds.add(Number(m[1]) * 1000);
+  }
+  if (thresholds.size > 1) throw new Error(`more than one long-context threshold: ${[...thresholds].join(", ")}`);
+  return thresholds.values().next().value;
+}
+
+/** Drops each optional rate the fallbacks give anyway, so the table is smaller and costs stay identical. */
+function withoutRedundantRates(price: ModelPrice): ModelPrice {
+  const same = (a: ModelPrice, b: ModelPrice): boolean =>
+    JSON.stringify([effectiveRates(a, false), effectiveRates(a, true)]) === JSON.stringify([effectiveRates(b, false), effectiveRates(b, true)]);
+  const without = <T extends object>(o: T, name: string): T => Object.fromEntries(Object.entries(o).filter(([k]) => k !== name)) as T;
+  let out: ModelPrice = price;
+  const optional: ReadonlyArray<keyof TierRates> = ["cachedInput", "cacheWrite", "cacheWrite1h", "reasoning"];
+  for (const name of optional) {
+    if (out.longContext?.[name] === undefined) continue;
+    const candidate: ModelPrice = { ...out, longContext: without(out.longContext, name) };
+    if (same(candidate, out)) out = candidate;
+  }
+  for (const name of optional) {
+    if (out[name] === undefined) continue;
+    const candidate = without(out, name);
+    if (same(candidate, out)) out = candidate;
+  }
+  return out;
+}
+
+function toPrice(entry: Entry): ModelPrice | null {
+  const base = readTier(entry, "");
+  // Unpriced (no input and no output rate, or both 0): unknown, never free.
+  if (!base.input && !base.output) return null;
+  const threshold = longContextThreshold(entry);
+  const maxOutput = entry.max_output_tokens;
+  let price: ModelPrice = { input: base.input ?? 0, output: base.output ?? 0, ...base };
+  if (threshold !== undefined) {
+    const tier = readTier(entry, `_above_${threshold / 1000}k_tokens`);
+    // The 1-hour write's tier field is `cache_creation_input_token_cost_above_1hr_above_200k_tokens`, read above as cacheWrite1h.
+    price = { ...price, longContext: { input: tier.input ?? price.input, output: tier.output ?? price.output, ...tier, threshold } };
+  }
+  if (typeof maxOutput === "number" && Number.isInteger(maxOutput) && maxOutput > 0) price = { ...price, maxOutputTokens: maxOutput };
+  return withoutRedundantRates(price);
+}
+
+/** Field order in the emitted JSON, fixed so the file is the same on every run. */
+const ORDER = ["input", "output", "cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "threshold", "longContext", "maxOutputTokens"];
+const ordered = (price: object): object =>
+  Object.fromEntries(
+    Object.entries(price)
+      .sort(([a], [b]) => ORDER.indexOf(a) - ORDER.indexOf(b))
+      .map(([k, v]) => [k, typeof v === "object" && v !== null ? ordered(v) : v]),
+  );
+
+/** A JSON text as a single-quoted JS string literal. */
+const jsString = (json: string): string => `'${json.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
+function main(): void {
+  const source = resolve(process.argv[2] ?? DEFAULT_SOURCE);
+  const data = JSON.parse(readFileSync(source, "utf8")) as Record<string, unknown>;
+  const lastUpdated = typeof data.last_updated === "string" ? data.last_updated.slice(0, 10) : "unknown";
+  const presets = new Map(PROVIDER_PRESETS.map((p) => [p.name, p]));
+  for (const m of Object.values(MAPPINGS)) if (!presets.has(m.preset)) throw new Error(`no preset named '${m.preset}'`);
+
+  const chosen = new Map<string, Map<string, { rank: number; key: string; price: ModelPrice }>>();
+  const conflicts: string[] = [];
+  for (const [key, raw] of Object.entries(data)) {
+    if (typeof raw !== "object" || raw === null) continue;
+    const entry = raw as Entry;
+    const mapping = MAPPINGS[String(entry.litellm_provider)];
+    if (mapping === undefined) continue;
+    const preset = presets.get(mapping.preset);
+    if (!(entry.mode === "chat" || (entry.mode === "embedding" && preset?.embeddings === true))) continue;
+    const named = mapping.model(key);
+    if (named === null) continue;
+    const price = toPrice(entry);
+    if (price === null) continue;
+    const table = chosen.get(mapping.preset) ?? new Map();
+    chosen.set(mapping.preset, table);
+    const held = table.get(named.model);
+    // Lowest rank wins; between equals, the higher input price (never under-reserve), then the key, so order never matters.
+    const wins = held === undefined || named.rank < held.rank || (named.rank === held.rank && (price.input > held.price.input || (price.input === held.price.input && key < held.key)));
+    if (held !== undefined && JSON.stringify(held.price) !== JSON.stringify(price)) conflicts.push(`${mapping.preset}/${named.model}: ${wins ? key : held.key} over ${wins ? held.key : key}`);
+    if (wins) table.set(named.model, { rank: named.rank, key, price });
+  }
+
+  const lines: string[] = [];
+  const summary: string[] = [];
+  for (const preset of PROVIDER_PRESETS) {
+    const table = chosen.get(preset.name);
+    if (table === undefined || table.size === 0) continue;
+    const models = [...table.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const json = JSON.stringify(Object.fromEntries(models.map((m) => [m, ordered((table.get(m) as { price: ModelPrice }).price)])));
+    lines.push(`  ${JSON.stringify(preset.name)}: ${jsString(json)},`);
+    summary.push(`${preset.name.padEnd(12)} ${String(models.length).padStart(4)}`);
+  }
+  const total = [...chosen.values()].reduce((n, t) => n + t.size, 0);
+
+  const file = `/**
+ * GENERATED by \`npm run prices\` (scripts/prices.ts): do not edit by hand; re-run it instead.
+ * Source: LiteLLM's model_prices_and_context_window.json (BerriAI/litellm, MIT licence),
+ * last_updated ${lastUpdated}. ${total} chat and embedding models of the gateway's presets.
+ *
+ * Per provider, a JSON text (parsed on first use: a string literal costs the
+ * isolate far less to load than an object literal of this size) mapping the
+ * upstream model name to its ModelPrice (USD per million tokens; an absent
+ * optional rate falls back as src/metering/rates.ts says).
+ */
+export const BUNDLED_PRICES: Readonly<Record<string, string>> = {
+${lines.join("\n")}
+};
+`;
+  writeFileSync(OUTPUT, file);
+  console.log(`Wrote ${OUTPUT} from ${source} (last_updated ${lastUpdated}): ${total} models, ${file.length} bytes.`);
+  console.log(summary.join("\n"));
+  if (conflicts.length > 0) console.log(`${conflicts.length} names priced differently by two entries (the first kept):\n  ${conflicts.join("\n  ")}`);
+}
+
+main();

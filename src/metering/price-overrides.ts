@@ -1,0 +1,121 @@
+/**
+ * Admin price overrides: a price an operator sets for `provider/model` (a
+ * negotiated rate, a model the bundled table lacks, an Azure deployment name),
+ * kept in KV under `price:<provider>/<model>` in the admin API's own shape
+ * (USD per million tokens, named as the admin API names them).
+ */
+import * as z from "zod";
+import { readKvJson, listKvKeys } from "../config/kv-json.ts";
+import type { ModelPrice, TierRates } from "./types.ts";
+
+export const PRICE_KEY_PREFIX = "price:";
+
+/** USD per million tokens. The cap only catches typos (per-token prices pasted as per-million are the opposite mistake, and pass). */
+const rate = z.number().nonnegative().max(100_000);
+const optionalRates = {
+  cachedInputPerMTok: rate.optional(),
+  cacheWritePerMTok: rate.optional(),
+  cacheWrite1hPerMTok: rate.optional(),
+  reasoningPerMTok: rate.optional(),
+};
+
+export const priceOverrideSchema = z.strictObject({
+  provider: z.string().min(1),
+  // KV keys are at most 512 bytes: the prefix and provider leave this much for the model.
+  model: z.string().min(1).max(400),
+  inputPerMTok: rate,
+  outputPerMTok: rate,
+  ...optionalRates,
+  maxOutputTokens: z.int().positive().max(10_000_000).optional(),
+  longContext: z
+    .strictObject({ thresholdTokens: z.int().positive(), inputPerMTok: rate, outputPerMTok: rate, ...optionalRates })
+    .optional(),
+});
+export type PriceOverride = z.infer<typeof priceOverrideSchema>;
+/** A price in the admin API's terms, without whose it is. */
+export type PriceFields = Omit<PriceOverride, "provider" | "model">;
+
+export const priceKey = (provider: string, model: string): string => `${PRICE_KEY_PREFIX}${provider}/${model}`;
+
+type ApiTier = Pick<PriceFields, "inputPerMTok" | "outputPerMTok" | keyof typeof optionalRates>;
+
+function tierFromApi(t: ApiTier): TierRates {
+  return {
+    input: t.inputPerMTok,
+    output: t.outputPerMTok,
+    ...(t.cachedInputPerMTok !== undefined && { cachedInput: t.cachedInputPerMTok }),
+    ...(t.cacheWritePerMTok !== undefined && { cacheWrite: t.cacheWritePerMTok }),
+    ...(t.cacheWrite1hPerMTok !== undefined && { cacheWrite1h: t.cacheWrite1hPerMTok }),
+    ...(t.reasoningPerMTok !== undefined && { reasoning: t.reasoningPerMTok }),
+  };
+}
+
+function tierToApi(t: TierRates): ApiTier {
+  return {
+    inputPerMTok: t.input,
+    outputPerMTok: t.output,
+    ...(t.cachedInput !== undefined && { cachedInputPerMTok: t.cachedInput }),
+    ...(t.cacheWrite !== undefined && { cacheWritePerMTok: t.cacheWrite }),
+    ...(t.cacheWrite1h !== undefined && { cacheWrite1hPerMTok: t.cacheWrite1h }),
+    ...(t.reasoning !== undefined && { reasoningPerMTok: t.reasoning }),
+  };
+}
+
+export function toModelPrice(o: PriceFields): ModelPrice {
+  const lc = o.longContext;
+  return {
+    ...tierFromApi(o),
+    ...(lc !== undefined && { longContext: { ...tierFromApi(lc), threshold: lc.thresholdTokens } }),
+    ...(o.maxOutputTokens !== undefined && { maxOutputTokens: o.maxOutputTokens }),
+  };
+}
+
+export function toPriceFields(p: ModelPrice): PriceFields {
+  const lc = p.longContext;
+  return {
+    ...tierToApi(p),
+    ...(p.maxOutputTokens !== undefined && { maxOutputTokens: p.maxOutputTokens }),
+    ...(lc !== undefined && { longContext: { thresholdTokens: lc.threshold, ...tierToApi(lc) } }),
+  };
+}
+
+/** KV metadata is at most 1,024 bytes; a record that fits rides along so listing needs no read per override. */
+const METADATA_MAX_BYTES = 1024;
+
+/** The stored override, read from KV (uncached: admin reads and the price cache's misses), or null. */
+export async function readOverride(kv: KVNamespace, provider: string, model: string): Promise<PriceOverride | null> {
+  const raw = await readKvJson(kv, priceKey(provider, model));
+  if (raw === null) return null;
+  // Validated on write; re-checked so a hand-edited value cannot put a wrong price on every request.
+  const parsed = priceOverrideSchema.safeParse(raw);
+  if (!parsed.success) console.error(JSON.stringify({ msg: "price_override_invalid", key: priceKey(provider, model) }));
+  return parsed.success ? parsed.data : null;
+}
+
+export async function writeOverride(kv: KVNamespace, override: PriceOverride): Promise<void> {
+  const json = JSON.stringify(override);
+  const metadata = new TextEncoder().encode(json).byteLength <= METADATA_MAX_BYTES ? override : undefined;
+  await kv.put(priceKey(override.provider, override.model), json, { metadata });
+}
+
+/** Removes an override; whether there was one. */
+export async function deleteOverride(kv: KVNamespace, provider: string, model: string): Promise<boolean> {
+  const key = priceKey(provider, model);
+  if ((await kv.get(key)) === null) return false;
+  await kv.delete(key);
+  return true;
+}
+
+/** Every stored override, sorted by key (KV lists in key order). */
+export async function listOverrides(kv: KVNamespace): Promise<PriceOverride[]> {
+  const keys = await listKvKeys(kv, PRICE_KEY_PREFIX);
+  const records = await Promise.all(
+    keys.map(async (k) => {
+      const fromMetadata = priceOverrideSchema.safeParse(k.metadata);
+      if (fromMetadata.success) return fromMetadata.data;
+      const parsed = priceOverrideSchema.safeParse(await readKvJson(kv, k.name));
+      return parsed.success ? parsed.data : null;
+    }),
+  );
+  return records.filter((r) => r !== null);
+}

@@ -1,0 +1,177 @@
+/**
+ * The cost of a request, from each provider's own usage payload (normalised by
+ * its adapter) and the REAL bundled prices, against a hand computation.
+ * Units in the comments: tokens × USD per million tokens = micro-dollars (µ$);
+ * costs are nano-dollars, so µ$ × 1,000.
+ */
+import { describe, expect, it } from "vitest";
+import { costNanos } from "../../src/metering/cost.ts";
+import { bundledPrice } from "../../src/metering/price-table.ts";
+import type { ModelPrice } from "../../src/metering/types.ts";
+import { normaliseAnthropicUsage } from "../../src/providers/anthropic/usage.ts";
+import { normaliseConverseUsage } from "../../src/providers/bedrock/usage.ts";
+import { normaliseGeminiUsage } from "../../src/providers/gemini/usage.ts";
+import { normaliseOpenAIUsage } from "../../src/providers/openai-compatible/usage.ts";
+import type { Usage } from "../../src/providers/types.ts";
+
+const µ$ = (micro: number): number => micro * 1_000;
+
+function price(provider: string, model: string): ModelPrice {
+  const found = bundledPrice(provider, model);
+  if (found === undefined) throw new Error(`no bundled price for ${provider}/${model}`);
+  return found;
+}
+
+function usage(u: Usage | null): Usage {
+  if (u === null) throw new Error("usage not read");
+  return u;
+}
+
+describe("cost of a request at the bundled prices", () => {
+  it("OpenAI gpt-5: cached input at the cache rate, reasoning inside output", () => {
+    expect(price("openai", "gpt-5")).toMatchObject({ input: 1.25, output: 10, cachedInput: 0.125 });
+    const u = usage(normaliseOpenAIUsage({
+      prompt_tokens: 2_000,
+      completion_tokens: 1_500,
+      total_tokens: 3_500,
+      prompt_tokens_details: { cached_tokens: 1_024, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 1_000, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    }));
+    // 976 uncached × $1.25 + 1,024 cached × $0.125 + 1,500 output × $10 = 1,220 + 128 + 15,000 = 16,348 µ$
+    expect(costNanos(price("openai", "gpt-5"), u)).toBe(µ$(16_348));
+  });
+
+  it("Anthropic claude-sonnet-4-5: cache reads, 5-minute and 1-hour writes each at their rate", () => {
+    expect(price("anthropic", "claude-sonnet-4-5")).toMatchObject({ input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6 });
+    const u = usage(normaliseAnthropicUsage({
+      input_tokens: 1_000,
+      cache_read_input_tokens: 4_000,
+      cache_creation_input_tokens: 3_000,
+      cache_creation: { ephemeral_5m_input_tokens: 2_000, ephemeral_1h_input_tokens: 1_000 },
+      output_tokens: 500,
+      service_tier: "standard",
+    }));
+    expect(u.prompt_tokens).toBe(8_000);
+    expect(u.prompt_tokens_details).toEqual({ cached_tokens: 4_000, cache_write_tokens: 3_000, cache_write_1h_tokens: 1_000 });
+    // 1,000 × $3 + 4,000 × $0.30 + 2,000 × $3.75 + 1,000 × $6 + 500 × $15 = 3,000 + 1,200 + 7,500 + 6,000 + 7,500 = 25,200 µ$
+    expect(costNanos(price("anthropic", "claude-sonnet-4-5"), u)).toBe(µ$(25_200));
+  });
+
+  it("Anthropic above 200k prompt tokens: the whole request at the long-context rates", () => {
+    const sonnet = price("anthropic", "claude-sonnet-4-5");
+    const long = usage(normaliseAnthropicUsage({ input_tokens: 150_000, cache_read_input_tokens: 60_000, cache_creation_input_tokens: 0, output_tokens: 1_000 }));
+    // 210,000 > 200,000: 150,000 × $6 + 60,000 × $0.60 + 1,000 × $22.50 = 900,000 + 36,000 + 22,500 = 958,500 µ$
+    expect(costNanos(sonnet, long)).toBe(µ$(958_500));
+    const atThreshold = usage(normaliseAnthropicUsage({ input_tokens: 200_000, output_tokens: 1_000 }));
+    // exactly 200,000 is not above it: 200,000 × $3 + 1,000 × $15 = 615,000 µ$
+    expect(costNanos(sonnet, atThreshold)).toBe(µ$(615_000));
+  });
+
+  it("Gemini 2.5 Flash: thoughts billed as output, cached content at the cache rate", () => {
+    expect(price("gemini", "gemini-2.5-flash")).toMatchObject({ input: 0.3, output: 2.5, cachedInput: 0.03 });
+    const u = usage(normaliseGeminiUsage({ promptTokenCount: 10_000, cachedContentTokenCount: 6_000, candidatesTokenCount: 300, thoughtsTokenCount: 700, totalTokenCount: 11_000 }));
+    // 4,000 × $0.30 + 6,000 × $0.03 + (300 + 700) × $2.50 = 1,200 + 180 + 2,500 = 3,880 µ$
+    expect(costNanos(price("gemini", "gemini-2.5-flash"), u)).toBe(µ$(3_880));
+  });
+
+  it("Gemini 2.5 Pro above 200k prompt tokens", () => {
+    expect(price("gemini", "gemini-2.5-pro").longContext).toMatchObject({ threshold: 200_000, input: 2.5, output: 15, cachedInput: 0.25 });
+    const u = usage(normaliseGeminiUsage({ promptTokenCount: 250_000, cachedContentTokenCount: 50_000, candidatesTokenCount: 2_000, thoughtsTokenCount: 3_000 }));
+    // 200,000 × $2.50 + 50,000 × $0.25 + 5,000 × $15 = 500,000 + 12,500 + 75,000 = 587,500 µ$
+    expect(costNanos(price("gemini", "gemini-2.5-pro"), u)).toBe(µ$(587_500));
+  });
+
+  it("GPT-5.4 above 272k prompt tokens", () => {
+    expect(price("openai", "gpt-5.4").longContext).toMatchObject({ threshold: 272_000, input: 5, output: 22.5, cachedInput: 0.5 });
+    const u = usage(normaliseOpenAIUsage({ prompt_tokens: 300_000, completion_tokens: 2_000, prompt_tokens_details: { cached_tokens: 100_000 } }));
+    // 200,000 × $5 + 100,000 × $0.50 + 2,000 × $22.50 = 1,000,000 + 50,000 + 45,000 = 1,095,000 µ$
+    expect(costNanos(price("openai", "gpt-5.4"), u)).toBe(µ$(1_095_000));
+  });
+
+  it("Bedrock Converse (Claude through a US inference profile): cache read and write", () => {
+    const model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    expect(price("bedrock", model)).toMatchObject({ input: 3.3, output: 16.5, cachedInput: 0.33, cacheWrite: 4.125 });
+    const u = usage(normaliseConverseUsage({ inputTokens: 1_200, outputTokens: 400, totalTokens: 7_400, cacheReadInputTokens: 5_000, cacheWriteInputTokens: 800 }));
+    // 1,200 × $3.30 + 5,000 × $0.33 + 800 × $4.125 + 400 × $16.50 = 3,960 + 1,650 + 3,300 + 6,600 = 15,510 µ$
+    expect(costNanos(price("bedrock", model), u)).toBe(µ$(15_510));
+  });
+
+  it("DeepSeek: prompt_cache_hit_tokens at the cache-hit rate", () => {
+    expect(price("deepseek", "deepseek-chat")).toMatchObject({ input: 0.28, output: 0.42, cachedInput: 0.028 });
+    const u = usage(normaliseOpenAIUsage({ prompt_tokens: 3_000, completion_tokens: 800, total_tokens: 3_800, prompt_cache_hit_tokens: 2_000, prompt_cache_miss_tokens: 1_000 }));
+    // 1,000 × $0.28 + 2,000 × $0.028 + 800 × $0.42 = 280 + 56 + 336 = 672 µ$
+    expect(costNanos(price("deepseek", "deepseek-chat"), u)).toBe(µ$(672));
+  });
+
+  it("a model that prices reasoning apart (Qwen turbo): reasoning at its own rate, the rest at output", () => {
+    expect(price("qwen", "qwen-turbo")).toMatchObject({ input: 0.05, output: 0.2, reasoning: 0.5 });
+    const u = usage(normaliseOpenAIUsage({ prompt_tokens: 1_000, completion_tokens: 3_000, completion_tokens_details: { reasoning_tokens: 2_500 } }));
+    // 1,000 × $0.05 + 500 × $0.20 + 2,500 × $0.50 = 50 + 100 + 1,250 = 1,400 µ$
+    expect(costNanos(price("qwen", "qwen-turbo"), u)).toBe(µ$(1_400));
+  });
+});
+
+describe("cost rules", () => {
+  it("rounds once, at the end", () => {
+    const tiny: ModelPrice = { input: 0.0004, output: 0.0004, cachedInput: 0.0004 };
+    // 0.4 + 0.4 + 0.4 nanos = 1.2 → 1 (rounding each part would give 0)
+    expect(costNanos(tiny, { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3, prompt_tokens_details: { cached_tokens: 1 } })).toBe(1);
+  });
+
+  it("never bills negative uncached input when a provider over-reports cache tokens", () => {
+    const p: ModelPrice = { input: 10, output: 0, cachedInput: 1 };
+    // 0 uncached + 120 cached × $1 = 120 µ$
+    expect(costNanos(p, { prompt_tokens: 100, completion_tokens: 0, total_tokens: 100, prompt_tokens_details: { cached_tokens: 120 } })).toBe(µ$(120));
+  });
+
+  it("falls back: writes at input without a write rate, 1-hour writes at the write rate without their own, tier rates to the base tier's", () => {
+    const p: ModelPrice = { input: 2, output: 8, cacheWrite: 2.5, longContext: { threshold: 1_000, input: 4, output: 12 } };
+    // 10 writes of which 4 for 1 hour, all at $2.50; 90 uncached × $2; 10 output × $8 = 25 + 180 + 80 = 285 µ$
+    expect(costNanos(p, { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110, prompt_tokens_details: { cache_write_tokens: 10, cache_write_1h_tokens: 4 } })).toBe(µ$(285));
+    // above 1,000: 1,990 × $4 + 10 writes at the base tier's $2.50 + 10 × $12 = 7,960 + 25 + 120 = 8,105 µ$
+    expect(costNanos(p, { prompt_tokens: 2_000, completion_tokens: 10, total_tokens: 2_010, prompt_tokens_details: { cache_write_tokens: 10 } })).toBe(µ$(8_105));
+    const noWriteRate: ModelPrice = { input: 2, output: 8 };
+    // 100 tokens, 10 of them writes, all at input: 200 µ$
+    expect(costNanos(noWriteRate, { prompt_tokens: 100, completion_tokens: 0, total_tokens: 100, prompt_tokens_details: { cache_write_tokens: 10 } })).toBe(µ$(200));
+  });
+});
+
+describe("bundled price lookup", () => {
+  it("finds each provider's models by the name the gateway sends upstream", () => {
+    expect(bundledPrice("openrouter", "anthropic/claude-sonnet-4.5")).toMatchObject({ input: 3, output: 15 });
+    expect(bundledPrice("workers-ai", "@cf/meta/llama-3.3-70b-instruct-fp8-fast")).toBeDefined();
+    expect(bundledPrice("fireworks", "accounts/fireworks/models/deepseek-v3")).toBeDefined();
+    expect(bundledPrice("azure", "gpt-4o")).toMatchObject({ input: 2.5, output: 10 });
+    expect(bundledPrice("openai", "text-embedding-3-small")).toMatchObject({ input: 0.02, output: 0 });
+    expect(bundledPrice("mistral", "mistral-embed")).toBeDefined();
+  });
+
+  it("a dated snapshot falls back to its undated family, and an undated name to its newest snapshot, only when that entry exists", () => {
+    for (const [provider, model] of [["openai", "gpt-4o-2099-01-01"], ["anthropic", "claude-sonnet-4-5-20991231"], ["anthropic", "claude-3-7-sonnet-latest"]] as const) {
+      expect(bundledPrice(provider, model), model).toBeDefined();
+    }
+    expect(bundledPrice("openai", "gpt-4o-2099-01-01")).toBe(bundledPrice("openai", "gpt-4o"));
+    expect(bundledPrice("anthropic", "claude-sonnet-4-5-20991231")).toBe(bundledPrice("anthropic", "claude-sonnet-4-5"));
+    expect(bundledPrice("anthropic", "claude-3-7-sonnet-latest")).toBe(bundledPrice("anthropic", "claude-3-7-sonnet-20250219"));
+    // no family of that name: unpriced, never a neighbour's price
+    expect(bundledPrice("openai", "gpt-9-2099-01-01")).toBeUndefined();
+    expect(bundledPrice("openai", "gpt-4o-mega")).toBeUndefined();
+    expect(bundledPrice("anthropic", "claude-sonnet-4-5-x")).toBeUndefined();
+  });
+
+  it("a Bedrock geography prefix falls back to the bare model id; a fine-tune to its base's fine-tuning price", () => {
+    expect(bundledPrice("bedrock", "apac.meta.llama3-3-70b-instruct-v1:0")).toBe(bundledPrice("bedrock", "meta.llama3-3-70b-instruct-v1:0"));
+    expect(bundledPrice("bedrock", "meta.llama3-3-70b-instruct-v1:0")).toBeDefined();
+    // a profile with its own (regional) price keeps it
+    expect(bundledPrice("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0")?.input).toBe(3.3);
+    expect(bundledPrice("bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0")?.input).toBe(3);
+    expect(bundledPrice("openai", "ft:gpt-4o-mini-2024-07-18:acme::AbC123")).toBe(bundledPrice("openai", "ft:gpt-4o-mini-2024-07-18"));
+    expect(bundledPrice("openai", "ft:gpt-4o-mini-2024-07-18:acme::AbC123")).toBeDefined();
+  });
+
+  it("answers undefined for unknown providers, unknown models and names that are Object.prototype keys", () => {
+    expect(bundledPrice("nope", "gpt-4o")).toBeUndefined();
+    expect(bundledPrice("openai", "constructor")).toBeUndefined();
+    expect(bundledPrice("constructor", "x")).toBeUndefined();
+  });
+});

@@ -1,0 +1,180 @@
+import { describe, expect, it } from "vitest";
+import { costNanos } from "../../src/metering/cost.ts";
+import { bundledPrice } from "../../src/metering/price-table.ts";
+import type { ModelPrice } from "../../src/metering/types.ts";
+import {
+  DEFAULT_OUTPUT_TOKEN_BOUND,
+  IMAGE_TOKEN_BOUND,
+  SERVER_TOOL_TOKEN_BOUND,
+  TOOL_PROMPT_TOKEN_BOUND,
+  inputTokenBound,
+  outputTokenBound,
+  worstCaseNanos,
+} from "../../src/metering/worst-case.ts";
+import type { Usage } from "../../src/providers/types.ts";
+
+/** A body as the gateway receives it: the object and its UTF-8 size on the wire. */
+function sent(body: Record<string, unknown>): [Record<string, unknown>, number] {
+  return [body, new TextEncoder().encode(JSON.stringify(body)).byteLength];
+}
+
+const price = (provider: string, model: string): ModelPrice => {
+  const p = bundledPrice(provider, model);
+  if (p === undefined) throw new Error(`no bundled price for ${provider}/${model}`);
+  return p;
+};
+
+/** ~2 MB of base64, as a photo from a phone would be. */
+const BIG_BASE64 = "iVBORw0KGgo".padEnd(2_000_000, "A");
+
+describe("input token bound", () => {
+  it("is the body's UTF-8 bytes for text, multi-byte characters included", () => {
+    const [body, bytes] = sent({ model: "openai/gpt-4o", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Grüß Gott — 你好" }] });
+    expect(inputTokenBound(body, bytes)).toBe(bytes);
+    expect(bytes).toBeGreaterThan(JSON.stringify(body).length);
+  });
+
+  it("counts an inline (data: URL) image as IMAGE_TOKEN_BOUND, not by its bytes", () => {
+    const url = `data:image/png;base64,${BIG_BASE64}`;
+    const [body, bytes] = sent({
+      model: "openai/gpt-4o",
+      messages: [{ role: "user", content: [{ type: "text", text: "What is in this photo?" }, { type: "image_url", image_url: { url, detail: "high" } }] }],
+    });
+    const bound = inputTokenBound(body, bytes);
+    expect(bound).toBe(bytes - url.length + IMAGE_TOKEN_BOUND);
+    expect(bound).toBeLessThan(5_000);
+  });
+
+  it("adds IMAGE_TOKEN_BOUND for an image sent by URL", () => {
+    const [body, bytes] = sent({ model: "openai/gpt-4o", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.jpg" } }] }] });
+    expect(inputTokenBound(body, bytes)).toBe(bytes + IMAGE_TOKEN_BOUND);
+  });
+
+  it("keeps the byte count of audio and files, whose bytes bound their tokens", () => {
+    const [body, bytes] = sent({
+      model: "openai/gpt-4o-audio-preview",
+      messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: BIG_BASE64.slice(0, 10_000), format: "wav" } }, { type: "file", file: { filename: "a.pdf", file_data: `data:application/pdf;base64,${BIG_BASE64.slice(0, 10_000)}` } }] }],
+    });
+    expect(inputTokenBound(body, bytes)).toBe(bytes);
+  });
+
+  it("reads an Anthropic Messages body: base64 and URL images, images in tool results, system blocks, tools", () => {
+    const [body, bytes] = sent({
+      model: "claude-sonnet-4-5",
+      max_tokens: 1_024,
+      system: [{ type: "text", text: "You are a careful assistant.", cache_control: { type: "ephemeral" } }],
+      tools: [
+        { name: "get_weather", description: "Weather for a city", input_schema: { type: "object", properties: { city: { type: "string" } } } },
+        { type: "computer_20250124", name: "computer", display_width_px: 1024, display_height_px: 768 },
+      ],
+      messages: [
+        { role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: BIG_BASE64 } }, { type: "text", text: "Describe it." }] },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "computer", input: { action: "screenshot" } }] },
+        {
+          role: "user",
+          content: [
+            { type: "tool_result", tool_use_id: "toolu_1", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: BIG_BASE64.slice(0, 500_000) } }] },
+            { type: "image", source: { type: "url", url: "https://example.com/chart.png" } },
+          ],
+        },
+      ],
+    });
+    const expected = bytes - BIG_BASE64.length - 500_000 + 3 * IMAGE_TOKEN_BOUND + TOOL_PROMPT_TOKEN_BOUND + SERVER_TOOL_TOKEN_BOUND;
+    expect(inputTokenBound(body, bytes)).toBe(expected);
+  });
+
+  it("adds the tool-use system prompt for OpenAI function tools, counted by their bytes otherwise", () => {
+    const [body, bytes] = sent({
+      model: "openai/gpt-4o",
+      messages: [{ role: "user", content: "weather in Paris?" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }],
+    });
+    expect(inputTokenBound(body, bytes)).toBe(bytes + TOOL_PROMPT_TOKEN_BOUND);
+  });
+
+  it("embeddings: text by its bytes, token-id arrays by their length", () => {
+    const [text, textBytes] = sent({ model: "openai/text-embedding-3-small", input: ["first document", "second document"] });
+    expect(inputTokenBound(text, textBytes)).toBe(textBytes);
+    const [ids, idBytes] = sent({ model: "openai/text-embedding-3-small", input: [[15339, 1917, 0], [9906, 11, 1917, 0]] });
+    expect(inputTokenBound(ids, idBytes)).toBe(7);
+    const [flat, flatBytes] = sent({ model: "openai/text-embedding-3-small", input: [15339, 1917] });
+    expect(inputTokenBound(flat, flatBytes)).toBe(2);
+  });
+});
+
+describe("output token bound", () => {
+  const gpt4o = price("openai", "gpt-4o");
+  const chat = { messages: [{ role: "user", content: "hi" }] };
+
+  it("takes max_completion_tokens, then max_tokens, then the model's cap, then the default", () => {
+    expect(outputTokenBound({ ...chat, max_completion_tokens: 300, max_tokens: 50 }, gpt4o)).toBe(300);
+    expect(outputTokenBound({ ...chat, max_tokens: 50 }, gpt4o)).toBe(50);
+    expect(outputTokenBound(chat, gpt4o)).toBe(16_384);
+    expect(outputTokenBound(chat, { input: 1, output: 2 })).toBe(DEFAULT_OUTPUT_TOKEN_BOUND);
+    expect(outputTokenBound({ ...chat, max_tokens: "lots" }, gpt4o)).toBe(16_384);
+  });
+
+  it("multiplies by n choices", () => {
+    expect(outputTokenBound({ ...chat, max_tokens: 100, n: 3 }, gpt4o)).toBe(300);
+    expect(outputTokenBound({ ...chat, n: 2 }, gpt4o)).toBe(32_768);
+    expect(outputTokenBound({ ...chat, max_tokens: 100, n: 1 }, gpt4o)).toBe(100);
+  });
+
+  it("is 0 for embeddings", () => {
+    expect(outputTokenBound({ input: "text" }, price("openai", "text-embedding-3-small"))).toBe(0);
+  });
+});
+
+describe("worst-case cost", () => {
+  it("prices input at the dearest input-side rate and output at the dearer of output and reasoning, rounded up", () => {
+    const sonnet = price("anthropic", "claude-sonnet-4-5");
+    // 1,000 × max($3, $0.30, $3.75, $6 for 1-hour writes) + 500 × $15 = 6,000 + 7,500 = 13,500 µ$
+    expect(worstCaseNanos(sonnet, 1_000, 500)).toBe(13_500_000);
+    // above 200k, the long-context tier: 250,000 × $12 + 1,000 × $22.50 = 3,000,000 + 22,500 µ$
+    expect(worstCaseNanos(sonnet, 250_000, 1_000)).toBe(3_022_500_000);
+    // reasoning priced apart and dearer than output: 100 × $0.05 + 100 × $0.50 = 55 µ$
+    expect(worstCaseNanos(price("qwen", "qwen-turbo"), 100, 100)).toBe(55_000);
+    // 0.4 nanos → 1
+    expect(worstCaseNanos({ input: 0.0004, output: 0 }, 1, 0)).toBe(1);
+  });
+
+  it("is never below the actual cost of any answer the bounds allow", () => {
+    const models: Array<[string, string]> = [
+      ["anthropic", "claude-sonnet-4-5"],
+      ["openai", "gpt-5.4"],
+      ["gemini", "gemini-2.5-pro"],
+      ["qwen", "qwen-turbo"],
+      ["deepseek", "deepseek-reasoner"],
+      ["bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"],
+    ];
+    // A short chat and a long document (past every long-context threshold once tokens are ~¼ of bytes).
+    const bodies = [
+      sent({ messages: [{ role: "user", content: "Summarise the plot of Hamlet." }], max_completion_tokens: 2_000 }),
+      sent({ messages: [{ role: "user", content: "Review this codebase: " + "const x = 1;\n".repeat(90_000) }], max_tokens: 8_000 }),
+      sent({ messages: [{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image_url", image_url: { url: `data:image/jpeg;base64,${BIG_BASE64}` } }] }] }),
+    ];
+    for (const [provider, model] of models) {
+      const p = price(provider, model);
+      for (const [body, bytes] of bodies) {
+        const inBound = inputTokenBound(body, bytes);
+        const outBound = outputTokenBound(body, p);
+        const worst = worstCaseNanos(p, inBound, outBound);
+        for (const prompt of [Math.floor(inBound / 4), inBound]) {
+          const splits: Array<Usage["prompt_tokens_details"]> = [
+            {},
+            { cached_tokens: prompt },
+            { cache_write_tokens: prompt },
+            { cache_write_tokens: prompt, cache_write_1h_tokens: prompt },
+            { cached_tokens: Math.floor(prompt / 2), cache_write_tokens: Math.floor(prompt / 3) },
+          ];
+          for (const details of splits) {
+            for (const reasoning of [0, outBound]) {
+              const usage: Usage = { prompt_tokens: prompt, completion_tokens: outBound, total_tokens: prompt + outBound, prompt_tokens_details: details, completion_tokens_details: { reasoning_tokens: reasoning } };
+              expect(costNanos(p, usage), `${provider}/${model} ${prompt} ${JSON.stringify(details)}`).toBeLessThanOrEqual(worst);
+            }
+          }
+        }
+      }
+    }
+  });
+});
