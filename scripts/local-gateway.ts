@@ -23,6 +23,8 @@ export interface LocalGateway {
   /** Providers answered by the mock (no real key in .dev.vars). */
   mocked: string[];
   stop(): Promise<void>;
+  /** Kills wrangler and its workerd at once (SIGKILL, no shutdown): a crash, for durability tests. */
+  kill(): Promise<void>;
 }
 
 export interface LocalGatewayOptions {
@@ -111,6 +113,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     cwd: ROOT,
     stdio: ["ignore", options.inheritOutput ? "inherit" : "pipe", options.inheritOutput ? "inherit" : "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "" },
+    // Its own process group, so that a kill reaches workerd too (wrangler's child).
+    detached: !options.inheritOutput,
   });
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-20_000);
@@ -119,13 +123,29 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   child.stderr?.on("data", keep);
 
   const url = `http://127.0.0.1:${options.port}`;
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined && !options.inheritOutput) process.kill(-child.pid, name);
+      else child.kill(name);
+    } catch {
+      // Already gone.
+    }
+  };
   const stop = async (): Promise<void> => {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      signal("SIGTERM");
+      const timer = setTimeout(() => signal("SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
+    }
+    await mock.close();
+  };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      signal("SIGKILL");
+      await exited;
     }
     await mock.close();
   };
@@ -135,5 +155,5 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     await stop();
     throw err;
   }
-  return { url, mock, adminToken, gatewayKey, mocked, stop };
+  return { url, mock, adminToken, gatewayKey, mocked, stop, kill };
 }

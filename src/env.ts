@@ -27,6 +27,8 @@ export interface Env {
   MAX_REQUEST_BYTES?: string;
   UPSTREAM_TIMEOUT_MS?: string;
   STREAM_IDLE_TIMEOUT_MS?: string;
+  /** How long a budget reservation may stay unsettled before its ledger charges it as the request of a dead isolate. */
+  RESERVATION_TTL_MS?: string;
 }
 
 /** Hono's generics: typed bindings and per-request variables. */

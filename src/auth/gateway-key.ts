@@ -10,6 +10,10 @@ export interface GatewayKey {
   name: string;
   /** Allowed models (aliases, `provider/model`, `provider/*`); null allows all. */
   models: readonly string[] | null;
+  maxCostPerRequestUsd?: number | undefined;
+  allowUnpriced?: boolean | undefined;
+  degradeTo?: string | undefined;
+  alertWebhook?: string | undefined;
 }
 
 const DEV_KEY: GatewayKey = { id: "dev", name: "development key", models: null };
@@ -48,7 +52,7 @@ export function gatewayKeyAuth(): MiddlewareHandler<AppEnv> {
         code: "invalid_api_key",
       });
     }
-    c.set("gatewayKey", { id: record.id, name: record.name, models: record.models });
+    c.set("gatewayKey", record);
     return next();
   };
 }

@@ -1,7 +1,7 @@
 import type { Env } from "../env.ts";
 import { IsolateCache } from "../config/isolate-cache.ts";
 import { listKvKeys, readKvJson } from "../config/kv-json.ts";
-import { keyRecordSchema, type CreateKeyInput, type KeyRecord } from "../config/schemas.ts";
+import { keyRecordSchema, type CreateKeyInput, type KeyRecord, type UpdateKeyInput } from "../config/schemas.ts";
 import { randomBase62, sha256Hex } from "./crypto.ts";
 
 /**
@@ -54,6 +54,10 @@ export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secr
     models: input.models ?? null,
     prefix: secret.slice(0, KEY_PREFIX.length + 4),
     createdAt: new Date().toISOString(),
+    maxCostPerRequestUsd: input.maxCostPerRequestUsd,
+    allowUnpriced: input.allowUnpriced,
+    degradeTo: input.degradeTo,
+    alertWebhook: input.alertWebhook,
   };
   // The id index first: a key that can be used must always be revocable. Its
   // metadata carries the record so listing keys needs no read per key.
@@ -82,6 +86,26 @@ export async function listKeys(env: Env): Promise<KeyRecord[]> {
     if (parsed.success) keys.push(parsed.data);
   }
   return keys.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/** Changes a key's settings (not its secret); its cached record in this isolate goes, others see it within KEY_TTL_MS. Null if no such id. */
+export async function updateKey(env: Env, id: string, input: UpdateKeyInput): Promise<KeyRecord | null> {
+  const hash = await env.CONFIG.get(BY_ID + id);
+  if (hash === null) return null;
+  const parsed = keyRecordSchema.safeParse(await readKvJson(env.CONFIG, BY_HASH + hash));
+  if (!parsed.success) return null;
+  const record: KeyRecord = { ...parsed.data };
+  for (const [field, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    // `null` clears an optional setting; `models: null` means every model.
+    Object.assign(record, { [field]: value === null && field !== "models" ? undefined : value });
+  }
+  const metadata = new TextEncoder().encode(JSON.stringify(record)).byteLength <= LISTABLE_METADATA_BYTES ? record : undefined;
+  await env.CONFIG.put(BY_HASH + hash, JSON.stringify(record));
+  await env.CONFIG.put(BY_ID + id, hash, { metadata });
+  revocations++; // a lookup racing this one must not cache the old record
+  keyCache.deleteWhere((entry) => entry.hash === hash);
+  return record;
 }
 
 /** Revokes a key: gone from KV and from this isolate's cache at once. False if no such id. */

@@ -11,8 +11,8 @@ export const aliasNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "an alias is 1–64 letters, digits, '.', '_', ':' or '-', with no '/'");
 
 /**
- * A target's price in USD per million tokens, as configured on the route. The
- * `cheapest` strategy orders by it until the metering price table supplies prices.
+ * A target's price in USD per million tokens, as configured on the route: the
+ * `cheapest` strategy orders by it, or by the bundled price table without one.
  */
 export const targetPriceSchema = z.strictObject({
   input: z.number().nonnegative(),
@@ -59,11 +59,35 @@ export type RouteStrategy = Route["strategy"];
 /** A model allow-list entry: an alias, `provider/model`, or `provider/*`. */
 const modelPatternSchema = z.string().min(1).max(200);
 
+/** A key's spending rules, besides the budgets of its scope (`/admin/budgets/key:<id>`). */
+const keySpendingFields = {
+  /** A request whose worst-case cost is above this is refused (or served by `degradeTo`); one whose actual cost is above it raises an alert. */
+  maxCostPerRequestUsd: z.number().positive().max(10_000).optional(),
+  /** Serve models without a known price even under a hard budget (their cost is then unknown, not zero). */
+  allowUnpriced: z.boolean().optional(),
+  /** Alias that serves a request whose worst case is above `maxCostPerRequestUsd`, instead of refusing it. */
+  degradeTo: z.string().min(1).max(64).optional(),
+  /** Receives a JSON POST when a request's actual cost is above `maxCostPerRequestUsd`. */
+  alertWebhook: z.url({ protocol: /^https?$/ }).optional(),
+};
+
 export const createKeySchema = z.strictObject({
   name: z.string().min(1).max(100),
   models: z.array(modelPatternSchema).max(500).optional(),
+  ...keySpendingFields,
 });
 export type CreateKeyInput = z.infer<typeof createKeySchema>;
+
+/** PATCH /admin/keys/:id: any field of a key but its secret; `null` clears an optional one. */
+export const updateKeySchema = z.strictObject({
+  name: z.string().min(1).max(100).optional(),
+  models: z.array(modelPatternSchema).max(500).nullable().optional(),
+  maxCostPerRequestUsd: keySpendingFields.maxCostPerRequestUsd.nullable(),
+  allowUnpriced: keySpendingFields.allowUnpriced.nullable(),
+  degradeTo: keySpendingFields.degradeTo.nullable(),
+  alertWebhook: keySpendingFields.alertWebhook.nullable(),
+});
+export type UpdateKeyInput = z.infer<typeof updateKeySchema>;
 
 /** What KV holds for a gateway key, under `key:<sha256 of the secret>`. */
 export const keyRecordSchema = z.object({
@@ -73,6 +97,7 @@ export const keyRecordSchema = z.object({
   /** The secret's first characters, so people can tell their keys apart. */
   prefix: z.string(),
   createdAt: z.string(),
+  ...keySpendingFields,
 });
 export type KeyRecord = z.infer<typeof keyRecordSchema>;
 

@@ -8,12 +8,16 @@ export interface Settings {
   upstreamTimeoutMs: number;
   /** Longest silence inside a stream before it is closed with an error event. */
   streamIdleTimeoutMs: number;
+  /** How long a budget reservation may stay unsettled before its ledger charges it (the isolate holding it is taken for dead). */
+  reservationTtlMs: number;
 }
 
 const DEFAULTS: Settings = {
   maxRequestBytes: 10 * 1024 * 1024,
   upstreamTimeoutMs: 120_000,
   streamIdleTimeoutMs: 60_000,
+  // Longer than any request should take: a long stream that outlives it is charged its worst case, then corrected when it settles.
+  reservationTtlMs: 15 * 60_000,
 };
 
 function positive(value: string | undefined, fallback: number): number {
@@ -30,6 +34,7 @@ export function settingsFor(env: Env): Settings {
       maxRequestBytes: positive(env.MAX_REQUEST_BYTES, DEFAULTS.maxRequestBytes),
       upstreamTimeoutMs: positive(env.UPSTREAM_TIMEOUT_MS, DEFAULTS.upstreamTimeoutMs),
       streamIdleTimeoutMs: positive(env.STREAM_IDLE_TIMEOUT_MS, DEFAULTS.streamIdleTimeoutMs),
+      reservationTtlMs: positive(env.RESERVATION_TTL_MS, DEFAULTS.reservationTtlMs),
     };
     byEnv.set(env, settings);
   }

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { adminAuth } from "../auth/admin-token.ts";
-import { KEY_ID_PATTERN, createKey, listKeys, revokeKey } from "../auth/key-store.ts";
+import { KEY_ID_PATTERN, createKey, listKeys, revokeKey, updateKey } from "../auth/key-store.ts";
 import { deleteRoute, getRoute, listAliases, putRoute } from "../config/routes.ts";
-import { aliasNameSchema, createKeySchema, routeSchema, type Route } from "../config/schemas.ts";
+import { aliasNameSchema, createKeySchema, routeSchema, updateKeySchema, type Route } from "../config/schemas.ts";
 import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
 import { findPreset } from "../providers/registry.ts";
@@ -11,6 +11,7 @@ import { GatewayError, invalidRequest } from "./errors.ts";
 import { validate } from "./validate.ts";
 import { healthRoutes } from "./admin-health.ts";
 import { priceRoutes } from "./admin-prices.ts";
+import { budgetRoutes, usageReport } from "./admin-budgets.ts";
 
 function aliasParam(raw: string): string {
   const parsed = aliasNameSchema.safeParse(raw);
@@ -30,7 +31,7 @@ function checkTargets(route: Route): void {
 const routeNotFound = (alias: string): GatewayError =>
   new GatewayError(404, `No route for the alias '${alias}'.`, { code: "route_not_found", param: "alias" });
 
-/** /admin: routes (aliases), gateway keys, route health and price overrides. Everything here requires ADMIN_TOKEN. */
+/** /admin: routes (aliases), gateway keys, route health, prices, budgets and usage. Everything here requires ADMIN_TOKEN. */
 export function adminRoutes(): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
   admin.use("*", adminAuth());
@@ -70,6 +71,14 @@ export function adminRoutes(): Hono<AppEnv> {
 
   admin.get("/keys", async (c) => c.json({ object: "list", data: await listKeys(c.env) }));
 
+  admin.patch("/keys/:id", async (c) => {
+    const id = c.req.param("id");
+    const input = validate(updateKeySchema, await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes));
+    const record = KEY_ID_PATTERN.test(id) ? await updateKey(c.env, id, input) : null;
+    if (record === null) throw new GatewayError(404, `No gateway key with id '${id}'.`, { code: "key_not_found", param: "id" });
+    return c.json(record);
+  });
+
   admin.delete("/keys/:id", async (c) => {
     const id = c.req.param("id");
     if (!KEY_ID_PATTERN.test(id) || !(await revokeKey(c.env, id))) {
@@ -80,6 +89,8 @@ export function adminRoutes(): Hono<AppEnv> {
 
   admin.route("/health", healthRoutes());
   admin.route("/prices", priceRoutes());
+  admin.route("/budgets", budgetRoutes());
+  admin.get("/usage", usageReport);
 
   return admin;
 }

@@ -1,4 +1,4 @@
-import { readTextUpTo } from "../streaming/bytes.ts";
+import { encoder, readTextUpTo } from "../streaming/bytes.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
 
 function tooLarge(limit: number): GatewayError {
@@ -27,7 +27,21 @@ export async function readBodyText(request: Request, limit: number): Promise<str
 
 /** Parses a JSON object body; anything else is a 400 the client can act on. */
 export async function readJsonObject(request: Request, limit: number): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readBodyText(request, limit));
+}
+
+/**
+ * A JSON object body and its size in UTF-8 bytes (the declared length, or
+ * counted): metering bounds a request's input tokens by it.
+ */
+export async function readJsonRequest(request: Request, limit: number): Promise<{ body: Record<string, unknown>; bytes: number }> {
   const text = await readBodyText(request, limit);
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : encoder.encode(text).byteLength;
+  return { body: parseJsonObject(text), bytes };
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
   if (text.length === 0) throw invalidRequest("The request body is empty; expected a JSON object.", null, "invalid_json");
   let parsed: unknown;
   try {

@@ -4,7 +4,7 @@
  * `error.message`, `error.type` and `error.code`, so all three are always set
  * deliberately.
  */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
+export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
 
 export type ErrorType =
   | "invalid_request_error"
@@ -12,6 +12,7 @@ export type ErrorType =
   | "permission_error"
   | "not_found_error"
   | "rate_limit_error"
+  | "insufficient_quota"
   | "upstream_error"
   | "timeout_error"
   | "server_error";
@@ -50,6 +51,8 @@ function defaultType(status: ErrorStatus): ErrorType {
   switch (status) {
     case 401:
       return "authentication_error";
+    case 402:
+      return "insufficient_quota";
     case 403:
       return "permission_error";
     case 404:

@@ -4,13 +4,15 @@ import type { AppEnv } from "../env.ts";
 import type { RequestLogEntry } from "../observability/request-log.ts";
 import { logRequest } from "../observability/request-log.ts";
 import type { StreamTranslator, TranslatedBody } from "../providers/types.ts";
+import type { Charge } from "../budgets/admission.ts";
 import type { Executed } from "../routing/execute.ts";
-import { relayStream } from "../streaming/relay.ts";
+import { relayStream, type StreamEnd } from "../streaming/relay.ts";
 import { GatewayError } from "./errors.ts";
 
 /** The gateway's own response headers for an answered request (DESIGN.md "Contract with clients"). */
-export function answerHeaders(executed: Executed, contentType: string): Headers {
+export function answerHeaders(executed: Executed, contentType: string, extra: Readonly<Record<string, string>> = {}): Headers {
   const headers = new Headers({
+    ...extra,
     "content-type": contentType,
     "x-switchyard-provider": executed.attempt.provider.name,
     "x-switchyard-model": executed.attempt.model,
@@ -39,6 +41,8 @@ export function answeredLogEntry(
     status: 200,
     outcome: "completed",
     usage: null,
+    costUsd: null,
+    costEstimated: false,
     durationMs: 0,
   };
 }
@@ -69,18 +73,23 @@ export async function readAnswer(executed: Executed, read: (upstream: Response) 
 
 const SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8";
 
+export interface StreamedAnswerOptions {
+  readonly log: RequestLogEntry & { started: number };
+  /** Charges the stream once it has ended (its spend, or what was streamed before a cut or a disconnect). */
+  readonly settle: (end: StreamEnd) => Charge;
+  /** Headers of the admit step (budget warnings, a degrade). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly errorEvent?: ((message: string, code: string) => Uint8Array) | undefined;
+  /** The stream could not be relayed at all (no translator for it): nothing is settled. */
+  readonly onFailure: () => void;
+}
+
 /**
  * Answers with a committed upstream stream, relayed through `translator`. The
- * relay runs under `waitUntil`, so its end (and the log line with the stream's
- * usage) is recorded even after the client leaves.
+ * relay runs under `waitUntil`, so its end (the charge, and the log line with
+ * the stream's usage) is recorded even after the client leaves.
  */
-export function streamedAnswer(
-  c: Context<AppEnv>,
-  executed: Executed,
-  makeTranslator: () => StreamTranslator,
-  log: RequestLogEntry & { started: number },
-  errorEvent?: (message: string, code: string) => Uint8Array,
-): Response {
+export function streamedAnswer(c: Context<AppEnv>, executed: Executed, makeTranslator: () => StreamTranslator, options: StreamedAnswerOptions): Response {
   if (executed.stream === null) throw new Error("streamedAnswer needs a stream");
   executed.deadline.end(); // from here the relay's idle watchdog bounds the stream
   let translator: StreamTranslator;
@@ -88,18 +97,20 @@ export function streamedAnswer(
     translator = makeTranslator();
   } catch (err) {
     executed.stream.reader.cancel().catch(() => {}); // nothing will read it: close the upstream connection
+    options.onFailure();
     throw err;
   }
-  const { started, ...entry } = log;
+  const { started, ...entry } = options.log;
   const relay = relayStream(executed.stream, translator, {
     idleTimeoutMs: settingsFor(c.env).streamIdleTimeoutMs,
     provider: executed.attempt.provider.name,
-    errorEvent,
+    errorEvent: options.errorEvent,
     onEnd: (end) => {
-      logRequest({ ...entry, outcome: end.kind, usage: end.usage, durationMs: Date.now() - started });
+      const charge = options.settle(end);
+      logRequest({ ...entry, outcome: end.kind, usage: end.usage, costUsd: charge.costUsd, costEstimated: charge.estimated, durationMs: Date.now() - started });
     },
   });
-  const headers = answerHeaders(executed, SSE_CONTENT_TYPE);
+  const headers = answerHeaders(executed, SSE_CONTENT_TYPE, options.headers);
   headers.set("cache-control", "no-cache");
   c.executionCtx.waitUntil(relay.done);
   return new Response(relay.readable, { status: 200, headers });

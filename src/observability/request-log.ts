@@ -13,6 +13,10 @@ export interface RequestLogEntry {
   status: number;
   outcome: string;
   usage: Usage | null;
+  /** USD charged for it (null: the model has no known price, or nothing was charged). */
+  costUsd: number | null;
+  /** The charge is the gateway's estimate: the provider reported no (complete) usage. */
+  costEstimated: boolean;
   durationMs: number;
 }
 

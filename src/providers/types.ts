@@ -19,6 +19,19 @@ export interface Usage {
     cache_write_1h_tokens?: number;
   };
   completion_tokens_details?: { reasoning_tokens?: number };
+  /** USD, added by the gateway from its price table (DESIGN.md); absent when the model has no known price. */
+  cost?: number;
+}
+
+/** The gateway's cost of a usage in USD, or null when the model has no known price. */
+export type CostOf = (usage: Usage) => number | null;
+
+export interface ChatStreamOptions {
+  readonly clientWantsUsage: boolean;
+  /** The provider's model answering, for streams whose events do not name it. */
+  readonly model: string;
+  /** Adds `usage.cost` to the usage chunk the client asked for. */
+  readonly costOf?: CostOf | undefined;
 }
 
 /** A provider preset resolved against this deployment's secrets and vars. */
@@ -161,8 +174,7 @@ export interface ProviderAdapter {
   readChatResponse(upstream: Response): Promise<TranslatedBody>;
   /** `call` is the request the answer is for: a translating adapter may need it (Gemini: the encoding the client asked for). */
   readEmbeddingsResponse(upstream: Response, call: EmbeddingsCall): Promise<TranslatedBody>;
-  /** `model`: the provider's model answering, for streams whose events do not name it. */
-  chatStream(provider: ProviderConfig, options: { clientWantsUsage: boolean; model: string }): StreamTranslator;
+  chatStream(provider: ProviderConfig, options: ChatStreamOptions): StreamTranslator;
   readError(upstream: Response): Promise<UpstreamErrorDetail>;
   /**
    * The error a stream's first event reports, or null if it is an ordinary

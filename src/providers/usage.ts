@@ -24,11 +24,21 @@ export function usageFromSeparateCacheCounts(counts: { input: unknown; output: u
 }
 
 /**
- * Merges the numeric counts of a usage object into `into`. Anthropic's stream
- * reports usage twice (message_start, then cumulative in message_delta) and
- * sends `null` for counts it does not repeat: only numbers may overwrite.
+ * Merges the numeric counts of a usage object into `into`, and those of its
+ * nested objects (Anthropic's `cache_creation` splits writes by cache TTL,
+ * which prices them apart). Anthropic's stream reports usage twice
+ * (message_start, then cumulative in message_delta) and sends `null` for
+ * counts it does not repeat: only numbers may overwrite.
  */
 export function mergeCounts(into: Record<string, unknown>, usage: unknown): void {
   if (typeof usage !== "object" || usage === null) return;
-  for (const [key, value] of Object.entries(usage)) if (typeof value === "number" && Number.isFinite(value)) into[key] = value;
+  for (const [key, value] of Object.entries(usage)) {
+    if (typeof value === "number" && Number.isFinite(value)) into[key] = value;
+    else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      const nested = into[key];
+      const target: Record<string, unknown> = typeof nested === "object" && nested !== null ? (nested as Record<string, unknown>) : {};
+      into[key] = target;
+      mergeCounts(target, value);
+    }
+  }
 }

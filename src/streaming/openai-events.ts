@@ -1,5 +1,5 @@
 import type { Json } from "../providers/json.ts";
-import type { Usage } from "../providers/types.ts";
+import type { CostOf, Usage } from "../providers/types.ts";
 import { encoder } from "./bytes.ts";
 
 /**
@@ -24,11 +24,20 @@ export function chunkEvent(source: ChunkSource, delta: Json, finish: string | nu
 
 const DONE = encoder.encode("data: [DONE]\n\n");
 
-/** The end of a complete answer: the usage chunk (when the client asked for it and the provider reported usage), then `[DONE]`. */
-export function endEvents(source: ChunkSource, usage: Usage | null, clientWantsUsage: boolean, emit: (bytes: Uint8Array) => void): void {
+/** The usage with the gateway's `cost` added, when it is known. */
+export function withCost(usage: Usage, costOf: CostOf | undefined): Usage {
+  const cost = costOf?.(usage) ?? null;
+  return cost === null ? usage : { ...usage, cost };
+}
+
+/**
+ * The end of a complete answer: the usage chunk (when the client asked for it
+ * and the provider reported usage, with its cost), then `[DONE]`.
+ */
+export function endEvents(source: ChunkSource, usage: Usage | null, clientWantsUsage: boolean, emit: (bytes: Uint8Array) => void, costOf?: CostOf): void {
   if (clientWantsUsage && usage !== null) {
     const { id, created, model } = source;
-    emit(encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], usage })}\n\n`));
+    emit(encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], usage: withCost(usage, costOf) })}\n\n`));
   }
   emit(DONE);
 }

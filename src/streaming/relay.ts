@@ -3,11 +3,17 @@ import { encoder } from "./bytes.ts";
 import type { PeekedStream } from "./first-event.ts";
 import { errorEvent } from "./openai-events.ts";
 
-/** How a relayed stream ended, for the request log (and, later, settling spend). */
-export type StreamEnd =
+/**
+ * How a relayed stream ended, for the request log and settling its spend.
+ * `usage` is what the provider reported so far (complete only for `completed`);
+ * `pieces` counts the writes of content to the client (roughly one per
+ * streamed delta), from which a stream without usage is estimated.
+ */
+export type StreamEnd = (
   | { kind: "completed"; usage: Usage | null }
   | { kind: "upstream_error"; usage: Usage | null; message: string }
-  | { kind: "client_cancelled"; usage: Usage | null };
+  | { kind: "client_cancelled"; usage: Usage | null }
+) & { pieces: number };
 
 export interface RelayOptions {
   /** Longest silence from the upstream between two chunks before giving up. */
@@ -18,6 +24,8 @@ export interface RelayOptions {
   errorEvent?: ((message: string, code: string) => Uint8Array) | undefined;
 }
 
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Bytes the relay may queue ahead of a slow client before it stops reading upstream. */
 const QUEUE_BYTES = 64 * 1024;
@@ -62,11 +70,12 @@ export function relayStream(upstream: PeekedStream, translator: StreamTranslator
   let idleExpired = false;
   const heartbeatMs = Math.min(Math.max(options.idleTimeoutMs / 4, 1), MAX_HEARTBEAT_MS);
 
-  const finish = (end: StreamEnd): void => {
+  let pieces = 0;
+  const finish = (end: DistributiveOmit<StreamEnd, "pieces">): void => {
     if (ended) return;
     ended = true;
     clearTimeout(idleTimer);
-    options.onEnd(end);
+    options.onEnd({ ...end, pieces });
   };
 
   const letClientGo = (): void => {
@@ -105,6 +114,7 @@ export function relayStream(upstream: PeekedStream, translator: StreamTranslator
   // The newest write resolves once the client has read it (the queue is drained up to there).
   let lastWrite: Promise<void> = Promise.resolve();
   const emit = (bytes: Uint8Array): void => {
+    if (bytes !== HEARTBEAT) pieces++;
     lastWriteAt = Date.now();
     lastWrite = writer.write(bytes);
     lastWrite.catch(() => {}); // a failed write means the client left: handled above

@@ -8,14 +8,18 @@ import { join } from "node:path";
 import { startLocalGateway, type LocalGateway } from "../../scripts/local-gateway.ts";
 import { freePort } from "./free-port.ts";
 
-export async function startTestGateway(vars: Record<string, string>): Promise<LocalGateway> {
-  const state = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
-  const gw = await startLocalGateway({ port: await freePort(), persistTo: state, inheritOutput: false, useDevVars: false, vars });
+/**
+ * `state`: a folder to keep the local state in across restarts (the caller
+ * removes it); by default a fresh one that `stop` removes.
+ */
+export async function startTestGateway(vars: Record<string, string>, state?: string): Promise<LocalGateway> {
+  const folder = state ?? mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
+  const gw = await startLocalGateway({ port: await freePort(), persistTo: folder, inheritOutput: false, useDevVars: false, vars });
   return {
     ...gw,
     async stop() {
       await gw.stop();
-      rmSync(state, { recursive: true, force: true });
+      if (state === undefined) rmSync(folder, { recursive: true, force: true });
     },
   };
 }

@@ -13,6 +13,7 @@ import { normaliseConverseUsage } from "../../src/providers/bedrock/usage.ts";
 import { normaliseGeminiUsage } from "../../src/providers/gemini/usage.ts";
 import { normaliseOpenAIUsage } from "../../src/providers/openai-compatible/usage.ts";
 import type { Usage } from "../../src/providers/types.ts";
+import { mergeCounts } from "../../src/providers/usage.ts";
 
 const µ$ = (micro: number): number => micro * 1_000;
 
@@ -55,6 +56,15 @@ describe("cost of a request at the bundled prices", () => {
     expect(u.prompt_tokens_details).toEqual({ cached_tokens: 4_000, cache_write_tokens: 3_000, cache_write_1h_tokens: 1_000 });
     // 1,000 × $3 + 4,000 × $0.30 + 2,000 × $3.75 + 1,000 × $6 + 500 × $15 = 3,000 + 1,200 + 7,500 + 6,000 + 7,500 = 25,200 µ$
     expect(costNanos(price("anthropic", "claude-sonnet-4-5"), u)).toBe(µ$(25_200));
+  });
+
+  it("Anthropic streams: the 1-hour writes of message_start survive message_delta's cumulative usage", () => {
+    const raw: Record<string, unknown> = {};
+    mergeCounts(raw, { input_tokens: 10, cache_creation_input_tokens: 3_000, cache_creation: { ephemeral_5m_input_tokens: 2_000, ephemeral_1h_input_tokens: 1_000 }, output_tokens: 1 });
+    mergeCounts(raw, { input_tokens: null, output_tokens: 500, cache_creation: null });
+    const u = usage(normaliseAnthropicUsage(raw));
+    expect(u.prompt_tokens_details).toEqual({ cached_tokens: 0, cache_write_tokens: 3_000, cache_write_1h_tokens: 1_000 });
+    expect(u.completion_tokens).toBe(500);
   });
 
   it("Anthropic above 200k prompt tokens: the whole request at the long-context rates", () => {

@@ -8,7 +8,9 @@ import { isObject, type Json } from "../../providers/json.ts";
 import type { TranslatedBody } from "../../providers/types.ts";
 import { executePlan } from "../../routing/execute.ts";
 import type { Attempt } from "../../routing/plan.ts";
-import { readJsonObject } from "../body.ts";
+import { readJsonRequest } from "../body.ts";
+import { admitRequest, chargeAnswer, chargeHeaders, meteredRun } from "../metered.ts";
+import { estimatedUsage } from "../../metering/estimate.ts";
 import { answerHeaders, answeredLogEntry, readAnswer, streamedAnswer } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { anthropicSseError } from "./errors.ts";
@@ -32,9 +34,11 @@ const isNative = (attempt: Attempt): boolean => attempt.provider.preset.adapter 
 export async function messages(c: Context<AppEnv>): Promise<Response> {
   const started = Date.now();
   const settings = settingsFor(c.env);
-  const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
+  const { body, bytes } = await readJsonRequest(c.req.raw, settings.maxRequestBytes);
   const request = validate(messagesRequestSchema, body);
-  const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
+  const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
+  const bodyUser = isObject(body.metadata) ? body.metadata.user_id : undefined;
+  const meter = await admitRequest(c, planned, { body, bytes, purpose: "chat", started, bodyUser });
   const stream = request.stream === true;
   const beta = c.req.header("anthropic-beta") ?? null;
 
@@ -52,10 +56,12 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
     return translated;
   };
 
-  const executed = await executePlan(
-    plan,
-    (a) => (isNative(a) ? nativeMessagesRequest(a.provider, body, a.model, beta) : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream })),
-    { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx, plan) },
+  const executed = await meteredRun(meter, (plan) =>
+    executePlan(
+      plan,
+      (a) => (isNative(a) ? nativeMessagesRequest(a.provider, body, a.model, beta) : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream })),
+      { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx, plan) },
+    ),
   );
   const { attempt } = executed;
   const native = isNative(attempt);
@@ -69,14 +75,26 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
       if (!isObject(completion)) throw new Error("the answer is not a JSON object");
       return { body: JSON.stringify(openAIToAnthropicMessage(completion, answer.usage, request.model)), usage: answer.usage };
     };
-    const answer = await readAnswer(executed, read);
-    logRequest({ ...log, usage: answer.usage, durationMs: Date.now() - started });
-    return new Response(answer.body, { status: 200, headers: answerHeaders(executed, "application/json") });
+    const answer = await readAnswer(executed, read).catch((err: unknown) => {
+      meter.release();
+      throw err;
+    });
+    const charge = chargeAnswer(meter, executed, answer, bytes, "chat");
+    logRequest({ ...log, usage: answer.usage, costUsd: charge.costUsd, costEstimated: charge.estimated, durationMs: Date.now() - started });
+    const headers = answerHeaders(executed, "application/json", meter.headers);
+    chargeHeaders(headers, charge);
+    return new Response(answer.body, { status: 200, headers });
   }
 
   const translator = () =>
     native
       ? nativeMessagesStream()
       : anthropicClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), request.model);
-  return streamedAnswer(c, executed, translator, { ...log, started }, anthropicSseError);
+  return streamedAnswer(c, executed, translator, {
+    log: { ...log, started },
+    headers: meter.headers,
+    settle: (end) => meter.settle(attempt, end.usage, end.kind === "completed", (reported) => estimatedUsage(reported, bytes, end.pieces)),
+    onFailure: () => meter.release(),
+    errorEvent: anthropicSseError,
+  });
 }

@@ -45,7 +45,7 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 
   chatStream(_provider, options) {
-    return anthropicStream({ clientWantsUsage: options.clientWantsUsage, created: nowSeconds() });
+    return anthropicStream({ clientWantsUsage: options.clientWantsUsage, created: nowSeconds(), costOf: options.costOf });
   },
 
   readError: openAICompatibleAdapter.readError,

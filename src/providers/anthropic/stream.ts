@@ -1,6 +1,6 @@
 import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../json.ts";
-import type { StreamTranslator, Usage } from "../types.ts";
+import type { CostOf, StreamTranslator, Usage } from "../types.ts";
 import { mergeCounts } from "../usage.ts";
 import { finishReason, normaliseAnthropicUsage } from "./usage.ts";
 import { chunkEvent, endEvents, errorEvent } from "../../streaming/openai-events.ts";
@@ -13,7 +13,7 @@ import { chunkEvent, endEvents, errorEvent } from "../../streaming/openai-events
  * Usage: input counts arrive in `message_start`, cumulative output counts in
  * `message_delta`; the usage chunk is sent only if the client asked for it.
  */
-export function anthropicStream(options: { clientWantsUsage: boolean; created: number }): StreamTranslator {
+export function anthropicStream(options: { clientWantsUsage: boolean; created: number; costOf?: CostOf | undefined }): StreamTranslator {
   const events = sseJsonReader();
   let id = "chatcmpl-anthropic";
   let model: unknown = null;
@@ -91,7 +91,7 @@ export function anthropicStream(options: { clientWantsUsage: boolean; created: n
       }
       case "message_stop": {
         done = true;
-        endEvents({ id, created: options.created, model }, normaliseAnthropicUsage(rawUsage), options.clientWantsUsage, emit);
+        endEvents({ id, created: options.created, model }, normaliseAnthropicUsage(rawUsage), options.clientWantsUsage, emit, options.costOf);
         return;
       }
       case "error": {

@@ -86,7 +86,7 @@ export const bedrockAdapter: ProviderAdapter = {
   },
 
   chatStream(_provider, options) {
-    return converseStream({ clientWantsUsage: options.clientWantsUsage, created: nowSeconds(), model: options.model, id: `chatcmpl-${crypto.randomUUID()}` });
+    return converseStream({ clientWantsUsage: options.clientWantsUsage, created: nowSeconds(), model: options.model, costOf: options.costOf, id: `chatcmpl-${crypto.randomUUID()}` });
   },
 
   readError: readBedrockError,

@@ -8,7 +8,7 @@
  */
 import { decoder } from "../../streaming/bytes.ts";
 import { isObject, type Json } from "../json.ts";
-import type { StreamTranslator, Usage } from "../types.ts";
+import type { CostOf, StreamTranslator, Usage } from "../types.ts";
 import { exceptionDetail } from "./errors.ts";
 import { EventStreamDecoder, type EventMessage } from "./event-stream.ts";
 import { finishReason, normaliseConverseUsage } from "./usage.ts";
@@ -38,7 +38,7 @@ export function frameError(message: EventMessage): ReturnType<typeof exceptionDe
   return null;
 }
 
-export function converseStream(options: { clientWantsUsage: boolean; created: number; model: string; id: string }): StreamTranslator {
+export function converseStream(options: { clientWantsUsage: boolean; created: number; model: string; id: string; costOf?: CostOf | undefined }): StreamTranslator {
   const frames = new EventStreamDecoder();
   const { id, model, created } = options;
   const toolIndex = new Map<number, number>();
@@ -52,7 +52,7 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
 
   const finish = (emit: (bytes: Uint8Array) => void): void => {
     done = true;
-    endEvents({ id, created, model }, usage, options.clientWantsUsage, emit);
+    endEvents({ id, created, model }, usage, options.clientWantsUsage, emit, options.costOf);
   };
 
   function handle(message: EventMessage, emit: (bytes: Uint8Array) => void): void {

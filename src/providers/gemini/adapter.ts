@@ -62,7 +62,7 @@ export const geminiAdapter: ProviderAdapter = {
   },
 
   chatStream(_provider, options) {
-    return geminiStream({ clientWantsUsage: options.clientWantsUsage, created: nowSeconds() });
+    return geminiStream({ clientWantsUsage: options.clientWantsUsage, created: nowSeconds(), costOf: options.costOf });
   },
 
   readError: readGeminiError,

@@ -1,7 +1,7 @@
 import { chunkEvent, endEvents, errorEvent } from "../../streaming/openai-events.ts";
 import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../json.ts";
-import type { StreamTranslator, Usage } from "../types.ts";
+import type { CostOf, StreamTranslator, Usage } from "../types.ts";
 import { geminiErrorDetail } from "./errors.ts";
 import { readParts } from "./parts.ts";
 import { failureWithoutAnswer, finishReason, normaliseGeminiUsage } from "./usage.ts";
@@ -23,7 +23,7 @@ interface CandidateState {
  * `[DONE]` (after the usage chunk, if the client asked for it) is sent when
  * the upstream closes.
  */
-export function geminiStream(options: { clientWantsUsage: boolean; created: number }): StreamTranslator {
+export function geminiStream(options: { clientWantsUsage: boolean; created: number; costOf?: CostOf | undefined }): StreamTranslator {
   const events = sseJsonReader();
   let id = "";
   let model: unknown = null;
@@ -100,7 +100,7 @@ export function geminiStream(options: { clientWantsUsage: boolean; created: numb
     end(emit) {
       events.end((event) => handle(event, emit));
       if (failed !== null || !finished()) return;
-      endEvents({ id, created: options.created, model }, usage(), options.clientWantsUsage, emit);
+      endEvents({ id, created: options.created, model }, usage(), options.clientWantsUsage, emit, options.costOf);
     },
     discardPartial() {
       events.discard();

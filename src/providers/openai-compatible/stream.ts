@@ -8,7 +8,7 @@ import {
   startOfEventAt,
 } from "../../streaming/bytes.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
-import type { StreamTranslator, Usage } from "../types.ts";
+import type { CostOf, StreamTranslator, Usage } from "../types.ts";
 import { normaliseOpenAIUsage } from "./usage.ts";
 
 export const USAGE_KEY = encoder.encode('usage"');
@@ -64,6 +64,12 @@ function hasDoneEvent(bytes: Uint8Array): boolean {
 }
 
 
+function usageEventWithCost(event: Record<string, unknown>, usage: Usage, costOf: CostOf): Uint8Array {
+  const cost = costOf(usage);
+  const raw = event.usage as Record<string, unknown>;
+  return encoder.encode(`data: ${JSON.stringify(cost === null ? event : { ...event, usage: { ...raw, cost } })}\n\n`);
+}
+
 /**
  * OpenAI-compatible streams are relayed byte for byte. Only events carrying a
  * `"usage":{…}` object (normally the last one) are decoded, to read usage, and
@@ -71,7 +77,7 @@ function hasDoneEvent(bytes: Uint8Array): boolean {
  * the gateway always asks upstreams for usage. Chunks are forwarded up to their
  * last complete event so that the usage event can be removed whole.
  */
-export function openAICompatibleStream(options: { clientWantsUsage: boolean; endsWithDone: boolean }): StreamTranslator {
+export function openAICompatibleStream(options: { clientWantsUsage: boolean; endsWithDone: boolean; costOf?: CostOf | undefined }): StreamTranslator {
   let held: Uint8Array | null = null;
   let usage: Usage | null = null;
   let done = false;
@@ -89,10 +95,16 @@ export function openAICompatibleStream(options: { clientWantsUsage: boolean; end
       const payload = sseEventJson(decoder.decode(bytes.subarray(start, end)));
       if (typeof payload === "object" && payload !== null) {
         const record = payload as Record<string, unknown>;
-        usage = normaliseOpenAIUsage(record.usage) ?? usage;
+        const found = normaliseOpenAIUsage(record.usage);
+        usage = found ?? usage;
         const usageOnly = Array.isArray(record.choices) && record.choices.length === 0;
         if (usageOnly && !options.clientWantsUsage) {
           if (start > from) emit(bytes.subarray(from, start));
+          from = end;
+        } else if (usageOnly && found !== null && options.costOf !== undefined) {
+          // The one event re-written: the usage chunk gains the gateway's cost, its other fields as sent.
+          if (start > from) emit(bytes.subarray(from, start));
+          emit(usageEventWithCost(record, found, options.costOf));
           from = end;
         }
       }

@@ -1,4 +1,4 @@
-import { decoder, endOfJsonObject, lastIndexOfBytes } from "../../streaming/bytes.ts";
+import { decoder, encoder, endOfJsonObject, lastIndexOfBytes } from "../../streaming/bytes.ts";
 import type { TranslatedBody, Usage } from "../types.ts";
 import { USAGE_KEY, usageValueAt } from "./stream.ts";
 import { normaliseOpenAIUsage } from "./usage.ts";
@@ -48,25 +48,54 @@ function closesOnlyTheRoot(bytes: Uint8Array, from: number): boolean {
 }
 
 /**
+ * Where the root object's `usage` value is: `start` at its `{`, `end` just past
+ * its `}`. Found from the end (OpenAI and compatible providers write it after
+ * `choices`/`data`), skipping `usage` objects nested deeper, without parsing
+ * the rest of the document. `accept` is called with each candidate; the first
+ * it accepts wins.
+ */
+function findRootUsage(bytes: Uint8Array, accept: (start: number, end: number) => boolean): { start: number; end: number } | null {
+  let i = lastIndexOfBytes(bytes, USAGE_KEY);
+  while (i !== -1) {
+    const start = usageValueAt(bytes, i);
+    const end = start === -1 ? -1 : endOfJsonObject(bytes, start);
+    if (end !== -1 && closesOnlyTheRoot(bytes, end) && accept(start, end)) return { start, end };
+    i = i > 0 ? lastIndexOfBytes(bytes, USAGE_KEY, i - 1) : -1;
+  }
+  return null;
+}
+
+/**
  * Reads usage from a non-streamed OpenAI-format answer without parsing all of
- * it: the top-level `usage` object is the last one in the document (OpenAI and
- * compatible providers write it after `choices`/`data`), so it is found from
- * the end and only it is parsed. The answer passes on as the bytes it arrived as.
- * Anthropic's messages end with their usage too, read with their own normaliser.
+ * it: only the root `usage` object is parsed. The answer passes on as the bytes
+ * it arrived as. Anthropic's messages end with their usage too, read with
+ * their own normaliser.
  */
 export function usageInBody(bytes: Uint8Array, normalise: Normalise = normaliseOpenAIUsage): TranslatedBody {
   if (edge(bytes, false) !== 0x7b || edge(bytes, true) !== 0x7d) {
     throw new Error("the provider answered 200 with a body that is not a JSON object");
   }
-  let i = lastIndexOfBytes(bytes, USAGE_KEY);
-  while (i !== -1) {
-    const start = usageValueAt(bytes, i);
-    const end = start === -1 ? -1 : endOfJsonObject(bytes, start);
-    if (end !== -1 && closesOnlyTheRoot(bytes, end)) {
-      const usage = parseUsage(bytes.subarray(start, end), normalise);
-      if (usage !== null) return { body: bytes, usage };
-    }
-    i = i > 0 ? lastIndexOfBytes(bytes, USAGE_KEY, i - 1) : -1;
-  }
-  return { body: bytes, usage: null };
+  let usage: Usage | null = null;
+  findRootUsage(bytes, (start, end) => (usage = parseUsage(bytes.subarray(start, end), normalise)) !== null);
+  return { body: bytes, usage };
+}
+
+/**
+ * The answer with `"cost": <usd>` added to its root `usage` object, as
+ * OpenRouter reports it; the rest of the bytes unchanged. An answer without a
+ * usage object is returned as it is.
+ */
+export function withCostInBody(body: Uint8Array | string, costUsd: number): Uint8Array {
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  const span = findRootUsage(bytes, () => true);
+  if (span === null) return bytes;
+  const close = span.end - 1; // the usage object's `}`
+  let before = close - 1;
+  while (before > span.start && WHITESPACE.has(bytes[before] ?? 0)) before--;
+  const field = encoder.encode(`${before === span.start ? "" : ","}"cost":${costUsd}`);
+  const out = new Uint8Array(bytes.length + field.length);
+  out.set(bytes.subarray(0, close), 0);
+  out.set(field, close);
+  out.set(bytes.subarray(close), close + field.length);
+  return out;
 }

@@ -1,0 +1,232 @@
+/**
+ * The admit and settle steps of one request (DESIGN.md "One request, one
+ * path", "Reserve, then settle"): before forwarding, the plan's worst-case cost
+ * is checked against the key's per-request cap and reserved on every scope with
+ * a budget (one concurrent round of Durable Object calls); a budget or cap that
+ * does not fit refuses the request (402) or degrades it to a cheaper alias.
+ * After the answer, its actual cost replaces the reservations and is counted in
+ * every scope; a request that failed releases them.
+ */
+import type { GatewayKey } from "../auth/gateway-key.ts";
+import { settingsFor } from "../config/settings.ts";
+import type { Env } from "../env.ts";
+import { GatewayError } from "../http/errors.ts";
+import { costNanos } from "../metering/cost.ts";
+import { priceOf } from "../metering/price-table.ts";
+import { nanosToUsd, usdToNanos, type ModelPrice, type Nanos } from "../metering/types.ts";
+import { inputTokenBound, outputTokenBound, worstCaseNanos } from "../metering/worst-case.ts";
+import type { Usage } from "../providers/types.ts";
+import type { Attempt, Plan } from "../routing/plan.ts";
+import { budgetRefusal, budgetWarnings, unpricedRefusal, perRequestCapRefusal } from "./admission-messages.ts";
+import { recordSpend, releaseOn, reserveOn, type BackgroundWork, type ScopeAnswer } from "./ledger-client.ts";
+import type { BudgetStatus } from "./ledger-types.ts";
+import { scopesOf } from "./scopes.ts";
+
+export interface MeterRequest {
+  readonly env: Env;
+  readonly ctx: BackgroundWork;
+  readonly key: GatewayKey;
+  readonly requestId: string;
+  readonly user: string | null;
+  /** The client's body as sent (OpenAI or Anthropic format), and its size in UTF-8 bytes. */
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly bodyBytes: number;
+  readonly started: number;
+  /** The plan for another alias, for a degraded request (no allow-list check: an admin chose it). */
+  readonly replan: (alias: string) => Promise<Plan>;
+}
+
+/** What the answer cost, for the response and the ledgers. */
+export interface Charge {
+  /** USD, or null when the model has no known price. */
+  readonly costUsd: number | null;
+  readonly estimated: boolean;
+}
+
+const label = (a: Attempt): string => `${a.provider.name}/${a.model}`;
+
+interface Priced {
+  readonly plan: Plan;
+  readonly prices: Map<Attempt, ModelPrice | null>;
+  /** The most the request could cost on any of its priced targets. */
+  readonly worst: Nanos;
+  readonly worstModel: string;
+}
+
+async function priced(env: Env, plan: Plan, body: Readonly<Record<string, unknown>>, inputTokens: number): Promise<Priced> {
+  const found = await Promise.all(plan.attempts.map((a) => priceOf(env, a.provider.name, a.model)));
+  const prices = new Map<Attempt, ModelPrice | null>();
+  let worst = 0;
+  let worstModel = label(plan.attempts[0]!);
+  plan.attempts.forEach((attempt, i) => {
+    const price = found[i] ?? null;
+    prices.set(attempt, price);
+    if (price === null) return;
+    const nanos = worstCaseNanos(price, inputTokens, outputTokenBound(body, price));
+    if (nanos > worst) {
+      worst = nanos;
+      worstModel = label(attempt);
+    }
+  });
+  return { plan, prices, worst, worstModel };
+}
+
+/** The plan without its unpriced targets (a hard budget cannot bound them), or null if that leaves none. */
+function withoutUnpriced(p: Priced): Priced | null {
+  const attempts = p.plan.attempts.filter((a) => p.prices.get(a) !== null);
+  if (attempts.length === 0) return null;
+  return attempts.length === p.plan.attempts.length ? p : { ...p, plan: { ...p.plan, attempts } };
+}
+
+const hardBudgets = (answers: readonly ScopeAnswer[]): ScopeAnswer[] => answers.filter((a) => a.answer.status?.budget.mode === "hard");
+
+/** The status whose budget asks for a degrade: a hard one that refused, or a soft one that is used up. */
+function degradeAsked(answers: readonly ScopeAnswer[]): BudgetStatus | undefined {
+  for (const { answer } of answers) {
+    const status = answer.status;
+    if (status === null || status.budget.degradeTo === undefined) continue;
+    if (!answer.admitted) return status;
+    if (status.budget.mode === "soft" && status.spentNanos + status.reservedNanos > usdToNanos(status.budget.limitUsd)) return status;
+  }
+  return undefined;
+}
+
+export class RequestMeter {
+  readonly #request: MeterRequest;
+  readonly #scopes: string[];
+  #priced: Priced;
+  /** Scopes holding a reservation for this request. */
+  #reserved: string[] = [];
+  readonly headers: Record<string, string> = {};
+  #settled = false;
+
+  private constructor(request: MeterRequest, p: Priced) {
+    this.#request = request;
+    this.#scopes = scopesOf(request.key, request.user);
+    this.#priced = p;
+  }
+
+  /** Admits the request on `plan` (possibly degraded, or without unpriced targets), or throws the 402 that refuses it. */
+  static async admit(request: MeterRequest, plan: Plan): Promise<RequestMeter> {
+    const inputTokens = inputTokenBound(request.body, request.bodyBytes);
+    const meter = new RequestMeter(request, await priced(request.env, plan, request.body, inputTokens));
+    await meter.#admit(inputTokens);
+    return meter;
+  }
+
+  get plan(): Plan {
+    return this.#priced.plan;
+  }
+
+  async #admit(inputTokens: number): Promise<void> {
+    const { key, env } = this.#request;
+    let degraded = false;
+    const degrade = async (alias: string, why: string): Promise<void> => {
+      degraded = true;
+      const from = this.#priced.plan.requested;
+      this.#priced = await priced(env, await this.#request.replan(alias), this.#request.body, inputTokens);
+      this.headers["x-switchyard-degraded"] = `${from} -> ${alias} (${why})`;
+    };
+
+    const cap = key.maxCostPerRequestUsd;
+    if (cap !== undefined && this.#priced.worst > usdToNanos(cap)) {
+      if (key.degradeTo === undefined) throw perRequestCapRefusal(this.#priced, cap, this.#request.body);
+      await degrade(key.degradeTo, "maxCostPerRequestUsd");
+      if (this.#priced.worst > usdToNanos(cap)) throw perRequestCapRefusal(this.#priced, cap, this.#request.body);
+    }
+
+    const ns = env.SPEND_LEDGER;
+    if (ns === undefined) return;
+    let answers = await this.#reserve();
+    const asked = degradeAsked(answers);
+    if (asked !== undefined && !degraded && asked.budget.degradeTo !== undefined) {
+      await degrade(asked.budget.degradeTo, `${asked.scope} budget`);
+      answers = await this.#reserve();
+    }
+    for (const { answer } of answers) {
+      if (answer.admitted) continue;
+      this.release();
+      throw budgetRefusal(answer.status, this.#priced.worst);
+    }
+    if (hardBudgets(answers).length > 0 && !key.allowUnpriced) {
+      const kept = withoutUnpriced(this.#priced);
+      if (kept === null) {
+        this.release();
+        throw unpricedRefusal(this.#priced.plan);
+      }
+      this.#priced = kept;
+    }
+    const warning = budgetWarnings(answers.map((a) => a.answer.status));
+    if (warning !== null) this.headers["x-switchyard-budget-warning"] = warning;
+  }
+
+  /** One round of reservations; an admitted scope is remembered for settling or release. */
+  async #reserve(): Promise<ScopeAnswer[]> {
+    const ns = this.#request.env.SPEND_LEDGER;
+    if (ns === undefined) return [];
+    const { requestId, user, env } = this.#request;
+    const ttlMs = settingsFor(env).reservationTtlMs;
+    const answers = await reserveOn(ns, this.#scopes, { id: requestId, nanos: this.#priced.worst, model: this.#priced.worstModel, user, ttlMs });
+    for (const { scope, answer } of answers) {
+      if (answer.admitted && answer.status !== null && !this.#reserved.includes(scope)) this.#reserved.push(scope);
+    }
+    return answers;
+  }
+
+  /** The price of the target that answered (null: unpriced). */
+  priceOf(attempt: Attempt): ModelPrice | null {
+    return this.#priced.prices.get(attempt) ?? null;
+  }
+
+  /** The request failed before any provider answered: nothing was charged, so its reservations go. */
+  release(): void {
+    const ns = this.#request.env.SPEND_LEDGER;
+    if (this.#settled || ns === undefined) return;
+    this.#settled = true;
+    releaseOn(ns, this.#request.ctx, this.#reserved, this.#request.requestId);
+  }
+
+  /**
+   * Charges what `attempt` answered: the usage the provider reported for a
+   * complete answer, or else (a cut stream, a client that left, no usage)
+   * `estimate` of it, flagged as estimated. Written to every scope of the
+   * request, in the background.
+   */
+  settle(attempt: Attempt, reported: Usage | null, complete: boolean, estimate: (reported: Usage | null) => Usage): Charge {
+    const price = this.priceOf(attempt);
+    const used = complete && reported !== null ? reported : estimate(reported);
+    const estimated = used !== reported;
+    const nanos = price === null ? null : costNanos(price, used);
+    const { env, ctx, key, requestId, user, started } = this.#request;
+    if (!this.#settled && env.SPEND_LEDGER !== undefined) {
+      this.#settled = true;
+      recordSpend(env.SPEND_LEDGER, ctx, this.#scopes, {
+        id: requestId,
+        at: started,
+        model: label(attempt),
+        user,
+        nanos: nanos ?? 0,
+        promptTokens: used.prompt_tokens,
+        completionTokens: used.completion_tokens,
+        estimated,
+        unpriced: price === null,
+      });
+    }
+    if (nanos !== null && key.maxCostPerRequestUsd !== undefined && nanos > usdToNanos(key.maxCostPerRequestUsd)) {
+      costAnomaly(ctx, key, { requestId, model: label(attempt), costUsd: nanosToUsd(nanos), maxCostPerRequestUsd: key.maxCostPerRequestUsd });
+    }
+    return { costUsd: nanos === null ? null : nanosToUsd(nanos), estimated };
+  }
+}
+
+/** A request that cost more than its key's cap allows (its worst case was under it, so the estimate failed): logged, and posted to the key's webhook. */
+function costAnomaly(ctx: BackgroundWork, key: GatewayKey, detail: { requestId: string; model: string; costUsd: number; maxCostPerRequestUsd: number }): void {
+  const alert = { type: "cost_anomaly", keyId: key.id, ...detail };
+  console.warn(JSON.stringify({ msg: "cost_anomaly", ...alert }));
+  if (key.alertWebhook === undefined) return;
+  const sent = fetch(key.alertWebhook, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(alert) }).then(
+    (res) => res.body?.cancel(),
+    (err: unknown) => console.error(JSON.stringify({ msg: "alert_webhook_failed", error: String(err) })),
+  );
+  ctx.waitUntil(sent);
+}

@@ -1,0 +1,140 @@
+/**
+ * The isolate's side of the SpendLedger Durable Objects (DESIGN.md "Reserve,
+ * then settle"). Only scopes with a budget are reserved on, concurrently: one
+ * round of Durable Object calls before forwarding, none at all for a request
+ * no budget covers. Every request's actual spend goes to every scope it
+ * belongs to after the response, in batches, in the background.
+ *
+ * Which scopes have a budget: this isolate remembers what each ledger last
+ * answered (a reservation or a settle both return the scope's status). A scope
+ * it has not heard of is reserved on, which is how a budget is found; a scope
+ * heard to have none is skipped until that is HEARD_TTL_MS old or a settle
+ * (which follows every request) says otherwise. An admin change of an existing
+ * budget is pushed to its ledger, so it binds the next reservation everywhere;
+ * a budget on a scope that had none binds other isolates from their next
+ * settle on that scope (within HEARD_TTL_MS at most).
+ */
+import { IsolateCache } from "../config/isolate-cache.ts";
+import type { Env } from "../env.ts";
+import { GatewayError } from "../http/errors.ts";
+import type { BudgetStatus, ReserveAnswer, ReserveRequest, SpendRecord } from "./ledger-types.ts";
+
+export type Ledgers = NonNullable<Env["SPEND_LEDGER"]>;
+
+export interface BackgroundWork {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+const HEARD_TTL_MS = 30_000;
+/** Settles wait this long for others to join their batch: a hot key's ledger then takes a few calls a second per isolate, not one per request. */
+export const SETTLE_BATCH_MS = 25;
+/** Records sent without waiting for the batch window. */
+const SETTLE_BATCH_MAX = 256;
+/** A failed settle is tried again once, after this long, before its records are logged as unsaved. */
+const SETTLE_RETRY_MS = 1_000;
+
+const heard = new IsolateCache<BudgetStatus | null>(HEARD_TTL_MS, 10_000);
+
+export const ledgerOf = (ns: Ledgers, scope: string) => ns.get(ns.idFromName(scope));
+
+/** What this isolate last heard of a scope's budget: a status, null (no budget), or undefined (not heard). */
+export const heardOf = (scope: string): BudgetStatus | null | undefined => heard.get(scope);
+
+/** An admin change in this isolate: the next request asks the ledger again. */
+export function forgetScope(scope: string): void {
+  heard.delete(scope);
+}
+
+export function remember(scope: string, status: BudgetStatus | null): void {
+  heard.set(scope, status);
+}
+
+export interface ScopeAnswer {
+  readonly scope: string;
+  readonly answer: ReserveAnswer;
+}
+
+/**
+ * Reserves `request` on each of `scopes` that may have a budget, concurrently.
+ * A ledger that cannot be reached fails the request (503): admitting it
+ * unchecked could overspend a hard budget.
+ */
+export async function reserveOn(ns: Ledgers, scopes: readonly string[], request: ReserveRequest): Promise<ScopeAnswer[]> {
+  const asked = scopes.filter((scope) => heard.get(scope) !== null);
+  if (asked.length === 0) return [];
+  try {
+    return await Promise.all(
+      asked.map(async (scope) => {
+        const answer = await ledgerOf(ns, scope).reserve(scope, request);
+        remember(scope, answer.status);
+        return { scope, answer };
+      }),
+    );
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "ledger_unreachable", error: String(err) }));
+    throw new GatewayError(503, "The gateway could not check this request against its budgets; try again shortly.", { code: "budget_unavailable" });
+  }
+}
+
+/** Drops a request's reservations (it failed: no provider charged it), in the background. */
+export function releaseOn(ns: Ledgers, ctx: BackgroundWork, scopes: readonly string[], id: string): void {
+  if (scopes.length === 0) return;
+  const released = Promise.all(scopes.map((scope) => ledgerOf(ns, scope).release(scope, [id]))).catch((err: unknown) => {
+    // Unreleased, the reservation expires by alarm and is charged: logged so an operator can tell why.
+    console.error(JSON.stringify({ msg: "ledger_release_failed", id, error: String(err) }));
+  });
+  ctx.waitUntil(released);
+}
+
+/** Records waiting for their scope's next settle call; `sent` once a full batch has gone ahead of its timer. */
+interface Batch {
+  readonly records: SpendRecord[];
+  sent: boolean;
+}
+const batches = new Map<string, Batch>();
+
+async function settleBatch(ns: Ledgers, scope: string, records: SpendRecord[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      remember(scope, await ledgerOf(ns, scope).settle(scope, records));
+      return;
+    } catch (err) {
+      if (attempt >= 2) {
+        // Settling is idempotent by id: these lines are enough to replay the records by hand.
+        for (const record of records) console.error(JSON.stringify({ msg: "spend_unsaved", scope, record, error: String(err) }));
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
+    }
+  }
+}
+
+/**
+ * Writes a request's spend to each of its scopes. The request that opens a
+ * scope's batch sends it (after SETTLE_BATCH_MS, under its own `waitUntil`, so
+ * the call is made in a context that is still alive); records of other
+ * requests that arrive meanwhile ride along.
+ */
+export function recordSpend(ns: Ledgers, ctx: BackgroundWork, scopes: readonly string[], record: SpendRecord): void {
+  for (const scope of scopes) {
+    const open = batches.get(scope);
+    if (open !== undefined) {
+      open.records.push(record);
+      if (open.records.length >= SETTLE_BATCH_MAX) {
+        open.sent = true;
+        batches.delete(scope);
+        ctx.waitUntil(settleBatch(ns, scope, open.records));
+      }
+      continue;
+    }
+    const batch: Batch = { records: [record], sent: false };
+    batches.set(scope, batch);
+    const sent = new Promise<void>((resolve) => setTimeout(resolve, SETTLE_BATCH_MS)).then(() => {
+      if (batch.sent) return;
+      batch.sent = true;
+      if (batches.get(scope) === batch) batches.delete(scope);
+      return settleBatch(ns, scope, batch.records);
+    });
+    ctx.waitUntil(sent);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * /admin/budgets/:scope and /admin/usage. A budget is written to KV (the
+ * configuration of record, listed by GET /admin/budgets) and pushed to its
+ * scope's SpendLedger, which enforces it from the next reservation on
+ * (DESIGN.md: admin writes that must take effect at once go to the Durable
+ * Object too). Spend and usage are read from the ledgers.
+ */
+import { Hono, type Context } from "hono";
+import { KEY_ID_PATTERN } from "../auth/key-store.ts";
+import { forgetScope, ledgerOf, type Ledgers } from "../budgets/ledger-client.ts";
+import { budgetSchema, type BudgetStatus, type UsageGroupBy, type UsageReport } from "../budgets/ledger-types.ts";
+import { GLOBAL_SCOPE, MAX_USER_LENGTH } from "../budgets/scopes.ts";
+import { listKvKeys } from "../config/kv-json.ts";
+import { settingsFor } from "../config/settings.ts";
+import type { AppEnv, Env } from "../env.ts";
+import { nanosToUsd } from "../metering/types.ts";
+import { planAttempts } from "../routing/plan.ts";
+import { readJsonObject } from "./body.ts";
+import { GatewayError, invalidRequest } from "./errors.ts";
+import { validate } from "./validate.ts";
+
+const BUDGET_PREFIX = "budget:";
+/** Budgets listed per page of GET /admin/budgets (each one's spend is one ledger read). */
+const LIST_LIMIT = 100;
+
+function ledgers(env: Env): Ledgers {
+  const ns = env.SPEND_LEDGER;
+  if (ns === undefined) {
+    throw new GatewayError(503, "Budgets are not enabled on this deployment (no SPEND_LEDGER Durable Object binding).", { code: "budgets_disabled" });
+  }
+  return ns;
+}
+
+/** `global`, `key:<key id>` or `user:<key id>:<end user>`; anything else is a 400 that says so. */
+export function parseScope(raw: string): string {
+  if (raw === GLOBAL_SCOPE) return raw;
+  const [kind, keyId, ...rest] = raw.split(":");
+  const validKey = keyId !== undefined && (KEY_ID_PATTERN.test(keyId) || keyId === "dev");
+  if (kind === "key" && validKey && rest.length === 0) return raw;
+  const user = rest.join(":");
+  if (kind === "user" && validKey && user.length > 0 && user.length <= MAX_USER_LENGTH) return raw;
+  throw invalidRequest(`Invalid budget scope '${raw}': use 'global', 'key:<key id>' or 'user:<key id>:<end user>'.`, "scope", "invalid_scope");
+}
+
+/** A scope's budget and spend, in dollars, as the admin API shows it. */
+export function statusJson(status: BudgetStatus): Record<string, unknown> {
+  return {
+    scope: status.scope,
+    ...status.budget,
+    spentUsd: nanosToUsd(status.spentNanos),
+    reservedUsd: nanosToUsd(status.reservedNanos),
+    remainingUsd: Math.max(0, status.budget.limitUsd - nanosToUsd(status.spentNanos + status.reservedNanos)),
+    periodStart: status.periodStart,
+    resetsAt: status.resetsAt,
+  };
+}
+
+const budgetNotFound = (scope: string): GatewayError =>
+  new GatewayError(404, `No budget is set on '${scope}'.`, { code: "budget_not_found", param: "scope" });
+
+/** The alias a budget degrades to must be servable now: a typo found at write time, not when the budget runs out. */
+async function checkDegradeTarget(env: Env, alias: string): Promise<void> {
+  try {
+    await planAttempts(env, alias, "chat");
+  } catch (err) {
+    const why = err instanceof GatewayError ? err.message : String(err);
+    throw invalidRequest(`'degradeTo' must name a model this gateway can serve: ${why}`, "degradeTo", "invalid_degrade_target");
+  }
+}
+
+const scopeOf = (c: Context<AppEnv>): string => parseScope(c.req.param("scope") ?? "");
+
+export function budgetRoutes(): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.get("/", async (c) => {
+    const ns = ledgers(c.env);
+    const listed = (await listKvKeys(c.env.CONFIG, BUDGET_PREFIX)).slice(0, LIST_LIMIT);
+    const statuses = await Promise.all(listed.map(({ name }) => ledgerOf(ns, name.slice(BUDGET_PREFIX.length)).status(name.slice(BUDGET_PREFIX.length))));
+    return c.json({ object: "list", data: statuses.flatMap((s) => (s === null ? [] : [statusJson(s)])) });
+  });
+
+  routes.put("/:scope", async (c) => {
+    const scope = scopeOf(c);
+    const ns = ledgers(c.env);
+    const budget = validate(budgetSchema, await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes));
+    if (budget.degradeTo !== undefined) await checkDegradeTarget(c.env, budget.degradeTo);
+    // The ledger first: once KV lists a budget, it is enforced.
+    const status = await ledgerOf(ns, scope).setBudget(scope, budget);
+    await c.env.CONFIG.put(BUDGET_PREFIX + scope, JSON.stringify(budget));
+    forgetScope(scope);
+    if (status === null) throw new Error("the ledger did not keep the budget");
+    return c.json(statusJson(status));
+  });
+
+  routes.get("/:scope", async (c) => {
+    const scope = scopeOf(c);
+    const status = await ledgerOf(ledgers(c.env), scope).status(scope);
+    if (status === null) throw budgetNotFound(scope);
+    return c.json(statusJson(status));
+  });
+
+  routes.delete("/:scope", async (c) => {
+    const scope = scopeOf(c);
+    const ns = ledgers(c.env);
+    const had = (await c.env.CONFIG.get(BUDGET_PREFIX + scope)) !== null;
+    const status = await ledgerOf(ns, scope).status(scope);
+    if (!had && status === null) throw budgetNotFound(scope);
+    await ledgerOf(ns, scope).setBudget(scope, null);
+    await c.env.CONFIG.delete(BUDGET_PREFIX + scope);
+    forgetScope(scope);
+    return c.json({ scope, deleted: true });
+  });
+
+  return routes;
+}
+
+function reportJson(report: UsageReport, groupBy: UsageGroupBy): Record<string, unknown> {
+  let total = 0;
+  const rows = report.rows.map((row) => {
+    total += row.costNanos;
+    return {
+      [groupBy]: row.key,
+      costUsd: nanosToUsd(row.costNanos),
+      requests: row.requests,
+      promptTokens: row.promptTokens,
+      completionTokens: row.completionTokens,
+      estimatedRequests: row.estimatedRequests,
+      unpricedRequests: row.unpricedRequests,
+    };
+  });
+  return { scope: report.scope, period: report.period, periodStart: report.periodStart, groupBy, totalUsd: nanosToUsd(total), data: rows };
+}
+
+/** `date`: `YYYY-MM-DD` (or `YYYY-MM` for a month) of the period to report; the current one by default. */
+function periodAt(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const at = /^\d{4}-\d{2}(-\d{2})?$/.test(raw) ? Date.parse(raw.length === 7 ? `${raw}-01T00:00:00Z` : `${raw}T00:00:00Z`) : NaN;
+  if (Number.isNaN(at)) throw invalidRequest(`Invalid 'date' '${raw}': use YYYY-MM-DD or YYYY-MM.`, "date");
+  return at;
+}
+
+/** GET /admin/usage?scope=…&period=day|month&groupBy=model|user[&date=…] */
+export async function usageReport(c: Context<AppEnv>): Promise<Response> {
+  const scope = parseScope(c.req.query("scope") ?? GLOBAL_SCOPE);
+  const period = c.req.query("period") ?? "day";
+  if (period !== "day" && period !== "month") throw invalidRequest(`Invalid 'period' '${period}': use 'day' or 'month'.`, "period");
+  const groupBy = c.req.query("groupBy") ?? "model";
+  if (groupBy !== "model" && groupBy !== "user") throw invalidRequest(`Invalid 'groupBy' '${groupBy}': use 'model' or 'user'.`, "groupBy");
+  const at = periodAt(c.req.query("date"));
+  const report = await ledgerOf(ledgers(c.env), scope).usage(scope, { period, groupBy, at });
+  return c.json(reportJson(report, groupBy));
+}
