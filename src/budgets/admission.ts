@@ -15,6 +15,7 @@ import { costNanos } from "../metering/cost.ts";
 import { priceOf } from "../metering/price-table.ts";
 import { nanosToUsd, usdToNanos, type ModelPrice, type Nanos } from "../metering/types.ts";
 import { inputTokenBound, outputTokenBound, worstCaseNanos } from "../metering/worst-case.ts";
+import { estimatedUsage } from "../metering/estimate.ts";
 import type { Usage } from "../providers/types.ts";
 import type { Attempt, Plan } from "../routing/plan.ts";
 import { budgetRefusal, budgetWarnings, unpricedRefusal, perRequestCapRefusal } from "./admission-messages.ts";
@@ -71,6 +72,13 @@ async function priced(env: Env, plan: Plan, body: Readonly<Record<string, unknow
   return { plan, prices, worst, worstModel };
 }
 
+/** A provider's count as the ledger stores it: a whole number of tokens (some report fractions, or garbage). */
+const wholeTokens = (n: number): number => (Number.isFinite(n) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(n))) : 0);
+
+const throwUnpriced = (plan: Plan): never => {
+  throw unpricedRefusal(plan);
+};
+
 /** The plan without its unpriced targets (a hard budget cannot bound them), or null if that leaves none. */
 function withoutUnpriced(p: Priced): Priced | null {
   const attempts = p.plan.attempts.filter((a) => p.prices.get(a) !== null);
@@ -121,43 +129,49 @@ export class RequestMeter {
   async #admit(inputTokens: number): Promise<void> {
     const { key, env } = this.#request;
     let degraded = false;
-    const degrade = async (alias: string, why: string): Promise<void> => {
+    /** Re-plans on `alias`; false (and the request is refused as it would have been) when the alias cannot be planned now. */
+    const degrade = async (alias: string, why: string): Promise<boolean> => {
+      if (degraded) return false;
       degraded = true;
       const from = this.#priced.plan.requested;
-      this.#priced = await priced(env, await this.#request.replan(alias), this.#request.body, inputTokens);
+      try {
+        this.#priced = await priced(env, await this.#request.replan(alias), this.#request.body, inputTokens);
+      } catch (err) {
+        console.error(JSON.stringify({ msg: "degrade_failed", alias, why, error: String(err) }));
+        return false;
+      }
       this.headers["x-switchyard-degraded"] = `${from} -> ${alias} (${why})`;
+      return true;
     };
 
     const cap = key.maxCostPerRequestUsd;
-    if (cap !== undefined && this.#priced.worst > usdToNanos(cap)) {
-      if (key.degradeTo === undefined) throw perRequestCapRefusal(this.#priced, cap, this.#request.body);
-      await degrade(key.degradeTo, "maxCostPerRequestUsd");
-      if (this.#priced.worst > usdToNanos(cap)) throw perRequestCapRefusal(this.#priced, cap, this.#request.body);
+    if (cap !== undefined) {
+      // A cap bounds what a request may cost: a model with no price cannot be shown to fit it.
+      if (!key.allowUnpriced) this.#priced = withoutUnpriced(this.#priced) ?? throwUnpriced(this.#priced.plan);
+      if (this.#priced.worst > usdToNanos(cap)) {
+        const served = key.degradeTo !== undefined && (await degrade(key.degradeTo, "maxCostPerRequestUsd"));
+        if (!served || this.#priced.worst > usdToNanos(cap)) throw perRequestCapRefusal(this.#priced, cap, this.#request.body);
+      }
     }
 
-    const ns = env.SPEND_LEDGER;
-    if (ns === undefined) return;
-    let answers = await this.#reserve();
-    const asked = degradeAsked(answers);
-    if (asked !== undefined && !degraded && asked.budget.degradeTo !== undefined) {
-      await degrade(asked.budget.degradeTo, `${asked.scope} budget`);
-      answers = await this.#reserve();
-    }
-    for (const { answer } of answers) {
-      if (answer.admitted) continue;
-      this.release();
-      throw budgetRefusal(answer.status, this.#priced.worst);
-    }
-    if (hardBudgets(answers).length > 0 && !key.allowUnpriced) {
-      const kept = withoutUnpriced(this.#priced);
-      if (kept === null) {
-        this.release();
-        throw unpricedRefusal(this.#priced.plan);
+    if (env.SPEND_LEDGER === undefined) return;
+    // From the first reservation on, whatever refuses the request must also give its reservations back.
+    try {
+      let answers = await this.#reserve();
+      const asked = degradeAsked(answers);
+      if (asked?.budget.degradeTo !== undefined && (await degrade(asked.budget.degradeTo, `${asked.scope} budget`))) {
+        answers = await this.#reserve();
       }
-      this.#priced = kept;
+      for (const { answer } of answers) if (!answer.admitted) throw budgetRefusal(answer.status, this.#priced.worst);
+      if (hardBudgets(answers).length > 0 && !key.allowUnpriced) {
+        this.#priced = withoutUnpriced(this.#priced) ?? throwUnpriced(this.#priced.plan);
+      }
+      const warning = budgetWarnings(answers.map((a) => a.answer.status));
+      if (warning !== null) this.headers["x-switchyard-budget-warning"] = warning;
+    } catch (err) {
+      this.release();
+      throw err;
     }
-    const warning = budgetWarnings(answers.map((a) => a.answer.status));
-    if (warning !== null) this.headers["x-switchyard-budget-warning"] = warning;
   }
 
   /** One round of reservations; an admitted scope is remembered for settling or release. */
@@ -166,11 +180,22 @@ export class RequestMeter {
     if (ns === undefined) return [];
     const { requestId, user, env } = this.#request;
     const ttlMs = settingsFor(env).reservationTtlMs;
-    const answers = await reserveOn(ns, this.#scopes, { id: requestId, nanos: this.#priced.worst, model: this.#priced.worstModel, user, ttlMs });
-    for (const { scope, answer } of answers) {
-      if (answer.admitted && answer.status !== null && !this.#reserved.includes(scope)) this.#reserved.push(scope);
-    }
-    return answers;
+    const request = { id: requestId, nanos: this.#priced.worst, model: this.#priced.worstModel, user, ttlMs };
+    return reserveOn(ns, this.#scopes, request, (scope) => {
+      if (!this.#reserved.includes(scope)) this.#reserved.push(scope);
+    });
+  }
+
+  /**
+   * A provider answered but its answer could not be read (a body that stalled or
+   * broke, a stream nothing could relay): it has likely billed the request, so
+   * it is charged as estimated, with the most output it could have produced.
+   */
+  chargeUnread(attempt: Attempt): Charge {
+    const price = this.priceOf(attempt);
+    const { body, bodyBytes } = this.#request;
+    const output = price === null ? 0 : outputTokenBound(body, price);
+    return this.settle(attempt, null, false, () => estimatedUsage(null, bodyBytes, output));
   }
 
   /** The price of the target that answered (null: unpriced). */
@@ -178,7 +203,7 @@ export class RequestMeter {
     return this.#priced.prices.get(attempt) ?? null;
   }
 
-  /** The request failed before any provider answered: nothing was charged, so its reservations go. */
+  /** The request failed before any provider answered (no provider bills an error): its reservations go. */
   release(): void {
     const ns = this.#request.env.SPEND_LEDGER;
     if (this.#settled || ns === undefined) return;
@@ -206,8 +231,8 @@ export class RequestMeter {
         model: label(attempt),
         user,
         nanos: nanos ?? 0,
-        promptTokens: used.prompt_tokens,
-        completionTokens: used.completion_tokens,
+        promptTokens: wholeTokens(used.prompt_tokens),
+        completionTokens: wholeTokens(used.completion_tokens),
         estimated,
         unpriced: price === null,
       });

@@ -56,24 +56,31 @@ export interface ScopeAnswer {
 
 /**
  * Reserves `request` on each of `scopes` that may have a budget, concurrently.
- * A ledger that cannot be reached fails the request (503): admitting it
+ * `held` hears of each reservation as soon as its ledger has made it, so that
+ * the caller can give them all back even when another scope's call fails. A
+ * ledger that cannot be reached fails the request (503): admitting it
  * unchecked could overspend a hard budget.
  */
-export async function reserveOn(ns: Ledgers, scopes: readonly string[], request: ReserveRequest): Promise<ScopeAnswer[]> {
+export async function reserveOn(ns: Ledgers, scopes: readonly string[], request: ReserveRequest, held: (scope: string) => void): Promise<ScopeAnswer[]> {
   const asked = scopes.filter((scope) => heard.get(scope) !== null);
   if (asked.length === 0) return [];
-  try {
-    return await Promise.all(
-      asked.map(async (scope) => {
-        const answer = await ledgerOf(ns, scope).reserve(scope, request);
-        remember(scope, answer.status);
-        return { scope, answer };
-      }),
-    );
-  } catch (err) {
-    console.error(JSON.stringify({ msg: "ledger_unreachable", error: String(err) }));
-    throw new GatewayError(503, "The gateway could not check this request against its budgets; try again shortly.", { code: "budget_unavailable" });
+  const settled = await Promise.allSettled(
+    asked.map(async (scope) => {
+      const answer = await ledgerOf(ns, scope).reserve(scope, request);
+      remember(scope, answer.status);
+      if (answer.admitted && answer.status !== null) held(scope);
+      return { scope, answer };
+    }),
+  );
+  const answers: ScopeAnswer[] = [];
+  for (const result of settled) {
+    if (result.status === "fulfilled") answers.push(result.value);
+    else {
+      console.error(JSON.stringify({ msg: "ledger_unreachable", error: String(result.reason) }));
+      throw new GatewayError(503, "The gateway could not check this request against its budgets; try again shortly.", { code: "budget_unavailable" });
+    }
   }
+  return answers;
 }
 
 /** Drops a request's reservations (it failed: no provider charged it), in the background. */

@@ -37,7 +37,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
 
   if (executed.stream === null) {
     const answer = await readAnswer(executed, attempt.adapter.readChatResponse).catch((err: unknown) => {
-      meter.release();
+      meter.chargeUnread(attempt);
       throw err;
     });
     const charge = chargeAnswer(meter, executed, answer, bytes, "chat");
@@ -54,6 +54,6 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     log: { ...log, started },
     headers: meter.headers,
     settle: (end) => meter.settle(attempt, end.usage, end.kind === "completed", (reported) => estimatedUsage(reported, bytes, end.pieces)),
-    onFailure: () => meter.release(),
+    onFailure: () => meter.chargeUnread(attempt),
   });
 }

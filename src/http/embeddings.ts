@@ -31,7 +31,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const { attempt } = executed;
   const answer = await readAnswer(executed, (upstream) => attempt.adapter.readEmbeddingsResponse(upstream, { body, upstreamModel: attempt.model })).catch(
     (err: unknown) => {
-      meter.release();
+      meter.chargeUnread(attempt);
       throw err;
     },
   );

@@ -80,7 +80,7 @@ export interface StreamedAnswerOptions {
   /** Headers of the admit step (budget warnings, a degrade). */
   readonly headers: Readonly<Record<string, string>>;
   readonly errorEvent?: ((message: string, code: string) => Uint8Array) | undefined;
-  /** The stream could not be relayed at all (no translator for it): nothing is settled. */
+  /** The stream could not be relayed at all (no translator for it): the provider has answered, so it is charged an estimate. */
   readonly onFailure: () => void;
 }
 

@@ -6,8 +6,8 @@ import { errorEvent } from "./openai-events.ts";
 /**
  * How a relayed stream ended, for the request log and settling its spend.
  * `usage` is what the provider reported so far (complete only for `completed`);
- * `pieces` counts the writes of content to the client (roughly one per
- * streamed delta), from which a stream without usage is estimated.
+ * `pieces` counts the events written to the client (a streamed delta carries
+ * at least one token), from which a stream without usage is estimated.
  */
 export type StreamEnd = (
   | { kind: "completed"; usage: Usage | null }
@@ -24,6 +24,18 @@ export interface RelayOptions {
   errorEvent?: ((message: string, code: string) => Uint8Array) | undefined;
 }
 
+
+/** SSE events ended in `bytes` (blank lines: `\n\n` or `\n\r\n`); at least 1 for a write that ends none (a binary or split event). */
+function eventsIn(bytes: Uint8Array): number {
+  let count = 0;
+  let i = bytes.indexOf(0x0a);
+  while (i !== -1) {
+    const next = bytes[i + 1];
+    if (next === 0x0a || (next === 0x0d && bytes[i + 2] === 0x0a)) count++;
+    i = bytes.indexOf(0x0a, i + 1);
+  }
+  return Math.max(count, 1);
+}
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -114,7 +126,7 @@ export function relayStream(upstream: PeekedStream, translator: StreamTranslator
   // The newest write resolves once the client has read it (the queue is drained up to there).
   let lastWrite: Promise<void> = Promise.resolve();
   const emit = (bytes: Uint8Array): void => {
-    if (bytes !== HEARTBEAT) pieces++;
+    if (bytes !== HEARTBEAT) pieces += eventsIn(bytes);
     lastWriteAt = Date.now();
     lastWrite = writer.write(bytes);
     lastWrite.catch(() => {}); // a failed write means the client left: handled above

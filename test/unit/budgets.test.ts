@@ -223,6 +223,24 @@ describe("soft budgets and degrading", () => {
     expect(res.headers.get("x-switchyard-model")).toBe(cheap);
   });
 
+  it("refuse with the budget's 402, and hold nothing, when the alias to degrade to has gone since", async () => {
+    const { key, id } = await newKey();
+    const pricey = uniqueTag("pricey");
+    const cheap = uniqueTag("cheap");
+    await setPrice(pricey, 100, 400);
+    await setPrice(cheap, 0.01, 0.01);
+    const alias = uniqueTag("gone-alias");
+    await gateway(`/admin/routes/${alias}`, admin("PUT", { targets: [{ provider: "openai", model: cheap }] }), L);
+    await setBudget(`key:${id}`, { limitUsd: 10, period: "day", mode: "hard" });
+    await setBudget(`user:${id}:u1`, { limitUsd: 0.0000001, period: "day", mode: "hard", degradeTo: alias });
+    await gateway(`/admin/routes/${alias}`, admin("DELETE"), L);
+    const res = await chat(key, { model: `openai/${pricey}`, max_tokens: 10, user: "u1" });
+    expect(res.status).toBe(402);
+    expect((await res.json<OpenAIError>()).error.code).toBe("budget_exceeded");
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await budgetOf(`key:${id}`)).reservedUsd).toBe(0);
+  });
+
   it("refuse a budget whose degradeTo names nothing the gateway can serve", async () => {
     const { id } = await newKey();
     const res = await setBudget(`key:${id}`, { limitUsd: 1, period: "day", degradeTo: "no-such-alias" });
@@ -232,6 +250,13 @@ describe("soft budgets and degrading", () => {
 });
 
 describe("per-request cost caps", () => {
+  it("refuse a model with no price: it cannot be shown to fit the cap", async () => {
+    const { key } = await newKey({ maxCostPerRequestUsd: 1 });
+    const res = await chat(key, { model: `openai/${uniqueTag("unpriced")}`, max_tokens: 10 });
+    expect(res.status).toBe(402);
+    expect((await res.json<OpenAIError>()).error.code).toBe("model_unpriced");
+  });
+
   it("refuse a request whose worst case is above the key's cap, saying what would fit", async () => {
     const { key } = await newKey({ maxCostPerRequestUsd: 0.01 });
     const model = uniqueTag("capped");
@@ -285,6 +310,18 @@ describe("partial charges", () => {
     expect(ledger.data[0]).toMatchObject({ requests: 1, estimatedRequests: 1 });
     expect(ledger.data[0]!.completionTokens).toBeGreaterThan(0);
     expect(ledger.data[0]!.completionTokens).toBeLessThan(200);
+  });
+
+  it("charge an answer the provider sent but that could not be read (a stalled body), marked estimated", async () => {
+    const { key, id } = await newKey();
+    const model = uniqueTag("stalled");
+    await setPrice(model, 1, 10);
+    await setBudget(`key:${id}`, { limitUsd: 1, period: "day", mode: "hard" });
+    const res = await chat(key, { model: `openai/${model}`, max_tokens: 100, mock: { stallBody: true } }, {});
+    expect(res.status).toBe(504);
+    const ledger = await settled(`key:${id}`, 1);
+    expect(ledger.data[0]).toMatchObject({ requests: 1, estimatedRequests: 1, completionTokens: 100 });
+    expect((await budgetOf(`key:${id}`)).reservedUsd).toBe(0);
   });
 
   it("release the reservation of a request no provider answered", async () => {

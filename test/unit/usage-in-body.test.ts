@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { usageInBody } from "../../src/providers/openai-compatible/usage-in-body.ts";
+import { usageInBody, withCostInBody } from "../../src/providers/openai-compatible/usage-in-body.ts";
 
 const enc = (value: unknown, space?: number) => new TextEncoder().encode(JSON.stringify(value, null, space));
 const usage = { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 10 } };
@@ -42,5 +42,27 @@ describe("usage read from the end of a non-streamed answer", () => {
   it("refuses a body that is not a JSON object", () => {
     expect(() => usageInBody(new TextEncoder().encode("<html>down</html>"))).toThrow();
     expect(() => usageInBody(new TextEncoder().encode(""))).toThrow();
+  });
+});
+
+describe("the gateway's cost written into a non-streamed answer", () => {
+  const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+  it("adds cost to the root usage object and leaves the rest of the bytes alone", () => {
+    const body = '{"id":"x","choices":[{"message":{"content":"usage: {\\"a\\":1}"}}],\n "usage": {"prompt_tokens": 3, "completion_tokens": 2} }';
+    const out = JSON.parse(text(withCostInBody(body, 0.000123))) as { usage: Record<string, number>; choices: unknown };
+    expect(out.usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, cost: 0.000123 });
+    expect(text(withCostInBody(body, 0.000123)).startsWith('{"id":"x","choices":[{"message":{"content":"usage: {\\"a\\":1}"}}],\n "usage": {')).toBe(true);
+  });
+
+  it("replaces a cost the provider reported rather than writing the key twice", () => {
+    const out = text(withCostInBody('{"usage":{"prompt_tokens":1,"cost":0.5}}', 0.25));
+    expect(out).toBe('{"usage":{"prompt_tokens":1,"cost":0.25}}');
+  });
+
+  it("fills an empty usage object, and leaves answers without one (or with usage: null) as they are", () => {
+    expect(text(withCostInBody('{"usage":{}}', 1e-9))).toBe('{"usage":{"cost":1e-9}}');
+    expect(text(withCostInBody('{"usage":null}', 1))).toBe('{"usage":null}');
+    expect(text(withCostInBody('{"data":[],"meta":{"usage":{"x":1}}}', 1))).toBe('{"data":[],"meta":{"usage":{"x":1}}}');
   });
 });

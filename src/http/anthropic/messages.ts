@@ -76,7 +76,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
       return { body: JSON.stringify(openAIToAnthropicMessage(completion, answer.usage, request.model)), usage: answer.usage };
     };
     const answer = await readAnswer(executed, read).catch((err: unknown) => {
-      meter.release();
+      meter.chargeUnread(attempt);
       throw err;
     });
     const charge = chargeAnswer(meter, executed, answer, bytes, "chat");
@@ -94,7 +94,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
     log: { ...log, started },
     headers: meter.headers,
     settle: (end) => meter.settle(attempt, end.usage, end.kind === "completed", (reported) => estimatedUsage(reported, bytes, end.pieces)),
-    onFailure: () => meter.release(),
+    onFailure: () => meter.chargeUnread(attempt),
     errorEvent: anthropicSseError,
   });
 }

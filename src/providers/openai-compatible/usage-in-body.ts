@@ -81,21 +81,29 @@ export function usageInBody(bytes: Uint8Array, normalise: Normalise = normaliseO
 }
 
 /**
- * The answer with `"cost": <usd>` added to its root `usage` object, as
- * OpenRouter reports it; the rest of the bytes unchanged. An answer without a
- * usage object is returned as it is.
+ * The answer with `"cost": <usd>` set in its root `usage` object, as
+ * OpenRouter reports it (a cost the provider already put there is replaced:
+ * a key must not appear twice); the bytes around that object unchanged. Only
+ * the usage object is parsed and re-written. An answer without one is
+ * returned as it is.
  */
 export function withCostInBody(body: Uint8Array | string, costUsd: number): Uint8Array {
   const bytes = typeof body === "string" ? encoder.encode(body) : body;
-  const span = findRootUsage(bytes, () => true);
-  if (span === null) return bytes;
-  const close = span.end - 1; // the usage object's `}`
-  let before = close - 1;
-  while (before > span.start && WHITESPACE.has(bytes[before] ?? 0)) before--;
-  const field = encoder.encode(`${before === span.start ? "" : ","}"cost":${costUsd}`);
-  const out = new Uint8Array(bytes.length + field.length);
-  out.set(bytes.subarray(0, close), 0);
-  out.set(field, close);
-  out.set(bytes.subarray(close), close + field.length);
+  let usage: Record<string, unknown> | null = null;
+  const span = findRootUsage(bytes, (start, end) => {
+    try {
+      const parsed: unknown = JSON.parse(decoder.decode(bytes.subarray(start, end)));
+      usage = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+    } catch {
+      usage = null;
+    }
+    return usage !== null;
+  });
+  if (span === null || usage === null) return bytes;
+  const replaced = encoder.encode(JSON.stringify({ ...(usage as Record<string, unknown>), cost: costUsd }));
+  const out = new Uint8Array(bytes.length - (span.end - span.start) + replaced.length);
+  out.set(bytes.subarray(0, span.start), 0);
+  out.set(replaced, span.start);
+  out.set(bytes.subarray(span.end), span.start + replaced.length);
   return out;
 }
