@@ -16,7 +16,12 @@
  * (both read one in-memory KV): a fourth block compares their throughput and CPU, and
  * failover is timed first (a primary answering 503, a hanging primary with a
  * ttfbTimeoutMs, a primary whose breaker is open), each against the secondary called
- * alone. Prints a table and writes bench/out/results.json. See bench/README.md.
+ * alone. Budgets: a fifth block sends non-stream with a key without a budget and with
+ * a key whose scope has a hard budget (a SpendLedger reservation per request), and a
+ * sixth drives that key's ledger with more connections, through the gateway and through
+ * bench/ledger-driver.js alone (one reserve + one settle per request, in the gateway's
+ * process); then the ledgers' counts are checked against what wrk saw answered.
+ * Prints a table and writes bench/out/results.json. See bench/README.md.
  *
  * Env: BENCH_DURATION (s per counted run, 6), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
  * BENCH_WARMUP (s, 2), BENCH_ROUNDS (a,b,c,c,b,a patterns per load block, 1),
@@ -28,6 +33,8 @@ import { mkdirSync } from "node:fs";
 import { relative } from "node:path";
 import { freePort } from "../test/support/free-port.ts";
 import { buildBundle, describeBundle } from "./lib/bundle.ts";
+import { budgetBlocks, countLedgers, DRIVER_SCOPE, setUpBudgets, smokeTestBudgets } from "./lib/budgets.ts";
+import { budgetResults } from "./lib/budgets-report.ts";
 import { failoverRuns } from "./lib/failover.ts";
 import { createGatewayKey, keyPrefix } from "./lib/gateway-key.ts";
 import { loadBlocks, loadRuns } from "./lib/load.ts";
@@ -40,10 +47,10 @@ import { smokeTest } from "./lib/smoke-test.ts";
 import type { ComparedTargetName, Target } from "./lib/types.ts";
 import { readWranglerToml, writeConfigs, type Ports } from "./lib/workerd-config.ts";
 
-/** Distinct free loopback ports: one per target and one for the KV the two gateways share. */
+/** Distinct free loopback ports: one per target (the ledger driver's in the gateway's process) and one for the KV the two gateways share. */
 async function pickPorts(): Promise<Ports> {
-  const ports: Ports = { gateway: 0, "gateway-no-health": 0, bare: 0, upstream: 0, kv: 0 };
-  for (const name of ["upstream", "gateway", "gateway-no-health", "bare", "kv"] as const) {
+  const ports: Ports = { gateway: 0, "gateway-no-health": 0, bare: 0, upstream: 0, "ledger-driver": 0, kv: 0 };
+  for (const name of ["upstream", "gateway", "gateway-no-health", "bare", "ledger-driver", "kv"] as const) {
     let port = await freePort();
     while (Object.values(ports).includes(port)) port = await freePort();
     ports[name] = port;
@@ -61,7 +68,7 @@ async function main(): Promise<void> {
   const wrkVersion = (spawnSync(settings.wrk, ["-v"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "").trim();
 
   const ports = await pickPorts();
-  const configs = writeConfigs(bundle, wrangler, ports);
+  const configs = writeConfigs(bundle, wrangler, ports, DRIVER_SCOPE);
   const upstream = startProcess("mock-upstream", process.execPath, [MOCK_UPSTREAM, "--port", String(ports.upstream)]);
   const kv = startProcess("workerd-kv", WORKERD, ["serve", configs.kv, "config"]);
   const gateway = startProcess("workerd-gateway", WORKERD, ["serve", configs.gateway, "config"]);
@@ -70,12 +77,13 @@ async function main(): Promise<void> {
   await waitForHttp("mock upstream", ports.upstream, upstream);
   await waitForHttp("workerd (kv)", ports.kv, kv);
   await waitForHttp("workerd (gateway)", ports.gateway, gateway);
+  await waitForHttp("workerd (ledger driver)", ports["ledger-driver"], gateway);
   await waitForHttp("workerd (gateway-no-health)", ports["gateway-no-health"], noHealth);
   await waitForHttp("workerd (bare)", ports.bare, bare);
   console.log(
     `servers: gateway :${ports.gateway} (workerd pid ${gateway.child.pid}, route health on), ` +
       `gateway-no-health :${ports["gateway-no-health"]} (workerd pid ${noHealth.child.pid}), ` +
-      `bare :${ports.bare} (workerd pid ${bare.child.pid}), upstream :${ports.upstream} (node pid ${upstream.child.pid}), ` +
+      `ledger driver :${ports["ledger-driver"]} (in the gateway's process), bare :${ports.bare} (workerd pid ${bare.child.pid}), upstream :${ports.upstream} (node pid ${upstream.child.pid}), ` +
       `kv :${ports.kv} (workerd pid ${kv.child.pid})`,
   );
 
@@ -89,13 +97,19 @@ async function main(): Promise<void> {
     { name: "upstream", port: ports.upstream, child: null },
   ];
   const noHealthTarget: Target = { name: "gateway-no-health", port: ports["gateway-no-health"], child: noHealth.child };
+  const driverTarget: Target = { name: "ledger-driver", port: ports["ledger-driver"], child: gateway.child };
   const scenarios = writeScenarios();
   await scriptBenchMock(ports.upstream);
   await putRoutedAlias(ports.gateway);
+  const budgets = await setUpBudgets(ports.gateway, scenarios.nonStream);
+  console.log(`budgets: ${budgets.offScope} without a budget (off), ${budgets.onScope} and ${DRIVER_SCOPE} (ledger driver) with a hard one; openai/mock-model priced`);
 
   await smokeTest([...targets, noHealthTarget], scenarios, key);
+  await smokeTestBudgets(gatewayTarget, driverTarget, budgets);
   const failover = await failoverRuns(settings, { withHealth: gatewayTarget, withoutHealth: noHealthTarget }, key);
-  const runs = await loadRuns(settings, loadBlocks(targets, scenarios, noHealthTarget), key);
+  const extraBlocks = budgetBlocks(gatewayTarget, driverTarget, budgets);
+  const { runs, warmups } = await loadRuns(settings, loadBlocks(targets, scenarios, noHealthTarget, extraBlocks), key);
+  const ledgers = await countLedgers(ports.gateway, budgets, runs, warmups);
   const sequential = await sequentialRuns(settings, targets, scenarios.compared, key);
   for (const server of [gateway, noHealth, bare, upstream, kv]) {
     if (!alive(server.child)) throw new BenchError(`a server exited during the benchmark: see ${relative(ROOT, LOGS)}`);
@@ -111,7 +125,7 @@ async function main(): Promise<void> {
     gatewayKey: keyPrefix(key),
     requestLogLines: countRequestLogLines(gateway.log),
   };
-  const results = buildResults(info, scenarios, runs, sequential, failover);
+  const results = buildResults(info, scenarios, runs, sequential, failover, budgetResults(runs, budgets, ledgers));
   const resultsPath = writeResults(results);
   console.log(formatReport(results, info, targets, scenarios, resultsPath));
 }

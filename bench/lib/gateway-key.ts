@@ -6,14 +6,26 @@
 import { adminRequest } from "./admin.ts";
 import { BenchError } from "./settings.ts";
 
-/** POST /admin/keys on the gateway; returns the new key's secret (`sk-sy-…`). */
-export async function createGatewayKey(port: number): Promise<string> {
-  const answer = await adminRequest(port, "POST", "/admin/keys", 201, { name: "bench" });
-  const key = (answer as { key?: unknown }).key;
-  if (typeof key !== "string" || key === "") {
-    throw new BenchError(`POST /admin/keys answered without a key:\n${JSON.stringify(answer).slice(0, 2000)}`);
+export interface CreatedKey {
+  /** The key's id (`key_…`): its budget scope is `key:<id>`. */
+  id: string;
+  /** The secret (`sk-sy-…`) requests carry. */
+  secret: string;
+}
+
+/** POST /admin/keys on the gateway with `name`; returns the new key's id and secret. */
+export async function createKey(port: number, name: string): Promise<CreatedKey> {
+  const answer = (await adminRequest(port, "POST", "/admin/keys", 201, { name })) as { id?: unknown; key?: unknown };
+  const { id, key } = answer;
+  if (typeof key !== "string" || key === "" || typeof id !== "string" || id === "") {
+    throw new BenchError(`POST /admin/keys answered without an id and a key:\n${JSON.stringify(answer).slice(0, 2000)}`);
   }
-  return key;
+  return { id, secret: key };
+}
+
+/** The run's key, the one every target's requests carry; returns its secret (`sk-sy-…`). */
+export async function createGatewayKey(port: number): Promise<string> {
+  return (await createKey(port, "bench")).secret;
 }
 
 /** The part of a secret that is safe to print: its prefix, as the admin API shows it. */

@@ -8,7 +8,7 @@ import { fmtInt } from "./format.ts";
 import { runCommand } from "./processes.ts";
 import { BENCH, BenchError, type Settings } from "./settings.ts";
 import type { Scenarios } from "./scenarios.ts";
-import type { LoadAggregate, LoadBlock, LoadRun, LoadSlot, Scenario, Target } from "./types.ts";
+import type { BlockName, LoadAggregate, LoadBlock, LoadRun, LoadSlot, Scenario, ScenarioName, Target, TargetName, WarmupRun } from "./types.ts";
 
 /** The JSON line wrk.lua's done() hook prints. */
 interface WrkSummary {
@@ -37,15 +37,16 @@ async function wrkRun(
   scenario: Scenario,
   key: string,
   durationS: number,
+  connections: number,
 ): Promise<{ summary: WrkSummary; cpuTicks: number | null }> {
   // wrk sends to the URL's path (wrk.path): the scenario's endpoint.
   const url = `http://127.0.0.1:${target.port}${scenario.path}`;
-  const args = [`-t${settings.threads}`, `-c${settings.connections}`, `-d${durationS}s`, "--timeout", "10s"];
+  const args = [`-t${settings.threads}`, `-c${connections}`, `-d${durationS}s`, "--timeout", "10s"];
   args.push("-s", join(BENCH, "wrk.lua"), url);
   const pid = target.child?.pid;
   const before = pid === undefined ? null : cpuTicks(pid);
   const result = await runCommand(settings.wrk, args, {
-    env: { ...process.env, BENCH_BODY_FILE: scenario.bodyFile, BENCH_AUTH: key },
+    env: { ...process.env, BENCH_BODY_FILE: scenario.bodyFile, BENCH_AUTH: scenario.key ?? key },
     timeoutMs: (durationS + 30) * 1000,
   });
   const after = pid === undefined ? null : cpuTicks(pid);
@@ -75,9 +76,9 @@ export function alternating<T>(items: readonly T[], rounds: number): T[] {
  * the same baseline runs, and the baselines run once instead of once per stream.
  * health: non-stream through a one-target alias (only route targets are reported)
  * on the gateway (route health on, as deployed) and on the same bundle without
- * the ROUTE_HEALTH binding (`noHealth`).
+ * the ROUTE_HEALTH binding (`noHealth`). Then `extra` (the budgets and hot-ledger blocks).
  */
-export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Target): LoadBlock[] {
+export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Target, extra: LoadBlock[] = []): LoadBlock[] {
   const blocks: LoadBlock[] = scenarios.compared.map((scenario) => ({
     name: scenario.name,
     slots: targets.map((target) => ({ target, scenario })),
@@ -100,7 +101,7 @@ export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Ta
       { target: noHealth, scenario: scenarios.routed },
     ],
   });
-  return blocks;
+  return [...blocks, ...extra];
 }
 
 /** "gateway", or "gateway (stream-20)" for a slot whose request is not named after its block. */
@@ -108,15 +109,23 @@ export function slotLabel(block: LoadBlock["name"], target: Target["name"], scen
   return scenario === block ? target : `${target} (${scenario})`;
 }
 
-/** A warm-up per target and request, then the counted runs of each block, printed as they finish. */
-export async function loadRuns(settings: Settings, blocks: LoadBlock[], key: string): Promise<LoadRun[]> {
+/**
+ * A warm-up per target and request (at the connections of the first block that has it),
+ * then the counted runs of each block, printed as they finish.
+ */
+export async function loadRuns(settings: Settings, blocks: LoadBlock[], key: string): Promise<{ runs: LoadRun[]; warmups: WarmupRun[] }> {
   console.log(`\nwarm-up: ${settings.warmupS} s per target and request`);
   const warmed = new Set<string>();
-  for (const { target, scenario } of blocks.flatMap((b) => b.slots)) {
-    const id = `${target.name} ${scenario.name}`;
-    if (warmed.has(id)) continue;
-    warmed.add(id);
-    await wrkRun(settings, target, scenario, key, settings.warmupS);
+  const warmups: WarmupRun[] = [];
+  for (const block of blocks) {
+    const connections = block.connections ?? settings.connections;
+    for (const { target, scenario } of block.slots) {
+      const id = `${target.name} ${scenario.name}`;
+      if (warmed.has(id)) continue;
+      warmed.add(id);
+      const { summary } = await wrkRun(settings, target, scenario, key, settings.warmupS, connections);
+      warmups.push({ scenario: scenario.name, target: target.name, requests: summary.requests, statusErrors: summary.errors.status, connections });
+    }
   }
   const runs: LoadRun[] = [];
   const sequences = blocks.map((block): [LoadBlock, LoadSlot[]] => [block, alternating(block.slots, settings.rounds)]);
@@ -126,11 +135,13 @@ export async function loadRuns(settings: Settings, blocks: LoadBlock[], key: str
   const labelWidth = Math.max(...labels.map((l) => l.length));
   console.log(`load: wrk -t${settings.threads} -c${settings.connections} -d${settings.durationS}s, in order`);
   for (const [block, sequence] of sequences) {
-    console.log(`  ${block.name}: ${sequence.map((s) => slotLabel(block.name, s.target.name, s.scenario.name)).join(", ")}`);
+    const connections = block.connections === undefined ? "" : ` (wrk -c${block.connections})`;
+    console.log(`  ${block.name}${connections}: ${sequence.map((s) => slotLabel(block.name, s.target.name, s.scenario.name)).join(", ")}`);
   }
   for (const [block, sequence] of sequences) {
+    const connections = block.connections ?? settings.connections;
     for (const [index, { target, scenario }] of sequence.entries()) {
-      const { summary, cpuTicks: ticks } = await wrkRun(settings, target, scenario, key, settings.durationS);
+      const { summary, cpuTicks: ticks } = await wrkRun(settings, target, scenario, key, settings.durationS, connections);
       const durationS = summary.duration_us / 1e6;
       const errors = Object.values(summary.errors).reduce((a, b) => a + b, 0);
       const run: LoadRun = {
@@ -145,7 +156,9 @@ export async function loadRuns(settings: Settings, blocks: LoadBlock[], key: str
         p99Ms: summary.p99_us / 1000,
         cpuMsPerReq: ticks === null ? null : ((ticks / settings.clkTck) * 1000) / summary.requests,
         cpuTicks: ticks,
+        connections,
         errors,
+        statusErrors: summary.errors.status,
       };
       runs.push(run);
       const cpu = run.cpuMsPerReq === null ? "" : `, CPU ${run.cpuMsPerReq.toFixed(3)} ms/req (${ticks} ticks)`;
@@ -159,7 +172,7 @@ export async function loadRuns(settings: Settings, blocks: LoadBlock[], key: str
       );
     }
   }
-  return runs;
+  return { runs, warmups };
 }
 
 /** Mean of a target's runs in one scenario; CPU also as min and max across the runs. */
@@ -175,4 +188,9 @@ export function aggregate(runs: LoadRun[]): LoadAggregate {
     cpuMsPerReqMin: cpu.length === 0 ? null : Math.min(...cpu),
     cpuMsPerReqMax: cpu.length === 0 ? null : Math.max(...cpu),
   };
+}
+
+/** Mean of the runs counted in `block` that sent `scenario` to `target`. */
+export function aggregateOf(runs: LoadRun[], block: BlockName, scenario: ScenarioName, target: TargetName): LoadAggregate {
+  return aggregate(runs.filter((r) => r.block === block && r.scenario === scenario && r.target === target));
 }

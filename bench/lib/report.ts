@@ -7,8 +7,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import type { BundleInfo } from "./bundle.ts";
+import { budgetChecks, formatBudgets, type BudgetResults } from "./budgets-report.ts";
 import { fmt, fmtInt, signed, table } from "./format.ts";
-import { aggregate, slotLabel } from "./load.ts";
+import { aggregateOf, slotLabel } from "./load.ts";
 import type { Scenarios } from "./scenarios.ts";
 import { HANG_TTFB_TIMEOUT_MS, LIMITS, LOGS, OUT, ROOT, STREAM_EVENTS, type Settings } from "./settings.ts";
 import type {
@@ -54,11 +55,6 @@ export function countRequestLogLines(logPath: string): number {
 function check(name: string, value: number, limit: number, unit: string, rule: CheckRule = "at most"): TargetCheck {
   const pass = rule === "at most" ? value <= limit : rule === "at least" ? value >= limit : Math.abs(value) <= limit;
   return { name, value, limit, unit, rule, pass };
-}
-
-/** Mean of the runs counted in `block` that sent `scenario` to `target`. */
-function aggregateOf(runs: LoadRun[], block: BlockName, scenario: ScenarioName, target: TargetName): LoadAggregate {
-  return aggregate(runs.filter((r) => r.block === block && r.scenario === scenario && r.target === target));
 }
 
 /** What each gateway-only stream measures, for the printed report. */
@@ -135,6 +131,7 @@ export function buildResults(
   runs: LoadRun[],
   sequential: SequentialResult,
   failover: FailoverResult[],
+  budgetResults: BudgetResults,
 ) {
   const { settings, wrangler, bundle } = info;
   const load = {} as Record<ComparedScenarioName, Record<ComparedTargetName, LoadAggregate>>;
@@ -170,6 +167,7 @@ export function buildResults(
       "at least",
     ),
     ...failoverChecks(failover),
+    ...budgetChecks(budgetResults),
   ];
   return {
     meta: {
@@ -202,6 +200,7 @@ export function buildResults(
     comparison,
     gatewayStreams: gatewayStreamsComparison(runs, scenarios),
     health,
+    ...budgetResults,
     sequential,
     failover,
     added: { latencyMs: addedLatency, firstEventMs: addedFirstEvent },
@@ -239,6 +238,7 @@ function header(results: Results, info: RunInfo, runsPerTarget: number): string[
 function checkValue(c: TargetCheck): string {
   if (c.unit === "bytes") return `${(c.value / 1024).toFixed(1)} KiB (limit ${(c.limit / 1024).toFixed(0)} KiB = ${fmtInt(c.limit)} bytes)`;
   if (c.unit === "×") return `${c.value.toFixed(3)} (limit ≥ ${c.limit})`;
+  if (c.unit === "requests") return `${fmtInt(c.value)} (limit ${c.limit})`;
   if (c.rule === "within ±") return `${signed(c.value, 3)} ms (limit ±${c.limit.toFixed(3)} ms)`;
   return `${signed(c.value, 3)} ms (limit +${c.limit} ms)`;
 }
@@ -252,7 +252,7 @@ export function formatReport(
   resultsPath: string,
 ): string {
   const { settings } = info;
-  const { load, comparison, gatewayStreams, health, sequential, failover, bundle } = results;
+  const { load, comparison, gatewayStreams, health, budgets, hotLedger, sequential, failover, bundle } = results;
   const lines = header(results, info, settings.rounds * 2);
 
   const loadRows: string[][] = [["scenario", "target", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "CPU min–max"]];
@@ -274,6 +274,11 @@ export function formatReport(
   loadRows.push(loadRow("", slotLabel(block, "bare", baseline), gatewayStreams.bare));
   loadRows.push(loadRow(health.block, slotLabel(health.block, "gateway", health.scenario), health.on));
   loadRows.push(loadRow("", slotLabel(health.block, "gateway-no-health", health.scenario), health.off));
+  loadRows.push(loadRow(budgets.block, slotLabel(budgets.block, "gateway", "non-stream-budget-off"), budgets.off));
+  loadRows.push(loadRow("", slotLabel(budgets.block, "gateway", "non-stream-budget-on"), budgets.on));
+  const hot = `${hotLedger.block} (-c${hotLedger.connections})`;
+  loadRows.push(loadRow(hot, slotLabel(hotLedger.block, "gateway", "non-stream-budget-on"), hotLedger.gateway));
+  loadRows.push(loadRow("", slotLabel(hotLedger.block, "ledger-driver", "reserve-settle"), hotLedger.driver));
   lines.push(table(loadRows, 2), "");
 
   lines.push("Gateway vs bare pass-through worker");
@@ -316,6 +321,8 @@ export function formatReport(
     ),
     "",
   );
+
+  lines.push(...formatBudgets(results));
 
   lines.push(`Failover: alias (failing primary, then openai/mock-model) vs openai/mock-model alone, one at a time, alternating blocks`);
   const failRows: string[][] = [

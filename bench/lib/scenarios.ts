@@ -22,6 +22,8 @@ export interface Scenarios {
    * messages-native-stream-20 (Anthropic client and upstream: relayed).
    */
   gatewayStreams: Array<Scenario<GatewayStreamScenarioName>>;
+  /** The non-stream entry of `compared`: also what the budgets block sends with its two keys. */
+  nonStream: Scenario<ComparedScenarioName>;
   /** The stream-20 entry of `compared`: the gateway-only streams' baseline. */
   passThrough: Scenario<ComparedScenarioName>;
   /** What the health block sends, with route health on and off: non-stream through a one-target alias (direct calls are not reported). */
@@ -73,6 +75,7 @@ export function writeScenarios(): Scenarios {
   return {
     compared: [nonStream, passThrough],
     gatewayStreams: [translated, messagesTranslated, messagesNative],
+    nonStream,
     passThrough,
     routed,
   };

@@ -35,7 +35,18 @@ export const LIMITS = {
   failoverHangSlackMs: 5,
   /** Throughput with route health on over the core gateway with it off (non-stream). */
   healthThroughputRatio: 0.95,
+  /** Throughput with a hard budget on the key (a reservation per request) over a key without one. */
+  budgetsThroughputRatio: 0.85,
+  /** p99 with budgets on minus off, under BENCH_CONNECTIONS (the Durable Object runs in the same process here). */
+  budgetsP99AddedMs: 2,
+  /** Budgeted requests wrk saw answered that the key's ledger did not count. */
+  ledgerMissingRequests: 0,
 } as const;
+
+/** wrk connections of the hot-ledger block: more than the 16 the other blocks use, to drive one ledger as hard as this machine can. */
+export const HOT_LEDGER_CONNECTIONS = 64;
+/** Wait after the last load run for the last settle batches (25 ms windows) to reach the ledgers before reading them. */
+export const LEDGER_SETTLE_WAIT_MS = 1_500;
 
 /** The failover-hang primary's `ttfbTimeoutMs`: the gateway gives up on it after this long. */
 export const HANG_TTFB_TIMEOUT_MS = 500;

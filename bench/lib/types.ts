@@ -7,7 +7,7 @@ export type ComparedTargetName = "gateway" | "bare" | "upstream";
  * `gateway-no-health`: the same bundle without the ROUTE_HEALTH binding (health off,
  * the core gateway): the baseline of the health block, and where failover is timed.
  */
-export type TargetName = ComparedTargetName | "gateway-no-health";
+export type TargetName = ComparedTargetName | "gateway-no-health" | "ledger-driver";
 /** The requests every target answers: gateway vs bare vs upstream. */
 export type ComparedScenarioName = "non-stream" | "stream-20";
 /**
@@ -19,12 +19,20 @@ export type ComparedScenarioName = "non-stream" | "stream-20";
 export type GatewayStreamScenarioName = "stream-20-anthropic" | "messages-stream-20" | "messages-native-stream-20";
 /** The health block's request: through an alias, since only route targets are reported to route health. */
 export type HealthScenarioName = "non-stream-routed";
-export type ScenarioName = ComparedScenarioName | GatewayStreamScenarioName | HealthScenarioName;
+/**
+ * The budgets block's requests: non-stream with a key whose scope has no budget (off) and with
+ * one whose `key:<id>` has a hard budget (on: every request reserves, then settles). The
+ * ledger driver's request is `reserve-settle`.
+ */
+export type BudgetScenarioName = "non-stream-budget-off" | "non-stream-budget-on";
+export type ScenarioName = ComparedScenarioName | GatewayStreamScenarioName | HealthScenarioName | BudgetScenarioName | "reserve-settle";
 /**
  * A block is named after its scenario, or "gateway-streams" for the gateway-only streams and
- * their baselines, or "health" for non-stream on the gateway with route health on and off.
+ * their baselines, or "health" for non-stream on the gateway with route health on and off,
+ * or "budgets" for non-stream with budgets off and on, or "hot-ledger" for one key's ledger
+ * driven with more connections, through the gateway and by the ledger driver alone.
  */
-export type BlockName = ComparedScenarioName | "gateway-streams" | "health";
+export type BlockName = ComparedScenarioName | "gateway-streams" | "health" | "budgets" | "hot-ledger";
 
 export interface Target<N extends TargetName = TargetName> {
   name: N;
@@ -41,6 +49,8 @@ export interface Scenario<N extends ScenarioName = ScenarioName> {
   body: string;
   /** The body on disk, for wrk.lua. */
   bodyFile: string;
+  /** The gateway key it is sent with; the run's key when absent. */
+  key?: string;
 }
 
 /** One target answering one scenario's request: what a load run drives. */
@@ -58,6 +68,8 @@ export interface LoadSlot {
 export interface LoadBlock {
   name: BlockName;
   slots: LoadSlot[];
+  /** wrk connections for this block's runs (warm-ups included); BENCH_CONNECTIONS when absent. */
+  connections?: number;
 }
 
 export interface LoadRun {
@@ -75,7 +87,21 @@ export interface LoadRun {
   p99Ms: number;
   cpuMsPerReq: number | null;
   cpuTicks: number | null;
+  /** wrk connections of the run. */
+  connections: number;
+  /** Every wrk error: connect, read, write, timeout and status (non-2xx/3xx answers). */
   errors: number;
+  /** Answers with a status other than 2xx/3xx (wrk's status errors). */
+  statusErrors: number;
+}
+
+/** An uncounted warm-up run: only its completed requests are kept (the ledger check counts them). */
+export interface WarmupRun {
+  scenario: ScenarioName;
+  target: TargetName;
+  requests: number;
+  statusErrors: number;
+  connections: number;
 }
 
 export interface LoadAggregate {
