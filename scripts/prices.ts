@@ -152,6 +152,43 @@ function withoutRedundantRates(price: ModelPrice): ModelPrice {
   return out;
 }
 
+/** A Bedrock model id without its geography prefix (`us.anthropic.claude…` → `anthropic.claude…`), as src/metering/price-table.ts reads it. */
+const bareBedrockId = (model: string): string => model.replace(/^(?:us|us-gov|eu|apac|au|jp|ca|global)\.(?=[a-z])/, "");
+
+/**
+ * Anthropic bills a 1-hour cache write at 2× the input rate, in each tier (a
+ * 5-minute write 1.25×, a read 0.1×); LiteLLM's entries miss it or get it
+ * wrong for some models (claude-3-haiku at $6, claude-4-opus with none), so
+ * the rate is set from the input rate, each change noted for the run's log.
+ */
+function withClaude1hRates(key: string, price: ModelPrice, corrections: string[]): ModelPrice {
+  const fix = <T extends TierRates>(tier: T, label: string): T => {
+    const rate = Number((2 * tier.input).toPrecision(6));
+    if (tier.cacheWrite1h === rate) return tier;
+    corrections.push(`${key}${label}: 1-hour write ${tier.cacheWrite1h ?? "missing"} → ${rate}`);
+    return { ...tier, cacheWrite1h: rate };
+  };
+  const base = fix(price, "");
+  return price.longContext === undefined ? base : { ...base, longContext: fix(price.longContext, ` above ${price.longContext.threshold / 1000}k`) };
+}
+
+/**
+ * The context window, from `max_input_tokens`. Left out for embedding models
+ * (the window is per input; a batch is billed whole) and where it is not above
+ * the long-context threshold: LiteLLM gives Claude Sonnet 4.5 a 200k window
+ * and a tier above 200k (the 1M-context beta), and a cap at 200k would leave
+ * that tier out of every worst case; the default cap applies instead.
+ */
+function contextWindow(key: string, entry: Entry, price: ModelPrice, notes: string[]): number | undefined {
+  const max = entry.max_input_tokens;
+  if (entry.mode !== "chat" || typeof max !== "number" || !Number.isInteger(max) || max <= 0) return undefined;
+  if (price.longContext !== undefined && max <= price.longContext.threshold) {
+    notes.push(`${key}: max_input_tokens ${max} is not above the long-context threshold ${price.longContext.threshold}`);
+    return undefined;
+  }
+  return max;
+}
+
 function toPrice(entry: Entry): ModelPrice | null {
   const base = readTier(entry, "");
   // Unpriced (no input and no output rate, or both 0): unknown, never free.
@@ -165,11 +202,11 @@ function toPrice(entry: Entry): ModelPrice | null {
     price = { ...price, longContext: { input: tier.input ?? price.input, output: tier.output ?? price.output, ...tier, threshold } };
   }
   if (typeof maxOutput === "number" && Number.isInteger(maxOutput) && maxOutput > 0) price = { ...price, maxOutputTokens: maxOutput };
-  return withoutRedundantRates(price);
+  return price;
 }
 
 /** Field order in the emitted JSON, fixed so the file is the same on every run. */
-const ORDER = ["input", "output", "cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "threshold", "longContext", "maxOutputTokens"];
+const ORDER = ["input", "output", "cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "threshold", "longContext", "maxOutputTokens", "maxInputTokens"];
 const ordered = (price: object): object =>
   Object.fromEntries(
     Object.entries(price)
@@ -187,8 +224,20 @@ function main(): void {
   const presets = new Map(PROVIDER_PRESETS.map((p) => [p.name, p]));
   for (const m of Object.values(MAPPINGS)) if (!presets.has(m.preset)) throw new Error(`no preset named '${m.preset}'`);
 
+  // Bedrock bills 1-hour writes only for the Claude models that offer the 1-hour TTL (4.5 and later): those
+  // LiteLLM gives a 1-hour rate under some id, so a geography's entry that lacks it is completed from its family's.
+  const bedrock1h = new Set<string>();
+  for (const [key, raw] of Object.entries(data)) {
+    const entry = raw as Entry;
+    const mapping = MAPPINGS[String(entry?.litellm_provider)];
+    const named = mapping?.preset === "bedrock" ? mapping.model(key) : null;
+    if (named !== null && named !== undefined && perMillion(entry.cache_creation_input_token_cost_above_1hr) !== undefined) bedrock1h.add(bareBedrockId(named.model));
+  }
+
   const chosen = new Map<string, Map<string, { rank: number; key: string; price: ModelPrice }>>();
   const conflicts: string[] = [];
+  const corrections: string[] = [];
+  const windowNotes: string[] = [];
   for (const [key, raw] of Object.entries(data)) {
     if (typeof raw !== "object" || raw === null) continue;
     const entry = raw as Entry;
@@ -198,8 +247,12 @@ function main(): void {
     if (!(entry.mode === "chat" || (entry.mode === "embedding" && preset?.embeddings === true))) continue;
     const named = mapping.model(key);
     if (named === null) continue;
-    const price = toPrice(entry);
+    let price = toPrice(entry);
     if (price === null) continue;
+    const claude1h = entry.mode === "chat" && (mapping.preset === "anthropic" || (mapping.preset === "bedrock" && bedrock1h.has(bareBedrockId(named.model))));
+    if (claude1h) price = withClaude1hRates(`${mapping.preset}/${named.model}`, price, corrections);
+    const window = contextWindow(`${mapping.preset}/${named.model}`, entry, price, windowNotes);
+    price = withoutRedundantRates(window === undefined ? price : { ...price, maxInputTokens: window });
     const table = chosen.get(mapping.preset) ?? new Map();
     chosen.set(mapping.preset, table);
     const held = table.get(named.model);
@@ -238,6 +291,8 @@ ${lines.join("\n")}
   writeFileSync(OUTPUT, file);
   console.log(`Wrote ${OUTPUT} from ${source} (last_updated ${lastUpdated}): ${total} models, ${file.length} bytes.`);
   console.log(summary.join("\n"));
+  if (corrections.length > 0) console.log(`${corrections.length} Claude 1-hour cache-write rates set to 2× input:\n  ${corrections.join("\n  ")}`);
+  if (windowNotes.length > 0) console.log(`${windowNotes.length} context windows left out (the default cap applies):\n  ${windowNotes.join("\n  ")}`);
   if (conflicts.length > 0) console.log(`${conflicts.length} names priced differently by two entries (the first kept):\n  ${conflicts.join("\n  ")}`);
 }
 

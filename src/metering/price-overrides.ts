@@ -27,9 +27,15 @@ export const priceOverrideSchema = z.strictObject({
   outputPerMTok: rate,
   ...optionalRates,
   maxOutputTokens: z.int().positive().max(10_000_000).optional(),
+  /** The context window: caps the worst case of input the body cannot bound (src/metering/worst-case.ts). */
+  maxInputTokens: z.int().positive().max(100_000_000).optional(),
   longContext: z
     .strictObject({ thresholdTokens: z.int().positive(), inputPerMTok: rate, outputPerMTok: rate, ...optionalRates })
     .optional(),
+}).refine((o) => o.maxInputTokens === undefined || o.longContext === undefined || o.maxInputTokens > o.longContext.thresholdTokens, {
+  // A window at or below the threshold would leave the long-context tier out of every worst case.
+  path: ["maxInputTokens"],
+  error: "maxInputTokens must be above longContext.thresholdTokens.",
 });
 export type PriceOverride = z.infer<typeof priceOverrideSchema>;
 /** A price in the admin API's terms, without whose it is. */
@@ -67,6 +73,7 @@ export function toModelPrice(o: PriceFields): ModelPrice {
     ...tierFromApi(o),
     ...(lc !== undefined && { longContext: { ...tierFromApi(lc), threshold: lc.thresholdTokens } }),
     ...(o.maxOutputTokens !== undefined && { maxOutputTokens: o.maxOutputTokens }),
+    ...(o.maxInputTokens !== undefined && { maxInputTokens: o.maxInputTokens }),
   };
 }
 
@@ -75,6 +82,7 @@ export function toPriceFields(p: ModelPrice): PriceFields {
   return {
     ...tierToApi(p),
     ...(p.maxOutputTokens !== undefined && { maxOutputTokens: p.maxOutputTokens }),
+    ...(p.maxInputTokens !== undefined && { maxInputTokens: p.maxInputTokens }),
     ...(lc !== undefined && { longContext: { thresholdTokens: lc.threshold, ...tierToApi(lc) } }),
   };
 }

@@ -11,7 +11,7 @@ export type Nanos = number;
 
 export const NANOS_PER_USD = 1_000_000_000;
 
-/** Rates of one price tier, USD per million tokens. Absent optional rates fall back to `input` / `output`. */
+/** Rates of one price tier, USD per million tokens. Absent optional rates fall back as src/metering/rates.ts says. */
 export interface TierRates {
   /** Uncached input. */
   readonly input: number;
@@ -32,6 +32,13 @@ export interface ModelPrice extends TierRates {
   readonly longContext?: (TierRates & { readonly threshold: number }) | undefined;
   /** The model's output cap: the worst case of a request that sets none. */
   readonly maxOutputTokens?: number | undefined;
+  /**
+   * The most input tokens one request can carry (a chat model's context
+   * window; LiteLLM's `max_input_tokens`): caps the worst case of input the
+   * body does not bound (a file by id, a web search). Left out for embedding
+   * models, whose window is per input while a batch of inputs is billed whole.
+   */
+  readonly maxInputTokens?: number | undefined;
 }
 
 export const usdToNanos = (usd: number): Nanos => Math.round(usd * NANOS_PER_USD);

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { costNanos } from "../../src/metering/cost.ts";
 import { bundledPrice } from "../../src/metering/price-table.ts";
+import { effectiveRates } from "../../src/metering/rates.ts";
 import type { ModelPrice } from "../../src/metering/types.ts";
 import { normaliseAnthropicUsage } from "../../src/providers/anthropic/usage.ts";
 import { normaliseConverseUsage } from "../../src/providers/bedrock/usage.ts";
@@ -77,6 +78,35 @@ describe("cost of a request at the bundled prices", () => {
     expect(costNanos(sonnet, atThreshold)).toBe(µ$(615_000));
   });
 
+  it("Anthropic above 200k: 1-hour writes at the long tier's rate, 2× its input, above its 5-minute writes", () => {
+    const longWrites = usage(normaliseAnthropicUsage({
+      input_tokens: 100_000,
+      cache_creation_input_tokens: 150_000,
+      cache_creation: { ephemeral_5m_input_tokens: 50_000, ephemeral_1h_input_tokens: 100_000 },
+      output_tokens: 2_000,
+    }));
+    expect(longWrites.prompt_tokens).toBe(250_000);
+    // 250,000 > 200,000, all at the long tier: 100,000 × $6 + 50,000 × $7.50 + 100,000 × $12 + 2,000 × $22.50
+    // = 600,000 + 375,000 + 1,200,000 + 45,000 = 2,220,000 µ$ (the base tier's $6 for the 1-hour writes would give 1,620,000)
+    for (const model of ["claude-sonnet-4-5", "claude-sonnet-4-20250514", "claude-4-sonnet-20250514"]) {
+      expect(costNanos(price("anthropic", model), longWrites), model).toBe(µ$(2_220_000));
+    }
+  });
+
+  it("Anthropic 1-hour writes are 2× input where LiteLLM's data is wrong or missing (Claude 3 Haiku, Claude 3 Opus, Claude Opus 4)", () => {
+    expect(price("anthropic", "claude-3-haiku-20240307")).toMatchObject({ input: 0.25, cacheWrite: 0.3, cacheWrite1h: 0.5 });
+    expect(price("anthropic", "claude-3-opus-20240229")).toMatchObject({ input: 15, cacheWrite: 18.75, cacheWrite1h: 30 });
+    expect(price("anthropic", "claude-4-opus-20250514")).toMatchObject({ input: 15, cacheWrite: 18.75, cacheWrite1h: 30 });
+    const u = usage(normaliseAnthropicUsage({
+      input_tokens: 1_000,
+      cache_creation_input_tokens: 10_000,
+      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 10_000 },
+      output_tokens: 100,
+    }));
+    // 1,000 × $0.25 + 10,000 × $0.50 + 100 × $1.25 = 250 + 5,000 + 125 = 5,375 µ$ (LiteLLM's $6 would give 60,375)
+    expect(costNanos(price("anthropic", "claude-3-haiku-20240307"), u)).toBe(µ$(5_375));
+  });
+
   it("Gemini 2.5 Flash: thoughts billed as output, cached content at the cache rate", () => {
     expect(price("gemini", "gemini-2.5-flash")).toMatchObject({ input: 0.3, output: 2.5, cachedInput: 0.03 });
     const u = usage(normaliseGeminiUsage({ promptTokenCount: 10_000, cachedContentTokenCount: 6_000, candidatesTokenCount: 300, thoughtsTokenCount: 700, totalTokenCount: 11_000 }));
@@ -85,14 +115,16 @@ describe("cost of a request at the bundled prices", () => {
   });
 
   it("Gemini 2.5 Pro above 200k prompt tokens", () => {
-    expect(price("gemini", "gemini-2.5-pro").longContext).toMatchObject({ threshold: 200_000, input: 2.5, output: 15, cachedInput: 0.25 });
+    expect(price("gemini", "gemini-2.5-pro").longContext?.threshold).toBe(200_000);
+    expect(effectiveRates(price("gemini", "gemini-2.5-pro"), true)).toMatchObject({ input: 2.5, output: 15, cachedInput: 0.25 });
     const u = usage(normaliseGeminiUsage({ promptTokenCount: 250_000, cachedContentTokenCount: 50_000, candidatesTokenCount: 2_000, thoughtsTokenCount: 3_000 }));
     // 200,000 × $2.50 + 50,000 × $0.25 + 5,000 × $15 = 500,000 + 12,500 + 75,000 = 587,500 µ$
     expect(costNanos(price("gemini", "gemini-2.5-pro"), u)).toBe(µ$(587_500));
   });
 
   it("GPT-5.4 above 272k prompt tokens", () => {
-    expect(price("openai", "gpt-5.4").longContext).toMatchObject({ threshold: 272_000, input: 5, output: 22.5, cachedInput: 0.5 });
+    expect(price("openai", "gpt-5.4").longContext?.threshold).toBe(272_000);
+    expect(effectiveRates(price("openai", "gpt-5.4"), true)).toMatchObject({ input: 5, output: 22.5, cachedInput: 0.5 });
     const u = usage(normaliseOpenAIUsage({ prompt_tokens: 300_000, completion_tokens: 2_000, prompt_tokens_details: { cached_tokens: 100_000 } }));
     // 200,000 × $5 + 100,000 × $0.50 + 2,000 × $22.50 = 1,000,000 + 50,000 + 45,000 = 1,095,000 µ$
     expect(costNanos(price("openai", "gpt-5.4"), u)).toBe(µ$(1_095_000));
@@ -134,12 +166,18 @@ describe("cost rules", () => {
     expect(costNanos(p, { prompt_tokens: 100, completion_tokens: 0, total_tokens: 100, prompt_tokens_details: { cached_tokens: 120 } })).toBe(µ$(120));
   });
 
-  it("falls back: writes at input without a write rate, 1-hour writes at the write rate without their own, tier rates to the base tier's", () => {
+  it("falls back: writes at input without a write rate, 1-hour writes at the write rate without their own, tier rates within the tier", () => {
     const p: ModelPrice = { input: 2, output: 8, cacheWrite: 2.5, longContext: { threshold: 1_000, input: 4, output: 12 } };
     // 10 writes of which 4 for 1 hour, all at $2.50; 90 uncached × $2; 10 output × $8 = 25 + 180 + 80 = 285 µ$
     expect(costNanos(p, { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110, prompt_tokens_details: { cache_write_tokens: 10, cache_write_1h_tokens: 4 } })).toBe(µ$(285));
-    // above 1,000: 1,990 × $4 + 10 writes at the base tier's $2.50 + 10 × $12 = 7,960 + 25 + 120 = 8,105 µ$
-    expect(costNanos(p, { prompt_tokens: 2_000, completion_tokens: 10, total_tokens: 2_010, prompt_tokens_details: { cache_write_tokens: 10 } })).toBe(µ$(8_105));
+    // above 1,000, writes at the tier's input × the base's 1.25 = $5: 1,990 × $4 + 10 × $5 + 10 × $12 = 7,960 + 50 + 120 = 8,130 µ$
+    expect(costNanos(p, { prompt_tokens: 2_000, completion_tokens: 10, total_tokens: 2_010, prompt_tokens_details: { cache_write_tokens: 10 } })).toBe(µ$(8_130));
+    const q: ModelPrice = { input: 1, output: 4, cachedInput: 0.25, cacheWrite1h: 2, reasoning: 8, longContext: { threshold: 1_000, input: 2, output: 6 } };
+    // above 1,000, each missing tier rate as the base scales it: cached $0.50, 1-hour writes $4 (5-minute writes at input, $2), reasoning $12:
+    // 1,000 uncached × $2 + 500 cached × $0.50 + 300 1-hour writes × $4 + 200 5-minute writes × $2 + 10 × $6 + 20 reasoning × $12
+    // = 2,000 + 250 + 1,200 + 400 + 60 + 240 = 4,150 µ$
+    const long: Usage = { prompt_tokens: 2_000, completion_tokens: 30, total_tokens: 2_030, prompt_tokens_details: { cached_tokens: 500, cache_write_tokens: 500, cache_write_1h_tokens: 300 }, completion_tokens_details: { reasoning_tokens: 20 } };
+    expect(costNanos(q, long)).toBe(µ$(4_150));
     const noWriteRate: ModelPrice = { input: 2, output: 8 };
     // 100 tokens, 10 of them writes, all at input: 200 µ$
     expect(costNanos(noWriteRate, { prompt_tokens: 100, completion_tokens: 0, total_tokens: 100, prompt_tokens_details: { cache_write_tokens: 10 } })).toBe(µ$(200));

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { costNanos } from "../../src/metering/cost.ts";
+import { priceOverrideSchema, toModelPrice, toPriceFields } from "../../src/metering/price-overrides.ts";
 import { bundledPrice } from "../../src/metering/price-table.ts";
 import type { ModelPrice } from "../../src/metering/types.ts";
 import {
+  DEFAULT_MAX_INPUT_TOKENS,
   DEFAULT_OUTPUT_TOKEN_BOUND,
   IMAGE_TOKEN_BOUND,
   SERVER_TOOL_TOKEN_BOUND,
@@ -92,6 +94,32 @@ describe("input token bound", () => {
     expect(inputTokenBound(body, bytes)).toBe(bytes + TOOL_PROMPT_TOKEN_BOUND);
   });
 
+  it("is Infinity for input the body does not carry: documents and files by URL or id, server tools, remote MCP servers, cached content", () => {
+    const question = { type: "text", text: "Summarise it." };
+    const unbounded: Array<[string, Record<string, unknown>]> = [
+      ["Anthropic document by URL", { model: "claude-sonnet-4-5", max_tokens: 1_000, messages: [{ role: "user", content: [{ type: "document", source: { type: "url", url: "https://example.com/annual-report.pdf" } }, question] }] }],
+      ["Anthropic document by Files API id", { model: "claude-sonnet-4-5", max_tokens: 1_000, messages: [{ role: "user", content: [{ type: "document", source: { type: "file", file_id: "file_011CNha8iCJcU1wXNR6q4V8w" } }, question] }] }],
+      ["Anthropic document by URL in a tool result", { model: "claude-sonnet-4-5", max_tokens: 1_000, messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: [{ type: "document", source: { type: "url", url: "https://example.com/a.pdf" } }] }] }] }],
+      ["OpenAI file by file_id", { model: "openai/gpt-4o", messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-6F2ksmvXxt4VdoqmHRw6kL" } }, question] }] }],
+      ["OpenAI file by file_url", { model: "openai/gpt-4o", messages: [{ role: "user", content: [{ type: "file", file: { file_url: "https://example.com/a.pdf" } }, question] }] }],
+      ["a PDF by URL in image_url (Gemini reads it as a file)", { model: "gemini/gemini-2.5-pro", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/report.pdf" } }, question] }] }],
+      ["Anthropic web_search server tool", { model: "claude-sonnet-4-5", max_tokens: 1_000, tools: [{ type: "web_search_20250305", name: "web_search", max_uses: 5 }], messages: [{ role: "user", content: "What happened today?" }] }],
+      ["Anthropic web_fetch server tool", { model: "claude-sonnet-4-5", max_tokens: 1_000, tools: [{ type: "web_fetch_20250910", name: "web_fetch" }], messages: [{ role: "user", content: "Read https://example.com" }] }],
+      ["Anthropic code execution server tool", { model: "claude-sonnet-4-5", max_tokens: 1_000, tools: [{ type: "code_execution_20250825", name: "code_execution" }], messages: [{ role: "user", content: "Plot it." }] }],
+      ["Anthropic remote MCP servers", { model: "claude-sonnet-4-5", max_tokens: 1_000, mcp_servers: [{ type: "url", url: "https://mcp.example.com/sse", name: "docs" }], messages: [{ role: "user", content: "Look it up." }] }],
+      ["Gemini cached content", { model: "gemini/gemini-2.5-pro", extra_body: { google: { cached_content: "cachedContents/abc123" } }, messages: [{ role: "user", content: "Summarise the cached book." }] }],
+    ];
+    for (const [what, raw] of unbounded) {
+      const [body, bytes] = sent(raw);
+      expect(inputTokenBound(body, bytes), what).toBe(Infinity);
+    }
+    // Inline documents stay bounded by their bytes; client-run tools by their bytes and the documented overhead.
+    const [inline, inlineBytes] = sent({ model: "claude-sonnet-4-5", max_tokens: 100, messages: [{ role: "user", content: [{ type: "document", source: { type: "text", media_type: "text/plain", data: "A short note." } }, question] }] });
+    expect(inputTokenBound(inline, inlineBytes)).toBe(inlineBytes);
+    const [bash, bashBytes] = sent({ model: "claude-sonnet-4-5", max_tokens: 100, tools: [{ type: "bash_20250124", name: "bash" }], messages: [{ role: "user", content: "ls" }] });
+    expect(inputTokenBound(bash, bashBytes)).toBe(bashBytes + TOOL_PROMPT_TOKEN_BOUND + SERVER_TOOL_TOKEN_BOUND);
+  });
+
   it("embeddings: text by its bytes, token-id arrays by their length", () => {
     const [text, textBytes] = sent({ model: "openai/text-embedding-3-small", input: ["first document", "second document"] });
     expect(inputTokenBound(text, textBytes)).toBe(textBytes);
@@ -138,6 +166,47 @@ describe("worst-case cost", () => {
     expect(worstCaseNanos({ input: 0.0004, output: 0 }, 1, 0)).toBe(1);
   });
 
+  it("caps input at the model's context window: the whole window for unbounded input, and for any body above it", () => {
+    // claude-opus-4-5, a 200k window: 200,000 × $10 (1-hour writes, the dearest input) + 1,000 × $25 = 2,000,000 + 25,000 µ$
+    const opus = price("anthropic", "claude-opus-4-5");
+    expect(opus).toMatchObject({ maxInputTokens: 200_000, cacheWrite1h: 10, output: 25 });
+    const [byUrl, byUrlBytes] = sent({ model: "claude-opus-4-5", max_tokens: 1_000, messages: [{ role: "user", content: [{ type: "document", source: { type: "url", url: "https://example.com/300-pages.pdf" } }] }] });
+    expect(worstCaseNanos(opus, inputTokenBound(byUrl, byUrlBytes), outputTokenBound(byUrl, opus))).toBe(2_025_000_000);
+
+    // claude-sonnet-4 (1M window, long tier above 200k): 1,000,000 × $12 (the long tier's 1-hour write) + 1,000 × $22.50 = 12,000,000 + 22,500 µ$
+    const sonnet4 = price("anthropic", "claude-sonnet-4-20250514");
+    expect(sonnet4.maxInputTokens).toBe(1_000_000);
+    const [search, searchBytes] = sent({ model: "claude-sonnet-4-20250514", max_tokens: 1_000, tools: [{ type: "web_search_20250305", name: "web_search" }], messages: [{ role: "user", content: "News?" }] });
+    expect(worstCaseNanos(sonnet4, inputTokenBound(search, searchBytes), outputTokenBound(search, sonnet4))).toBe(12_022_500_000);
+
+    // gpt-4o, a 128k window: a file_id is 128,000 × $2.50 + 100 × $10 = 320,000 + 1,000 µ$
+    const gpt4o = price("openai", "gpt-4o");
+    expect(gpt4o.maxInputTokens).toBe(128_000);
+    const [file, fileBytes] = sent({ model: "openai/gpt-4o", max_tokens: 100, messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-abc" } }] }] });
+    expect(worstCaseNanos(gpt4o, inputTokenBound(file, fileBytes), outputTokenBound(file, gpt4o))).toBe(321_000_000);
+
+    // An ordinary body past the window costs no more than the window (the provider refuses it); below it, its bytes.
+    expect(worstCaseNanos(gpt4o, 500_000, 100)).toBe(321_000_000);
+    expect(worstCaseNanos(gpt4o, 100_000, 100)).toBe(251_000_000);
+
+    // No window in the table (an override without one): DEFAULT_MAX_INPUT_TOKENS × $1 = 2,097,152 µ$
+    expect(worstCaseNanos({ input: 1, output: 0 }, Infinity, 0)).toBe(DEFAULT_MAX_INPUT_TOKENS * 1_000);
+  });
+
+  it("an admin override's maxInputTokens caps the worst case, and must be above its long-context threshold", () => {
+    const override = priceOverrideSchema.parse({ provider: "openai", model: "my-deployment", inputPerMTok: 2, outputPerMTok: 8, maxInputTokens: 64_000 });
+    const p = toModelPrice(override);
+    expect(p.maxInputTokens).toBe(64_000);
+    expect(toPriceFields(p).maxInputTokens).toBe(64_000);
+    // 64,000 × $2 = 128,000 µ$
+    expect(worstCaseNanos(p, Infinity, 0)).toBe(128_000_000);
+    const longTier = { thresholdTokens: 200_000, inputPerMTok: 4, outputPerMTok: 12 };
+    const refused = priceOverrideSchema.safeParse({ ...override, longContext: longTier, maxInputTokens: 200_000 });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]?.path).toEqual(["maxInputTokens"]);
+    expect(priceOverrideSchema.safeParse({ ...override, longContext: longTier, maxInputTokens: 1_000_000 }).success).toBe(true);
+  });
+
   it("is never below the actual cost of any answer the bounds allow", () => {
     const models: Array<[string, string]> = [
       ["anthropic", "claude-sonnet-4-5"],
@@ -152,6 +221,7 @@ describe("worst-case cost", () => {
       sent({ messages: [{ role: "user", content: "Summarise the plot of Hamlet." }], max_completion_tokens: 2_000 }),
       sent({ messages: [{ role: "user", content: "Review this codebase: " + "const x = 1;\n".repeat(90_000) }], max_tokens: 8_000 }),
       sent({ messages: [{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image_url", image_url: { url: `data:image/jpeg;base64,${BIG_BASE64}` } }] }] }),
+      sent({ messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-abc" } }] }], max_tokens: 4_000 }),
     ];
     for (const [provider, model] of models) {
       const p = price(provider, model);
@@ -159,7 +229,9 @@ describe("worst-case cost", () => {
         const inBound = inputTokenBound(body, bytes);
         const outBound = outputTokenBound(body, p);
         const worst = worstCaseNanos(p, inBound, outBound);
-        for (const prompt of [Math.floor(inBound / 4), inBound]) {
+        // No prompt exceeds the context window: the provider refuses it.
+        const most = Math.min(inBound, p.maxInputTokens ?? DEFAULT_MAX_INPUT_TOKENS);
+        for (const prompt of [Math.floor(most / 4), most]) {
           const splits: Array<Usage["prompt_tokens_details"]> = [
             {},
             { cached_tokens: prompt },
