@@ -3,7 +3,7 @@
  * which period a moment belongs to, whether a reservation fits a budget, which
  * alerts are due. Pure functions of their arguments, so they are tested directly.
  */
-import type { Budget, BudgetAlert, BudgetPeriod, BudgetStatus } from "../budgets/ledger-types.ts";
+import type { Budget, BudgetAlert, BudgetPeriod, BudgetStatus, SpendRecord } from "../budgets/ledger-types.ts";
 import { nanosToUsd, usdToNanos, type Nanos } from "../metering/types.ts";
 
 /** The `total` period's key: it never ends. */
@@ -95,7 +95,102 @@ export function alertBody(scope: string, budget: Budget, threshold: AlertThresho
   };
 }
 
+/**
+ * How long a settled or released id is remembered, from the moment it finished. Only stragglers of
+ * the same request can still name it: the client settles or releases a request once (never both,
+ * and it never reserves after either), so what may follow is that call's single retry (about 1 s
+ * later, inside a waitUntil that lives at most 30 s) or a call delayed in transit. The time a request
+ * runs (up to the reservation TTL, 15 min by default) lies before its finish, so it does not count.
+ * An hour is a hundred times the straggler window, and still holds every row of a scope seeing
+ * 1,000 requests/s to 3.6 M (a few hundred MB): storage and pruning stay well inside a Durable
+ * Object's limits, where the former 2 days meant 170 M rows.
+ */
+export const FINISHED_MEMORY_MS = 60 * 60 * 1000;
+/**
+ * How long an id the alarm expired and charged at its worst case is remembered: the request may
+ * still be running (a long stream whose isolate kept going) and settle late, replacing the charge;
+ * that can come as long after expiry as the request lives. Such rows are rare (one per lost
+ * reservation), so two days costs little.
+ */
+export const EXPIRED_MEMORY_MS = 2 * 24 * 60 * 60 * 1000;
+/** Most finished ids one alarm run forgets: bounds its CPU time and its transaction (about 10 ms in workerd locally). */
+export const PRUNE_BATCH_ROWS = 5_000;
+/** A run that left due ids behind (it hit PRUNE_BATCH_ROWS) wakes again this soon, so a busy scope keeps up. */
+export const PRUNE_AGAIN_MS = 1_000;
+/** Otherwise forgetting waits at least this long, so that each run deletes many rows rather than a few. */
+export const PRUNE_EVERY_MS = 5 * 60 * 1000;
+
+/**
+ * When the alarm should next forget finished ids, given when the oldest of each kind finished after
+ * a run: soon if due ones remain, else when the oldest falls due but not before PRUNE_EVERY_MS;
+ * Infinity when none are left.
+ */
+export function nextPruneAt(now: number, oldest: { readonly ordinary: number | null; readonly expired: number | null }): number {
+  const due = Math.min(
+    oldest.ordinary === null ? Infinity : oldest.ordinary + FINISHED_MEMORY_MS,
+    oldest.expired === null ? Infinity : oldest.expired + EXPIRED_MEMORY_MS,
+  );
+  if (due === Infinity) return Infinity;
+  return due <= now ? now + PRUNE_AGAIN_MS : Math.max(due, now + PRUNE_EVERY_MS);
+}
+
 /** Amounts are integer nanos so that sums stay exact; anything else is a caller's bug. */
 export function assertNanos(nanos: number, what: string): void {
   if (!Number.isSafeInteger(nanos) || nanos < 0) throw new RangeError(`${what} must be a non-negative integer number of nanos, got ${nanos}`);
+}
+
+/** Longest request id or model name a record may carry (ours are far shorter: anything longer is garbage, not a name). */
+export const MAX_RECORD_NAME = 512;
+/** Longest end-user name a record may carry. */
+export const MAX_RECORD_USER = 256;
+/** The range `Date` accepts (±100,000,000 days around 1970): beyond it a record's day and month have no name. */
+const MAX_DATE_MS = 8.64e15;
+
+export type NormalisedRecord =
+  | { readonly record: SpendRecord; readonly rejected?: undefined }
+  | { readonly record?: undefined; readonly rejected: string };
+
+const isName = (v: unknown, max: number): v is string => typeof v === "string" && v.length > 0 && v.length <= max;
+
+/** A token count rounded to an integer and clamped to [0, MAX_SAFE_INTEGER]; null when it is not a number at all. */
+function tokenCount(v: unknown): number | null {
+  if (typeof v !== "number" || Number.isNaN(v)) return null;
+  return Math.min(Math.max(Math.round(v), 0), Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * A settled record made safe to book, or why it cannot be. Records come from providers' usage
+ * reports (a fractional or absurd token count is theirs, not ours), so what can be normalised
+ * without changing its meaning is: token counts are rounded and clamped, a fractional cost or
+ * start time is rounded. A cost that is not a finite non-negative number, a start time that is
+ * not a date, a missing or oversized id, model or user cannot be repaired: the record is rejected
+ * (and only it: the other records of its batch are booked).
+ */
+export function normaliseRecord(input: unknown): NormalisedRecord {
+  if (typeof input !== "object" || input === null) return { rejected: "not an object" };
+  const r = input as Partial<Record<keyof SpendRecord, unknown>>;
+  if (!isName(r.id, MAX_RECORD_NAME)) return { rejected: `id must be a string of 1 to ${MAX_RECORD_NAME} characters` };
+  if (!isName(r.model, MAX_RECORD_NAME)) return { rejected: `model must be a string of 1 to ${MAX_RECORD_NAME} characters` };
+  const user = r.user ?? null;
+  if (user !== null && (typeof user !== "string" || user.length > MAX_RECORD_USER)) return { rejected: `user must be null or a string of at most ${MAX_RECORD_USER} characters` };
+  if (typeof r.at !== "number" || !(Math.abs(r.at) <= MAX_DATE_MS)) return { rejected: "at must be epoch ms" };
+  if (typeof r.nanos !== "number" || !(r.nanos >= 0)) return { rejected: "nanos must be a non-negative number" };
+  const nanos = Math.round(r.nanos);
+  if (!Number.isSafeInteger(nanos)) return { rejected: "nanos must be a safe integer" };
+  const promptTokens = tokenCount(r.promptTokens);
+  const completionTokens = tokenCount(r.completionTokens);
+  if (promptTokens === null || completionTokens === null) return { rejected: "token counts must be numbers" };
+  if (typeof r.estimated !== "boolean" || typeof r.unpriced !== "boolean") return { rejected: "estimated and unpriced must be booleans" };
+  return {
+    record: { id: r.id, at: Math.floor(r.at), model: r.model, user, nanos, promptTokens, completionTokens, estimated: r.estimated, unpriced: r.unpriced },
+  };
+}
+
+/** A rejected record as a log line: numbers JSON cannot spell (NaN, Infinity) and bigints as text, long strings cut. */
+export function rejectedRecordLog(scope: string | null, input: unknown, reason: string): string {
+  return JSON.stringify({ msg: "spend_record_rejected", scope, reason, record: input }, (_key, v: unknown) => {
+    if (typeof v === "bigint" || (typeof v === "number" && !Number.isFinite(v))) return String(v);
+    if (typeof v === "string" && v.length > MAX_RECORD_NAME) return `${v.slice(0, MAX_RECORD_NAME)}… (${v.length} characters)`;
+    return v;
+  });
 }

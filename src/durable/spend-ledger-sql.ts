@@ -22,8 +22,9 @@ CREATE TABLE IF NOT EXISTS reservations (
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
--- Ids already settled, released or expired (for about two days), so that doing it twice changes nothing.
--- expired_nanos is set while the charge is the alarm's worst case, which a late settle replaces.
+-- Ids already settled, released or expired, so that doing it twice changes nothing (for as long as
+-- spend-ledger-rules.ts says). expired_nanos is set while the charge is the alarm's worst case, which a
+-- late settle replaces. One index per kind of row, each in the order they are forgotten in.
 CREATE TABLE IF NOT EXISTS finished (
   id TEXT PRIMARY KEY,
   finished_at INTEGER NOT NULL,
@@ -32,7 +33,9 @@ CREATE TABLE IF NOT EXISTS finished (
   end_user TEXT NOT NULL,
   expired_nanos INTEGER
 );
-CREATE INDEX IF NOT EXISTS finished_by_time ON finished (finished_at);
+DROP INDEX IF EXISTS finished_by_time;
+CREATE INDEX IF NOT EXISTS finished_ordinary ON finished (finished_at) WHERE expired_nanos IS NULL;
+CREATE INDEX IF NOT EXISTS finished_expired ON finished (finished_at) WHERE expired_nanos IS NOT NULL;
 -- Settled spend per period key ('2026-11-24', '2026-11', 'total'), model and end user ('' for none).
 CREATE TABLE IF NOT EXISTS usage (
   period TEXT NOT NULL,
@@ -129,4 +132,38 @@ export function usageRows(sql: SqlStorage, key: string, groupBy: UsageGroupBy): 
       key,
     )
     .toArray();
+}
+
+/** When the oldest finished id of each kind finished (null: none of that kind). Each is one step down its index. */
+export interface OldestFinished {
+  readonly ordinary: number | null;
+  readonly expired: number | null;
+}
+
+export function oldestFinished(sql: SqlStorage): OldestFinished {
+  return sql
+    .exec<{ ordinary: number | null; expired: number | null }>(
+      `SELECT (SELECT finished_at FROM finished WHERE expired_nanos IS NULL ORDER BY finished_at LIMIT 1) AS ordinary,
+              (SELECT finished_at FROM finished WHERE expired_nanos IS NOT NULL ORDER BY finished_at LIMIT 1) AS expired`,
+    )
+    .one();
+}
+
+/**
+ * Forgets at most `limit` finished ids, oldest first: ordinary ones finished at or before
+ * `ordinaryCutoff`, expiry-charged ones at or before `expiredCutoff`. Each statement walks its own
+ * index from its start, so the work is proportional to what is deleted. Returns how many were.
+ */
+export function forgetFinished(sql: SqlStorage, ordinaryCutoff: number, expiredCutoff: number, limit: number): number {
+  let left = limit;
+  for (const [kind, cutoff] of [["IS NULL", ordinaryCutoff], ["IS NOT NULL", expiredCutoff]] as const) {
+    if (left <= 0) break;
+    sql.exec(
+      `DELETE FROM finished WHERE rowid IN
+         (SELECT rowid FROM finished WHERE expired_nanos ${kind} AND finished_at <= ? ORDER BY finished_at LIMIT ?)`,
+      cutoff, left,
+    );
+    left -= sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
+  }
+  return limit - left;
 }

@@ -35,17 +35,30 @@ import {
   budgetStatus,
   contains,
   dueAlerts,
+  EXPIRED_MEMORY_MS,
+  FINISHED_MEMORY_MS,
   fitsLimit,
+  nextPruneAt,
+  normaliseRecord,
   periodWindow,
+  PRUNE_BATCH_ROWS,
+  rejectedRecordLog,
   type AlertThreshold,
   type PeriodWindow,
 } from "./spend-ledger-rules.ts";
-import { SCHEMA, addUsage, countsIn, expiryCharge, negate, spentIn, usageRows, type UsageDelta } from "./spend-ledger-sql.ts";
+import {
+  SCHEMA,
+  addUsage,
+  countsIn,
+  expiryCharge,
+  forgetFinished,
+  negate,
+  oldestFinished,
+  spentIn,
+  usageRows,
+  type UsageDelta,
+} from "./spend-ledger-sql.ts";
 
-/** How long settled, released and expired ids are remembered (settling one again is then a no-op). */
-export const FINISHED_MEMORY_MS = 2 * 24 * 60 * 60 * 1000;
-/** With no reservation to expire, how often the alarm still wakes to forget old ids. */
-export const PRUNE_EVERY_MS = 6 * 60 * 60 * 1000;
 /** A webhook that has not answered by then counts as failed (tried again on a later settle). */
 export const ALERT_TIMEOUT_MS = 10_000;
 
@@ -88,10 +101,6 @@ const recordDelta = (r: SpendRecord): UsageDelta => ({
   estimated: r.estimated ? 1 : 0,
   unpriced: r.unpriced ? 1 : 0,
 });
-
-function assertCount(n: number, what: string): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what} must be a non-negative integer, got ${n}`);
-}
 
 export class SpendLedger extends DurableObject<Env> {
   #scope: string | null = null;
@@ -192,28 +201,30 @@ export class SpendLedger extends DurableObject<Env> {
   /**
    * Books actual spend, in one transaction: each record replaces its reservation (if any) with its cost
    * on the day, month and total of `record.at`. An id settled before changes nothing, except that a
-   * settle after the alarm charged the reservation's worst case replaces that charge.
+   * settle after the alarm charged the reservation's worst case replaces that charge. A batch carries
+   * many requests' records: one that cannot be booked even normalised (normaliseRecord) is logged and
+   * skipped, and the others are booked.
    */
   async settle(scope: string, records: readonly SpendRecord[]): Promise<BudgetStatus | null> {
     this.#useScope(scope, true);
-    for (const r of records) {
-      assertNanos(r.nanos, "cost");
-      assertCount(r.promptTokens, "promptTokens");
-      assertCount(r.completionTokens, "completionTokens");
-      if (!Number.isFinite(r.at)) throw new RangeError(`at must be epoch ms, got ${r.at}`);
+    const valid: SpendRecord[] = [];
+    for (const input of records) {
+      const checked = normaliseRecord(input);
+      if (checked.rejected === undefined) valid.push(checked.record);
+      else console.error(rejectedRecordLog(this.#scope, input, checked.rejected));
     }
     const now = Date.now();
     const changes = new Changes();
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
-      for (const r of records) {
+      for (const r of valid) {
         if (!this.#finish(r.id, r.at, r.model, r.user ?? "", now, changes)) continue;
         changes.add(addUsage(sql, r.at, r.model, r.user ?? "", recordDelta(r)), r.nanos);
       }
     });
     this.#apply(changes);
     this.#sendDueAlerts(now);
-    if (this.#alarmAt === null) await this.#setAlarm(now + PRUNE_EVERY_MS);
+    if (this.#alarmAt === null && valid.length > 0) await this.#setAlarm(now + FINISHED_MEMORY_MS);
     return this.#statusAt(now);
   }
 
@@ -229,7 +240,7 @@ export class SpendLedger extends DurableObject<Env> {
       }
     });
     this.#apply(changes);
-    if (this.#alarmAt === null) await this.#setAlarm(now + PRUNE_EVERY_MS);
+    if (this.#alarmAt === null && ids.length > 0) await this.#setAlarm(now + FINISHED_MEMORY_MS);
   }
 
   /** The budget's status now; null without a budget. */
@@ -267,8 +278,11 @@ export class SpendLedger extends DurableObject<Env> {
 
   /**
    * Charges reservations past their expiry at their worst case, as estimated requests: the isolate
-   * that made them is gone and the provider may have billed the request. Then forgets finished ids
-   * older than FINISHED_MEMORY_MS and sets the alarm for the next expiry.
+   * that made them is gone and the provider may have billed the request. Then forgets at most
+   * PRUNE_BATCH_ROWS finished ids past their memory (FINISHED_MEMORY_MS, or EXPIRED_MEMORY_MS for
+   * expiry-charged ones), and sets the alarm for whichever comes first: the next expiry or the next
+   * prune (soon if this run left due ids behind). Finished ids always keep an alarm set: settle and
+   * release set one when there is none, and this run sets the next while any remain.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
@@ -286,16 +300,15 @@ export class SpendLedger extends DurableObject<Env> {
         changes.ended.push(id);
         changes.add(addUsage(sql, r.createdAt, r.model, r.user, expiryCharge(r.nanos)), r.nanos);
       }
-      sql.exec("DELETE FROM finished WHERE finished_at < ?", now - FINISHED_MEMORY_MS);
+      forgetFinished(sql, now - FINISHED_MEMORY_MS, now - EXPIRED_MEMORY_MS, PRUNE_BATCH_ROWS);
     });
     this.#apply(changes);
     if (expired.length > 0) {
       console.warn(JSON.stringify({ msg: "spend_ledger_reservations_expired", scope: this.#scope, count: expired.length }));
     }
     this.#sendDueAlerts(now);
-    let next = Infinity;
+    let next = nextPruneAt(now, oldestFinished(sql));
     for (const r of this.#reservations.values()) next = Math.min(next, r.expiresAt);
-    if (next === Infinity && sql.exec("SELECT 1 FROM finished LIMIT 1").toArray().length > 0) next = now + PRUNE_EVERY_MS;
     if (next !== Infinity) await this.#setAlarm(next);
   }
 

@@ -2,7 +2,18 @@ import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } fr
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Budget, BudgetAlert, ReserveRequest, SpendRecord } from "../../src/budgets/ledger-types.ts";
 import { SpendLedger as SpendLedgerClass, type SpendLedger } from "../../src/durable/spend-ledger.ts";
-import { alertThresholds, periodWindow } from "../../src/durable/spend-ledger-rules.ts";
+import {
+  alertThresholds,
+  EXPIRED_MEMORY_MS,
+  FINISHED_MEMORY_MS,
+  MAX_RECORD_NAME,
+  nextPruneAt,
+  normaliseRecord,
+  periodWindow,
+  PRUNE_AGAIN_MS,
+  PRUNE_BATCH_ROWS,
+  PRUNE_EVERY_MS,
+} from "../../src/durable/spend-ledger-rules.ts";
 import { usdToNanos } from "../../src/metering/types.ts";
 
 type Stub = DurableObjectStub<SpendLedger>;
@@ -39,6 +50,13 @@ afterEach(() => vi.useRealTimers());
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** When the ledger's alarm is set for (null: none). */
+const alarmOf = (stub: Stub): Promise<number | null> => runInDurableObject(stub, (_o: SpendLedger, state) => state.storage.getAlarm());
+
+/** The ids the ledger still remembers as finished. */
+const finishedIds = (stub: Stub): Promise<string[]> =>
+  runInDurableObject(stub, (_o: SpendLedger, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM finished ORDER BY id").toArray().map((r) => r.id));
+
 interface Delivery {
   status: number;
   headers: Record<string, string>;
@@ -72,6 +90,41 @@ describe("SpendLedger rules", () => {
   it("alerts at alertAtPercent and at 100 %, once for a budget set at 100", () => {
     expect(alertThresholds(budget(5, { alertAtPercent: 80 }))).toEqual([{ percent: 80, atNanos: usd(4) }, { percent: 100, atNanos: usd(5) }]);
     expect(alertThresholds(budget(5, { alertAtPercent: 100 }))).toEqual([{ percent: 100, atNanos: usd(5) }]);
+  });
+
+  it("normalises a record's fractional or out-of-range numbers and rejects what cannot be repaired", () => {
+    const at = Date.parse("2031-01-01T00:00:00.000Z");
+    expect(normaliseRecord(record("r", 1_000.6, { at: at + 0.9, promptTokens: 12.5, completionTokens: -3 }))).toEqual({
+      record: record("r", 1_001, { at, promptTokens: 13, completionTokens: 0 }),
+    });
+    expect(normaliseRecord(record("r", 5, { at, promptTokens: Infinity, completionTokens: 1e300 })).record).toMatchObject({
+      promptTokens: Number.MAX_SAFE_INTEGER, completionTokens: Number.MAX_SAFE_INTEGER,
+    });
+    const rejected: Array<[string, unknown]> = [
+      ["NaN cost", record("r", NaN)],
+      ["negative cost", record("r", -1)],
+      ["infinite cost", record("r", Infinity)],
+      ["cost beyond a safe integer", record("r", 2 ** 60)],
+      ["NaN tokens", record("r", 1, { promptTokens: NaN })],
+      ["tokens as text", { ...record("r", 1), completionTokens: "20" }],
+      ["start time not a date", record("r", 1, { at: 1e300 })],
+      ["empty id", record("", 1)],
+      ["id too long", record("x".repeat(MAX_RECORD_NAME + 1), 1)],
+      ["model missing", { ...record("r", 1), model: undefined }],
+      ["user too long", record("r", 1, { user: "u".repeat(257) })],
+      ["flag not a boolean", { ...record("r", 1), estimated: 1 }],
+      ["not a record", null],
+    ];
+    for (const [what, input] of rejected) expect(normaliseRecord(input).rejected, what).toEqual(expect.any(String));
+  });
+
+  it("prunes again soon while due ids remain, else when the oldest falls due but at most every PRUNE_EVERY_MS", () => {
+    const now = Date.parse("2031-01-01T00:00:00.000Z");
+    expect(nextPruneAt(now, { ordinary: null, expired: null })).toBe(Infinity);
+    expect(nextPruneAt(now, { ordinary: now - FINISHED_MEMORY_MS, expired: null })).toBe(now + PRUNE_AGAIN_MS);
+    expect(nextPruneAt(now, { ordinary: now - 1_000, expired: now - 1_000 })).toBe(now - 1_000 + FINISHED_MEMORY_MS);
+    expect(nextPruneAt(now, { ordinary: now - FINISHED_MEMORY_MS + 1_000, expired: null })).toBe(now + PRUNE_EVERY_MS);
+    expect(nextPruneAt(now, { ordinary: null, expired: now })).toBe(now + EXPIRED_MEMORY_MS);
   });
 });
 
@@ -146,6 +199,30 @@ describe("SpendLedger Durable Object", () => {
     expect((await stub.totals(scope)).day).toMatchObject({ requests: 3, unpricedRequests: 1, spentNanos: 123_456_790 });
   });
 
+  it("a record that cannot be booked is logged and skipped; the rest of its batch is booked exactly, normalised", async () => {
+    const { scope, stub } = newLedger();
+    await stub.setBudget(scope, budget(10));
+    await stub.reserve(scope, reservation("bad", usd(1)));
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const status = await runInDurableObject(stub, (ledger: SpendLedger) =>
+      ledger.settle(scope, [
+        record("good1", 123_456_789, { promptTokens: 12.5, completionTokens: 7.4 }),
+        record("bad", NaN),
+        record("good2", 2_000.4, { promptTokens: 100, completionTokens: 20 }),
+      ]),
+    );
+    const logged = errors.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    errors.mockRestore();
+    // The bad record's reservation stays: unsettled, it expires and is charged at its worst case.
+    expect(status).toMatchObject({ spentNanos: 123_458_789, reservedNanos: usd(1) });
+    expect((await stub.totals(scope)).day).toMatchObject({ requests: 2, spentNanos: 123_458_789 });
+    const rows = (await stub.usage(scope, { period: "day", groupBy: "model" })).rows;
+    expect(rows).toEqual([{ key: MODEL, costNanos: 123_458_789, requests: 2, promptTokens: 113, completionTokens: 27, estimatedRequests: 0, unpricedRequests: 0 }]);
+    expect(logged).toEqual([{ msg: "spend_record_rejected", scope, reason: expect.any(String), record: expect.objectContaining({ id: "bad", nanos: "NaN" }) }]);
+    // A settle whose every record is bad still answers the status.
+    expect(await stub.settle(scope, [record("bad2", -5)])).toMatchObject({ spentNanos: 123_458_789 });
+  });
+
   it("release drops the reservation and records nothing, idempotently; the id is not reserved again", async () => {
     const { scope, stub } = newLedger();
     await stub.setBudget(scope, budget(1));
@@ -196,8 +273,7 @@ describe("SpendLedger Durable Object", () => {
     await stub.setBudget(scope, budget(10));
     await stub.reserve(scope, reservation("lost", usd(0.5), { user: "ana", ttlMs: 60_000 }));
     await stub.reserve(scope, reservation("alive", usd(0.25), { ttlMs: 600_000 }));
-    const alarmAt = await runInDurableObject(stub, (_o: SpendLedger, state) => state.storage.getAlarm());
-    expect(alarmAt).toBe(start + 60_000);
+    expect(await alarmOf(stub)).toBe(start + 60_000);
 
     setClock("2031-05-05T10:01:01.000Z");
     expect(await runDurableObjectAlarm(stub)).toBe(true);
@@ -205,7 +281,7 @@ describe("SpendLedger Durable Object", () => {
     const byUser = await stub.usage(scope, { period: "day", groupBy: "user" });
     expect(byUser.rows).toEqual([{ key: "ana", costNanos: usd(0.5), requests: 1, promptTokens: 0, completionTokens: 0, estimatedRequests: 1, unpricedRequests: 0 }]);
     // Re-armed for the reservation still alive.
-    expect(await runInDurableObject(stub, (_o: SpendLedger, state) => state.storage.getAlarm())).toBe(start + 600_000);
+    expect(await alarmOf(stub)).toBe(start + 600_000);
 
     // The slow stream ends after all: its actual cost replaces the worst case.
     expect(await stub.settle(scope, [record("lost", usd(0.125), { user: "ana", at: start })])).toMatchObject({ spentNanos: usd(0.125) });
@@ -341,6 +417,62 @@ describe("SpendLedger Durable Object", () => {
     expect((await stub.reserve(scope, reservation("c", usd(0.2)))).admitted).toBe(false);
     expect(await stub.setBudget(scope, null)).toBeNull();
     expect(await stub.reserve(scope, reservation("c", usd(0.2)))).toEqual({ admitted: true, status: null });
+  });
+
+  it("forgets settled and released ids an hour after they finished, expiry-charged ones after two days", async () => {
+    const { scope, stub } = newLedger();
+    const start = setClock("2031-06-01T10:00:00.000Z");
+    await stub.setBudget(scope, budget(10));
+    await stub.reserve(scope, reservation("lost1", usd(0.5), { ttlMs: 1_000 }));
+    await stub.reserve(scope, reservation("lost2", usd(0.25), { ttlMs: 1_000 }));
+    await stub.settle(scope, [record("a", usd(0.01)), record("b", usd(0.02))]);
+    await stub.release(scope, ["c"]);
+    expect(await alarmOf(stub)).toBe(start + 1_000);
+
+    const expiredAt = setClock("2031-06-01T10:00:02.000Z");
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await alarmOf(stub)).toBe(start + FINISHED_MEMORY_MS);
+    // Until then a settled id is still remembered.
+    setClock("2031-06-01T10:59:59.000Z");
+    expect(await stub.settle(scope, [record("a", usd(1))])).toMatchObject({ spentNanos: usd(0.78) });
+
+    setClock("2031-06-01T11:00:01.000Z");
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await finishedIds(stub)).toEqual(["lost1", "lost2"]);
+    expect(await alarmOf(stub)).toBe(expiredAt + EXPIRED_MEMORY_MS);
+
+    // A day after its expiry, the slow request behind lost1 settles: its actual cost replaces the worst case.
+    setClock("2031-06-02T10:00:00.000Z");
+    expect(await stub.settle(scope, [record("lost1", usd(0.1), { at: start })])).toMatchObject({ spentNanos: usd(0.38) });
+
+    setClock("2031-06-03T10:00:02.000Z");
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await finishedIds(stub)).toEqual([]);
+    expect(await alarmOf(stub)).toBeNull();
+    expect((await stub.totals(scope)).month).toMatchObject({ spentNanos: usd(0.38), requests: 4, estimatedRequests: 1 });
+  });
+
+  it("one alarm run forgets at most PRUNE_BATCH_ROWS ids and wakes again soon for the rest, beside a reservation's expiry", async () => {
+    const { scope, stub } = newLedger();
+    const start = setClock("2031-06-10T10:00:00.000Z");
+    await stub.setBudget(scope, budget(10));
+    await stub.reserve(scope, reservation("live", usd(1), { ttlMs: 2 * FINISHED_MEMORY_MS }));
+    const total = PRUNE_BATCH_ROWS + 50;
+    for (let from = 0; from < total; from += 1_000) {
+      await stub.settle(scope, Array.from({ length: Math.min(1_000, total - from) }, (_, i) => record(`r${from + i}`, 1)));
+    }
+    expect(await alarmOf(stub)).toBe(start + 2 * FINISHED_MEMORY_MS);
+    expect((await stub.totals(scope)).day.requests).toBe(total);
+
+    const now = setClock("2031-06-10T11:00:00.000Z");
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await finishedIds(stub)).toHaveLength(50);
+    expect(await alarmOf(stub)).toBe(now + PRUNE_AGAIN_MS);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await finishedIds(stub)).toEqual([]);
+    // Nothing left to forget: the alarm waits for the live reservation's expiry.
+    expect(await alarmOf(stub)).toBe(start + 2 * FINISHED_MEMORY_MS);
+    expect(await stub.status(scope)).toMatchObject({ spentNanos: total, reservedNanos: usd(1) });
   });
 
   it("keeps everything across a restart: a new instance reads budget, spend and reservations from SQLite", async () => {
