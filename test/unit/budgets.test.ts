@@ -223,6 +223,27 @@ describe("soft budgets and degrading", () => {
     expect(res.headers.get("x-switchyard-model")).toBe(cheap);
   });
 
+  it("post one alert per threshold to the budget's webhook, however many requests cross it", async () => {
+    const { key, id } = await newKey();
+    const model = uniqueTag("alerting");
+    await setPrice(model, 1000, 1000);
+    const tag = uniqueTag("budget-alert");
+    const hook = `${env.MOCK_UPSTREAM_URL}/__mock/webhook/${tag}`;
+    // Each request costs ~$0.03 (about 30 tokens at $1,000/MTok): the first passes 80 % of $0.02, the second 100 %.
+    await setBudget(`key:${id}`, { limitUsd: 0.02, period: "day", mode: "soft", alertAtPercent: 80, alertWebhook: hook });
+    for (let i = 0; i < 4; i++) await (await chat(key, { model: `openai/${model}`, max_tokens: 5 })).text();
+    await settled(`key:${id}`, 4);
+    let alerts: Array<{ body: { threshold: number; scope: string } }> = [];
+    for (let i = 0; i < 50 && alerts.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      alerts = await (await fetch(hook)).json();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    alerts = await (await fetch(hook)).json();
+    expect(alerts.map((a) => a.body.threshold).sort((x, y) => x - y)).toEqual([80, 100]);
+    expect(alerts.every((a) => a.body.scope === `key:${id}`)).toBe(true);
+  });
+
   it("refuse with the budget's 402, and hold nothing, when the alias to degrade to has gone since", async () => {
     const { key, id } = await newKey();
     const pricey = uniqueTag("pricey");
