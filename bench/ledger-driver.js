@@ -42,7 +42,8 @@ export default {
       estimated: false,
       unpriced: false,
     };
-    const status = await ledger.settle(scope, [record]);
+    // Each request's record is its own settle batch here, with its own batch id (the gateway's batches carry many).
+    const status = await ledger.settle(scope, [record], crypto.randomUUID());
     return Response.json({ id, reservedNanos: status?.reservedNanos ?? null, spentNanos: status?.spentNanos ?? null });
   },
 };

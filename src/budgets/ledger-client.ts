@@ -100,15 +100,23 @@ interface Batch {
 }
 const batches = new Map<string, Batch>();
 
+/**
+ * Sends one batch to its scope's ledger. The batch gets one id, reused by its retry: the ledger books
+ * a batch id once, so a retry after a settle that was booked but whose answer was lost counts
+ * nothing twice. (Records without a reservation are idempotent only per batch: a record must never
+ * be sent again in another batch.)
+ */
 async function settleBatch(ns: Ledgers, scope: string, records: SpendRecord[]): Promise<void> {
+  const batchId = crypto.randomUUID();
   for (let attempt = 1; ; attempt++) {
     try {
-      remember(scope, await ledgerOf(ns, scope).settle(scope, records));
+      remember(scope, await ledgerOf(ns, scope).settle(scope, records, batchId));
       return;
     } catch (err) {
       if (attempt >= 2) {
-        // Settling is idempotent by id: these lines are enough to replay the records by hand.
-        for (const record of records) console.error(JSON.stringify({ msg: "spend_unsaved", scope, record, error: String(err) }));
+        // The batch may have been booked after all (an answer lost): replaying these lines by hand
+        // with their batchId is safe, as the ledger ignores a batch id it has booked (for an hour).
+        for (const record of records) console.error(JSON.stringify({ msg: "spend_unsaved", scope, batchId, record, error: String(err) }));
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));

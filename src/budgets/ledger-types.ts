@@ -56,9 +56,24 @@ export type ReserveAnswer =
   /** A hard budget the reservation does not fit: nothing was reserved. */
   | { readonly admitted: false; readonly status: BudgetStatus };
 
-/** One request's actual spend, written to every scope it belongs to. */
+/**
+ * Longest id of a settle batch. The SpendLedger's RPC is `settle(scope, records, batchId)`: the
+ * isolate makes one id per batch (crypto.randomUUID()) and reuses it when it retries that batch, and
+ * a batch id the ledger has booked before makes the whole call change nothing (it answers the
+ * status). An empty or longer id is a caller's bug and throws.
+ */
+export const MAX_BATCH_ID = 128;
+
+/**
+ * One request's actual spend, written to every scope it belongs to, in a batch with others (see
+ * MAX_BATCH_ID). A record whose id holds a reservation, or was charged when its reservation expired,
+ * is settled id by id: settling that id again, in any batch, changes nothing (except that the first
+ * settle after the expiry charge replaces it). Any other record is idempotent per batch only: sent
+ * again in a NEW batch it counts again, which the isolate never does (a record goes out once, or
+ * again in the retry of its own batch, which reuses the batch id).
+ */
 export interface SpendRecord {
-  /** The request id; with a reservation, the reservation it settles. Settling an id twice changes nothing. */
+  /** The request id; with a reservation, the reservation it settles. */
   readonly id: string;
   /** Epoch ms the request started: it decides the day and month the spend counts towards. */
   readonly at: number;

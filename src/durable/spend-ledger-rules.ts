@@ -3,7 +3,7 @@
  * which period a moment belongs to, whether a reservation fits a budget, which
  * alerts are due. Pure functions of their arguments, so they are tested directly.
  */
-import type { Budget, BudgetAlert, BudgetPeriod, BudgetStatus, SpendRecord } from "../budgets/ledger-types.ts";
+import { MAX_BATCH_ID, type Budget, type BudgetAlert, type BudgetPeriod, type BudgetStatus, type SpendRecord } from "../budgets/ledger-types.ts";
 import { nanosToUsd, usdToNanos, type Nanos } from "../metering/types.ts";
 
 /** The `total` period's key: it never ends. */
@@ -96,14 +96,15 @@ export function alertBody(scope: string, budget: Budget, threshold: AlertThresho
 }
 
 /**
- * How long a settled or released id is remembered, from the moment it finished. Only stragglers of
- * the same request can still name it: the client settles or releases a request once (never both,
- * and it never reserves after either), so what may follow is that call's single retry (about 1 s
- * later, inside a waitUntil that lives at most 30 s) or a call delayed in transit. The time a request
- * runs (up to the reservation TTL, 15 min by default) lies before its finish, so it does not count.
- * An hour is a hundred times the straggler window, and still holds every row of a scope seeing
- * 1,000 requests/s to 3.6 M (a few hundred MB): storage and pruning stay well inside a Durable
- * Object's limits, where the former 2 days meant 170 M rows.
+ * How long a settled or released reserved id, and a settled batch's id, is remembered, from the
+ * moment it finished. Only stragglers of the same request or batch can still name it: the client
+ * settles or releases a request once (never both, and it never reserves after either), so what may
+ * follow is that call's single retry (about 1 s later, inside a waitUntil that lives at most 30 s)
+ * or a call delayed in transit. The time a request runs (up to the reservation TTL, 15 min by
+ * default) lies before its finish, so it does not count. An hour is a hundred times the straggler
+ * window, and still holds every row of a scope reserving 1,000 requests/s to 3.6 M (a few hundred
+ * MB): storage and pruning stay well inside a Durable Object's limits, where the former 2 days
+ * meant 170 M rows. A scope without a budget keeps only its batch ids (one per settle call).
  */
 export const FINISHED_MEMORY_MS = 60 * 60 * 1000;
 /**
@@ -121,14 +122,18 @@ export const PRUNE_AGAIN_MS = 1_000;
 export const PRUNE_EVERY_MS = 5 * 60 * 1000;
 
 /**
- * When the alarm should next forget finished ids, given when the oldest of each kind finished after
- * a run: soon if due ones remain, else when the oldest falls due but not before PRUNE_EVERY_MS;
+ * When the alarm should next forget finished ids and settled batch ids, given when the oldest of
+ * each kind finished after a run: soon if due ones remain, else when the oldest falls due but not before PRUNE_EVERY_MS;
  * Infinity when none are left.
  */
-export function nextPruneAt(now: number, oldest: { readonly ordinary: number | null; readonly expired: number | null }): number {
+export function nextPruneAt(
+  now: number,
+  oldest: { readonly ordinary: number | null; readonly expired: number | null; readonly batches: number | null },
+): number {
   const due = Math.min(
     oldest.ordinary === null ? Infinity : oldest.ordinary + FINISHED_MEMORY_MS,
     oldest.expired === null ? Infinity : oldest.expired + EXPIRED_MEMORY_MS,
+    oldest.batches === null ? Infinity : oldest.batches + FINISHED_MEMORY_MS,
   );
   if (due === Infinity) return Infinity;
   return due <= now ? now + PRUNE_AGAIN_MS : Math.max(due, now + PRUNE_EVERY_MS);
@@ -137,6 +142,13 @@ export function nextPruneAt(now: number, oldest: { readonly ordinary: number | n
 /** Amounts are integer nanos so that sums stay exact; anything else is a caller's bug. */
 export function assertNanos(nanos: number, what: string): void {
   if (!Number.isSafeInteger(nanos) || nanos < 0) throw new RangeError(`${what} must be a non-negative integer number of nanos, got ${nanos}`);
+}
+
+/** A settle batch's id is the isolate's to make (a UUID): one that is empty, not a string or this long is a caller's bug. */
+export function assertBatchId(batchId: unknown): asserts batchId is string {
+  if (typeof batchId !== "string" || batchId.length === 0 || batchId.length > MAX_BATCH_ID) {
+    throw new TypeError(`batchId must be a string of 1 to ${MAX_BATCH_ID} characters`);
+  }
 }
 
 /** Longest request id or model name a record may carry (ours are far shorter: anything longer is garbage, not a name). */

@@ -2,11 +2,11 @@
  * The SpendLedger's SQLite schema and its counter statements. Counters are
  * kept per period key (day, month, total: src/durable/spend-ledger-rules.ts),
  * model and end user, so one table answers the budget check (sum of a period),
- * the admin totals and the usage report grouped either way.
+ * the admin totals and the usage report grouped either way. They are written by
+ * UsageTotals (spend-ledger-totals.ts), summed per transaction.
  */
 import type { UsageGroupBy, UsageRow } from "../budgets/ledger-types.ts";
 import type { Nanos } from "../metering/types.ts";
-import { periodKeysOf } from "./spend-ledger-rules.ts";
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger_meta (
@@ -22,9 +22,11 @@ CREATE TABLE IF NOT EXISTS reservations (
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
--- Ids already settled, released or expired, so that doing it twice changes nothing (for as long as
--- spend-ledger-rules.ts says). expired_nanos is set while the charge is the alarm's worst case, which a
--- late settle replaces. One index per kind of row, each in the order they are forgotten in.
+-- Reserved ids already settled, released or expired, so that doing it twice changes nothing (for as
+-- long as spend-ledger-rules.ts says). expired_nanos is set while the charge is the alarm's worst case,
+-- which a late settle replaces. One index per kind of row, each in the order they are forgotten in.
+-- A record settled without a reservation ("plain") gets no row here: settled_batches makes its batch
+-- idempotent instead.
 CREATE TABLE IF NOT EXISTS finished (
   id TEXT PRIMARY KEY,
   finished_at INTEGER NOT NULL,
@@ -36,6 +38,15 @@ CREATE TABLE IF NOT EXISTS finished (
 DROP INDEX IF EXISTS finished_by_time;
 CREATE INDEX IF NOT EXISTS finished_ordinary ON finished (finished_at) WHERE expired_nanos IS NULL;
 CREATE INDEX IF NOT EXISTS finished_expired ON finished (finished_at) WHERE expired_nanos IS NOT NULL;
+-- Settle batches already booked, by the id the isolate gives each batch (and reuses when it retries
+-- it), so that a retried batch changes nothing. Remembered as long as finished ids (FINISHED_MEMORY_MS).
+-- A table of its own rather than prefixed ids in finished: finished then holds reserved ids only,
+-- so a scope without a budget has none, and settle needs no look-up to know a plain record is new.
+CREATE TABLE IF NOT EXISTS settled_batches (
+  id TEXT PRIMARY KEY,
+  settled_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS settled_batches_by_time ON settled_batches (settled_at);
 -- Settled spend per period key ('2026-11-24', '2026-11', 'total'), model and end user ('' for none).
 CREATE TABLE IF NOT EXISTS usage (
   period TEXT NOT NULL,
@@ -58,44 +69,6 @@ CREATE TABLE IF NOT EXISTS alerts_sent (
   PRIMARY KEY (period, percent, at_nanos)
 ) WITHOUT ROWID;
 `;
-
-/** What one request adds to (or, negated, takes back from) the counters. */
-export interface UsageDelta {
-  readonly nanos: Nanos;
-  readonly requests: number;
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-  readonly estimated: number;
-  readonly unpriced: number;
-}
-
-export const negate = (d: UsageDelta): UsageDelta => ({
-  nanos: -d.nanos,
-  requests: -d.requests,
-  promptTokens: -d.promptTokens,
-  completionTokens: -d.completionTokens,
-  estimated: -d.estimated,
-  unpriced: -d.unpriced,
-});
-
-/** The charge of a reservation that expired unsettled: its worst case, one estimated request, tokens unknown. */
-export const expiryCharge = (nanos: Nanos): UsageDelta => ({ nanos, requests: 1, promptTokens: 0, completionTokens: 0, estimated: 1, unpriced: 0 });
-
-/** Adds `d` to the day, month and total counters of `at` for this model and user: one statement. */
-export function addUsage(sql: SqlStorage, at: number, model: string, user: string, d: UsageDelta): readonly string[] {
-  const keys = periodKeysOf(at);
-  const values = [d.nanos, d.requests, d.promptTokens, d.completionTokens, d.estimated, d.unpriced];
-  sql.exec(
-    `INSERT INTO usage (period, model, end_user, nanos, requests, prompt_tokens, completion_tokens, estimated, unpriced)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (period, model, end_user) DO UPDATE SET
-       nanos = nanos + excluded.nanos, requests = requests + excluded.requests,
-       prompt_tokens = prompt_tokens + excluded.prompt_tokens, completion_tokens = completion_tokens + excluded.completion_tokens,
-       estimated = estimated + excluded.estimated, unpriced = unpriced + excluded.unpriced`,
-    ...keys.flatMap((key) => [key, model, user, ...values]),
-  );
-  return keys;
-}
 
 export function spentIn(sql: SqlStorage, key: string): Nanos {
   return sql.exec<{ n: number }>("SELECT COALESCE(SUM(nanos), 0) AS n FROM usage WHERE period = ?", key).one().n;
@@ -134,36 +107,83 @@ export function usageRows(sql: SqlStorage, key: string, groupBy: UsageGroupBy): 
     .toArray();
 }
 
-/** When the oldest finished id of each kind finished (null: none of that kind). Each is one step down its index. */
+/** Records a settle batch's id; false when it was booked before (its retry: nothing is to be done). */
+export function rememberBatch(sql: SqlStorage, id: string, now: number): boolean {
+  return sql.exec("INSERT INTO settled_batches (id, settled_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1", id, now).toArray().length > 0;
+}
+
+/** Which of `ids` are finished: one statement for a whole batch (json_each binds the list as one value). */
+export function finishedAmong(sql: SqlStorage, ids: readonly string[]): Set<string> {
+  const rows = sql.exec<{ id: string }>("SELECT id FROM finished WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
+  return new Set([...rows].map((r) => r.id));
+}
+
+/** The ids the alarm charged at their worst case and no settle or release has corrected yet. */
+export function expiryChargedIds(sql: SqlStorage): string[] {
+  return sql.exec<{ id: string }>("SELECT id FROM finished WHERE expired_nanos IS NOT NULL").toArray().map((r) => r.id);
+}
+
+/** When the oldest remembered row of each kind finished (null: none of that kind). Each is one step down its index. */
 export interface OldestFinished {
   readonly ordinary: number | null;
   readonly expired: number | null;
+  readonly batches: number | null;
 }
 
 export function oldestFinished(sql: SqlStorage): OldestFinished {
   return sql
-    .exec<{ ordinary: number | null; expired: number | null }>(
+    .exec<{ ordinary: number | null; expired: number | null; batches: number | null }>(
       `SELECT (SELECT finished_at FROM finished WHERE expired_nanos IS NULL ORDER BY finished_at LIMIT 1) AS ordinary,
-              (SELECT finished_at FROM finished WHERE expired_nanos IS NOT NULL ORDER BY finished_at LIMIT 1) AS expired`,
+              (SELECT finished_at FROM finished WHERE expired_nanos IS NOT NULL ORDER BY finished_at LIMIT 1) AS expired,
+              (SELECT settled_at FROM settled_batches ORDER BY settled_at LIMIT 1) AS batches`,
     )
     .one();
 }
 
-/**
- * Forgets at most `limit` finished ids, oldest first: ordinary ones finished at or before
- * `ordinaryCutoff`, expiry-charged ones at or before `expiredCutoff`. Each statement walks its own
- * index from its start, so the work is proportional to what is deleted. Returns how many were.
- */
-export function forgetFinished(sql: SqlStorage, ordinaryCutoff: number, expiredCutoff: number, limit: number): number {
-  let left = limit;
-  for (const [kind, cutoff] of [["IS NULL", ordinaryCutoff], ["IS NOT NULL", expiredCutoff]] as const) {
-    if (left <= 0) break;
-    sql.exec(
-      `DELETE FROM finished WHERE rowid IN
-         (SELECT rowid FROM finished WHERE expired_nanos ${kind} AND finished_at <= ? ORDER BY finished_at LIMIT ?)`,
-      cutoff, left,
-    );
-    left -= sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
-  }
-  return limit - left;
+/** Moments at or before which each kind of remembered row is forgotten. */
+export interface ForgetCutoffs {
+  readonly ordinary: number;
+  readonly expired: number;
+  readonly batches: number;
 }
+
+/** What one pruning run forgot: how many rows, and which expiry-charged ids (the ledger keeps those in memory). */
+export interface Forgotten {
+  readonly rows: number;
+  readonly expiredIds: readonly string[];
+}
+
+/**
+ * Forgets at most `limit` remembered rows, oldest first: ordinary finished ids, expiry-charged ones
+ * and settled batch ids, each up to its cutoff. Each statement walks its own index from its start,
+ * so the work is proportional to what is deleted.
+ */
+export function forgetFinished(sql: SqlStorage, cutoffs: ForgetCutoffs, limit: number): Forgotten {
+  let left = limit;
+  sql.exec(
+    `DELETE FROM finished WHERE rowid IN
+       (SELECT rowid FROM finished WHERE expired_nanos IS NULL AND finished_at <= ? ORDER BY finished_at LIMIT ?)`,
+    cutoffs.ordinary, left,
+  );
+  left -= changedRows(sql);
+  const expiredIds = left <= 0 ? [] : sql
+    .exec<{ id: string }>(
+      `DELETE FROM finished WHERE rowid IN
+         (SELECT rowid FROM finished WHERE expired_nanos IS NOT NULL AND finished_at <= ? ORDER BY finished_at LIMIT ?)
+       RETURNING id`,
+      cutoffs.expired, left,
+    )
+    .toArray()
+    .map((r) => r.id);
+  left -= expiredIds.length;
+  if (left > 0) {
+    sql.exec(
+      "DELETE FROM settled_batches WHERE rowid IN (SELECT rowid FROM settled_batches WHERE settled_at <= ? ORDER BY settled_at LIMIT ?)",
+      cutoffs.batches, left,
+    );
+    left -= changedRows(sql);
+  }
+  return { rows: limit - left, expiredIds };
+}
+
+const changedRows = (sql: SqlStorage): number => sql.exec<{ n: number }>("SELECT changes() AS n").one().n;

@@ -4,13 +4,16 @@
  * (pushed by the admin API, so a change applies to the very next request), the
  * reservations of requests in flight and the settled spend per day, month and
  * total, by model and end user. Rules live in spend-ledger-rules.ts, the schema
- * and counter statements in spend-ledger-sql.ts.
+ * and its statements in spend-ledger-sql.ts, the summing of counters in
+ * spend-ledger-totals.ts.
  *
  * Everything is in SQLite; memory holds only exact copies kept in step by the
  * code that writes them (the budget, the live reservations and their sum, the
- * current period's spend and sent alerts), so the hot `reserve` needs one write
- * statement and no read. Every write path is synchronous up to its first await,
- * which makes check-and-reserve atomic however many calls arrive at once.
+ * ids charged at expiry, the current period's spend and sent alerts), so the hot
+ * `reserve` needs one write statement and no read, and `settle` tells the records
+ * it must settle id by id from the rest without a read. Every write path is
+ * synchronous up to its first await, which makes check-and-reserve atomic
+ * however many calls arrive at once.
  */
 import { DurableObject } from "cloudflare:workers";
 import {
@@ -31,6 +34,7 @@ import {
   alertBody,
   alertKey,
   alertThresholds,
+  assertBatchId,
   assertNanos,
   budgetStatus,
   contains,
@@ -48,16 +52,16 @@ import {
 } from "./spend-ledger-rules.ts";
 import {
   SCHEMA,
-  addUsage,
   countsIn,
-  expiryCharge,
+  expiryChargedIds,
+  finishedAmong,
   forgetFinished,
-  negate,
   oldestFinished,
+  rememberBatch,
   spentIn,
   usageRows,
-  type UsageDelta,
 } from "./spend-ledger-sql.ts";
+import { expiryCharge, negate, UsageTotals, type UsageDelta } from "./spend-ledger-totals.ts";
 
 /** A webhook that has not answered by then counts as failed (tried again on a later settle). */
 export const ALERT_TIMEOUT_MS = 10_000;
@@ -79,11 +83,15 @@ interface CurrentPeriod {
 
 /** What a transaction changed, applied to the in-memory copies only once it has committed. */
 class Changes {
+  /** Reservations ended (settled, released or expired). */
   readonly ended: string[] = [];
-  readonly spent = new Map<string, Nanos>();
-  add(keys: readonly string[], nanos: Nanos): void {
-    for (const key of keys) this.spent.set(key, (this.spent.get(key) ?? 0) + nanos);
-  }
+  /** Ids the alarm charged at their worst case. */
+  readonly expiryCharged: string[] = [];
+  /** Expiry-charged ids corrected by a settle or release, or forgotten. */
+  readonly uncharged: string[] = [];
+  /** A row was added to `finished`. */
+  finishedAny = false;
+  spent: ReadonlyMap<string, Nanos> = new Map();
 }
 
 interface FinishedRow extends Record<string, SqlStorageValue> {
@@ -113,6 +121,13 @@ export class SpendLedger extends DurableObject<Env> {
   #alarmAt: number | null = null;
   /** `<period>|<alert key>` of webhook deliveries under way, so two settles do not send one alert twice. */
   readonly #alertsInFlight = new Set<string>();
+  /** Ids in `finished` with an expiry charge a late settle or release replaces (rare: one per lost reservation). */
+  readonly #expiryCharged = new Set<string>();
+  /**
+   * False only while `finished` is empty, as it stays on a scope that never reserves (no budget): a
+   * plain record there is new without a look-up. Set by any finish, recomputed by each alarm run.
+   */
+  #anyFinished = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -130,6 +145,8 @@ export class SpendLedger extends DurableObject<Env> {
         this.#reservations.set(r.id, { nanos: r.nanos, model: r.model, user: r.end_user, createdAt: r.created_at, expiresAt: r.expires_at });
         this.#reservedNanos += r.nanos;
       }
+      for (const id of expiryChargedIds(sql)) this.#expiryCharged.add(id);
+      this.#anyFinished = sql.exec<{ any: number }>("SELECT EXISTS (SELECT 1 FROM finished) AS any").one().any === 1;
       this.#alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -199,32 +216,51 @@ export class SpendLedger extends DurableObject<Env> {
   }
 
   /**
-   * Books actual spend, in one transaction: each record replaces its reservation (if any) with its cost
-   * on the day, month and total of `record.at`. An id settled before changes nothing, except that a
-   * settle after the alarm charged the reservation's worst case replaces that charge. A batch carries
-   * many requests' records: one that cannot be booked even normalised (normaliseRecord) is logged and
-   * skipped, and the others are booked.
+   * Books actual spend, in one transaction. `batchId` names this batch of records (the isolate makes
+   * one per batch and reuses it when it retries): a batch booked before changes nothing, and the
+   * call answers the status. A record whose id holds a live reservation, or an expiry charge, is
+   * settled id by id: it ends the reservation (or takes the charge back) and books its cost, and an
+   * id settled before changes nothing. Every other record is "plain" (all of them on a scope without
+   * a budget): it is counted with no row of its own, its batch id being its idempotency, so the same
+   * record in a NEW batch counts again; the isolate never sends one twice but in its batch's retry.
+   * Costs count on the day, month and total of `record.at`, summed in memory and written once per
+   * period, model and user. A record that cannot be booked even normalised (normaliseRecord) is
+   * logged and skipped, and the others are booked.
    */
-  async settle(scope: string, records: readonly SpendRecord[]): Promise<BudgetStatus | null> {
+  async settle(scope: string, records: readonly SpendRecord[], batchId: string): Promise<BudgetStatus | null> {
     this.#useScope(scope, true);
-    const valid: SpendRecord[] = [];
+    assertBatchId(batchId);
+    // Which path a record takes is two look-ups in memory copies, so the hot case reads nothing.
+    const byId: SpendRecord[] = [];
+    const plain: SpendRecord[] = [];
     for (const input of records) {
       const checked = normaliseRecord(input);
-      if (checked.rejected === undefined) valid.push(checked.record);
-      else console.error(rejectedRecordLog(this.#scope, input, checked.rejected));
+      if (checked.rejected !== undefined) console.error(rejectedRecordLog(this.#scope, input, checked.rejected));
+      else if (this.#reservations.has(checked.record.id) || this.#expiryCharged.has(checked.record.id)) byId.push(checked.record);
+      else plain.push(checked.record);
     }
     const now = Date.now();
     const changes = new Changes();
+    const totals = new UsageTotals();
     const sql = this.ctx.storage.sql;
+    let booked = false;
     this.ctx.storage.transactionSync(() => {
-      for (const r of valid) {
-        if (!this.#finish(r.id, r.at, r.model, r.user ?? "", now, changes)) continue;
-        changes.add(addUsage(sql, r.at, r.model, r.user ?? "", recordDelta(r)), r.nanos);
+      if (!rememberBatch(sql, batchId, now)) return;
+      booked = true;
+      for (const r of byId) {
+        if (this.#finish(r.id, r.at, r.model, r.user ?? "", now, changes, totals)) totals.add(r.at, r.model, r.user ?? "", recordDelta(r));
       }
+      // A plain-looking id may still be finished: settled or released after its reservation (a late
+      // duplicate). Only a scope that reserves has such rows, and one statement checks the batch.
+      const done = this.#anyFinished && plain.length > 0 ? finishedAmong(sql, plain.map((r) => r.id)) : null;
+      for (const r of plain) {
+        if (done === null || !done.has(r.id)) totals.add(r.at, r.model, r.user ?? "", recordDelta(r));
+      }
+      changes.spent = totals.write(sql);
     });
     this.#apply(changes);
     this.#sendDueAlerts(now);
-    if (this.#alarmAt === null && valid.length > 0) await this.#setAlarm(now + FINISHED_MEMORY_MS);
+    if (booked && this.#alarmAt === null) await this.#setAlarm(now + FINISHED_MEMORY_MS);
     return this.#statusAt(now);
   }
 
@@ -233,11 +269,14 @@ export class SpendLedger extends DurableObject<Env> {
     this.#useScope(scope, true);
     const now = Date.now();
     const changes = new Changes();
+    const totals = new UsageTotals();
+    const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
       for (const id of ids) {
         const r = this.#reservations.get(id);
-        this.#finish(id, now, r?.model ?? "", r?.user ?? "", now, changes);
+        this.#finish(id, now, r?.model ?? "", r?.user ?? "", now, changes, totals);
       }
+      changes.spent = totals.write(sql);
     });
     this.#apply(changes);
     if (this.#alarmAt === null && ids.length > 0) await this.#setAlarm(now + FINISHED_MEMORY_MS);
@@ -279,16 +318,18 @@ export class SpendLedger extends DurableObject<Env> {
   /**
    * Charges reservations past their expiry at their worst case, as estimated requests: the isolate
    * that made them is gone and the provider may have billed the request. Then forgets at most
-   * PRUNE_BATCH_ROWS finished ids past their memory (FINISHED_MEMORY_MS, or EXPIRED_MEMORY_MS for
-   * expiry-charged ones), and sets the alarm for whichever comes first: the next expiry or the next
-   * prune (soon if this run left due ids behind). Finished ids always keep an alarm set: settle and
-   * release set one when there is none, and this run sets the next while any remain.
+   * PRUNE_BATCH_ROWS finished ids and settled batch ids past their memory (FINISHED_MEMORY_MS, or
+   * EXPIRED_MEMORY_MS for expiry-charged ids), and sets the alarm for whichever comes first: the next
+   * expiry or the next prune (soon if this run left due rows behind). Remembered rows always keep an
+   * alarm set: settle and release set one when there is none, and this run sets the next while any
+   * remain.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.#alarmAt = null;
     const sql = this.ctx.storage.sql;
     const changes = new Changes();
+    const totals = new UsageTotals();
     const expired = [...this.#reservations].filter(([, r]) => r.expiresAt <= now);
     this.ctx.storage.transactionSync(() => {
       for (const [id, r] of expired) {
@@ -298,46 +339,59 @@ export class SpendLedger extends DurableObject<Env> {
           id, now, r.createdAt, r.model, r.user, r.nanos,
         );
         changes.ended.push(id);
-        changes.add(addUsage(sql, r.createdAt, r.model, r.user, expiryCharge(r.nanos)), r.nanos);
+        changes.expiryCharged.push(id);
+        totals.add(r.createdAt, r.model, r.user, expiryCharge(r.nanos));
       }
-      forgetFinished(sql, now - FINISHED_MEMORY_MS, now - EXPIRED_MEMORY_MS, PRUNE_BATCH_ROWS);
+      changes.spent = totals.write(sql);
+      const cutoff = now - FINISHED_MEMORY_MS;
+      const forgotten = forgetFinished(sql, { ordinary: cutoff, expired: now - EXPIRED_MEMORY_MS, batches: cutoff }, PRUNE_BATCH_ROWS);
+      changes.uncharged.push(...forgotten.expiredIds);
     });
     this.#apply(changes);
     if (expired.length > 0) {
       console.warn(JSON.stringify({ msg: "spend_ledger_reservations_expired", scope: this.#scope, count: expired.length }));
     }
     this.#sendDueAlerts(now);
-    let next = nextPruneAt(now, oldestFinished(sql));
+    const oldest = oldestFinished(sql);
+    this.#anyFinished = oldest.ordinary !== null || oldest.expired !== null;
+    let next = nextPruneAt(now, oldest);
     for (const r of this.#reservations.values()) next = Math.min(next, r.expiresAt);
     if (next !== Infinity) await this.#setAlarm(next);
   }
 
   /**
    * Marks `id` finished and ends its reservation; false when it was finished before. A finish after
-   * the alarm charged the reservation takes that charge back and returns true (the caller then books
-   * what really happened: the actual cost, or nothing for a release).
+   * the alarm charged the reservation takes that charge back (into `totals`) and returns true (the
+   * caller then books what really happened: the actual cost, or nothing for a release).
    */
-  #finish(id: string, at: number, model: string, user: string, now: number, changes: Changes): boolean {
+  #finish(id: string, at: number, model: string, user: string, now: number, changes: Changes, totals: UsageTotals): boolean {
     const sql = this.ctx.storage.sql;
     const fresh = sql
       .exec("INSERT INTO finished (id, finished_at, at, model, end_user) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1", id, now, at, model, user)
       .toArray().length > 0;
     if (fresh) {
+      changes.finishedAny = true;
       if (this.#reservations.has(id)) {
         sql.exec("DELETE FROM reservations WHERE id = ?", id);
         changes.ended.push(id);
       }
       return true;
     }
+    if (!this.#expiryCharged.has(id)) return false;
+    // Still read: the same id may come twice in one batch, and the first has already corrected it.
     const prior = sql.exec<FinishedRow>("SELECT at, model, end_user, expired_nanos FROM finished WHERE id = ?", id).one();
     if (prior.expired_nanos === null) return false;
-    changes.add(addUsage(sql, prior.at, prior.model, prior.end_user, negate(expiryCharge(prior.expired_nanos))), -prior.expired_nanos);
+    totals.add(prior.at, prior.model, prior.end_user, negate(expiryCharge(prior.expired_nanos)));
     sql.exec("UPDATE finished SET expired_nanos = NULL, finished_at = ?, at = ?, model = ?, end_user = ? WHERE id = ?", now, at, model, user, id);
+    changes.uncharged.push(id);
     return true;
   }
 
   /** Brings the in-memory copies in step with a committed transaction. */
   #apply(changes: Changes): void {
+    if (changes.finishedAny) this.#anyFinished = true;
+    for (const id of changes.expiryCharged) this.#expiryCharged.add(id);
+    for (const id of changes.uncharged) this.#expiryCharged.delete(id);
     for (const id of changes.ended) {
       const r = this.#reservations.get(id);
       if (r === undefined) continue;
