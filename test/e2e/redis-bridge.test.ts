@@ -211,6 +211,16 @@ describe("a Redis that hangs or dies", () => {
   });
 });
 
+test("without redis-server (global setup's fallback), every command fails with the reason, not a skip", async () => {
+  const missing = await startRedisBridge({ redisPort: 1, token: "t", unavailable: "redis-server is not installed" });
+  try {
+    const redis = new Redis({ url: missing.url, token: "t", enableTelemetry: false });
+    await assert.rejects(redis.get("k"), /^UpstashError: redis-server is not installed, command was/);
+  } finally {
+    await missing.close();
+  }
+});
+
 test("startLocalRedis: redis-server and bridge together, closed together", async () => {
   const local = await startLocalRedis();
   assert.ok(local !== null);
