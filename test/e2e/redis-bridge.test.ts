@@ -197,7 +197,7 @@ describe("a Redis that hangs or dies", () => {
       const redis = new Redis({ url: quick.url, token: "t", enableTelemetry: false, enableAutoPipelining: false });
       await redis.set("fault:k", "v");
       await local.stop();
-      await assert.rejects(redis.get("fault:k"), /^ERR could not connect to Redis at 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+      await assert.rejects(redis.get("fault:k"), /^UpstashError: ERR could not connect to Redis at 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
       const raw = await fetch(quick.url, { method: "POST", headers: { authorization: "Bearer t" }, body: JSON.stringify(["PING"]) });
       assert.equal(raw.status, 503);
       await local.start();
