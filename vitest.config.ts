@@ -1,17 +1,30 @@
+import { randomBytes } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { freePort } from "./test/support/free-port.ts";
 
-// The mock provider's port is chosen before the workers start so it can be a binding.
+// The mock provider's and the Redis bridge's ports are chosen before the workers start so they
+// can be bindings; test/support/global-setup.ts starts both on them.
 export default defineConfig(async () => {
   const mockPort = Number(process.env.MOCK_UPSTREAM_PORT ?? (await freePort()));
   process.env.MOCK_UPSTREAM_PORT = String(mockPort);
+  const redisPort = Number(process.env.TEST_REDIS_PORT ?? (await freePort()));
+  process.env.TEST_REDIS_PORT = String(redisPort);
+  const bridgePort = Number(process.env.TEST_REDIS_BRIDGE_PORT ?? (await freePort()));
+  process.env.TEST_REDIS_BRIDGE_PORT = String(bridgePort);
+  process.env.TEST_REDIS_BRIDGE_TOKEN ??= randomBytes(18).toString("base64url");
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { MOCK_UPSTREAM_URL: `http://127.0.0.1:${mockPort}` },
+          bindings: {
+            MOCK_UPSTREAM_URL: `http://127.0.0.1:${mockPort}`,
+            // TEST_-prefixed: the gateway reads UPSTASH_REDIS_REST_*, and a test turns rate limits on
+            // by passing these under those names (test/unit/helpers.ts, testEnv overrides).
+            TEST_UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${bridgePort}`,
+            TEST_UPSTASH_REDIS_REST_TOKEN: process.env.TEST_REDIS_BRIDGE_TOKEN,
+          },
         },
       }),
     ],

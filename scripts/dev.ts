@@ -11,12 +11,17 @@ const gateway = await startLocalGateway({
 });
 
 const real = gateway.mocked.length === PROVIDER_PRESETS.length ? "none (add keys to .dev.vars)" : "see .dev.vars";
+const rateLimits =
+  gateway.redis === null ? "off (redis-server is not installed: apt-get install redis-server, or set UPSTASH_REDIS_REST_URL/TOKEN in .dev.vars)"
+  : gateway.redis.source === "local" ? `on (local Redis at ${gateway.redis.url}, redis-server behind the Upstash REST bridge)`
+  : `on (Upstash at ${gateway.redis.url}, from ${gateway.redis.source === "dev.vars" ? ".dev.vars" : "--var"})`;
 console.log(`
 Switchyard is running at ${gateway.url}
   gateway key : ${gateway.gatewayKey}
   admin token : ${gateway.adminToken}
   mock provider: ${gateway.mock.url} answers for ${gateway.mocked.join(", ") || "no provider"}
   real providers: ${real}
+  rate limits  : ${rateLimits}
 
 Try it:
   curl ${gateway.url}/v1/chat/completions \\

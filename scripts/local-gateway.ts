@@ -1,7 +1,9 @@
 /**
  * Starts the gateway locally the way `npm start` and the end-to-end tests need
  * it: `wrangler dev` (local KV under .wrangler/) plus the mock provider, with
- * every provider that has no real key in .dev.vars pointed at the mock.
+ * every provider that has no real key in .dev.vars pointed at the mock, and
+ * rate limits' Redis: a local redis-server behind the Upstash REST bridge
+ * unless .dev.vars names a real Upstash database.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -10,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { PROVIDER_PRESETS, envPrefix } from "../src/providers/presets.ts";
 import { startMockUpstream, type MockUpstream } from "../test/support/mock-upstream.ts";
 import { BEDROCK_TEST_CREDENTIALS } from "../test/support/mock-upstream/bedrock-credentials.ts";
+import { startLocalRedis, type LocalRedis } from "../test/support/redis-bridge.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEV_GATEWAY_KEY = "sk-switchyard-dev";
@@ -22,6 +25,8 @@ export interface LocalGateway {
   gatewayKey: string;
   /** Providers answered by the mock (no real key in .dev.vars). */
   mocked: string[];
+  /** Where rate limits keep their counters; null when there is no Redis (redis-server not installed). */
+  redis: { url: string; source: "local" | "dev.vars" | "vars" } | null;
   stop(): Promise<void>;
   /** Kills wrangler and its workerd at once (SIGKILL, no shutdown): a crash, for durability tests. */
   kill(): Promise<void>;
@@ -64,6 +69,26 @@ const MOCK_SETTINGS: Readonly<Record<string, (mockUrl: string) => Record<string,
   }),
 };
 
+/**
+ * Upstash credentials in .dev.vars (real Upstash) or in the caller's vars win; otherwise a local
+ * redis-server behind the bridge, whose URL and token are added to `vars` for `--var`.
+ */
+async function rateLimitRedis(
+  devVars: Record<string, string>,
+  vars: Record<string, string>,
+): Promise<{ redis: LocalGateway["redis"]; localRedis: LocalRedis | null }> {
+  const configured = (from: Record<string, string>): boolean =>
+    from.UPSTASH_REDIS_REST_URL !== undefined && from.UPSTASH_REDIS_REST_TOKEN !== undefined;
+  // wrangler dev reads .dev.vars itself: those credentials reach the Worker without a --var.
+  if (configured(devVars)) return { redis: { url: devVars.UPSTASH_REDIS_REST_URL ?? "", source: "dev.vars" }, localRedis: null };
+  if (configured(vars)) return { redis: { url: vars.UPSTASH_REDIS_REST_URL ?? "", source: "vars" }, localRedis: null };
+  const localRedis = await startLocalRedis();
+  if (localRedis === null) return { redis: null, localRedis: null };
+  vars.UPSTASH_REDIS_REST_URL = localRedis.url;
+  vars.UPSTASH_REDIS_REST_TOKEN = localRedis.token;
+  return { redis: { url: localRedis.url, source: "local" }, localRedis };
+}
+
 async function waitForHealth(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -95,6 +120,10 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const gatewayKey = devVars.DEV_GATEWAY_KEY ?? DEV_GATEWAY_KEY;
   if (devVars.DEV_GATEWAY_KEY === undefined) vars.DEV_GATEWAY_KEY = gatewayKey;
   Object.assign(vars, options.vars ?? {});
+  const { redis, localRedis } = await rateLimitRedis(devVars, vars).catch(async (err: unknown) => {
+    await mock.close();
+    throw err;
+  });
 
   const args = [
     join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
@@ -140,6 +169,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       clearTimeout(timer);
     }
     await mock.close();
+    await localRedis?.close();
   };
   const kill = async (): Promise<void> => {
     if (child.exitCode === null) {
@@ -148,6 +178,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       await exited;
     }
     await mock.close();
+    await localRedis?.close();
   };
   try {
     await waitForHealth(url, child, () => output, 60_000);
@@ -155,5 +186,5 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     await stop();
     throw err;
   }
-  return { url, mock, adminToken, gatewayKey, mocked, stop, kill };
+  return { url, mock, adminToken, gatewayKey, mocked, redis, stop, kill };
 }

@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { test } from "node:test";
 import { ROOT } from "../../scripts/local-gateway.ts";
 import { freePort } from "../support/free-port.ts";
+import { redisServerPath } from "../support/redis-bridge.ts";
 
 test("npm start serves the README snippet with the development key", async () => {
   const port = await freePort();
@@ -24,6 +25,10 @@ test("npm start serves the README snippet with the development key", async () =>
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.match(output, /gateway key : sk-switchyard-dev/);
+    // .dev.vars may name a real Upstash database; otherwise the banner says whether local Redis runs.
+    if (!/rate limits {2}: on \(Upstash at /.test(output)) {
+      assert.match(output, redisServerPath() !== null ? /rate limits {2}: on \(local Redis at http:\/\/127\.0\.0\.1:\d+/ : /rate limits {2}: off \(redis-server is not installed/);
+    }
     const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
       method: "POST",
       headers: { Authorization: "Bearer sk-switchyard-dev", "Content-Type": "application/json" },
