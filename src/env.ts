@@ -27,6 +27,13 @@ export interface Env {
   MAX_REQUEST_BYTES?: string;
   UPSTREAM_TIMEOUT_MS?: string;
   STREAM_IDLE_TIMEOUT_MS?: string;
+  /** Upstash Redis REST credentials (secrets) for rate limits; without them limits are off. */
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Longest wait for Redis on a rate-limit check, in milliseconds (1000). */
+  RATE_LIMIT_TIMEOUT_MS?: string;
+  /** What a failed or slow Redis means: "open" (serve, default) or "closed" (refuse with 503). */
+  RATE_LIMIT_ON_REDIS_FAILURE?: string;
   /** How long a budget reservation may stay unsettled before its ledger charges it as the request of a dead isolate. */
   RESERVATION_TTL_MS?: string;
 }

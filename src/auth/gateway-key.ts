@@ -14,6 +14,8 @@ export interface GatewayKey {
   allowUnpriced?: boolean | undefined;
   degradeTo?: string | undefined;
   alertWebhook?: string | undefined;
+  /** Requests and tokens per window, for the key, its end users and its models (src/limits/config.ts). */
+  limits?: import("../limits/config.ts").KeyLimits | undefined;
 }
 
 const DEV_KEY: GatewayKey = { id: "dev", name: "development key", models: null };

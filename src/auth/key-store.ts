@@ -58,6 +58,7 @@ export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secr
     allowUnpriced: input.allowUnpriced,
     degradeTo: input.degradeTo,
     alertWebhook: input.alertWebhook,
+    limits: input.limits,
   };
   // The id index first: a key that can be used must always be revocable. Its
   // metadata carries the record so listing keys needs no read per key.

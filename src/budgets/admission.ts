@@ -99,6 +99,16 @@ function degradeAsked(answers: readonly ScopeAnswer[]): BudgetStatus | undefined
   return undefined;
 }
 
+/** Something else the admit step counted, to correct once the answer's usage is known or to give back if it never comes. */
+export interface AnswerHook {
+  readonly headers: Readonly<Record<string, string>>;
+  /** `attempt`: the target that answered. */
+  settle(used: Usage, attempt: Attempt): void;
+  refund(): void;
+  /** Runs before each upstream call; a 4xx GatewayError makes the executor skip that target. */
+  beforeCall?(attempt: Attempt): Promise<void>;
+}
+
 export class RequestMeter {
   readonly #request: MeterRequest;
   readonly #scopes: string[];
@@ -107,6 +117,7 @@ export class RequestMeter {
   #reserved: string[] = [];
   readonly headers: Record<string, string> = {};
   #settled = false;
+  readonly #hooks: AnswerHook[] = [];
 
   private constructor(request: MeterRequest, p: Priced) {
     this.#request = request;
@@ -203,12 +214,27 @@ export class RequestMeter {
     return this.#priced.prices.get(attempt) ?? null;
   }
 
+  /** `build` with every hook's `beforeCall` in front of it (outbound limits: a target without headroom is skipped). */
+  gated<T>(build: (attempt: Attempt) => T | Promise<T>): (attempt: Attempt) => Promise<T> {
+    return async (attempt) => {
+      for (const hook of this.#hooks) await hook.beforeCall?.(attempt);
+      return build(attempt);
+    };
+  }
+
+  /** Work that also ends with the request: rate limits' token corrections. Its headers join the answer's. */
+  attach(hook: AnswerHook): void {
+    this.#hooks.push(hook);
+    Object.assign(this.headers, hook.headers);
+  }
+
   /** The request failed before any provider answered (no provider bills an error): its reservations go. */
   release(): void {
-    const ns = this.#request.env.SPEND_LEDGER;
-    if (this.#settled || ns === undefined) return;
+    if (this.#settled) return;
     this.#settled = true;
-    releaseOn(ns, this.#request.ctx, this.#reserved, this.#request.requestId);
+    for (const hook of this.#hooks) hook.refund();
+    const ns = this.#request.env.SPEND_LEDGER;
+    if (ns !== undefined) releaseOn(ns, this.#request.ctx, this.#reserved, this.#request.requestId);
   }
 
   /**
@@ -223,6 +249,7 @@ export class RequestMeter {
     const estimated = used !== reported;
     const nanos = price === null ? null : costNanos(price, used);
     const { env, ctx, key, requestId, user, started } = this.#request;
+    if (!this.#settled) for (const hook of this.#hooks) hook.settle(used, attempt);
     if (!this.#settled && env.SPEND_LEDGER !== undefined) {
       this.#settled = true;
       recordSpend(env.SPEND_LEDGER, ctx, this.#scopes, {

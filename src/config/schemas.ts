@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { keyLimitsSchema, limitPairSchema } from "../limits/config.ts";
 
 /**
  * Admin-side schemas. These are strict (unknown fields are refused) because a
@@ -30,6 +31,8 @@ export const routeTargetSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(10).optional(),
   /** Read by the `cheapest` strategy; targets without one go after those with one. */
   price: targetPriceSchema.optional(),
+  /** The provider's own limits for this target (its published RPM/TPM): a target without headroom is skipped, not called. */
+  limits: limitPairSchema.optional(),
 });
 
 const WEIGHTED_NEEDS_A_WEIGHT =
@@ -69,6 +72,8 @@ const keySpendingFields = {
   degradeTo: z.string().min(1).max(64).optional(),
   /** Receives a JSON POST when a request's actual cost is above `maxCostPerRequestUsd`. */
   alertWebhook: z.url({ protocol: /^https?$/ }).optional(),
+  /** Rate limits: `{"rpm", "tpm"}` or the full form with per-user and per-model limits (src/limits/config.ts). */
+  limits: keyLimitsSchema.optional(),
 };
 
 export const createKeySchema = z.strictObject({
@@ -86,6 +91,7 @@ export const updateKeySchema = z.strictObject({
   allowUnpriced: keySpendingFields.allowUnpriced.nullable(),
   degradeTo: keySpendingFields.degradeTo.nullable(),
   alertWebhook: keySpendingFields.alertWebhook.nullable(),
+  limits: keySpendingFields.limits.nullable(),
 });
 export type UpdateKeyInput = z.infer<typeof updateKeySchema>;
 

@@ -26,7 +26,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const stream = request.stream === true;
 
   const executed = await meteredRun(meter, (plan) =>
-    executePlan(plan, (a) => a.adapter.chatRequest(a.provider, { body, upstreamModel: a.model, stream }), {
+    executePlan(plan, meter.gated((a) => a.adapter.chatRequest(a.provider, { body, upstreamModel: a.model, stream })), {
       deadlineMs: settings.upstreamTimeoutMs,
       stream,
       onCall: healthReporter(c.env, c.executionCtx, plan),

@@ -22,7 +22,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "embeddings", healthView(c.env, c.executionCtx));
   const meter = await admitRequest(c, planned, { body, bytes, purpose: "embeddings", started, bodyUser: request.user });
   const executed = await meteredRun(meter, (plan) =>
-    executePlan(plan, (a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model }), {
+    executePlan(plan, meter.gated((a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model })), {
       deadlineMs: settings.upstreamTimeoutMs,
       stream: false,
       onCall: healthReporter(c.env, c.executionCtx, plan),

@@ -1,5 +1,8 @@
 import type { Context } from "hono";
 import { RequestMeter, type Charge } from "../budgets/admission.ts";
+import { RequestLimits } from "../limits/admission.ts";
+import { OutboundLimits } from "../limits/outbound.ts";
+import { inputTokenBound } from "../metering/worst-case.ts";
 import { USER_HEADER, endUserOf } from "../budgets/scopes.ts";
 import type { AppEnv } from "../env.ts";
 import { estimatedUsage, tokensInBytes } from "../metering/estimate.ts";
@@ -19,23 +22,44 @@ export interface MeteredRequest {
   readonly bodyUser: unknown;
 }
 
-/** The admit step for an inbound request: its end user, its plan's worst case against the key's cap and every budget. */
-export function admitRequest(c: Context<AppEnv>, plan: Plan, request: MeteredRequest): Promise<RequestMeter> {
+/**
+ * The admit step for an inbound request (DESIGN.md "admit"): its end user, then
+ * rate limits and budgets at once (one concurrent round of Redis and ledger
+ * calls). Whichever refuses, what the other counted is given back.
+ */
+export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: MeteredRequest): Promise<RequestMeter> {
   const { env, executionCtx: ctx } = c;
-  return RequestMeter.admit(
-    {
-      env,
-      ctx,
-      key: c.var.gatewayKey,
-      requestId: c.var.requestId,
-      user: endUserOf(c.req.header(USER_HEADER), request.bodyUser),
-      body: request.body,
-      bodyBytes: request.bytes,
-      started: request.started,
-      replan: (alias) => planAttempts(env, alias, request.purpose, healthView(env, ctx)),
-    },
-    plan,
-  );
+  const key = c.var.gatewayKey;
+  const user = endUserOf(c.req.header(USER_HEADER), request.bodyUser);
+  const bound = inputTokenBound(request.body, request.bytes);
+  const [budgets, limits] = await Promise.allSettled([
+    RequestMeter.admit(
+      {
+        env,
+        ctx,
+        key,
+        requestId: c.var.requestId,
+        user,
+        body: request.body,
+        bodyBytes: request.bytes,
+        started: request.started,
+        replan: (alias) => planAttempts(env, alias, request.purpose, healthView(env, ctx)),
+      },
+      plan,
+    ),
+    RequestLimits.admit({ env, ctx, key, user, model: plan.requested, promptTokens: Number.isFinite(bound) ? bound : request.bytes }),
+  ]);
+  if (budgets.status === "rejected") {
+    if (limits.status === "fulfilled") limits.value.refund();
+    throw budgets.reason;
+  }
+  if (limits.status === "rejected") {
+    budgets.value.release();
+    throw limits.reason;
+  }
+  budgets.value.attach(limits.value);
+  budgets.value.attach(new OutboundLimits(env, ctx, Number.isFinite(bound) ? bound : request.bytes));
+  return budgets.value;
 }
 
 /** Runs the executor; a request that no provider answered holds no reservation after it. */

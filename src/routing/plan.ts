@@ -8,6 +8,7 @@ import type { ProviderAdapter, ProviderConfig } from "../providers/types.ts";
 import type { HealthView } from "./health-types.ts";
 import { configuredPrice, type PriceLookup } from "./prices.ts";
 import { orderTargets } from "./route-order.ts";
+import { normaliseLimits, type Limits } from "../limits/config.ts";
 
 /** One upstream call the gateway may make for a request, in order of preference. */
 export interface Attempt {
@@ -18,6 +19,8 @@ export interface Attempt {
   readonly ttfbTimeoutMs: number | undefined;
   /** Calls this target may get before the next one is tried (route `maxAttempts`); unset: the retry policy's default. */
   readonly maxAttempts?: number | undefined;
+  /** The provider's own limits for this target (route `limits`): without headroom it is skipped, not called. */
+  readonly limits?: Limits | undefined;
 }
 
 export interface Plan {
@@ -133,7 +136,8 @@ export async function planAttempts(
     const provider = providerFor(target);
     if (provider === undefined) return [];
     const { model, ttfbTimeoutMs, maxAttempts } = target;
-    return [{ provider, adapter: adapterFor(provider), model, ttfbTimeoutMs, maxAttempts }];
+    const limits = target.limits === undefined ? undefined : normaliseLimits(target.limits);
+    return [{ provider, adapter: adapterFor(provider), model, ttfbTimeoutMs, maxAttempts, limits }];
   });
   if (attempts.length === 0) {
     throw new GatewayError(503, `The alias '${requested}' has no target on a provider configured on this gateway.`, {

@@ -59,7 +59,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const executed = await meteredRun(meter, (plan) =>
     executePlan(
       plan,
-      (a) => (isNative(a) ? nativeMessagesRequest(a.provider, body, a.model, beta) : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream })),
+      meter.gated((a) => (isNative(a) ? nativeMessagesRequest(a.provider, body, a.model, beta) : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream }))),
       { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx, plan) },
     ),
   );

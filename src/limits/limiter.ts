@@ -1,0 +1,114 @@
+/**
+ * The Upstash side of rate limits: one Redis client and one `Ratelimit` per
+ * distinct rule, created once per isolate with their ephemeral caches (an
+ * identifier the cache knows is blocked is refused without a Redis call until
+ * its window resets), and the policy for a Redis that fails or is slow.
+ */
+import { Ratelimit } from "@upstash/ratelimit";
+import { Redis } from "@upstash/redis/cloudflare";
+import type { Env } from "../env.ts";
+import type { LimitRule } from "./config.ts";
+
+type Duration = Parameters<typeof Ratelimit.slidingWindow>[1];
+
+/** What Redis answered for one rule and identifier, or that it could not be asked. */
+export type RuleOutcome =
+  | { readonly kind: "answered"; readonly success: boolean; readonly limit: number; readonly remaining: number; readonly reset: number }
+  | { readonly kind: "unavailable"; readonly why: string };
+
+export interface LimiterSettings {
+  /** Longest wait for Redis before the failure policy applies. */
+  readonly timeoutMs: number;
+  /** A Redis that fails or is slow lets requests through (open) or refuses them (closed). */
+  readonly failure: "open" | "closed";
+}
+
+const DEFAULT_TIMEOUT_MS = 1_000;
+
+interface Backend {
+  readonly redis: Redis;
+  readonly settings: LimiterSettings;
+  readonly limiters: Map<string, Ratelimit>;
+}
+
+/** The isolate's backend, and the settings it was made for (a change of any makes a new one). */
+let backend: { made: string; value: Backend } | null = null;
+let offLogged = false;
+
+/** The isolate's Redis client and limiters, or null when the Upstash secrets are not set (limits off). */
+export function limiterBackend(env: Env): Backend | null {
+  const url = env.UPSTASH_REDIS_REST_URL;
+  const token = env.UPSTASH_REDIS_REST_TOKEN;
+  if (url === undefined || url === "" || token === undefined || token === "") {
+    if (!offLogged) {
+      offLogged = true;
+      console.log(JSON.stringify({ msg: "rate_limits_off", why: "UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN are not set" }));
+    }
+    return null;
+  }
+  const made = `${url}\n${token}\n${env.RATE_LIMIT_TIMEOUT_MS ?? ""}\n${env.RATE_LIMIT_ON_REDIS_FAILURE ?? ""}`;
+  if (backend !== null && backend.made === made) return backend.value;
+  const timeoutMs = Number(env.RATE_LIMIT_TIMEOUT_MS);
+  const settings: LimiterSettings = {
+    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS,
+    failure: env.RATE_LIMIT_ON_REDIS_FAILURE === "closed" ? "closed" : "open",
+  };
+  // No retries: a request waits on this call, and the failure policy answers a Redis that is down.
+  const redis = new Redis({ url, token, retry: false, enableTelemetry: false, enableAutoPipelining: false });
+  backend = { made, value: { redis, settings, limiters: new Map() } };
+  return backend.value;
+}
+
+/** Whether rate limits are on for this deployment (for GET /health). */
+export function limitsEnabled(env: Env): boolean {
+  return env.UPSTASH_REDIS_REST_URL !== undefined && env.UPSTASH_REDIS_REST_URL !== "" && env.UPSTASH_REDIS_REST_TOKEN !== undefined && env.UPSTASH_REDIS_REST_TOKEN !== "";
+}
+
+const ruleKey = (rule: LimitRule): string => `${rule.algorithm}:${rule.limit}:${rule.window}:${rule.refillRate ?? ""}`;
+
+function limiterFor(b: Backend, rule: LimitRule): Ratelimit {
+  const key = ruleKey(rule);
+  let limiter = b.limiters.get(key);
+  if (limiter === undefined) {
+    const window = rule.window as Duration;
+    const algorithm =
+      rule.algorithm === "fixed-window"
+        ? Ratelimit.fixedWindow(rule.limit, window)
+        : rule.algorithm === "token-bucket"
+          ? Ratelimit.tokenBucket(rule.refillRate ?? rule.limit, window, rule.limit)
+          : Ratelimit.slidingWindow(rule.limit, window);
+    limiter = new Ratelimit({
+      redis: b.redis,
+      limiter: algorithm,
+      // The rule is in the prefix: changing a key's limit starts fresh counters instead of reading old ones with new meaning.
+      prefix: `switchyard:rl:${key}`,
+      ephemeralCache: new Map(),
+      timeout: b.settings.timeoutMs,
+      analytics: false,
+      enableProtection: false,
+    });
+    b.limiters.set(key, limiter);
+  }
+  return limiter;
+}
+
+/**
+ * Counts `rate` (1 for a request, tokens for a token rule; negative gives
+ * back) against `rule` for `identifier`. Its `pending` work goes to `waitUntil`.
+ */
+export async function applyRule(
+  b: Backend,
+  waitUntil: (promise: Promise<unknown>) => void,
+  rule: LimitRule,
+  identifier: string,
+  rate: number,
+): Promise<RuleOutcome> {
+  try {
+    const result = await limiterFor(b, rule).limit(identifier, { rate });
+    waitUntil(result.pending.catch(() => {})); // background sync of a call already answered: nothing to tell anyone
+    if (result.reason === "timeout") return { kind: "unavailable", why: `Redis did not answer within ${b.settings.timeoutMs} ms` };
+    return { kind: "answered", success: result.success, limit: result.limit, remaining: result.remaining, reset: result.reset };
+  } catch (err) {
+    return { kind: "unavailable", why: err instanceof Error ? err.message : String(err) };
+  }
+}
