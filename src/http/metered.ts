@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { RequestMeter, type Charge } from "../budgets/admission.ts";
 import { RequestLimits } from "../limits/admission.ts";
 import { OutboundLimits } from "../limits/outbound.ts";
+import { announceLimits } from "../limits/limiter.ts";
 import { inputTokenBound } from "../metering/worst-case.ts";
 import { USER_HEADER, endUserOf } from "../budgets/scopes.ts";
 import type { AppEnv } from "../env.ts";
@@ -29,6 +30,7 @@ export interface MeteredRequest {
  */
 export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: MeteredRequest): Promise<RequestMeter> {
   const { env, executionCtx: ctx } = c;
+  announceLimits(env);
   const key = c.var.gatewayKey;
   const user = endUserOf(c.req.header(USER_HEADER), request.bodyUser);
   const bound = inputTokenBound(request.body, request.bytes);

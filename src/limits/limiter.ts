@@ -33,19 +33,27 @@ interface Backend {
 
 /** The isolate's backend, and the settings it was made for (a change of any makes a new one). */
 let backend: { made: string; value: Backend } | null = null;
-let offLogged = false;
+let announced = false;
+
+/** Says once per isolate (a Worker has no startup of its own: its first request) whether rate limits are on. */
+export function announceLimits(env: Env): void {
+  if (announced) return;
+  announced = true;
+  const on = limitsEnabled(env);
+  console.log(
+    JSON.stringify(
+      on
+        ? { msg: "rate_limits", status: "enabled", onRedisFailure: env.RATE_LIMIT_ON_REDIS_FAILURE === "closed" ? "closed" : "open" }
+        : { msg: "rate_limits", status: "disabled", why: "UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN are not set" },
+    ),
+  );
+}
 
 /** The isolate's Redis client and limiters, or null when the Upstash secrets are not set (limits off). */
 export function limiterBackend(env: Env): Backend | null {
   const url = env.UPSTASH_REDIS_REST_URL;
   const token = env.UPSTASH_REDIS_REST_TOKEN;
-  if (url === undefined || url === "" || token === undefined || token === "") {
-    if (!offLogged) {
-      offLogged = true;
-      console.log(JSON.stringify({ msg: "rate_limits_off", why: "UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN are not set" }));
-    }
-    return null;
-  }
+  if (url === undefined || url === "" || token === undefined || token === "") return null;
   const made = `${url}\n${token}\n${env.RATE_LIMIT_TIMEOUT_MS ?? ""}\n${env.RATE_LIMIT_ON_REDIS_FAILURE ?? ""}`;
   if (backend !== null && backend.made === made) return backend.value;
   const timeoutMs = Number(env.RATE_LIMIT_TIMEOUT_MS);
