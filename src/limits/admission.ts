@@ -81,7 +81,10 @@ export class RequestLimits {
   readonly #ctx: BackgroundWork;
   /** Token rules the request was counted against, with the amount counted. */
   readonly #counted: Array<{ check: Check; tokens: number }> = [];
-  #done = false;
+  /** Request rules whose check timed out but that Redis counted when it answered. */
+  readonly #lateRequests: Check[] = [];
+  /** How the request ended: served (with its usage) or given back (null usage); null while it runs. */
+  #end: { used: Usage | null } | null = null;
 
   private constructor(env: Env, ctx: BackgroundWork) {
     this.#env = env;
@@ -99,7 +102,10 @@ export class RequestLimits {
     if (backend === null) return limits;
     const waitUntil = (p: Promise<unknown>): void => input.ctx.waitUntil(p);
     const outcomes = await Promise.all(
-      checks.map((check) => applyRule(backend, waitUntil, check.rule, check.identifier, check.measure === "tokens" ? input.promptTokens : 1)),
+      checks.map((check) => {
+        const rate = check.measure === "tokens" ? input.promptTokens : 1;
+        return applyRule(backend, waitUntil, check.rule, check.identifier, rate, (late) => limits.#late(check, rate, late));
+      }),
     );
     const now = Date.now();
     const answered = (measure: Check["measure"]) =>
@@ -141,26 +147,39 @@ export class RequestLimits {
 
   /** Corrects each token rule from the prompt bound counted to the tokens really used, in the background. */
   settle(used: Usage): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#correct((counted) => used.prompt_tokens + used.completion_tokens - counted);
+    if (this.#end !== null) return;
+    this.#end = { used };
+    for (const { check, tokens } of this.#counted) this.#apply(check, used.prompt_tokens + used.completion_tokens - tokens);
   }
 
-  /** The request was refused after it was counted (a budget, another rule): its prompt tokens are given back. */
+  /** The request was refused after it was counted (a budget, another rule, a Redis under the closed policy): what it counted is given back. */
   refund(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#correct((counted) => -counted);
+    if (this.#end !== null) return;
+    this.#end = { used: null };
+    for (const { check, tokens } of this.#counted) this.#apply(check, -tokens);
+    for (const check of this.#lateRequests) this.#apply(check, -1);
   }
 
-  #correct(delta: (counted: number) => number): void {
-    if (this.#counted.length === 0) return;
+  /**
+   * A check that timed out has been answered after all: Redis counted it (or
+   * not). A served request keeps its request counts and has its tokens
+   * corrected like the others; a refused one gives everything back.
+   */
+  #late(check: Check, rate: number, outcome: Extract<RuleOutcome, { kind: "answered" }>): void {
+    if (!outcome.success && !countedAnyway(check.rule, outcome)) return;
+    const end = this.#end;
+    if (check.measure === "tokens") {
+      if (end === null) this.#counted.push({ check, tokens: rate });
+      else this.#apply(check, end.used === null ? -rate : end.used.prompt_tokens + end.used.completion_tokens - rate);
+    } else if (end === null) this.#lateRequests.push(check);
+    else if (end.used === null) this.#apply(check, -1);
+  }
+
+  #apply(check: Check, delta: number): void {
+    const rate = Math.round(delta);
     const backend = limiterBackend(this.#env);
-    if (backend === null) return;
+    if (rate === 0 || backend === null) return;
     const waitUntil = (p: Promise<unknown>): void => this.#ctx.waitUntil(p);
-    for (const { check, tokens } of this.#counted) {
-      const rate = Math.round(delta(tokens));
-      if (rate !== 0) this.#ctx.waitUntil(applyRule(backend, waitUntil, check.rule, check.identifier, rate));
-    }
+    this.#ctx.waitUntil(applyRule(backend, waitUntil, check.rule, check.identifier, rate));
   }
 }

@@ -11,10 +11,17 @@ import type { LimitRule } from "./config.ts";
 
 type Duration = Parameters<typeof Ratelimit.slidingWindow>[1];
 
-/** What Redis answered for one rule and identifier, or that it could not be asked. */
-export type RuleOutcome =
-  | { readonly kind: "answered"; readonly success: boolean; readonly limit: number; readonly remaining: number; readonly reset: number }
-  | { readonly kind: "unavailable"; readonly why: string };
+/** What Redis answered for one rule and identifier. */
+export interface Answered {
+  readonly kind: "answered";
+  readonly success: boolean;
+  readonly limit: number;
+  readonly remaining: number;
+  readonly reset: number;
+}
+
+/** What Redis answered, or that it could not be asked in time. */
+export type RuleOutcome = Answered | { readonly kind: "unavailable"; readonly why: string };
 
 export interface LimiterSettings {
   /** Longest wait for Redis before the failure policy applies. */
@@ -91,7 +98,8 @@ function limiterFor(b: Backend, rule: LimitRule): Ratelimit {
       // The rule is in the prefix: changing a key's limit starts fresh counters instead of reading old ones with new meaning.
       prefix: `switchyard:rl:${key}`,
       ephemeralCache: new Map(),
-      timeout: b.settings.timeoutMs,
+      // The gateway times calls itself (applyRule): the library's timeout would drop a late answer whose count must be given back.
+      timeout: 0,
       analytics: false,
       enableProtection: false,
     });
@@ -110,13 +118,23 @@ export async function applyRule(
   rule: LimitRule,
   identifier: string,
   rate: number,
+  late?: (outcome: Answered) => void,
 ): Promise<RuleOutcome> {
-  try {
-    const result = await limiterFor(b, rule).limit(identifier, { rate });
-    waitUntil(result.pending.catch(() => {})); // background sync of a call already answered: nothing to tell anyone
-    if (result.reason === "timeout") return { kind: "unavailable", why: `Redis did not answer within ${b.settings.timeoutMs} ms` };
-    return { kind: "answered", success: result.success, limit: result.limit, remaining: result.remaining, reset: result.reset };
-  } catch (err) {
-    return { kind: "unavailable", why: err instanceof Error ? err.message : String(err) };
-  }
+  const call: Promise<RuleOutcome> = limiterFor(b, rule)
+    .limit(identifier, { rate })
+    .then(
+      (result): RuleOutcome => {
+        waitUntil(result.pending.catch(() => {})); // background sync of a call already answered: nothing to tell anyone
+        return { kind: "answered", success: result.success, limit: result.limit, remaining: result.remaining, reset: result.reset };
+      },
+      (err: unknown): RuleOutcome => ({ kind: "unavailable", why: err instanceof Error ? err.message : String(err) }),
+    );
+  let timer = 0;
+  const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), b.settings.timeoutMs)));
+  const first = await Promise.race([call, timedOut]);
+  clearTimeout(timer);
+  if (first !== "timeout") return first;
+  // The call has reached Redis (or will): when it answers, whoever counted on it learns what it counted.
+  waitUntil(call.then((outcome) => (outcome.kind === "answered" ? late?.(outcome) : undefined)));
+  return { kind: "unavailable", why: `Redis did not answer within ${b.settings.timeoutMs} ms` };
 }
