@@ -19,7 +19,8 @@ import { estimatedUsage } from "../metering/estimate.ts";
 import type { Usage } from "../providers/types.ts";
 import type { Attempt, Plan } from "../routing/plan.ts";
 import { budgetRefusal, budgetWarnings, unpricedRefusal, perRequestCapRefusal } from "./admission-messages.ts";
-import { recordSpend, releaseOn, reserveOn, type BackgroundWork, type ScopeAnswer } from "./ledger-client.ts";
+import type { BackgroundWork } from "../routing/health.ts";
+import { recordSpend, releaseOn, reserveOn, type ScopeAnswer } from "./ledger-client.ts";
 import type { BudgetStatus } from "./ledger-types.ts";
 import { scopesOf } from "./scopes.ts";
 

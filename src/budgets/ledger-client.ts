@@ -14,16 +14,13 @@
  * a budget on a scope that had none binds other isolates from their next
  * settle on that scope (within HEARD_TTL_MS at most).
  */
+import type { BackgroundWork } from "../routing/health.ts";
 import { IsolateCache } from "../config/isolate-cache.ts";
 import type { Env } from "../env.ts";
 import { GatewayError } from "../http/errors.ts";
 import type { BudgetStatus, ReserveAnswer, ReserveRequest, SpendRecord } from "./ledger-types.ts";
 
 export type Ledgers = NonNullable<Env["SPEND_LEDGER"]>;
-
-export interface BackgroundWork {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 const HEARD_TTL_MS = 30_000;
 /** Settles wait this long for others to join their batch: a hot key's ledger then takes a few calls a second per isolate, not one per request. */

@@ -14,6 +14,7 @@
  * bound is the request's UTF-8 size, never below its real prompt: the
  * correction only ever gives tokens back for the prompt.)
  */
+import type { BackgroundWork } from "../routing/health.ts";
 import type { GatewayKey } from "../auth/gateway-key.ts";
 import type { Env } from "../env.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -21,10 +22,6 @@ import type { Usage } from "../providers/types.ts";
 import { normaliseLimits, type LimitRule, type Limits } from "./config.ts";
 import { rateLimitHeaders, resetIn, tightest } from "./headers.ts";
 import { applyRule, limiterBackend, type RuleOutcome } from "./limiter.ts";
-
-export interface BackgroundWork {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 interface Check {
   readonly rule: LimitRule;

@@ -7,6 +7,7 @@
  * the ephemeral cache already knows is blocked costs no Redis call. The
  * answering target's token window is corrected to the real usage afterwards.
  */
+import type { BackgroundWork } from "../routing/health.ts";
 import type { Env } from "../env.ts";
 import { GatewayError } from "../http/errors.ts";
 import type { Usage } from "../providers/types.ts";
@@ -14,10 +15,6 @@ import type { Attempt } from "../routing/plan.ts";
 import type { LimitRule } from "./config.ts";
 import { resetIn } from "./headers.ts";
 import { applyRule, limiterBackend } from "./limiter.ts";
-
-export interface BackgroundWork {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 const identifierOf = (attempt: Attempt): string => `target:${attempt.provider.name}/${attempt.model}`;
 
