@@ -21,6 +21,11 @@
  * sixth drives that key's ledger with more connections, through the gateway and through
  * bench/ledger-driver.js alone (one reserve + one settle per request, in the gateway's
  * process); then the ledgers' counts are checked against what wrk saw answered.
+ * Rate limits: when redis-server is installed, it runs behind the Upstash REST bridge
+ * (test/support/redis-bridge.ts, in this process) and the gateway gets the UPSTASH_*
+ * bindings; a limits block sends non-stream with a key without limits and with one whose
+ * limits never refuse (Redis calls per request), with the bridge's counters and CPU read
+ * around each run, and the two are timed one at a time beside the bridge's own round trip.
  * Prints a table and writes bench/out/results.json. See bench/README.md.
  *
  * Env: BENCH_DURATION (s per counted run, 6), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
@@ -36,6 +41,8 @@ import { buildBundle, describeBundle } from "./lib/bundle.ts";
 import { budgetBlocks, countLedgers, DRIVER_SCOPE, setUpBudgets, smokeTestBudgets } from "./lib/budgets.ts";
 import { budgetResults } from "./lib/budgets-report.ts";
 import { failoverRuns } from "./lib/failover.ts";
+import { countUnavailableLogLines, limitsBlock, limitsSequential, setUpLimits, smokeTestLimits, startBenchRedis } from "./lib/limits.ts";
+import { limitsResults } from "./lib/limits-report.ts";
 import { createGatewayKey, keyPrefix } from "./lib/gateway-key.ts";
 import { loadBlocks, loadRuns } from "./lib/load.ts";
 import { alive, startProcess, stopAll, stopChildrenOnExit, waitForHttp, wasInterrupted } from "./lib/processes.ts";
@@ -58,6 +65,9 @@ async function pickPorts(): Promise<Ports> {
   return ports;
 }
 
+/** Stops the local Redis and its bridge when the run fails (redis-server is also killed when this process exits). */
+let closeRedis: (() => Promise<void>) | undefined;
+
 async function main(): Promise<void> {
   const settings = readSettings();
   mkdirSync(LOGS, { recursive: true });
@@ -68,7 +78,9 @@ async function main(): Promise<void> {
   const wrkVersion = (spawnSync(settings.wrk, ["-v"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "").trim();
 
   const ports = await pickPorts();
-  const configs = writeConfigs(bundle, wrangler, ports, DRIVER_SCOPE);
+  const redis = await startBenchRedis();
+  closeRedis = redis === null ? undefined : () => redis.close();
+  const configs = writeConfigs(bundle, wrangler, ports, DRIVER_SCOPE, redis);
   const upstream = startProcess("mock-upstream", process.execPath, [MOCK_UPSTREAM, "--port", String(ports.upstream)]);
   const kv = startProcess("workerd-kv", WORKERD, ["serve", configs.kv, "config"]);
   const gateway = startProcess("workerd-gateway", WORKERD, ["serve", configs.gateway, "config"]);
@@ -84,7 +96,8 @@ async function main(): Promise<void> {
     `servers: gateway :${ports.gateway} (workerd pid ${gateway.child.pid}, route health on), ` +
       `gateway-no-health :${ports["gateway-no-health"]} (workerd pid ${noHealth.child.pid}), ` +
       `ledger driver :${ports["ledger-driver"]} (in the gateway's process), bare :${ports.bare} (workerd pid ${bare.child.pid}), upstream :${ports.upstream} (node pid ${upstream.child.pid}), ` +
-      `kv :${ports.kv} (workerd pid ${kv.child.pid})`,
+      `kv :${ports.kv} (workerd pid ${kv.child.pid})` +
+      (redis === null ? "" : `, Redis bridge ${redis.url} (this process, pid ${process.pid}) → redis-server :${redis.redisPort}`),
   );
 
   const key = await createGatewayKey(ports.gateway);
@@ -103,19 +116,29 @@ async function main(): Promise<void> {
   await putRoutedAlias(ports.gateway);
   const budgets = await setUpBudgets(ports.gateway, scenarios.nonStream);
   console.log(`budgets: ${budgets.offScope} without a budget (off), ${budgets.onScope} and ${DRIVER_SCOPE} (ledger driver) with a hard one; openai/mock-model priced`);
+  const limits = redis === null ? null : await setUpLimits(ports.gateway, redis, scenarios.nonStream);
+  if (limits !== null) {
+    const pid = limits.redisServerPid === null ? "pid not found: no redis-server CPU" : `pid ${limits.redisServerPid}`;
+    console.log(`limits: a key without limits (off) and one with rpm/tpm that never refuse (on); redis-server ${pid}`);
+  }
 
   await smokeTest([...targets, noHealthTarget], scenarios, key);
   await smokeTestBudgets(gatewayTarget, driverTarget, budgets);
+  if (limits !== null) await smokeTestLimits(gatewayTarget, limits);
   const failover = await failoverRuns(settings, { withHealth: gatewayTarget, withoutHealth: noHealthTarget }, key);
-  const extraBlocks = budgetBlocks(gatewayTarget, driverTarget, budgets);
+  const extraBlocks = [...(limits === null ? [] : [limitsBlock(gatewayTarget, limits)]), ...budgetBlocks(gatewayTarget, driverTarget, budgets)];
   const { runs, warmups } = await loadRuns(settings, loadBlocks(targets, scenarios, noHealthTarget, extraBlocks), key);
   const ledgers = await countLedgers(ports.gateway, budgets, runs, warmups);
   const sequential = await sequentialRuns(settings, targets, scenarios.compared, key);
+  const limitsSeq = limits === null ? null : await limitsSequential(settings, gatewayTarget, limits);
   for (const server of [gateway, noHealth, bare, upstream, kv]) {
     if (!alive(server.child)) throw new BenchError(`a server exited during the benchmark: see ${relative(ROOT, LOGS)}`);
   }
   await stopAll();
+  await redis?.close();
+  closeRedis = undefined;
 
+  const limitsRan = limits === null || limitsSeq === null ? null : { setup: limits, sequential: limitsSeq, unavailable: countUnavailableLogLines(gateway.log) };
   const info = {
     settings,
     wrangler,
@@ -125,7 +148,15 @@ async function main(): Promise<void> {
     gatewayKey: keyPrefix(key),
     requestLogLines: countRequestLogLines(gateway.log),
   };
-  const results = buildResults(info, scenarios, runs, sequential, failover, budgetResults(runs, budgets, ledgers));
+  const results = buildResults(
+    info,
+    scenarios,
+    runs,
+    sequential,
+    failover,
+    budgetResults(runs, budgets, ledgers),
+    limitsResults(runs, limitsRan, sequential.latency.bare.medianMs - sequential.latency.upstream.medianMs, settings.clkTck),
+  );
   const resultsPath = writeResults(results);
   console.log(formatReport(results, info, targets, scenarios, resultsPath));
 }
@@ -139,6 +170,7 @@ main().then(
       error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
     console.error(`\nbench failed: ${message}`);
     await stopAll();
+    await closeRedis?.().catch(() => {});
     process.exit(1);
   },
 );

@@ -10,19 +10,32 @@ import { HOT_LEDGER_CONNECTIONS, LIMITS } from "./settings.ts";
 import type { BlockName, CheckRule, LoadAggregate, LoadRun, ScenarioName, TargetCheck, TargetName } from "./types.ts";
 
 /** A block's aggregate plus the non-2xx answers wrk counted in its runs. */
-type Measured = LoadAggregate & { statusErrors: number };
+export type Measured = LoadAggregate & { statusErrors: number };
 
-function measured(runs: LoadRun[], block: BlockName, scenario: ScenarioName, target: TargetName): Measured {
+export function measured(runs: LoadRun[], block: BlockName, scenario: ScenarioName, target: TargetName): Measured {
   const statusErrors = runs
     .filter((r) => r.block === block && r.scenario === scenario && r.target === target)
     .reduce((n, r) => n + r.statusErrors, 0);
   return { ...aggregateOf(runs, block, scenario, target), statusErrors };
 }
 
+/** Two sides of an on/off block: both aggregates, the ratios and differences (on over or minus off). */
+export function onOff(off: Measured, on: Measured) {
+  const cpu = (a: LoadAggregate): number => a.cpuMsPerReq ?? NaN;
+  return {
+    off,
+    on,
+    throughputRatio: on.rps / off.rps,
+    p50DeltaMs: on.p50Ms - off.p50Ms,
+    p99DeltaMs: on.p99Ms - off.p99Ms,
+    cpuDeltaMs: cpu(on) - cpu(off),
+    cpuRatio: cpu(on) / cpu(off),
+  };
+}
+
 export function budgetResults(runs: LoadRun[], setup: BudgetSetup, ledgers: LedgerCount[]) {
   const off = measured(runs, "budgets", setup.off.name, "gateway");
   const on = measured(runs, "budgets", setup.on.name, "gateway");
-  const cpu = (a: LoadAggregate): number => a.cpuMsPerReq ?? NaN;
   const hotGateway = measured(runs, "hot-ledger", setup.on.name, "gateway");
   const hotDriver = measured(runs, "hot-ledger", setup.driver.name, "ledger-driver");
   return {
@@ -30,13 +43,7 @@ export function budgetResults(runs: LoadRun[], setup: BudgetSetup, ledgers: Ledg
       block: "budgets" as const,
       offScope: setup.offScope,
       onScope: setup.onScope,
-      off,
-      on,
-      throughputRatio: on.rps / off.rps,
-      p50DeltaMs: on.p50Ms - off.p50Ms,
-      p99DeltaMs: on.p99Ms - off.p99Ms,
-      cpuDeltaMs: cpu(on) - cpu(off),
-      cpuRatio: cpu(on) / cpu(off),
+      ...onOff(off, on),
     },
     hotLedger: {
       block: "hot-ledger" as const,

@@ -154,7 +154,7 @@ async function openBreaker(agent: Agent, c: FailoverCase, key: string): Promise<
   }
 }
 
-function pairStats(samples: number[], blocks: number[][]): PairStats {
+export function pairStats(samples: number[], blocks: number[][]): PairStats {
   const sorted = [...samples].sort((a, b) => a - b);
   return {
     samples: sorted.length,

@@ -13,9 +13,9 @@ export interface CreatedKey {
   secret: string;
 }
 
-/** POST /admin/keys on the gateway with `name`; returns the new key's id and secret. */
-export async function createKey(port: number, name: string): Promise<CreatedKey> {
-  const answer = (await adminRequest(port, "POST", "/admin/keys", 201, { name })) as { id?: unknown; key?: unknown };
+/** POST /admin/keys on the gateway with `name` (and `fields`, e.g. `limits`); returns the new key's id and secret. */
+export async function createKey(port: number, name: string, fields: Record<string, unknown> = {}): Promise<CreatedKey> {
+  const answer = (await adminRequest(port, "POST", "/admin/keys", 201, { name, ...fields })) as { id?: unknown; key?: unknown };
   const { id, key } = answer;
   if (typeof key !== "string" || key === "" || typeof id !== "string" || id === "") {
     throw new BenchError(`POST /admin/keys answered without an id and a key:\n${JSON.stringify(answer).slice(0, 2000)}`);

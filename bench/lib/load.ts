@@ -24,7 +24,7 @@ interface WrkSummary {
 }
 
 /** utime + stime of a process, in clock ticks. */
-function cpuTicks(pid: number): number {
+export function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after "(comm)": state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -76,7 +76,7 @@ export function alternating<T>(items: readonly T[], rounds: number): T[] {
  * the same baseline runs, and the baselines run once instead of once per stream.
  * health: non-stream through a one-target alias (only route targets are reported)
  * on the gateway (route health on, as deployed) and on the same bundle without
- * the ROUTE_HEALTH binding (`noHealth`). Then `extra` (the budgets and hot-ledger blocks).
+ * the ROUTE_HEALTH binding (`noHealth`). Then `extra` (the limits, budgets and hot-ledger blocks).
  */
 export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Target, extra: LoadBlock[] = []): LoadBlock[] {
   const blocks: LoadBlock[] = scenarios.compared.map((scenario) => ({
@@ -141,7 +141,9 @@ export async function loadRuns(settings: Settings, blocks: LoadBlock[], key: str
   for (const [block, sequence] of sequences) {
     const connections = block.connections ?? settings.connections;
     for (const [index, { target, scenario }] of sequence.entries()) {
+      const stopObserving = block.observer?.start();
       const { summary, cpuTicks: ticks } = await wrkRun(settings, target, scenario, key, settings.durationS, connections);
+      const observed = stopObserving === undefined ? undefined : await stopObserving();
       const durationS = summary.duration_us / 1e6;
       const errors = Object.values(summary.errors).reduce((a, b) => a + b, 0);
       const run: LoadRun = {
@@ -159,6 +161,7 @@ export async function loadRuns(settings: Settings, blocks: LoadBlock[], key: str
         connections,
         errors,
         statusErrors: summary.errors.status,
+        ...(observed === undefined ? {} : { observed }),
       };
       runs.push(run);
       const cpu = run.cpuMsPerReq === null ? "" : `, CPU ${run.cpuMsPerReq.toFixed(3)} ms/req (${ticks} ticks)`;

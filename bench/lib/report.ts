@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import type { BundleInfo } from "./bundle.ts";
 import { budgetChecks, formatBudgets, type BudgetResults } from "./budgets-report.ts";
 import { fmt, fmtInt, signed, table } from "./format.ts";
+import { formatLimits, limitsChecks, type LimitsResults } from "./limits-report.ts";
 import { aggregateOf, slotLabel } from "./load.ts";
 import type { Scenarios } from "./scenarios.ts";
 import { HANG_TTFB_TIMEOUT_MS, LIMITS, LOGS, OUT, ROOT, STREAM_EVENTS, type Settings } from "./settings.ts";
@@ -132,6 +133,7 @@ export function buildResults(
   sequential: SequentialResult,
   failover: FailoverResult[],
   budgetResults: BudgetResults,
+  limits: LimitsResults,
 ) {
   const { settings, wrangler, bundle } = info;
   const load = {} as Record<ComparedScenarioName, Record<ComparedTargetName, LoadAggregate>>;
@@ -167,6 +169,7 @@ export function buildResults(
       "at least",
     ),
     ...failoverChecks(failover),
+    ...limitsChecks(limits),
     ...budgetChecks(budgetResults),
   ];
   return {
@@ -200,6 +203,7 @@ export function buildResults(
     comparison,
     gatewayStreams: gatewayStreamsComparison(runs, scenarios),
     health,
+    limits,
     ...budgetResults,
     sequential,
     failover,
@@ -252,7 +256,7 @@ export function formatReport(
   resultsPath: string,
 ): string {
   const { settings } = info;
-  const { load, comparison, gatewayStreams, health, budgets, hotLedger, sequential, failover, bundle } = results;
+  const { load, comparison, gatewayStreams, health, limits, budgets, hotLedger, sequential, failover, bundle } = results;
   const lines = header(results, info, settings.rounds * 2);
 
   const loadRows: string[][] = [["scenario", "target", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "CPU min–max"]];
@@ -274,6 +278,10 @@ export function formatReport(
   loadRows.push(loadRow("", slotLabel(block, "bare", baseline), gatewayStreams.bare));
   loadRows.push(loadRow(health.block, slotLabel(health.block, "gateway", health.scenario), health.on));
   loadRows.push(loadRow("", slotLabel(health.block, "gateway-no-health", health.scenario), health.off));
+  if (!("skipped" in limits)) {
+    loadRows.push(loadRow(limits.block, slotLabel(limits.block, "gateway", "non-stream-limits-off"), limits.off));
+    loadRows.push(loadRow("", slotLabel(limits.block, "gateway", "non-stream-limits-on"), limits.on));
+  }
   loadRows.push(loadRow(budgets.block, slotLabel(budgets.block, "gateway", "non-stream-budget-off"), budgets.off));
   loadRows.push(loadRow("", slotLabel(budgets.block, "gateway", "non-stream-budget-on"), budgets.on));
   const hot = `${hotLedger.block} (-c${hotLedger.connections})`;
@@ -322,6 +330,7 @@ export function formatReport(
     "",
   );
 
+  lines.push(...formatLimits(limits));
   lines.push(...formatBudgets(results));
 
   lines.push(`Failover: alias (failing primary, then openai/mock-model) vs openai/mock-model alone, one at a time, alternating blocks`);

@@ -41,6 +41,18 @@ export const LIMITS = {
   budgetsP99AddedMs: 2,
   /** Budgeted requests wrk saw answered that the key's ledger did not count. */
   ledgerMissingRequests: 0,
+  /** Throughput with rate limits on the key (Redis calls per request) over a key without limits. */
+  limitsThroughputRatio: 0.8,
+  /**
+   * One-at-a-time added latency with limits on: at most this many round trips to the bridge
+   * (the two rules' calls are concurrent, but one Node bridge and one Redis may serve them one
+   * after the other), plus one workerd hop (what a subrequest costs a Worker here, which the
+   * round trip timed from Node leaves out), plus `limitsLatencySlackMs` for the limiter's own work.
+   */
+  limitsLatencyRoundTrips: 2,
+  limitsLatencySlackMs: 0.3,
+  /** Requests the gateway let through unchecked because a Redis call failed or timed out (fail-open). */
+  limitsUnavailable: 0,
 } as const;
 
 /** wrk connections of the hot-ledger block: more than the 16 the other blocks use, to drive one ledger as hard as this machine can. */

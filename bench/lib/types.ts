@@ -25,14 +25,27 @@ export type HealthScenarioName = "non-stream-routed";
  * ledger driver's request is `reserve-settle`.
  */
 export type BudgetScenarioName = "non-stream-budget-off" | "non-stream-budget-on";
-export type ScenarioName = ComparedScenarioName | GatewayStreamScenarioName | HealthScenarioName | BudgetScenarioName | "reserve-settle";
+/**
+ * The limits block's requests: non-stream with a key without rate limits (off) and with one
+ * whose request and token limits are far above what the run sends (on: every request is
+ * counted in Redis before it is forwarded, and its token window corrected after).
+ */
+export type LimitsScenarioName = "non-stream-limits-off" | "non-stream-limits-on";
+export type ScenarioName =
+  | ComparedScenarioName
+  | GatewayStreamScenarioName
+  | HealthScenarioName
+  | BudgetScenarioName
+  | LimitsScenarioName
+  | "reserve-settle";
 /**
  * A block is named after its scenario, or "gateway-streams" for the gateway-only streams and
  * their baselines, or "health" for non-stream on the gateway with route health on and off,
  * or "budgets" for non-stream with budgets off and on, or "hot-ledger" for one key's ledger
- * driven with more connections, through the gateway and by the ledger driver alone.
+ * driven with more connections, through the gateway and by the ledger driver alone, or
+ * "limits" for non-stream with rate limits off and on.
  */
-export type BlockName = ComparedScenarioName | "gateway-streams" | "health" | "budgets" | "hot-ledger";
+export type BlockName = ComparedScenarioName | "gateway-streams" | "health" | "budgets" | "hot-ledger" | "limits";
 
 export interface Target<N extends TargetName = TargetName> {
   name: N;
@@ -70,6 +83,17 @@ export interface LoadBlock {
   slots: LoadSlot[];
   /** wrk connections for this block's runs (warm-ups included); BENCH_CONNECTIONS when absent. */
   connections?: number;
+  /** What else is measured around each counted run (the limits block: the Redis bridge's counters and CPU). */
+  observer?: RunObserver;
+}
+
+/**
+ * Figures taken around a counted run besides wrk's and the target's CPU. `start` is called
+ * right before the run; the function it returns, once wrk has exited and the target's CPU
+ * has been read, and gives the run's figures (differences over the run), by name.
+ */
+export interface RunObserver {
+  start(): () => Promise<Record<string, number>>;
 }
 
 export interface LoadRun {
@@ -93,6 +117,8 @@ export interface LoadRun {
   errors: number;
   /** Answers with a status other than 2xx/3xx (wrk's status errors). */
   statusErrors: number;
+  /** The block's observer's figures for this run (see RunObserver), when it has one. */
+  observed?: Record<string, number>;
 }
 
 /** An uncounted warm-up run: only its completed requests are kept (the ledger check counts them). */

@@ -140,7 +140,8 @@ export type Ports = Record<TargetName, number> & { kv: number };
 export interface WorkerdConfigs {
   /**
    * The gateway as deployed: route health and budgets on (the RouteHealth and SpendLedger
-   * Durable Objects, stored on local disk), and the ledger driver on its own socket.
+   * Durable Objects, stored on local disk), rate limits on when local Redis runs, and the
+   * ledger driver on its own socket.
    */
   gateway: string;
   /** The same gateway without the ROUTE_HEALTH binding: health off (budgets on). */
@@ -176,9 +177,17 @@ function durableObjects(namespaces: string[]): string[] {
  * in SQLite files of its own under bench/out/workerd/do-storage/<process> (as
  * wrangler.toml's migrations ask: sqlite classes). The gateway's process also runs
  * bench/ledger-driver.js on the `ledger-driver` port, bound to the gateway's SpendLedger
- * namespace and calling the scope `ledgerScope`.
+ * namespace and calling the scope `ledgerScope`. With `redis` (the local Upstash REST
+ * bridge, when redis-server is installed) `gateway` also gets UPSTASH_REDIS_REST_URL and
+ * UPSTASH_REDIS_REST_TOKEN: rate limits on, for the keys that have limits.
  */
-export function writeConfigs(bundle: BundleInfo, wrangler: WranglerSettings, ports: Ports, ledgerScope: string): WorkerdConfigs {
+export function writeConfigs(
+  bundle: BundleInfo,
+  wrangler: WranglerSettings,
+  ports: Ports,
+  ledgerScope: string,
+  redis: { url: string; token: string } | null,
+): WorkerdConfigs {
   const configDir = join(OUT, "workerd");
   rmSync(configDir, { recursive: true, force: true });
   const doStorage = (owner: string): string => {
@@ -202,10 +211,14 @@ export function writeConfigs(bundle: BundleInfo, wrangler: WranglerSettings, por
     ...Object.entries(vars).map(([name, value]) => textBinding(name, value)),
   ];
   const kvService = `external = (address = ${capnpText(`127.0.0.1:${ports.kv}`)}, http = ())`;
+  const upstash =
+    redis === null
+      ? []
+      : [textBinding("UPSTASH_REDIS_REST_URL", redis.url), textBinding("UPSTASH_REDIS_REST_TOKEN", redis.token)];
   const healthWorker = workerConfig(
     configDir,
     bundle.modules,
-    [...coreBindings, ROUTE_HEALTH_BINDING, SPEND_LEDGER_BINDING],
+    [...coreBindings, ...upstash, ROUTE_HEALTH_BINDING, SPEND_LEDGER_BINDING],
     wrangler,
     durableObjects([ROUTE_HEALTH_NAMESPACE, SPEND_LEDGER_NAMESPACE]),
   );

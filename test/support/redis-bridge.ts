@@ -200,6 +200,8 @@ export interface LocalRedis {
   url: string;
   token: string;
   redisPort: number;
+  /** The bridge's counters (HTTP requests, Redis commands by name): how many calls a client made. */
+  stats(): BridgeStats;
   close(): Promise<void>;
 }
 
@@ -219,6 +221,7 @@ export async function startLocalRedis(options: { redisPort?: number; port?: numb
     url: bridge.url,
     token: bridge.token,
     redisPort: server.port,
+    stats: () => bridge.stats(),
     close: async () => {
       await bridge.close();
       await server.close();
