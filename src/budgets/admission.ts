@@ -10,11 +10,10 @@
 import type { GatewayKey } from "../auth/gateway-key.ts";
 import { settingsFor } from "../config/settings.ts";
 import type { Env } from "../env.ts";
-import { GatewayError } from "../http/errors.ts";
 import { costNanos } from "../metering/cost.ts";
 import { priceOf } from "../metering/price-table.ts";
 import { nanosToUsd, usdToNanos, type ModelPrice, type Nanos } from "../metering/types.ts";
-import { inputTokenBound, outputTokenBound, worstCaseNanos } from "../metering/worst-case.ts";
+import { outputTokenBound, worstCaseNanos } from "../metering/worst-case.ts";
 import { estimatedUsage } from "../metering/estimate.ts";
 import type { Usage } from "../providers/types.ts";
 import type { Attempt, Plan } from "../routing/plan.ts";
@@ -33,6 +32,8 @@ export interface MeterRequest {
   /** The client's body as sent (OpenAI or Anthropic format), and its size in UTF-8 bytes. */
   readonly body: Readonly<Record<string, unknown>>;
   readonly bodyBytes: number;
+  /** The bound of the body's input tokens (metering/worst-case.ts `inputTokenBound`), computed once for budgets and limits. */
+  readonly inputTokens: number;
   readonly started: number;
   /** The plan for another alias, for a degraded request (no allow-list check: an admin chose it). */
   readonly replan: (alias: string) => Promise<Plan>;
@@ -128,9 +129,8 @@ export class RequestMeter {
 
   /** Admits the request on `plan` (possibly degraded, or without unpriced targets), or throws the 402 that refuses it. */
   static async admit(request: MeterRequest, plan: Plan): Promise<RequestMeter> {
-    const inputTokens = inputTokenBound(request.body, request.bodyBytes);
-    const meter = new RequestMeter(request, await priced(request.env, plan, request.body, inputTokens));
-    await meter.#admit(inputTokens);
+    const meter = new RequestMeter(request, await priced(request.env, plan, request.body, request.inputTokens));
+    await meter.#admit();
     return meter;
   }
 
@@ -138,8 +138,8 @@ export class RequestMeter {
     return this.#priced.plan;
   }
 
-  async #admit(inputTokens: number): Promise<void> {
-    const { key, env } = this.#request;
+  async #admit(): Promise<void> {
+    const { key, env, inputTokens } = this.#request;
     let degraded = false;
     /** Re-plans on `alias`; false (and the request is refused as it would have been) when the alias cannot be planned now. */
     const degrade = async (alias: string, why: string): Promise<boolean> => {

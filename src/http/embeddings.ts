@@ -1,16 +1,14 @@
 import type { Context } from "hono";
 import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
-import { logRequest } from "../observability/request-log.ts";
-import { withCostInBody } from "../providers/openai-compatible/usage-in-body.ts";
 import { executePlan } from "../routing/execute.ts";
 import { healthView } from "../routing/health.ts";
 import { healthReporter } from "../routing/health-reporting.ts";
 import { allowedPlan } from "./allowed-plan.ts";
 import { readJsonRequest } from "./body.ts";
-import { admitRequest, chargeAnswer, chargeHeaders, meteredRun } from "./metered.ts";
+import { admitRequest, chargedAnswer, meteredRun } from "./metered.ts";
 import { embeddingsRequestSchema } from "./schemas.ts";
-import { answerHeaders, answeredLogEntry, readAnswer } from "./upstream-response.ts";
+import { answeredLogEntry } from "./upstream-response.ts";
 import { validate } from "./validate.ts";
 
 /** POST /v1/embeddings */
@@ -29,21 +27,12 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
     }),
   );
   const { attempt } = executed;
-  const answer = await readAnswer(executed, (upstream) => attempt.adapter.readEmbeddingsResponse(upstream, { body, upstreamModel: attempt.model })).catch(
-    (err: unknown) => {
-      meter.chargeUnread(attempt);
-      throw err;
-    },
-  );
-  const charge = chargeAnswer(meter, executed, answer, bytes, "embeddings");
-  logRequest({
-    ...answeredLogEntry(c, executed, { endpoint: "embeddings", model: request.model, stream: false }),
-    usage: answer.usage,
-    costUsd: charge.costUsd,
-    costEstimated: charge.estimated,
-    durationMs: Date.now() - started,
+  return chargedAnswer(executed, (upstream) => attempt.adapter.readEmbeddingsResponse(upstream, { body, upstreamModel: attempt.model }), {
+    meter,
+    log: answeredLogEntry(c, executed, { endpoint: "embeddings", model: request.model, stream: false }),
+    started,
+    requestBytes: bytes,
+    purpose: "embeddings",
+    costInBody: true,
   });
-  const headers = answerHeaders(executed, "application/json", meter.headers);
-  chargeHeaders(headers, charge);
-  return new Response(charge.costUsd === null ? answer.body : withCostInBody(answer.body, charge.costUsd), { status: 200, headers });
 }

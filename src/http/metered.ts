@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { RequestMeter, type Charge } from "../budgets/admission.ts";
+import { RequestMeter } from "../budgets/admission.ts";
 import { RequestLimits } from "../limits/admission.ts";
 import { OutboundLimits } from "../limits/outbound.ts";
 import { announceLimits } from "../limits/limiter.ts";
@@ -7,12 +7,15 @@ import { inputTokenBound } from "../metering/worst-case.ts";
 import { USER_HEADER, endUserOf } from "../budgets/scopes.ts";
 import type { AppEnv } from "../env.ts";
 import { estimatedUsage, tokensInBytes } from "../metering/estimate.ts";
-import type { CostOf, TranslatedBody } from "../providers/types.ts";
+import { logRequest, type RequestLogEntry } from "../observability/request-log.ts";
+import { withCostInBody } from "../providers/openai-compatible/usage-in-body.ts";
+import type { CostOf, StreamTranslator, TranslatedBody } from "../providers/types.ts";
 import { costNanos } from "../metering/cost.ts";
 import { nanosToUsd } from "../metering/types.ts";
 import type { Executed } from "../routing/execute.ts";
 import { healthView } from "../routing/health.ts";
 import { planAttempts, type Plan, type Purpose } from "../routing/plan.ts";
+import { answerHeaders, readAnswer, streamedAnswer } from "./upstream-response.ts";
 
 export interface MeteredRequest {
   readonly body: Readonly<Record<string, unknown>>;
@@ -44,6 +47,7 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
         user,
         body: request.body,
         bodyBytes: request.bytes,
+        inputTokens: bound,
         started: request.started,
         replan: (alias) => planAttempts(env, alias, request.purpose, healthView(env, ctx)),
       },
@@ -74,11 +78,58 @@ export async function meteredRun(meter: RequestMeter, run: (plan: Plan) => Promi
   }
 }
 
-/** Charges a non-streamed answer: its usage, or an estimate from the request's and (for chat) the answer's sizes. */
-export function chargeAnswer(meter: RequestMeter, executed: Executed, answer: TranslatedBody, requestBytes: number, purpose: Purpose): Charge {
-  const answerBytes = typeof answer.body === "string" ? answer.body.length : answer.body.byteLength;
-  const output = purpose === "embeddings" ? 0 : tokensInBytes(answerBytes); // vectors are not output tokens
-  return meter.settle(executed.attempt, answer.usage, true, (reported) => estimatedUsage(reported, requestBytes, output));
+/** What the answer paths need besides the executed call: its request and how to log it. */
+export interface AnswerContext {
+  readonly meter: RequestMeter;
+  readonly log: RequestLogEntry;
+  readonly started: number;
+  /** The request's size in UTF-8 bytes (estimates start from it). */
+  readonly requestBytes: number;
+}
+
+/**
+ * A non-streamed answer, read (an answer that cannot be read is charged as
+ * estimated: the provider has billed it), charged from its usage or an
+ * estimate, logged, and sent with the cost in its header and, for OpenAI
+ * bodies, in its usage (`costInBody`).
+ */
+export async function chargedAnswer(
+  executed: Executed,
+  read: (upstream: Response) => Promise<TranslatedBody>,
+  answer: AnswerContext & { readonly purpose: Purpose; readonly costInBody: boolean },
+): Promise<Response> {
+  const { meter, log, started } = answer;
+  const body = await readAnswer(executed, read).catch((err: unknown) => {
+    meter.chargeUnread(executed.attempt);
+    throw err;
+  });
+  const answerBytes = typeof body.body === "string" ? body.body.length : body.body.byteLength;
+  const output = answer.purpose === "embeddings" ? 0 : tokensInBytes(answerBytes); // vectors are not output tokens
+  const charge = meter.settle(executed.attempt, body.usage, true, (reported) => estimatedUsage(reported, answer.requestBytes, output));
+  logRequest({ ...log, usage: body.usage, costUsd: charge.costUsd, costEstimated: charge.estimated, durationMs: Date.now() - started });
+  const headers = answerHeaders(executed, "application/json", meter.headers);
+  if (charge.costUsd !== null) headers.set("x-switchyard-cost-usd", String(charge.costUsd));
+  if (charge.estimated) headers.set("x-switchyard-cost-estimated", "true");
+  const out = answer.costInBody && charge.costUsd !== null ? withCostInBody(body.body, charge.costUsd) : body.body;
+  return new Response(out, { status: 200, headers });
+}
+
+/** A committed stream, relayed and charged when it ends: its usage, or what was streamed before a cut or a disconnect. */
+export function chargedStream(
+  c: Context<AppEnv>,
+  executed: Executed,
+  makeTranslator: () => StreamTranslator,
+  answer: AnswerContext & { readonly errorEvent?: ((message: string, code: string) => Uint8Array) | undefined },
+): Response {
+  const { meter, requestBytes } = answer;
+  const { attempt } = executed;
+  return streamedAnswer(c, executed, makeTranslator, {
+    log: { ...answer.log, started: answer.started },
+    headers: meter.headers,
+    settle: (end) => meter.settle(attempt, end.usage, end.kind === "completed", (reported) => estimatedUsage(reported, requestBytes, end.pieces)),
+    onFailure: () => meter.chargeUnread(attempt),
+    errorEvent: answer.errorEvent,
+  });
 }
 
 /** What the answering target's usage costs, for the usage the client sees; null when it has no price. */
@@ -87,8 +138,3 @@ export function costOfAttempt(meter: RequestMeter, executed: Executed): CostOf {
   return (usage) => (price === null ? null : nanosToUsd(costNanos(price, usage)));
 }
 
-/** The cost headers of a non-streamed answer. */
-export function chargeHeaders(headers: Headers, charge: Charge): void {
-  if (charge.costUsd !== null) headers.set("x-switchyard-cost-usd", String(charge.costUsd));
-  if (charge.estimated) headers.set("x-switchyard-cost-estimated", "true");
-}

@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import { settingsFor } from "../../config/settings.ts";
 import type { AppEnv } from "../../env.ts";
-import { logRequest } from "../../observability/request-log.ts";
 import { nativeMessagesRequest, nativeMessagesStream, readNativeMessage } from "../../providers/anthropic/native.ts";
 import { decoder } from "../../streaming/bytes.ts";
 import { isObject, type Json } from "../../providers/json.ts";
@@ -9,9 +8,8 @@ import type { TranslatedBody } from "../../providers/types.ts";
 import { executePlan } from "../../routing/execute.ts";
 import type { Attempt } from "../../routing/plan.ts";
 import { readJsonRequest } from "../body.ts";
-import { admitRequest, chargeAnswer, chargeHeaders, meteredRun } from "../metered.ts";
-import { estimatedUsage } from "../../metering/estimate.ts";
-import { answerHeaders, answeredLogEntry, readAnswer, streamedAnswer } from "../upstream-response.ts";
+import { admitRequest, chargedAnswer, chargedStream, meteredRun } from "../metered.ts";
+import { answeredLogEntry } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { anthropicSseError } from "./errors.ts";
 import { anthropicToOpenAI, type TranslationTarget } from "./request.ts";
@@ -65,36 +63,23 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   );
   const { attempt } = executed;
   const native = isNative(attempt);
-  const log = answeredLogEntry(c, executed, { endpoint: "messages", model: request.model, stream });
+  const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "messages", model: request.model, stream }), started, requestBytes: bytes };
 
   if (executed.stream === null) {
     const read = native ? readNativeMessage : async (upstream: Response): Promise<TranslatedBody> => {
-      const answer = await attempt.adapter.readChatResponse(upstream);
-      const text = typeof answer.body === "string" ? answer.body : decoder.decode(answer.body);
+      const openai = await attempt.adapter.readChatResponse(upstream);
+      const text = typeof openai.body === "string" ? openai.body : decoder.decode(openai.body);
       const completion: unknown = JSON.parse(text);
       if (!isObject(completion)) throw new Error("the answer is not a JSON object");
-      return { body: JSON.stringify(openAIToAnthropicMessage(completion, answer.usage, request.model)), usage: answer.usage };
+      return { body: JSON.stringify(openAIToAnthropicMessage(completion, openai.usage, request.model)), usage: openai.usage };
     };
-    const answer = await readAnswer(executed, read).catch((err: unknown) => {
-      meter.chargeUnread(attempt);
-      throw err;
-    });
-    const charge = chargeAnswer(meter, executed, answer, bytes, "chat");
-    logRequest({ ...log, usage: answer.usage, costUsd: charge.costUsd, costEstimated: charge.estimated, durationMs: Date.now() - started });
-    const headers = answerHeaders(executed, "application/json", meter.headers);
-    chargeHeaders(headers, charge);
-    return new Response(answer.body, { status: 200, headers });
+    // Anthropic's message shape has no cost field: the header carries it.
+    return chargedAnswer(executed, read, { ...answer, purpose: "chat", costInBody: false });
   }
 
   const translator = () =>
     native
       ? nativeMessagesStream()
       : anthropicClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), request.model);
-  return streamedAnswer(c, executed, translator, {
-    log: { ...log, started },
-    headers: meter.headers,
-    settle: (end) => meter.settle(attempt, end.usage, end.kind === "completed", (reported) => estimatedUsage(reported, bytes, end.pieces)),
-    onFailure: () => meter.chargeUnread(attempt),
-    errorEvent: anthropicSseError,
-  });
+  return chargedStream(c, executed, translator, { ...answer, errorEvent: anthropicSseError });
 }
