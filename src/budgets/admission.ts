@@ -15,6 +15,7 @@ import { priceOf } from "../metering/price-table.ts";
 import { nanosToUsd, usdToNanos, type ModelPrice, type Nanos } from "../metering/types.ts";
 import { outputTokenBound, worstCaseNanos } from "../metering/worst-case.ts";
 import { estimatedUsage } from "../metering/estimate.ts";
+import { postWebhook } from "../observability/webhook.ts";
 import type { Usage } from "../providers/types.ts";
 import type { Attempt, Plan } from "../routing/plan.ts";
 import { budgetRefusal, budgetWarnings, unpricedRefusal, perRequestCapRefusal } from "./admission-messages.ts";
@@ -277,9 +278,5 @@ function costAnomaly(ctx: BackgroundWork, key: GatewayKey, detail: { requestId: 
   const alert = { type: "cost_anomaly", keyId: key.id, ...detail };
   console.warn(JSON.stringify({ msg: "cost_anomaly", ...alert }));
   if (key.alertWebhook === undefined) return;
-  const sent = fetch(key.alertWebhook, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(alert) }).then(
-    (res) => res.body?.cancel(),
-    (err: unknown) => console.error(JSON.stringify({ msg: "alert_webhook_failed", error: String(err) })),
-  );
-  ctx.waitUntil(sent);
+  ctx.waitUntil(postWebhook(key.alertWebhook, alert).catch((err: unknown) => console.error(JSON.stringify({ msg: "alert_webhook_failed", error: String(err) }))));
 }

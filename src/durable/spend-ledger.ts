@@ -31,14 +31,12 @@ import {
 import type { Env } from "../env.ts";
 import { usdToNanos, type Nanos } from "../metering/types.ts";
 import {
-  alertBody,
   alertKey,
   alertThresholds,
   assertBatchId,
   assertNanos,
   budgetStatus,
   contains,
-  dueAlerts,
   EXPIRED_MEMORY_MS,
   FINISHED_MEMORY_MS,
   fitsLimit,
@@ -47,7 +45,6 @@ import {
   periodWindow,
   PRUNE_BATCH_ROWS,
   rejectedRecordLog,
-  type AlertThreshold,
   type PeriodWindow,
 } from "./spend-ledger-rules.ts";
 import {
@@ -62,10 +59,9 @@ import {
   usageRows,
 } from "./spend-ledger-sql.ts";
 import { expiryCharge, negate, UsageTotals, type UsageDelta } from "./spend-ledger-totals.ts";
+import { BudgetAlerts } from "./spend-ledger-alerts.ts";
 
-/** A webhook that has not answered by then counts as failed (tried again on a later settle). */
-export const ALERT_TIMEOUT_MS = 10_000;
-
+/** A live reservation, as the ledger keeps it in memory beside its row. */
 interface Reservation {
   nanos: Nanos;
   model: string;
@@ -119,8 +115,7 @@ export class SpendLedger extends DurableObject<Env> {
   #current: CurrentPeriod | null = null;
   /** When the alarm is set for (null: none). */
   #alarmAt: number | null = null;
-  /** `<period>|<alert key>` of webhook deliveries under way, so two settles do not send one alert twice. */
-  readonly #alertsInFlight = new Set<string>();
+  readonly #alerts = new BudgetAlerts();
   /** Ids in `finished` with an expiry charge a late settle or release replaces (rare: one per lost reservation). */
   readonly #expiryCharged = new Set<string>();
   /**
@@ -426,37 +421,8 @@ export class SpendLedger extends DurableObject<Env> {
   #sendDueAlerts(now: number): void {
     const budget = this.#budget;
     if (budget?.alertWebhook === undefined) return;
-    const url = budget.alertWebhook;
-    const current = this.#currentAt(now, budget);
-    const flightKey = (key: string): string => `${current.window.key}|${key}`;
-    const due = dueAlerts(budget, current.spentNanos, (key) => current.sentAlerts.has(key) || this.#alertsInFlight.has(flightKey(key)));
-    for (const level of due) {
-      const key = flightKey(alertKey(level));
-      this.#alertsInFlight.add(key);
-      const body = JSON.stringify(alertBody(this.#scopeName(), budget, level, current.spentNanos, current.window));
-      this.ctx.waitUntil(this.#deliverAlert(url, body, current, level).finally(() => this.#alertsInFlight.delete(key)));
-    }
-  }
-
-  /** POSTs one alert; only a 2xx answer marks it sent (anything else is tried again on a later settle). */
-  async #deliverAlert(url: string, body: string, current: CurrentPeriod, level: AlertThreshold): Promise<void> {
-    try {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body,
-        signal: AbortSignal.timeout(ALERT_TIMEOUT_MS),
-      });
-      await res.body?.cancel();
-      if (!res.ok) throw new Error(`webhook answered ${res.status}`);
-      this.ctx.storage.sql.exec(
-        "INSERT INTO alerts_sent (period, percent, at_nanos, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        current.window.key, level.percent, level.atNanos, Date.now(),
-      );
-      current.sentAlerts.add(alertKey(level));
-    } catch (err) {
-      console.error(JSON.stringify({ msg: "budget_alert_failed", scope: this.#scope, threshold: level.percent, error: String(err) }));
-    }
+    const period = this.#currentAt(now, budget);
+    this.#alerts.sendDue({ scope: this.#scopeName(), budget, period, sql: this.ctx.storage.sql, waitUntil: (p) => this.ctx.waitUntil(p) });
   }
 
   #useBudget(budget: Budget | null): void {
