@@ -16,7 +16,7 @@ import { nanosToUsd, usdToNanos, type ModelPrice, type Nanos } from "../metering
 import { outputTokenBound, worstCaseNanos } from "../metering/worst-case.ts";
 import { estimatedUsage } from "../metering/estimate.ts";
 import { postWebhook } from "../observability/webhook.ts";
-import type { Usage } from "../providers/types.ts";
+import type { CostOf, Usage } from "../providers/types.ts";
 import type { Attempt, Plan } from "../routing/plan.ts";
 import { budgetRefusal, budgetWarnings, unpricedRefusal, perRequestCapRefusal } from "./admission-messages.ts";
 import type { BackgroundWork } from "../routing/health.ts";
@@ -209,6 +209,12 @@ export class RequestMeter {
     const { body, bodyBytes } = this.#request;
     const output = price === null ? 0 : outputTokenBound(body, price);
     return this.settle(attempt, null, false, () => estimatedUsage(null, bodyBytes, output));
+  }
+
+  /** What a usage of `attempt` costs in USD, for the usage the client sees (null: unpriced). */
+  costOf(attempt: Attempt): CostOf {
+    const price = this.priceOf(attempt);
+    return (usage) => (price === null ? null : nanosToUsd(costNanos(price, usage)));
   }
 
   /** The price of the target that answered (null: unpriced). */

@@ -6,7 +6,7 @@ import { healthView } from "../routing/health.ts";
 import { healthReporter } from "../routing/health-reporting.ts";
 import { allowedPlan } from "./allowed-plan.ts";
 import { readJsonRequest } from "./body.ts";
-import { admitRequest, chargedAnswer, chargedStream, costOfAttempt, meteredRun } from "./metered.ts";
+import { admitRequest, chargedAnswer, chargedStream, meteredRun } from "./metered.ts";
 import { chatRequestSchema } from "./schemas.ts";
 import { answeredLogEntry } from "./upstream-response.ts";
 import { validate } from "./validate.ts";
@@ -35,6 +35,6 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   if (executed.stream === null) return chargedAnswer(executed, attempt.adapter.readChatResponse, { ...answer, purpose: "chat", costInBody: true });
 
   const clientWantsUsage = request.stream_options?.include_usage === true;
-  const costOf = costOfAttempt(meter, executed);
+  const costOf = meter.costOf(attempt);
   return chargedStream(c, executed, () => attempt.adapter.chatStream(attempt.provider, { clientWantsUsage, model: attempt.model, costOf }), answer);
 }

@@ -9,9 +9,7 @@ import type { AppEnv } from "../env.ts";
 import { estimatedUsage, tokensInBytes } from "../metering/estimate.ts";
 import { logRequest, type RequestLogEntry } from "../observability/request-log.ts";
 import { withCostInBody } from "../providers/openai-compatible/usage-in-body.ts";
-import type { CostOf, StreamTranslator, TranslatedBody } from "../providers/types.ts";
-import { costNanos } from "../metering/cost.ts";
-import { nanosToUsd } from "../metering/types.ts";
+import type { StreamTranslator, TranslatedBody } from "../providers/types.ts";
 import type { Executed } from "../routing/execute.ts";
 import { healthView } from "../routing/health.ts";
 import { planAttempts, type Plan, type Purpose } from "../routing/plan.ts";
@@ -110,7 +108,7 @@ export async function chargedAnswer(
   const headers = answerHeaders(executed, "application/json", meter.headers);
   if (charge.costUsd !== null) headers.set("x-switchyard-cost-usd", String(charge.costUsd));
   if (charge.estimated) headers.set("x-switchyard-cost-estimated", "true");
-  const out = answer.costInBody && charge.costUsd !== null ? withCostInBody(body.body, charge.costUsd) : body.body;
+  const out = answer.costInBody && charge.costUsd !== null ? withCostInBody(body, charge.costUsd) : body.body;
   return new Response(out, { status: 200, headers });
 }
 
@@ -132,9 +130,4 @@ export function chargedStream(
   });
 }
 
-/** What the answering target's usage costs, for the usage the client sees; null when it has no price. */
-export function costOfAttempt(meter: RequestMeter, executed: Executed): CostOf {
-  const price = meter.priceOf(executed.attempt);
-  return (usage) => (price === null ? null : nanosToUsd(costNanos(price, usage)));
-}
 

@@ -125,6 +125,8 @@ export interface EmbeddingsCall {
 export interface TranslatedBody {
   readonly body: Uint8Array | string;
   readonly usage: Usage | null;
+  /** Where `body`'s root usage object is (its `{` to just past its `}`), when reading found it: the cost is written there without a second search. */
+  readonly usageAt?: { readonly start: number; readonly end: number } | undefined;
 }
 
 /** An upstream error body, read into the gateway's terms. */

@@ -50,19 +50,19 @@ describe("the gateway's cost written into a non-streamed answer", () => {
 
   it("adds cost to the root usage object and leaves the rest of the bytes alone", () => {
     const body = '{"id":"x","choices":[{"message":{"content":"usage: {\\"a\\":1}"}}],\n "usage": {"prompt_tokens": 3, "completion_tokens": 2} }';
-    const out = JSON.parse(text(withCostInBody(body, 0.000123))) as { usage: Record<string, number>; choices: unknown };
+    const out = JSON.parse(text(withCostInBody({ body, usage: null }, 0.000123))) as { usage: Record<string, number>; choices: unknown };
     expect(out.usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, cost: 0.000123 });
-    expect(text(withCostInBody(body, 0.000123)).startsWith('{"id":"x","choices":[{"message":{"content":"usage: {\\"a\\":1}"}}],\n "usage": {')).toBe(true);
+    expect(text(withCostInBody({ body, usage: null }, 0.000123)).startsWith('{"id":"x","choices":[{"message":{"content":"usage: {\\"a\\":1}"}}],\n "usage": {')).toBe(true);
   });
 
   it("replaces a cost the provider reported rather than writing the key twice", () => {
-    const out = text(withCostInBody('{"usage":{"prompt_tokens":1,"cost":0.5}}', 0.25));
+    const out = text(withCostInBody({ body: '{"usage":{"prompt_tokens":1,"cost":0.5}}', usage: null }, 0.25));
     expect(out).toBe('{"usage":{"prompt_tokens":1,"cost":0.25}}');
   });
 
   it("fills an empty usage object, and leaves answers without one (or with usage: null) as they are", () => {
-    expect(text(withCostInBody('{"usage":{}}', 1e-9))).toBe('{"usage":{"cost":1e-9}}');
-    expect(text(withCostInBody('{"usage":null}', 1))).toBe('{"usage":null}');
-    expect(text(withCostInBody('{"data":[],"meta":{"usage":{"x":1}}}', 1))).toBe('{"data":[],"meta":{"usage":{"x":1}}}');
+    expect(text(withCostInBody({ body: '{"usage":{}}', usage: null }, 1e-9))).toBe('{"usage":{"cost":1e-9}}');
+    expect(text(withCostInBody({ body: '{"usage":null}', usage: null }, 1))).toBe('{"usage":null}');
+    expect(text(withCostInBody({ body: '{"data":[],"meta":{"usage":{"x":1}}}', usage: null }, 1))).toBe('{"data":[],"meta":{"usage":{"x":1}}}');
   });
 });

@@ -76,8 +76,8 @@ export function usageInBody(bytes: Uint8Array, normalise: Normalise = normaliseO
     throw new Error("the provider answered 200 with a body that is not a JSON object");
   }
   let usage: Usage | null = null;
-  findRootUsage(bytes, (start, end) => (usage = parseUsage(bytes.subarray(start, end), normalise)) !== null);
-  return { body: bytes, usage };
+  const usageAt = findRootUsage(bytes, (start, end) => (usage = parseUsage(bytes.subarray(start, end), normalise)) !== null) ?? undefined;
+  return { body: bytes, usage, usageAt };
 }
 
 /**
@@ -87,10 +87,10 @@ export function usageInBody(bytes: Uint8Array, normalise: Normalise = normaliseO
  * the usage object is parsed and re-written. An answer without one is
  * returned as it is.
  */
-export function withCostInBody(body: Uint8Array | string, costUsd: number): Uint8Array {
-  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+export function withCostInBody(answer: TranslatedBody, costUsd: number): Uint8Array {
+  const bytes = typeof answer.body === "string" ? encoder.encode(answer.body) : answer.body;
   let usage: Record<string, unknown> | null = null;
-  const span = findRootUsage(bytes, (start, end) => {
+  const objectAt = (start: number, end: number): boolean => {
     try {
       const parsed: unknown = JSON.parse(decoder.decode(bytes.subarray(start, end)));
       usage = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
@@ -98,7 +98,9 @@ export function withCostInBody(body: Uint8Array | string, costUsd: number): Uint
       usage = null;
     }
     return usage !== null;
-  });
+  };
+  const known = typeof answer.body === "string" ? undefined : answer.usageAt;
+  const span = known !== undefined && objectAt(known.start, known.end) ? known : findRootUsage(bytes, objectAt);
   if (span === null || usage === null) return bytes;
   const replaced = encoder.encode(JSON.stringify({ ...(usage as Record<string, unknown>), cost: costUsd }));
   const out = new Uint8Array(bytes.length - (span.end - span.start) + replaced.length);
