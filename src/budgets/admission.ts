@@ -223,9 +223,11 @@ export class RequestMeter {
   }
 
   /** `build` with every hook's `beforeCall` in front of it (outbound limits: a target without headroom is skipped). */
-  gated<T>(build: (attempt: Attempt) => T | Promise<T>): (attempt: Attempt) => Promise<T> {
+  gated<T>(build: (attempt: Attempt) => T | Promise<T>): (attempt: Attempt) => T | Promise<T> {
+    const gates = this.#hooks.filter((hook) => hook.beforeCall !== undefined);
+    if (gates.length === 0) return build; // nothing to wait for: the executor calls the adapter directly
     return async (attempt) => {
-      for (const hook of this.#hooks) await hook.beforeCall?.(attempt);
+      for (const gate of gates) await gate.beforeCall?.(attempt);
       return build(attempt);
     };
   }

@@ -62,7 +62,8 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
     throw limits.reason;
   }
   budgets.value.attach(limits.value);
-  budgets.value.attach(new OutboundLimits(env, ctx, Number.isFinite(bound) ? bound : request.bytes));
+  // Only a plan with a target that carries its provider's limits has anything to count before each call.
+  if (budgets.value.plan.attempts.some((a) => a.limits !== undefined)) budgets.value.attach(new OutboundLimits(env, ctx, Number.isFinite(bound) ? bound : request.bytes));
   return budgets.value;
 }
 
