@@ -10,8 +10,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { effectiveRates } from "../src/metering/rates.ts";
-import type { ModelPrice, TierRates } from "../src/metering/types.ts";
+import { effectiveRates, ratesAtTier } from "../src/metering/rates.ts";
+import type { Fee, ModelPrice, PerUseFees, SearchContextSize, ServiceTier, TierRates, TieredRates } from "../src/metering/types.ts";
 import { PROVIDER_PRESETS } from "../src/providers/presets.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -102,16 +102,18 @@ const RATE_FIELDS: ReadonlyArray<readonly [keyof TierRates, string]> = [
   ["cacheWrite", "cache_creation_input_token_cost"],
   ["cacheWrite1h", "cache_creation_input_token_cost_above_1hr"],
   ["reasoning", "output_cost_per_reasoning_token"],
+  ["audioInput", "input_cost_per_audio_token"],
+  ["audioOutput", "output_cost_per_audio_token"],
 ];
 
-function readTier(entry: Entry, suffix: string): Partial<Record<keyof TierRates, number>> {
+function readTier(entry: Entry, suffix: string, serviceTier = ""): Partial<Record<keyof TierRates, number>> {
   const tier: Partial<Record<keyof TierRates, number>> = {};
   for (const [name, field] of RATE_FIELDS) {
-    const rate = perMillion(entry[field + suffix]);
+    const rate = perMillion(entry[field + suffix + serviceTier]);
     if (rate !== undefined) tier[name] = rate;
   }
   // DeepSeek's entries name the cache-read rate `input_cost_per_token_cache_hit`.
-  if (suffix === "" && tier.cachedInput === undefined) {
+  if (suffix === "" && serviceTier === "" && tier.cachedInput === undefined) {
     const hit = perMillion(entry.input_cost_per_token_cache_hit);
     if (hit !== undefined) tier.cachedInput = hit;
   }
@@ -132,13 +134,19 @@ function longContextThreshold(entry: Entry): number | undefined {
   return thresholds.values().next().value;
 }
 
+/** Every rate a price bills at, in every tier: two prices with the same view cost the same for every usage. */
+const billedRates = (p: ModelPrice): string =>
+  JSON.stringify([null, "priority", "flex"].map((tier) => {
+    const rates = ratesAtTier(p, tier as ServiceTier | null);
+    return rates === undefined ? null : [effectiveRates(rates, false), effectiveRates(rates, true)];
+  }));
+
 /** Drops each optional rate the fallbacks give anyway, so the table is smaller and costs stay identical. */
 function withoutRedundantRates(price: ModelPrice): ModelPrice {
-  const same = (a: ModelPrice, b: ModelPrice): boolean =>
-    JSON.stringify([effectiveRates(a, false), effectiveRates(a, true)]) === JSON.stringify([effectiveRates(b, false), effectiveRates(b, true)]);
+  const same = (a: ModelPrice, b: ModelPrice): boolean => billedRates(a) === billedRates(b);
   const without = <T extends object>(o: T, name: string): T => Object.fromEntries(Object.entries(o).filter(([k]) => k !== name)) as T;
   let out: ModelPrice = price;
-  const optional: ReadonlyArray<keyof TierRates> = ["cachedInput", "cacheWrite", "cacheWrite1h", "reasoning"];
+  const optional: ReadonlyArray<keyof TierRates> = ["cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "audioInput", "audioOutput"];
   for (const name of optional) {
     if (out.longContext?.[name] === undefined) continue;
     const candidate: ModelPrice = { ...out, longContext: without(out.longContext, name) };
@@ -189,24 +197,165 @@ function contextWindow(key: string, entry: Entry, price: ModelPrice, notes: stri
   return max;
 }
 
-function toPrice(entry: Entry): ModelPrice | null {
-  const base = readTier(entry, "");
-  // Unpriced (no input and no output rate, or both 0): unknown, never free.
-  if (!base.input && !base.output) return null;
-  const threshold = longContextThreshold(entry);
-  const maxOutput = entry.max_output_tokens;
-  let price: ModelPrice = { input: base.input ?? 0, output: base.output ?? 0, ...base };
+/** The rates of one service tier (`suffix` "" for standard, "_priority", "_flex"), with its long-context tier; undefined if the entry has none. */
+function tieredRates(entry: Entry, suffix: string, threshold: number | undefined): TieredRates | undefined {
+  const base = readTier(entry, "", suffix);
+  if (base.input === undefined && base.output === undefined) return undefined;
+  let rates: TieredRates = { input: base.input ?? 0, output: base.output ?? 0, ...base };
   if (threshold !== undefined) {
-    const tier = readTier(entry, `_above_${threshold / 1000}k_tokens`);
+    const tier = readTier(entry, `_above_${threshold / 1000}k_tokens`, suffix);
     // The 1-hour write's tier field is `cache_creation_input_token_cost_above_1hr_above_200k_tokens`, read above as cacheWrite1h.
-    price = { ...price, longContext: { input: tier.input ?? price.input, output: tier.output ?? price.output, ...tier, threshold } };
+    if (suffix === "" || tier.input !== undefined || tier.output !== undefined) {
+      rates = { ...rates, longContext: { input: tier.input ?? rates.input, output: tier.output ?? rates.output, ...tier, threshold } };
+    }
   }
+  return rates;
+}
+
+/** `{"search_context_size_low": 0.005, …}` → `{low: 0.005, …}`, one number when every size costs the same. */
+function feeBySize(raw: unknown): Fee | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const bySize: Partial<Record<SearchContextSize, number>> = {};
+  for (const size of ["low", "medium", "high"] as const) {
+    const usd = (raw as Entry)[`search_context_size_${size}`];
+    if (typeof usd === "number" && Number.isFinite(usd) && usd >= 0) bySize[size] = usd;
+  }
+  const values = Object.values(bySize);
+  if (values.length === 0) return undefined;
+  return values.length === 3 && values.every((v) => v === values[0]) ? values[0] : bySize;
+}
+
+/**
+ * Per-use fees, as each provider bills them: LiteLLM's `search_context_cost_per_query`
+ * is Anthropic's fee per search of its web search tool, Perplexity's fee per request (by search context
+ * size) or, for deep research (the model with citation tokens), per search query, and
+ * OpenAI's per call of its search models (one a request). Other providers' search fees
+ * are for tools the gateway's translations do not carry.
+ */
+function feesOf(preset: string, entry: Entry): PerUseFees | undefined {
+  const bySize = feeBySize(entry.search_context_cost_per_query);
+  const flat = typeof entry.input_cost_per_request === "number" && entry.input_cost_per_request > 0 ? entry.input_cost_per_request : undefined;
+  const citationPerMTok = perMillion(entry.citation_cost_per_token);
+  let search: Fee | undefined;
+  let webSearchTool: Fee | undefined;
+  let request: Fee | undefined = flat;
+  if (bySize !== undefined) {
+    if (preset === "anthropic") webSearchTool = bySize;
+    else if (preset === "perplexity" && citationPerMTok !== undefined) search = bySize;
+    else if (preset === "perplexity" || preset === "openai" || preset === "azure") request = bySize;
+  }
+  const fees: PerUseFees = {
+    ...(search !== undefined && { search }),
+    ...(webSearchTool !== undefined && { webSearchTool }),
+    ...(request !== undefined && { request }),
+    ...(citationPerMTok !== undefined && { citationPerMTok }),
+  };
+  return Object.keys(fees).length > 0 ? fees : undefined;
+}
+
+function toPrice(preset: string, entry: Entry): ModelPrice | null {
+  const threshold = longContextThreshold(entry);
+  const standard = tieredRates(entry, "", threshold);
+  // Unpriced (no input and no output rate, or both 0): unknown, never free.
+  if (standard === undefined || (!standard.input && !standard.output)) return null;
+  let price: ModelPrice = standard;
+  const serviceTiers: Partial<Record<ServiceTier, TieredRates>> = {};
+  for (const tier of ["priority", "flex"] as const) {
+    const rates = tieredRates(entry, `_${tier}`, threshold);
+    if (rates !== undefined) serviceTiers[tier] = rates;
+  }
+  if (Object.keys(serviceTiers).length > 0) price = { ...price, serviceTiers };
+  const fees = feesOf(preset, entry);
+  if (fees !== undefined) price = { ...price, fees };
+  const maxOutput = entry.max_output_tokens;
   if (typeof maxOutput === "number" && Number.isInteger(maxOutput) && maxOutput > 0) price = { ...price, maxOutputTokens: maxOutput };
   return price;
 }
 
+/** A rate repaired, for the run's log. */
+type Note = (what: string) => void;
+
+/**
+ * One tier's rates made consistent, never cheaper than the truth: a cache read
+ * costs at most uncached input and a cache write at least as much (writes are
+ * billed as input, or above it), a 1-hour write at least a 5-minute one, and a
+ * rate of 0 on a paid side is a missing price, not a free one (billed as input
+ * or output instead). A write priced below input where there is no read price is
+ * a read price typed into the write field (`ft:gpt-4o-2024-11-20`).
+ */
+function saneTier<T extends TierRates>(tier: T, note: Note): T {
+  const r: Record<string, number | undefined> = { ...tier };
+  const drop = (name: keyof TierRates, why: string): void => {
+    note(`${name} ${r[name]} ${why}`);
+    delete r[name];
+  };
+  if (r.cachedInput === undefined && r.cacheWrite !== undefined && r.cacheWrite < tier.input) {
+    note(`cacheWrite ${r.cacheWrite} below input ${tier.input} and no read price: taken as the read price`);
+    r.cachedInput = r.cacheWrite;
+    delete r.cacheWrite;
+  }
+  if (r.cachedInput !== undefined && r.cachedInput > tier.input) {
+    note(`cachedInput ${r.cachedInput} above input ${tier.input}: reads billed as input`);
+    r.cachedInput = tier.input;
+  }
+  if (r.cachedInput === 0 && tier.input > 0) drop("cachedInput", "on a paid model: reads billed as input");
+  if (r.cacheWrite !== undefined && r.cacheWrite < tier.input) drop("cacheWrite", `below input ${tier.input}: writes billed as input`);
+  if (r.cacheWrite1h !== undefined && r.cacheWrite1h < (r.cacheWrite ?? tier.input)) drop("cacheWrite1h", "below the 5-minute write: billed as one");
+  if (r.audioInput === 0 && tier.input > 0) drop("audioInput", "on a paid model: audio billed as text");
+  if (r.audioOutput === 0 && tier.output > 0) drop("audioOutput", "on a paid model: audio billed as text");
+  return r as unknown as T;
+}
+
+/** `tier` with each rate below `floor`'s raised to it: a tier that must not bill below another (long context, priority). */
+function atLeast<T extends TierRates>(tier: T, floor: TierRates, what: string, note: Note): T {
+  const r: Record<string, number | undefined> = { ...tier };
+  for (const name of ["input", "output", "cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "audioInput", "audioOutput"] as const) {
+    const own = r[name];
+    const min = floor[name];
+    if (own !== undefined && min !== undefined && own < min) {
+      note(`${what} ${name} ${own} below ${min}: raised to it`);
+      r[name] = min;
+    }
+  }
+  return r as unknown as T;
+}
+
+/**
+ * An entry's price made consistent (saneTier, in every tier; a long-context or
+ * priority tier never below the standard one), or null when no repair is sure:
+ * a chat model priced 0 on one side and not the other (a missing price typed as
+ * 0) is left out, so it is unpriced (counted, never free) rather than half free.
+ */
+function sanePrice(key: string, entry: Entry, price: ModelPrice, notes: string[]): ModelPrice | null {
+  const note: Note = (what) => notes.push(`${key}: ${what}`);
+  if (entry.mode === "chat" && (price.input === 0) !== (price.output === 0) && price.fees?.request === undefined) {
+    note(`input ${price.input} and output ${price.output}: one side priced 0 on a paid model; left out (unpriced)`);
+    return null;
+  }
+  const tiered = (t: TieredRates, what: string): TieredRates => {
+    const base = saneTier(t, (w) => note(`${what}${w}`));
+    if (t.longContext === undefined) return base;
+    const long = atLeast(saneTier(t.longContext, (w) => note(`${what}above ${t.longContext?.threshold}: ${w}`)), base, `${what}long-context`, note);
+    return { ...base, longContext: long };
+  };
+  // saneTier keeps every other field of what it is given (limits, fees, tiers): only rates change.
+  let out: ModelPrice = tiered(price, "");
+  if (price.serviceTiers !== undefined) {
+    const tiers: Partial<Record<ServiceTier, TieredRates>> = {};
+    for (const [name, rates] of Object.entries(price.serviceTiers) as Array<[ServiceTier, TieredRates]>) {
+      const fixed = tiered(rates, `${name} `);
+      tiers[name] = name === "priority" ? { ...atLeast(fixed, out, "priority", note), longContext: fixed.longContext } : fixed;
+    }
+    out = { ...out, serviceTiers: tiers };
+  }
+  return out;
+}
+
 /** Field order in the emitted JSON, fixed so the file is the same on every run. */
-const ORDER = ["input", "output", "cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "threshold", "longContext", "maxOutputTokens", "maxInputTokens"];
+const ORDER = [
+  "input", "output", "cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "audioInput", "audioOutput", "threshold", "longContext",
+  "serviceTiers", "priority", "flex", "fees", "search", "webSearchTool", "request", "citationPerMTok", "low", "medium", "high", "maxOutputTokens", "maxInputTokens",
+];
 const ordered = (price: object): object =>
   Object.fromEntries(
     Object.entries(price)
@@ -238,6 +387,7 @@ function main(): void {
   const conflicts: string[] = [];
   const corrections: string[] = [];
   const windowNotes: string[] = [];
+  const repairs: string[] = [];
   for (const [key, raw] of Object.entries(data)) {
     if (typeof raw !== "object" || raw === null) continue;
     const entry = raw as Entry;
@@ -247,7 +397,8 @@ function main(): void {
     if (!(entry.mode === "chat" || (entry.mode === "embedding" && preset?.embeddings === true))) continue;
     const named = mapping.model(key);
     if (named === null) continue;
-    let price = toPrice(entry);
+    const read = toPrice(mapping.preset, entry);
+    let price = read === null ? null : sanePrice(`${mapping.preset}/${named.model}`, entry, read, repairs);
     if (price === null) continue;
     const claude1h = entry.mode === "chat" && (mapping.preset === "anthropic" || (mapping.preset === "bedrock" && bedrock1h.has(bareBedrockId(named.model))));
     if (claude1h) price = withClaude1hRates(`${mapping.preset}/${named.model}`, price, corrections);
@@ -293,6 +444,7 @@ ${lines.join("\n")}
   console.log(summary.join("\n"));
   if (corrections.length > 0) console.log(`${corrections.length} Claude 1-hour cache-write rates set to 2× input:\n  ${corrections.join("\n  ")}`);
   if (windowNotes.length > 0) console.log(`${windowNotes.length} context windows left out (the default cap applies):\n  ${windowNotes.join("\n  ")}`);
+  if (repairs.length > 0) console.log(`${repairs.length} inconsistent source rates repaired or left out (never cheaper than the truth):\n  ${repairs.join("\n  ")}`);
   if (conflicts.length > 0) console.log(`${conflicts.length} names priced differently by two entries (the first kept):\n  ${conflicts.join("\n  ")}`);
 }
 

@@ -56,14 +56,25 @@ export interface ScopeAnswer {
  * `held` hears of each reservation as soon as its ledger has made it, so that
  * the caller can give them all back even when another scope's call fails. A
  * ledger that cannot be reached fails the request (503): admitting it
- * unchecked could overspend a hard budget.
+ * unchecked could overspend a hard budget. A refusal from a scope this isolate
+ * still owes settles to (its batch has not gone, or has not been answered:
+ * the requests before this one hold their worst case there until it lands) is
+ * asked again once those settles are in, so that a request is refused only when
+ * the budget cannot hold it once every finished request here has settled.
  */
-export async function reserveOn(ns: Ledgers, scopes: readonly string[], request: ReserveRequest, held: (scope: string) => void): Promise<ScopeAnswer[]> {
+export async function reserveOn(ns: Ledgers, ctx: BackgroundWork, scopes: readonly string[], request: ReserveRequest, held: (scope: string) => void): Promise<ScopeAnswer[]> {
   const asked = scopes.filter((scope) => heard.get(scope) !== null);
   if (asked.length === 0) return [];
   const settled = await Promise.allSettled(
     asked.map(async (scope) => {
-      const answer = await ledgerOf(ns, scope).reserve(scope, request);
+      let answer = await ledgerOf(ns, scope).reserve(scope, request);
+      if (!answer.admitted) {
+        const owed = settlesOwed(ns, ctx, scope);
+        if (owed !== null) {
+          await owed;
+          answer = await ledgerOf(ns, scope).reserve(scope, request);
+        }
+      }
       remember(scope, answer.status);
       if (answer.admitted && answer.status !== null) held(scope);
       return { scope, answer };
@@ -90,12 +101,14 @@ export function releaseOn(ns: Ledgers, ctx: BackgroundWork, scopes: readonly str
   ctx.waitUntil(released);
 }
 
-/** Records waiting for their scope's next settle call; `sent` once a full batch has gone ahead of its timer. */
+/** Records waiting for their scope's next settle call; `sent` once they have gone ahead of their timer. */
 interface Batch {
   readonly records: SpendRecord[];
   sent: boolean;
 }
 const batches = new Map<string, Batch>();
+/** Settle calls made and not yet answered, per scope. */
+const inFlight = new Map<string, Set<Promise<void>>>();
 
 /**
  * Sends one batch to its scope's ledger. The batch gets one id, reused by its retry: the ledger books
@@ -121,6 +134,28 @@ async function settleBatch(ns: Ledgers, scope: string, records: SpendRecord[]): 
   }
 }
 
+/** Sends `batch` now (it leaves the scope's open slot), counted in flight until its ledger answers. */
+function send(ns: Ledgers, scope: string, batch: Batch): Promise<void> {
+  batch.sent = true;
+  if (batches.get(scope) === batch) batches.delete(scope);
+  const calls = inFlight.get(scope) ?? new Set<Promise<void>>();
+  inFlight.set(scope, calls);
+  const call = settleBatch(ns, scope, batch.records).finally(() => {
+    calls.delete(call);
+    if (calls.size === 0 && inFlight.get(scope) === calls) inFlight.delete(scope);
+  });
+  calls.add(call);
+  return call;
+}
+
+/** Until every settle this isolate owes `scope` has been answered: its open batch, sent now, and those already sent; null when it owes none. */
+function settlesOwed(ns: Ledgers, ctx: BackgroundWork, scope: string): Promise<void> | null {
+  const open = batches.get(scope);
+  if (open !== undefined) ctx.waitUntil(send(ns, scope, open));
+  const calls = inFlight.get(scope);
+  return calls === undefined || calls.size === 0 ? null : Promise.all(calls).then(() => undefined);
+}
+
 /**
  * Writes a request's spend to each of its scopes. The request that opens a
  * scope's batch sends it (after SETTLE_BATCH_MS, under its own `waitUntil`, so
@@ -132,21 +167,12 @@ export function recordSpend(ns: Ledgers, ctx: BackgroundWork, scopes: readonly s
     const open = batches.get(scope);
     if (open !== undefined) {
       open.records.push(record);
-      if (open.records.length >= SETTLE_BATCH_MAX) {
-        open.sent = true;
-        batches.delete(scope);
-        ctx.waitUntil(settleBatch(ns, scope, open.records));
-      }
+      if (open.records.length >= SETTLE_BATCH_MAX) ctx.waitUntil(send(ns, scope, open));
       continue;
     }
     const batch: Batch = { records: [record], sent: false };
     batches.set(scope, batch);
-    const sent = new Promise<void>((resolve) => setTimeout(resolve, SETTLE_BATCH_MS)).then(() => {
-      if (batch.sent) return;
-      batch.sent = true;
-      if (batches.get(scope) === batch) batches.delete(scope);
-      return settleBatch(ns, scope, batch.records);
-    });
+    const sent = new Promise<void>((resolve) => setTimeout(resolve, SETTLE_BATCH_MS)).then(() => (batch.sent ? undefined : send(ns, scope, batch)));
     ctx.waitUntil(sent);
   }
 }

@@ -49,12 +49,19 @@ export function periodWindow(period: BudgetPeriod, at: number): PeriodWindow {
 
 export const contains = (window: PeriodWindow, at: number): boolean => at >= window.startMs && at < window.endMs;
 
-/** A hard budget admits a reservation only if what is spent, what is in flight and this one together stay within the limit. */
-export const fitsLimit = (limitNanos: Nanos, spentNanos: Nanos, reservedNanos: Nanos, nanos: Nanos): boolean =>
-  spentNanos + reservedNanos + nanos <= limitNanos;
+/**
+ * A hard budget admits a reservation only if what is spent, what is in flight and this one together
+ * stay within the limit. In BigInt: the sum of many large reservations passes 2^53, where numbers
+ * would round.
+ */
+export const fitsLimit = (limitNanos: Nanos, spentNanos: Nanos, reserved: bigint, nanos: Nanos): boolean =>
+  BigInt(spentNanos) + reserved + BigInt(nanos) <= BigInt(limitNanos);
 
-export function budgetStatus(scope: string, budget: Budget, window: PeriodWindow, spentNanos: Nanos, reservedNanos: Nanos): BudgetStatus {
-  return { scope, budget, spentNanos, reservedNanos, periodStart: window.periodStart, resetsAt: window.resetsAt };
+/** An exact sum of nanos as a number, saturated at the largest exact one (only reports read it). */
+export const reportedNanos = (sum: bigint): Nanos => Number(sum > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : sum);
+
+export function budgetStatus(scope: string, budget: Budget, window: PeriodWindow, spentNanos: Nanos, reserved: bigint): BudgetStatus {
+  return { scope, budget, spentNanos, reservedNanos: reportedNanos(reserved), periodStart: window.periodStart, resetsAt: window.resetsAt };
 }
 
 /** An alert level: a share of the limit, and the spend (nanos) at which it is reached. */

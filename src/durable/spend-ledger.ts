@@ -40,6 +40,7 @@ import {
   EXPIRED_MEMORY_MS,
   FINISHED_MEMORY_MS,
   fitsLimit,
+  reportedNanos,
   nextPruneAt,
   normaliseRecord,
   periodWindow,
@@ -111,7 +112,8 @@ export class SpendLedger extends DurableObject<Env> {
   #budget: Budget | null = null;
   #limitNanos: Nanos = 0;
   readonly #reservations = new Map<string, Reservation>();
-  #reservedNanos: Nanos = 0;
+  /** The sum of live reservations, exact however large (each is at most MAX_SAFE_INTEGER nanos). */
+  #reservedNanos = 0n;
   #current: CurrentPeriod | null = null;
   /** When the alarm is set for (null: none). */
   #alarmAt: number | null = null;
@@ -138,7 +140,7 @@ export class SpendLedger extends DurableObject<Env> {
       );
       for (const r of rows) {
         this.#reservations.set(r.id, { nanos: r.nanos, model: r.model, user: r.end_user, createdAt: r.created_at, expiresAt: r.expires_at });
-        this.#reservedNanos += r.nanos;
+        this.#reservedNanos += BigInt(r.nanos);
       }
       for (const id of expiryChargedIds(sql)) this.#expiryCharged.add(id);
       this.#anyFinished = sql.exec<{ any: number }>("SELECT EXISTS (SELECT 1 FROM finished) AS any").one().any === 1;
@@ -187,7 +189,7 @@ export class SpendLedger extends DurableObject<Env> {
     if (budget === null) return { admitted: true, status: null };
     const now = Date.now();
     const current = this.#currentAt(now, budget);
-    const others = this.#reservedNanos - (this.#reservations.get(req.id)?.nanos ?? 0);
+    const others = this.#reservedNanos - BigInt(this.#reservations.get(req.id)?.nanos ?? 0);
     if (budget.mode === "hard" && !fitsLimit(this.#limitNanos, current.spentNanos, others, req.nanos)) {
       return { admitted: false, status: budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos) };
     }
@@ -204,7 +206,7 @@ export class SpendLedger extends DurableObject<Env> {
       .toArray()[0];
     if (stored !== undefined) {
       this.#reservations.set(req.id, { nanos: req.nanos, model: req.model, user, createdAt: stored.created_at, expiresAt });
-      this.#reservedNanos = others + req.nanos;
+      this.#reservedNanos = others + BigInt(req.nanos);
       if (this.#alarmAt === null || expiresAt < this.#alarmAt) await this.#setAlarm(expiresAt);
     }
     return { admitted: true, status: budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos) };
@@ -293,7 +295,7 @@ export class SpendLedger extends DurableObject<Env> {
       day: spend(periodWindow("day", now)),
       month: spend(periodWindow("month", now)),
       total: spend(periodWindow("total", now)),
-      reservedNanos: this.#reservedNanos,
+      reservedNanos: reportedNanos(this.#reservedNanos),
       status: this.#statusAt(now),
     };
   }
@@ -390,7 +392,7 @@ export class SpendLedger extends DurableObject<Env> {
     for (const id of changes.ended) {
       const r = this.#reservations.get(id);
       if (r === undefined) continue;
-      this.#reservedNanos -= r.nanos;
+      this.#reservedNanos -= BigInt(r.nanos);
       this.#reservations.delete(id);
     }
     const current = this.#current;

@@ -3,10 +3,9 @@ import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
 import { executePlan } from "../routing/execute.ts";
 import { healthView } from "../routing/health.ts";
-import { healthReporter } from "../routing/health-reporting.ts";
 import { allowedPlan } from "./allowed-plan.ts";
 import { readJsonRequest } from "./body.ts";
-import { admitRequest, chargedAnswer, chargedStream, meteredRun } from "./metered.ts";
+import { admitRequest, chargedAnswer, chargedStream, meteredRun, runOptions } from "./metered.ts";
 import { chatRequestSchema } from "./schemas.ts";
 import { answeredLogEntry } from "./upstream-response.ts";
 import { validate } from "./validate.ts";
@@ -23,16 +22,18 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const stream = request.stream === true;
 
   const executed = await meteredRun(meter, (plan) =>
-    executePlan(plan, meter.gated((a) => a.adapter.chatRequest(a.provider, { body, upstreamModel: a.model, stream })), {
-      deadlineMs: settings.upstreamTimeoutMs,
-      stream,
-      onCall: healthReporter(c.env, c.executionCtx, plan),
-    }),
+    executePlan(
+      plan,
+      meter.gated((a) => a.adapter.chatRequest(a.provider, { body, upstreamModel: a.model, stream, outputCap: meter.outputCapOf(a) })),
+      runOptions(c, meter, plan, stream),
+    ),
   );
   const { attempt } = executed;
-  const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "chat", model: request.model, stream }), started, requestBytes: bytes };
+  const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "chat", model: request.model, stream }), started };
 
-  if (executed.stream === null) return chargedAnswer(executed, attempt.adapter.readChatResponse, { ...answer, purpose: "chat", costInBody: true });
+  if (executed.stream === null) {
+    return chargedAnswer(executed, (upstream) => attempt.adapter.readChatResponse(upstream, attempt.provider), { ...answer, purpose: "chat", costInBody: true });
+  }
 
   const clientWantsUsage = request.stream_options?.include_usage === true;
   const costOf = meter.costOf(attempt);

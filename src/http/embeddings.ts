@@ -3,10 +3,9 @@ import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
 import { executePlan } from "../routing/execute.ts";
 import { healthView } from "../routing/health.ts";
-import { healthReporter } from "../routing/health-reporting.ts";
 import { allowedPlan } from "./allowed-plan.ts";
 import { readJsonRequest } from "./body.ts";
-import { admitRequest, chargedAnswer, meteredRun } from "./metered.ts";
+import { admitRequest, chargedAnswer, meteredRun, runOptions } from "./metered.ts";
 import { embeddingsRequestSchema } from "./schemas.ts";
 import { answeredLogEntry } from "./upstream-response.ts";
 import { validate } from "./validate.ts";
@@ -20,18 +19,13 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "embeddings", healthView(c.env, c.executionCtx));
   const meter = await admitRequest(c, planned, { body, bytes, purpose: "embeddings", started, bodyUser: request.user });
   const executed = await meteredRun(meter, (plan) =>
-    executePlan(plan, meter.gated((a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model })), {
-      deadlineMs: settings.upstreamTimeoutMs,
-      stream: false,
-      onCall: healthReporter(c.env, c.executionCtx, plan),
-    }),
+    executePlan(plan, meter.gated((a) => a.adapter.embeddingsRequest(a.provider, { body, upstreamModel: a.model })), runOptions(c, meter, plan, false)),
   );
   const { attempt } = executed;
   return chargedAnswer(executed, (upstream) => attempt.adapter.readEmbeddingsResponse(upstream, { body, upstreamModel: attempt.model }), {
     meter,
     log: answeredLogEntry(c, executed, { endpoint: "embeddings", model: request.model, stream: false }),
     started,
-    requestBytes: bytes,
     purpose: "embeddings",
     costInBody: true,
   });

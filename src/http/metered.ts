@@ -3,14 +3,17 @@ import { RequestMeter } from "../budgets/admission.ts";
 import { RequestLimits } from "../limits/admission.ts";
 import { OutboundLimits } from "../limits/outbound.ts";
 import { announceLimits } from "../limits/limiter.ts";
-import { inputTokenBound } from "../metering/worst-case.ts";
+import { inputBound } from "../metering/input-bound.ts";
+import { requestBounds } from "../metering/worst-case.ts";
 import { USER_HEADER, endUserOf } from "../budgets/scopes.ts";
 import type { AppEnv } from "../env.ts";
-import { estimatedUsage, tokensInBytes } from "../metering/estimate.ts";
-import { logRequest, type RequestLogEntry } from "../observability/request-log.ts";
+import { tokensInBytes } from "../metering/estimate.ts";
+import { chargeFields, logRequest, type RequestLogEntry } from "../observability/request-log.ts";
 import { withCostInBody } from "../providers/openai-compatible/usage-in-body.ts";
 import type { StreamTranslator, TranslatedBody } from "../providers/types.ts";
-import type { Executed } from "../routing/execute.ts";
+import type { ExecuteOptions, Executed } from "../routing/execute.ts";
+import { healthReporter } from "../routing/health-reporting.ts";
+import { settingsFor } from "../config/settings.ts";
 import { healthView } from "../routing/health.ts";
 import { planAttempts, type Plan, type Purpose } from "../routing/plan.ts";
 import { answerHeaders, readAnswer, streamedAnswer } from "./upstream-response.ts";
@@ -34,7 +37,9 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
   announceLimits(env);
   const key = c.var.gatewayKey;
   const user = endUserOf(c.req.header(USER_HEADER), request.bodyUser);
-  const bound = inputTokenBound(request.body, request.bytes);
+  const input = await inputBound(request.body, request.bytes);
+  const bounds = requestBounds(request.body, input);
+  const promptTokens = Number.isFinite(input.tokens) ? input.tokens : request.bytes;
   const [budgets, limits] = await Promise.allSettled([
     RequestMeter.admit(
       {
@@ -45,13 +50,13 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
         user,
         body: request.body,
         bodyBytes: request.bytes,
-        inputTokens: bound,
+        bounds,
         started: request.started,
         replan: (alias) => planAttempts(env, alias, request.purpose, healthView(env, ctx)),
       },
       plan,
     ),
-    RequestLimits.admit({ env, ctx, key, user, model: plan.requested, promptTokens: Number.isFinite(bound) ? bound : request.bytes }),
+    RequestLimits.admit({ env, ctx, key, user, model: plan.requested, promptTokens }),
   ]);
   if (budgets.status === "rejected") {
     if (limits.status === "fulfilled") limits.value.refund();
@@ -63,11 +68,21 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
   }
   budgets.value.attach(limits.value);
   // Only a plan with a target that carries its provider's limits has anything to count before each call.
-  if (budgets.value.plan.attempts.some((a) => a.limits !== undefined)) budgets.value.attach(new OutboundLimits(env, ctx, Number.isFinite(bound) ? bound : request.bytes));
+  if (budgets.value.plan.attempts.some((a) => a.limits !== undefined)) budgets.value.attach(new OutboundLimits(env, ctx, promptTokens));
   return budgets.value;
 }
 
-/** Runs the executor; a request that no provider answered holds no reservation after it. */
+/** How the executor runs a metered request's plan: its deadline, route health's reports, and the calls it abandons charged. */
+export function runOptions(c: Context<AppEnv>, meter: RequestMeter, plan: Plan, stream: boolean): ExecuteOptions {
+  return {
+    deadlineMs: settingsFor(c.env).upstreamTimeoutMs,
+    stream,
+    onCall: healthReporter(c.env, c.executionCtx, plan),
+    onAbandoned: (attempt, why) => meter.abandoned(attempt, why),
+  };
+}
+
+/** Runs the executor; a request that no provider answered holds no reservation after it (but what its abandoned calls are charged). */
 export async function meteredRun(meter: RequestMeter, run: (plan: Plan) => Promise<Executed>): Promise<Executed> {
   try {
     return await run(meter.plan);
@@ -82,8 +97,6 @@ export interface AnswerContext {
   readonly meter: RequestMeter;
   readonly log: RequestLogEntry;
   readonly started: number;
-  /** The request's size in UTF-8 bytes (estimates start from it). */
-  readonly requestBytes: number;
 }
 
 /**
@@ -104,8 +117,8 @@ export async function chargedAnswer(
   });
   const answerBytes = typeof body.body === "string" ? body.body.length : body.body.byteLength;
   const output = answer.purpose === "embeddings" ? 0 : tokensInBytes(answerBytes); // vectors are not output tokens
-  const charge = meter.settle(executed.attempt, body.usage, true, (reported) => estimatedUsage(reported, answer.requestBytes, output));
-  logRequest({ ...log, usage: body.usage, costUsd: charge.costUsd, costEstimated: charge.estimated, durationMs: Date.now() - started });
+  const charge = meter.settle(executed.attempt, body.usage, true, output);
+  logRequest({ ...log, ...chargeFields(charge), usage: body.usage, durationMs: Date.now() - started });
   const headers = answerHeaders(executed, "application/json", meter.headers);
   if (charge.costUsd !== null) headers.set("x-switchyard-cost-usd", String(charge.costUsd));
   if (charge.estimated) headers.set("x-switchyard-cost-estimated", "true");
@@ -120,12 +133,12 @@ export function chargedStream(
   makeTranslator: () => StreamTranslator,
   answer: AnswerContext & { readonly errorEvent?: ((message: string, code: string) => Uint8Array) | undefined },
 ): Response {
-  const { meter, requestBytes } = answer;
+  const { meter } = answer;
   const { attempt } = executed;
   return streamedAnswer(c, executed, makeTranslator, {
     log: { ...answer.log, started: answer.started },
     headers: meter.headers,
-    settle: (end) => meter.settle(attempt, end.usage, end.kind === "completed", (reported) => estimatedUsage(reported, requestBytes, end.pieces)),
+    settle: (end) => meter.settle(attempt, end.usage, end.kind === "completed", end.pieces),
     onFailure: () => meter.chargeUnread(attempt),
     errorEvent: answer.errorEvent,
   });

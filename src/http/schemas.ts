@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { MAX_REQUESTED_OUTPUT_TOKENS } from "../metering/worst-case.ts";
 
 /**
  * Client request schemas. They check only what the gateway itself relies on
@@ -6,7 +7,8 @@ import * as z from "zod";
  * so a new provider parameter never needs a gateway release.
  */
 
-const tokenCap = z.number().int().positive().nullish();
+/** An output cap: no model writes more than MAX_REQUESTED_OUTPUT_TOKENS, and a larger number would only inflate the worst case. */
+const tokenCap = z.number().int().positive().max(MAX_REQUESTED_OUTPUT_TOKENS).nullish();
 
 /**
  * Messages are checked by hand, not by a zod schema per message: a long

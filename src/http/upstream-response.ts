@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { settingsFor } from "../config/settings.ts";
 import type { AppEnv } from "../env.ts";
 import type { RequestLogEntry } from "../observability/request-log.ts";
-import { logRequest } from "../observability/request-log.ts";
+import { chargeFields, logRequest } from "../observability/request-log.ts";
 import type { StreamTranslator, TranslatedBody } from "../providers/types.ts";
 import type { Charge } from "../budgets/admission.ts";
 import type { Executed } from "../routing/execute.ts";
@@ -107,7 +107,7 @@ export function streamedAnswer(c: Context<AppEnv>, executed: Executed, makeTrans
     errorEvent: options.errorEvent,
     onEnd: (end) => {
       const charge = options.settle(end);
-      logRequest({ ...entry, outcome: end.kind, usage: end.usage, costUsd: charge.costUsd, costEstimated: charge.estimated, durationMs: Date.now() - started });
+      logRequest({ ...entry, ...chargeFields(charge), outcome: end.kind, usage: end.usage, durationMs: Date.now() - started });
     },
   });
   const headers = answerHeaders(executed, SSE_CONTENT_TYPE, options.headers);

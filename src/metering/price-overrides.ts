@@ -17,6 +17,8 @@ const optionalRates = {
   cacheWritePerMTok: rate.optional(),
   cacheWrite1hPerMTok: rate.optional(),
   reasoningPerMTok: rate.optional(),
+  audioInputPerMTok: rate.optional(),
+  audioOutputPerMTok: rate.optional(),
 };
 
 export const priceOverrideSchema = z.strictObject({
@@ -53,6 +55,8 @@ function tierFromApi(t: ApiTier): TierRates {
     ...(t.cacheWritePerMTok !== undefined && { cacheWrite: t.cacheWritePerMTok }),
     ...(t.cacheWrite1hPerMTok !== undefined && { cacheWrite1h: t.cacheWrite1hPerMTok }),
     ...(t.reasoningPerMTok !== undefined && { reasoning: t.reasoningPerMTok }),
+    ...(t.audioInputPerMTok !== undefined && { audioInput: t.audioInputPerMTok }),
+    ...(t.audioOutputPerMTok !== undefined && { audioOutput: t.audioOutputPerMTok }),
   };
 }
 
@@ -64,6 +68,8 @@ function tierToApi(t: TierRates): ApiTier {
     ...(t.cacheWrite !== undefined && { cacheWritePerMTok: t.cacheWrite }),
     ...(t.cacheWrite1h !== undefined && { cacheWrite1hPerMTok: t.cacheWrite1h }),
     ...(t.reasoning !== undefined && { reasoningPerMTok: t.reasoning }),
+    ...(t.audioInput !== undefined && { audioInputPerMTok: t.audioInput }),
+    ...(t.audioOutput !== undefined && { audioOutputPerMTok: t.audioOutput }),
   };
 }
 

@@ -94,13 +94,31 @@ export function bundledPrice(provider: string, model: string): ModelPrice | unde
   return price ?? undefined;
 }
 
-/** The price a request to `provider/model` is metered at: the override, else the bundled price, else null (unpriced). */
+/** What an override takes from the bundled entry when it does not set it itself. */
+const INHERITED = ["maxOutputTokens", "maxInputTokens", "fees", "audioInput", "audioOutput"] as const;
+
+/**
+ * An override as it is metered: what it sets, and, where it says nothing, the
+ * bundled entry's limits (context window, output cap), per-use fees and audio
+ * rates, which a price for text tokens does not change. Without them an
+ * override would lower the output cap reserved below the one sent, or make
+ * searches and audio free.
+ */
+export function withBundledDefaults(override: ModelPrice, bundled: ModelPrice | undefined): ModelPrice {
+  if (bundled === undefined) return override;
+  const inherited: Record<string, unknown> = {};
+  for (const field of INHERITED) if (override[field] === undefined && bundled[field] !== undefined) inherited[field] = bundled[field];
+  return { ...override, ...inherited };
+}
+
+
+/** The price a request to `provider/model` is metered at: the override (with withBundledDefaults), else the bundled price, else null (unpriced). */
 export async function priceOf(env: Pick<Env, "CONFIG">, provider: string, model: string): Promise<ModelPrice | null> {
   const key = priceKey(provider, model);
   let override = overrides.get(key);
   if (override === undefined) {
     const stored = await readOverride(env.CONFIG, provider, model);
-    override = stored === null ? null : toModelPrice(stored);
+    override = stored === null ? null : withBundledDefaults(toModelPrice(stored), bundledPrice(provider, model));
     overrides.set(key, override);
   }
   return override ?? bundledPrice(provider, model) ?? null;

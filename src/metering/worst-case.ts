@@ -1,41 +1,17 @@
 /**
  * The reservation (DESIGN.md "Reserve, then settle"): before forwarding, the
- * most a request could cost, so concurrent requests can never overspend a hard
- * budget. Every bound here errs high; the settle step charges the actual cost.
+ * most a request could cost on each target, so concurrent requests can never
+ * overspend a hard budget. Every bound here errs high; the settle step charges
+ * the actual cost. Exact: integer pico-dollars (money.ts).
  */
 import { isObject } from "../providers/json.ts";
-import { NANOS_PER_TOKEN_AT_ONE_USD_PER_MTOK, effectiveRates, inLongContext, type EffectiveRates } from "./rates.ts";
-import type { ModelPrice, Nanos } from "./types.ts";
+import { feeAt } from "./cost.ts";
+import type { InputBound } from "./input-bound.ts";
+import { maxPico, picoOfUsd, tokensAt, type Pico } from "./money.ts";
+import { effectiveRates, inLongContext, ratesAtTier, type EffectiveRates } from "./rates.ts";
+import type { ModelPrice, ServiceTier, TieredRates } from "./types.ts";
 
-/**
- * Tokens one image can cost, whatever its size in bytes. Documented maxima:
- * Anthropic ≈1,600 (images are scaled to ≤1.15 megapixels, tokens ≈ w×h/750);
- * OpenAI high detail: gpt-4o/4.1 85 + 170 × 8 tiles = 1,445, gpt-5 and o-series
- * 70 + 140 × 8 = 1,190, patch-priced models 1,536 patches × ≤2.46 = 3,779
- * (gpt-4.1-nano); Gemini 258 per 768-px tile, 1,120 at Gemini 3's high media
- * resolution. Not covered: gpt-4o-mini, which bills an image as ~33× as many
- * tokens at its lower price (up to ~48k tokens, $0.007, against the $0.0006
- * reserved), and Gemini 2.x images tiled into more than 15 tiles (above about
- * 3,000 × 3,000 px).
- */
-export const IMAGE_TOKEN_BOUND = 4_096;
-
-/**
- * The system prompt a provider adds when a request declares tools: Anthropic
- * documents 313–346 tokens for current Claude models; OpenAI and Gemini render
- * the definitions (already counted by their bytes) under a short preamble.
- */
-export const TOOL_PROMPT_TOKEN_BOUND = 512;
-
-/**
- * Anthropic's schema-less tools the client runs (`{"type":"computer_20250124",…}`)
- * cost far more than their bytes: computer use documents 735 tokens per
- * definition plus a 466–499-token system prompt, the text editor 700, bash 245.
- * Their results come back in a later request's body, which counts them.
- */
-export const SERVER_TOOL_TOKEN_BOUND = 1_300;
-
-/** Output cap of a request that sets none, for a model whose own cap is not in the table. */
+/** Output cap of a request that sets none, for a model whose own cap is not known. */
 export const DEFAULT_OUTPUT_TOKEN_BOUND = 32_768;
 
 /**
@@ -46,148 +22,182 @@ export const DEFAULT_OUTPUT_TOKEN_BOUND = 32_768;
  */
 export const DEFAULT_MAX_INPUT_TOKENS = 2_097_152;
 
-/** Input whose tokens are not in the body: a document or file by URL or id, content a server tool fetches. */
-const UNBOUNDED = Number.POSITIVE_INFINITY;
-
-/** The Anthropic-defined tool types the client runs; any other schema-less type is a server tool. */
-const CLIENT_RUN_TOOL = /^(?:computer|text_editor|bash|memory)_/;
-
-/** Non-image files Gemini reads by URL from an `image_url` part (src/providers/gemini/contents.ts): a PDF or a video, not an image. */
-const MEDIA_URL = /\.(?:pdf|mp3|wav|mp4|txt)(?:[?#]|$)/i;
-
-/** OpenAI `image_url` ({url}, or the URL itself from older clients): tokens to add, base64 bytes to take away. */
-function imageUrlAdjustment(image: unknown): number {
-  const url = isObject(image) ? image.url : image;
-  if (typeof url !== "string") return IMAGE_TOKEN_BOUND;
-  // An inline image's bytes are far above its tokens; other inline media (audio, video, PDF) keep their bytes.
-  if (url.startsWith("data:")) return url.startsWith("data:image/") ? IMAGE_TOKEN_BOUND - url.length : 0;
-  return MEDIA_URL.test(url) ? UNBOUNDED : IMAGE_TOKEN_BOUND;
-}
-
-/** Anthropic document sources the body carries: base64 data, plain text, content blocks. A `url` or `file` is fetched upstream. */
-const INLINE_DOCUMENT = new Set(["base64", "text", "content"]);
-
-/** Bytes to take away (base64 data) and tokens to add (per-image bound) for one content array; UNBOUNDED if it names content not in the body. */
-function contentAdjustment(blocks: readonly unknown[]): number {
-  let adjust = 0;
-  for (const block of blocks) {
-    if (!isObject(block)) continue;
-    if (block.type === "image_url") {
-      adjust += imageUrlAdjustment(block.image_url);
-    } else if (block.type === "image") {
-      // Anthropic: `source` is base64 data, a URL or a Files API id; any image costs at most IMAGE_TOKEN_BOUND.
-      const data = isObject(block.source) && block.source.type === "base64" ? block.source.data : undefined;
-      adjust += IMAGE_TOKEN_BOUND - (typeof data === "string" ? data.length : 0);
-    } else if (block.type === "file") {
-      // OpenAI: inline `file_data` keeps its bytes; a `file_id` (or `file_url`) is a file of any length.
-      if (!isObject(block.file) || typeof block.file.file_data !== "string") return UNBOUNDED;
-    } else if (block.type === "document") {
-      // Anthropic: a PDF by URL or Files API id is any number of pages (a 300-page PDF is 100k+ tokens).
-      const source = isObject(block.source) ? block.source : undefined;
-      if (source === undefined || !INLINE_DOCUMENT.has(String(source.type))) return UNBOUNDED;
-      if (Array.isArray(source.content)) adjust += contentAdjustment(source.content);
-    } else if (block.type === "tool_result" && Array.isArray(block.content)) {
-      // Anthropic tool results may return images and documents.
-      adjust += contentAdjustment(block.content);
-    }
-    // Audio (`input_audio`) and inline files/PDFs keep their byte count.
-    if (adjust === UNBOUNDED) return UNBOUNDED;
-  }
-  return adjust;
-}
+/** The largest output cap a client may ask for (`max_tokens` and kin; 400 above it): the longest outputs offered are 1M tokens. */
+export const MAX_REQUESTED_OUTPUT_TOKENS = 10_000_000;
 
 /**
- * The tool-use system prompt and schema-less client tools; UNBOUNDED for an
- * Anthropic server tool (`web_search_*`, `web_fetch_*`, `code_execution_*`,
- * `tool_search_tool_*`, `mcp_toolset`, and any type not known to run on the
- * client), whose fetched, searched or computed content is fed back as input.
+ * A search call is a tool-use block the model writes: its name, id and query
+ * take at least this many output tokens, so a request's output cap bounds the
+ * searches it can make when nothing else does.
  */
-function toolsOverhead(tools: unknown): number {
-  if (!Array.isArray(tools) || tools.length === 0) return 0;
-  let overhead = TOOL_PROMPT_TOKEN_BOUND;
-  for (const tool of tools) {
-    // OpenAI tools are {type:"function"}, Anthropic client tools {name, input_schema}: their bytes count them.
-    if (isObject(tool) && typeof tool.type === "string" && tool.type !== "function" && tool.type !== "custom" && tool.input_schema === undefined) {
-      if (!CLIENT_RUN_TOOL.test(tool.type)) return UNBOUNDED;
-      overhead += SERVER_TOOL_TOKEN_BOUND;
-    }
-  }
-  return overhead;
-}
-
-/** Input named by reference at the top level: Anthropic's remote MCP servers (their tool results), Gemini's `cached_content`. */
-function referencedInput(body: Readonly<Record<string, unknown>>): boolean {
-  if (Array.isArray(body.mcp_servers) && body.mcp_servers.length > 0) return true;
-  const google = isObject(body.google) ? body.google : isObject(body.extra_body) && isObject(body.extra_body.google) ? body.extra_body.google : undefined;
-  return google?.cached_content !== undefined;
-}
-
-/** Embeddings: token-id arrays count one token per id (far below their bytes); text counts its bytes. */
-function embeddingsInputBound(input: unknown, bodyBytes: number): number {
-  if (!Array.isArray(input) || input.length === 0) return bodyBytes;
-  if (typeof input[0] === "number") return input.length;
-  if (!Array.isArray(input[0])) return bodyBytes;
-  let tokens = 0;
-  for (const ids of input) tokens += Array.isArray(ids) ? ids.length : bodyBytes;
-  return Math.min(tokens, bodyBytes);
-}
-
-/**
- * An upper bound on the input tokens of a chat (OpenAI or Anthropic Messages)
- * or embeddings body of `bodyBytes` UTF-8 bytes. A tokenizer's every token
- * covers at least one byte, so the bytes sent bound the tokens, JSON syntax
- * covering the chat template's few tokens per message; inline images are the
- * exception (a 2 MB base64 image is ~1,600 tokens, not 2M), so their data is
- * taken out and IMAGE_TOKEN_BOUND put in, as it is for images sent by URL.
- * Infinity when the input is not all in the body (a document or file by URL or
- * id, a server tool that feeds fetched content back, a Gemini cached content):
- * worstCaseNanos then caps it at the model's context window.
- * `system` blocks (text only) need no walk; content arrays are walked only
- * when a message has one.
- */
-export function inputTokenBound(body: Readonly<Record<string, unknown>>, bodyBytes: number): number {
-  const messages = body.messages;
-  if (!Array.isArray(messages)) return body.input !== undefined ? embeddingsInputBound(body.input, bodyBytes) : bodyBytes;
-  if (referencedInput(body)) return UNBOUNDED;
-  let bound = bodyBytes + toolsOverhead(body.tools);
-  for (const message of messages) {
-    if (bound === UNBOUNDED) break;
-    if (isObject(message) && Array.isArray(message.content)) bound += contentAdjustment(message.content);
-  }
-  return bound;
-}
+export const OUTPUT_TOKENS_PER_SEARCH = 8;
 
 const positiveInt = (v: unknown): number | undefined => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : undefined);
 
+/** The output cap the client asked for: `max_completion_tokens` (which includes reasoning), else `max_tokens`. */
+export const requestedOutputCap = (body: Readonly<Record<string, unknown>>): number | undefined =>
+  positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens);
+
 /**
- * An upper bound on the output tokens: the request's cap (`max_completion_tokens`,
- * which includes reasoning, or `max_tokens`), else the model's, else
- * DEFAULT_OUTPUT_TOKEN_BOUND; times `n` choices (the prompt is billed once).
- * A requested cap above the model's is kept: the table's cap may be stale, and
- * a provider that refuses the request costs nothing anyway. Embeddings: 0.
+ * The output cap of one choice on one target: the cap sent upstream and the
+ * one reserved, decided here alone (DESIGN.md: "the output cap that is
+ * reserved is the one that is sent upstream"). The client's own cap; else the
+ * smaller of the model's cap in its price and the adapter's own ceiling for
+ * the model (an adapter that must send a cap, as Anthropic's, sends this one);
+ * else DEFAULT_OUTPUT_TOKEN_BOUND. A requested cap above the model's is kept:
+ * the table's cap may be stale, and a provider that refuses the request costs
+ * nothing anyway.
  */
-export function outputTokenBound(body: Readonly<Record<string, unknown>>, price: ModelPrice): number {
-  if (!Array.isArray(body.messages) && body.input !== undefined) return 0;
-  const cap = positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens) ?? price.maxOutputTokens ?? DEFAULT_OUTPUT_TOKEN_BOUND;
-  return cap * (positiveInt(body.n) ?? 1);
+export function outputCap(body: Readonly<Record<string, unknown>>, price: ModelPrice | null, adapterCeiling: number | undefined): number {
+  const requested = requestedOutputCap(body);
+  if (requested !== undefined) return requested;
+  const known = [price?.maxOutputTokens, adapterCeiling].filter((n): n is number => n !== undefined);
+  return known.length > 0 ? Math.min(...known) : DEFAULT_OUTPUT_TOKEN_BOUND;
 }
 
-const maxInputRate = (r: EffectiveRates): number => Math.max(r.input, r.cachedInput, r.cacheWrite, r.cacheWrite1h);
-const maxOutputRate = (r: EffectiveRates): number => Math.max(r.output, r.reasoning);
+/** Choices a chat request asks for (`n`); the prompt is billed once, each choice's output apart. */
+export const choicesOf = (body: Readonly<Record<string, unknown>>): number => positiveInt(body.n) ?? 1;
+
+/** The service tier a request asks for, as sent (OpenAI `service_tier`, Bedrock `serviceTier.type`), or undefined. */
+export function requestedServiceTier(body: Readonly<Record<string, unknown>>): string | undefined {
+  if (typeof body.service_tier === "string") return body.service_tier;
+  if (isObject(body.serviceTier) && typeof body.serviceTier.type === "string") return body.serviceTier.type;
+  return undefined;
+}
+
+/** What the worst case reads of a request besides its prices (once per request). */
+export interface RequestBounds {
+  readonly input: InputBound;
+  /** Output tokens are counted (false for embeddings, whose vectors are not tokens). */
+  readonly output: boolean;
+  readonly choices: number;
+  /** The answer may contain audio (`modalities` with "audio", or an `audio` setting). */
+  readonly audioOutput: boolean;
+  /** The request declares a web search tool (Anthropic's `web_search_*`), with the searches it allows (`max_uses`), if it sets a number for each. */
+  readonly webSearch: { readonly maxUses: number | undefined } | null;
+}
+
+export function requestBounds(body: Readonly<Record<string, unknown>>, input: InputBound): RequestBounds {
+  const chat = Array.isArray(body.messages);
+  let webSearch: { maxUses: number | undefined } | null = null;
+  if (Array.isArray(body.tools)) {
+    for (const tool of body.tools) {
+      if (!isObject(tool) || typeof tool.type !== "string" || !tool.type.startsWith("web_search")) continue;
+      const uses = positiveInt(tool.max_uses);
+      const sum: number | undefined = webSearch === null ? uses : webSearch.maxUses === undefined || uses === undefined ? undefined : webSearch.maxUses + uses;
+      webSearch = { maxUses: sum };
+    }
+  }
+  return {
+    input,
+    output: chat || body.input === undefined,
+    choices: choicesOf(body),
+    audioOutput: isObject(body.audio) || (Array.isArray(body.modalities) && body.modalities.includes("audio")),
+    webSearch,
+  };
+}
+
+/** What one call to a target could cost at most: the input (billed even for a call that never answers), the output, and per-use fees. */
+export interface CallWorstCase {
+  readonly input: Pico;
+  readonly output: Pico;
+  readonly fees: Pico;
+}
+
+/** One target's terms for the worst case: its price, the tier it may bill at, its output cap, and how its provider counts reasoning. */
+export interface TargetTerms {
+  readonly price: ModelPrice;
+  /** The tiers the answer may be billed at: the standard rates and those of the tier asked for (priority bills above standard). */
+  readonly tiers: readonly TieredRates[];
+  /** Output tokens of one choice (outputCap). */
+  readonly outputCap: number;
+  /** The provider reports reasoning outside the completion and its cap (xAI, Perplexity): up to the model's own cap more. */
+  readonly reasoningBeyondCap: boolean;
+}
 
 /**
- * The most `inputTokens` and `outputTokens` could cost: input capped at the
- * model's context window (no request carries more: the provider refuses it;
- * Infinity, input the body cannot bound, becomes the whole window), every
- * input token at the dearest input-side rate (a cache write costs more than
- * plain input), every output token at the dearer of output and reasoning, at
- * the long-context tier's rates when the input could pass its threshold.
- * Integer nano-dollars, rounded up.
+ * The rate sets a request asking for service tier `asked` may be billed at:
+ * the standard rates, or the tier's, or both when the answer may come at
+ * either (priority falls back to standard when the provider is busy). Null
+ * when the model has no rates for the tier asked for: no worst case can bound it.
  */
-export function worstCaseNanos(price: ModelPrice, inputTokens: number, outputTokens: number): Nanos {
-  const input = Math.min(inputTokens, price.maxInputTokens ?? DEFAULT_MAX_INPUT_TOKENS);
-  const base = effectiveRates(price, false);
-  const tier = inLongContext(price, input) ? effectiveRates(price, true) : base;
-  const perMTok = input * Math.max(maxInputRate(base), maxInputRate(tier)) + outputTokens * Math.max(maxOutputRate(base), maxOutputRate(tier));
-  return Math.ceil(perMTok * NANOS_PER_TOKEN_AT_ONE_USD_PER_MTOK);
+export function billableTiers(price: ModelPrice, asked: ServiceTier | null): TieredRates[] | null {
+  if (asked === null) return [price];
+  const tier = ratesAtTier(price, asked);
+  if (tier === undefined) return null;
+  return asked === "flex" ? [tier] : [price, tier];
+}
+
+const maxInputRate = (r: EffectiveRates, audio: boolean): number =>
+  Math.max(r.input, r.cachedInput, r.cacheWrite, r.cacheWrite1h, audio ? r.audioInput : 0);
+const maxOutputRate = (r: EffectiveRates, audio: boolean): number => Math.max(r.output, r.reasoning, audio ? r.audioOutput : 0);
+
+/**
+ * The most one call to a target could cost: input capped at the model's
+ * context window (no request carries more: the provider refuses it; Infinity,
+ * input the body cannot bound, becomes the whole window), every input token at
+ * the dearest input-side rate (a cache write costs more than plain input; audio
+ * more than text when the input may hold audio), every output token at the
+ * dearest output-side rate, at the long-context tier's rates when the input
+ * could reach it, at each tier the answer may be billed at; and the per-use
+ * fees the request could run up.
+ */
+export function callWorstCase(terms: TargetTerms, bounds: RequestBounds): CallWorstCase {
+  const { price } = terms;
+  const window = price.maxInputTokens ?? DEFAULT_MAX_INPUT_TOKENS;
+  const inputTokens = Math.min(bounds.input.tokens, window);
+  let outputTokens = 0;
+  if (bounds.output) {
+    const perChoice = terms.reasoningBeyondCap ? terms.outputCap + (price.maxOutputTokens ?? DEFAULT_OUTPUT_TOKEN_BOUND) : terms.outputCap;
+    outputTokens = perChoice * bounds.choices;
+  }
+  let inputRate = 0;
+  let outputRate = 0;
+  for (const tier of terms.tiers) {
+    for (const long of inLongContext(tier, inputTokens) ? [false, true] : [false]) {
+      const r = effectiveRates(tier, long);
+      inputRate = Math.max(inputRate, maxInputRate(r, bounds.input.audio));
+      outputRate = Math.max(outputRate, maxOutputRate(r, bounds.audioOutput));
+    }
+  }
+  return { input: tokensAt(inputTokens, inputRate), output: tokensAt(outputTokens, outputRate), fees: feesWorstCase(price, bounds, outputTokens, window) };
+}
+
+/** The most a request's per-use fees could come to: a per-request fee, its searches, its citation tokens. */
+function feesWorstCase(price: ModelPrice, bounds: RequestBounds, outputTokens: number, window: number): Pico {
+  const fees = price.fees;
+  if (fees === undefined) return 0n;
+  const request = feeAt(fees.request, undefined);
+  let pico = request === undefined ? 0n : picoOfUsd(request);
+  // Searches the model runs on its own, or those of a web search tool the request declares.
+  const onItsOwn = feeAt(fees.search, undefined);
+  const byTool = bounds.webSearch === null ? undefined : feeAt(fees.webSearchTool, undefined);
+  const perSearch = onItsOwn ?? byTool;
+  if (perSearch !== undefined) {
+    const byOutput = Math.max(1, Math.ceil(outputTokens / OUTPUT_TOKENS_PER_SEARCH));
+    const searches = onItsOwn === undefined ? (bounds.webSearch?.maxUses ?? byOutput) : byOutput;
+    pico += BigInt(searches) * picoOfUsd(perSearch);
+  }
+  if (fees.citationPerMTok !== undefined) pico += tokensAt(window, fees.citationPerMTok);
+  return pico;
+}
+
+/** The sum of a call's parts. */
+export const callTotal = (w: CallWorstCase): Pico => w.input + w.output + w.fees;
+
+/**
+ * The most a whole request could cost across the calls it may make: each call
+ * may be billed its input even when it never answers (a hedge that lost, a
+ * call abandoned at its deadline), and one call answers in full. So: the input
+ * of every call the plan may make, plus the largest output and fees of any
+ * target. `calls[i]` is how many calls target i may get.
+ */
+export function requestWorstCase(targets: ReadonlyArray<{ readonly worst: CallWorstCase; readonly calls: number }>): Pico {
+  let inputs = 0n;
+  let answer = 0n;
+  for (const { worst, calls } of targets) {
+    inputs += BigInt(calls) * worst.input;
+    answer = maxPico(answer, worst.output + worst.fees);
+  }
+  return inputs + answer;
 }

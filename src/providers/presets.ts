@@ -25,6 +25,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     embeddings: true,
     modelFamilies: ["gpt-", "o1", "o3", "o4-", "chatgpt-", "text-embedding-"],
     reasoningModels: /^(o[1-9]|gpt-5)/,
+    serviceTiers: true,
     models: ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large"],
   }),
   preset({
@@ -127,6 +128,10 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     embeddings: false,
     modelFamilies: ["grok-"],
     reasoningModels: /^grok-3-mini/,
+    // xAI counts reasoning tokens outside completion_tokens (total = prompt + completion + reasoning),
+    // bills them as output, and names a priority tier on its chunks.
+    usage: "reasoning-apart",
+    serviceTiers: true,
     models: ["grok-4", "grok-3", "grok-3-mini"],
   }),
   preset({
@@ -153,6 +158,8 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     streamUsageOption: false,
     streamEndsWithDone: false,
     embeddings: false,
+    // Reasoning, citation tokens and searches are reported at the usage root, outside completion_tokens.
+    usage: "reasoning-apart",
     models: ["sonar", "sonar-pro", "sonar-reasoning"],
   }),
   preset({
@@ -164,6 +171,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     deploymentPaths: true,
     apiVersion: "2024-10-21",
     streamUsageOption: true,
+    serviceTiers: true,
     embeddings: true,
     // Deployments are named by each operator: none to list ahead of time.
     models: [],

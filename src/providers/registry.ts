@@ -48,7 +48,8 @@ function resolve(env: Env, preset: ProviderPreset): ProviderConfig | undefined {
     baseUrl = baseUrl.replace(placeholder, encodeURIComponent(value));
   }
   const apiVersion = preset.apiVersion === undefined ? undefined : (readString(env, `${prefix}_API_VERSION`) ?? preset.apiVersion);
-  return { name: preset.name, preset, baseUrl: baseUrl.replace(/\/+$/, ""), apiKey, apiVersion, credentials };
+  const defaultServiceTier = readString(env, `${prefix}_SERVICE_TIER`);
+  return { name: preset.name, preset, baseUrl: baseUrl.replace(/\/+$/, ""), apiKey, apiVersion, credentials, defaultServiceTier };
 }
 
 /** The preset's further secrets that are set; undefined when a required one is missing. */

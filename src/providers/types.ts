@@ -7,20 +7,38 @@
 
 /** Normalised usage: one meaning whatever the provider reports (DESIGN.md). */
 export interface Usage {
-  /** All input tokens, including cache reads and writes. */
+  /** All input tokens, including cache reads and writes and audio. */
   prompt_tokens: number;
-  /** Includes reasoning tokens. */
+  /** Includes reasoning tokens and audio. */
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details?: {
     cached_tokens?: number;
     cache_write_tokens?: number;
-    /** The part of cache_write_tokens written with a 1-hour TTL (Anthropic), billed at a higher rate than 5-minute writes. */
+    /** The part of cache_write_tokens written with a 1-hour TTL (Anthropic, Bedrock), billed at a higher rate than 5-minute writes. */
     cache_write_1h_tokens?: number;
+    /** Input tokens that were audio (OpenAI's audio models, Gemini's AUDIO modality), priced apart from text. */
+    audio_tokens?: number;
   };
-  completion_tokens_details?: { reasoning_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number };
   /** USD, added by the gateway from its price table (DESIGN.md); absent when the model has no known price. */
   cost?: number;
+  /** Billing facts besides the token counts. Not an OpenAI usage field: answers the gateway writes leave it out (clientUsage). */
+  billing?: UsageBilling;
+}
+
+/** What a provider reports that changes a bill besides its token counts. */
+export interface UsageBilling {
+  /** The service tier the provider says it served the request at (OpenAI's `service_tier`: "default", "priority", "flex", …). */
+  serviceTier?: string;
+  /** Web searches or search queries billed per use (Anthropic's `server_tool_use.web_search_requests`, Perplexity's `num_search_queries`). */
+  searches?: number;
+  /** The search context size those searches were billed at (Perplexity's `search_context_size`). */
+  searchContextSize?: string;
+  /** Tokens of cited sources billed at their own rate (Perplexity's `citation_tokens`). */
+  citationTokens?: number;
+  /** Other uses the provider reports and may bill (`web_fetch_requests`, xAI's `num_sources_used`, …), by name. */
+  otherUses?: Record<string, number>;
 }
 
 /** The gateway's cost of a usage in USD, or null when the model has no known price. */
@@ -45,6 +63,12 @@ export interface ProviderConfig {
   readonly apiVersion: string | undefined;
   /** The preset's further secrets (`preset.credentials`) that are set, by name without the prefix: `{ REGION: "us-east-1", … }`. */
   readonly credentials: Readonly<Record<string, string>>;
+  /**
+   * The service tier the provider serves a request at when it asks for none
+   * (`<PREFIX>_SERVICE_TIER`, e.g. "priority" for an OpenAI project whose
+   * default is Priority processing): reservations bound that tier's rates.
+   */
+  readonly defaultServiceTier: string | undefined;
 }
 
 /**
@@ -100,6 +124,14 @@ export interface ProviderPreset {
   readonly modelFamilies?: readonly string[];
   /** Well-known models, listed by GET /v1/models when the provider is configured. */
   readonly models: readonly string[];
+  /**
+   * How the provider's usage differs from OpenAI's meaning (DESIGN.md: completion_tokens includes
+   * reasoning): "reasoning-apart" when it reports reasoning tokens outside completion_tokens (xAI,
+   * Perplexity), which the gateway adds back.
+   */
+  readonly usage?: "openai" | "reasoning-apart";
+  /** The API takes OpenAI's `service_tier` and names the tier it served in its answer (OpenAI, Azure, xAI). */
+  readonly serviceTiers?: boolean;
 }
 
 /** What the gateway forwards: a URL and a fetch init, built by the adapter. */
@@ -114,6 +146,11 @@ export interface ChatCall {
   /** The provider's own model name (without the `provider/` prefix). */
   readonly upstreamModel: string;
   readonly stream: boolean;
+  /**
+   * The output cap to send when the body sets none and the adapter must write one (Anthropic
+   * requires `max_tokens`): the one the request's reservation bounds (metering/worst-case.ts outputCap).
+   */
+  readonly outputCap: number;
 }
 
 export interface EmbeddingsCall {
@@ -170,10 +207,18 @@ export interface StreamTranslator {
 }
 
 export interface ProviderAdapter {
+  /**
+   * The largest output cap this adapter would send for `model` when the client sets none (Anthropic's
+   * ceiling per model, which it refuses to exceed); undefined where the adapter sends none of its own.
+   */
+  outputCeiling?(model: string): number | undefined;
+  /** The service tier a body asks this provider for (OpenAI `service_tier`, Bedrock `serviceTier`), as named there. */
+  requestedServiceTier?(provider: ProviderConfig, body: Readonly<Record<string, unknown>>): string | undefined;
   /** May be async: some providers sign each request (Bedrock's SigV4 uses WebCrypto). */
   chatRequest(provider: ProviderConfig, call: ChatCall): UpstreamRequest | Promise<UpstreamRequest>;
   embeddingsRequest(provider: ProviderConfig, call: EmbeddingsCall): UpstreamRequest | Promise<UpstreamRequest>;
-  readChatResponse(upstream: Response): Promise<TranslatedBody>;
+  /** `provider`: whose answer it is (its preset says how its usage reads). */
+  readChatResponse(upstream: Response, provider: ProviderConfig): Promise<TranslatedBody>;
   /** `call` is the request the answer is for: a translating adapter may need it (Gemini: the encoding the client asked for). */
   readEmbeddingsResponse(upstream: Response, call: EmbeddingsCall): Promise<TranslatedBody>;
   chatStream(provider: ProviderConfig, options: ChatStreamOptions): StreamTranslator;

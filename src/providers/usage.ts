@@ -42,3 +42,10 @@ export function mergeCounts(into: Record<string, unknown>, usage: unknown): void
     }
   }
 }
+
+/** Usage as written into an answer for a client: the normalised counts, without the gateway's billing facts. */
+export function clientUsage(usage: Usage): Omit<Usage, "billing"> {
+  if (usage.billing === undefined) return usage;
+  const { billing: _billing, ...counts } = usage;
+  return counts;
+}

@@ -30,6 +30,12 @@ export interface ExecuteOptions {
   readonly onCall?: ((attempt: Attempt, record: CallRecord, failure: AttemptFailure | null) => void) | undefined;
   /** Backoff jitter (tests make it deterministic). */
   readonly random?: () => number;
+  /**
+   * A call that ended without an answer after the provider may have started on it: abandoned at its
+   * deadline (`timeout`), or a hedge cancelled when another call won (`hedge_lost`). Providers may
+   * bill such a call's input; metering charges it. Once per call.
+   */
+  readonly onAbandoned?: ((attempt: Attempt, why: "timeout" | "hedge_lost") => void) | undefined;
 }
 
 type Build = (attempt: Attempt) => UpstreamRequest | Promise<UpstreamRequest>;
@@ -76,8 +82,18 @@ class Run {
     }
   }
 
-  /** One call; the caller reports it (`report`) once it knows whether the target is tried again. */
-  async call(attempt: Attempt, request: UpstreamRequest, cancel?: AbortSignal): Promise<{ result: Answered | AttemptFailure; record: CallRecord }> {
+  /** Calls already reported abandoned (by their number), so that none is reported twice. */
+  readonly #abandoned = new Set<number>();
+
+  /** Call number `id` ended without an answer after the provider may have started on it. */
+  abandon(id: number, attempt: Attempt, why: "timeout" | "hedge_lost"): void {
+    if (this.#abandoned.has(id)) return;
+    this.#abandoned.add(id);
+    this.options.onAbandoned?.(attempt, why);
+  }
+
+  /** One call, number `id` (the next one by default); the caller reports it (`report`) once it knows whether the target is tried again. */
+  async call(attempt: Attempt, request: UpstreamRequest, cancel?: AbortSignal, id = this.calls): Promise<{ result: Answered | AttemptFailure; record: CallRecord }> {
     const ms = Math.min(attempt.ttfbTimeoutMs ?? this.options.deadlineMs, this.left());
     this.calls++;
     const called = await callOnce(attempt, request, { ms, stream: this.options.stream, cancel });
@@ -85,6 +101,7 @@ class Run {
     if ("kind" in result && result.kind !== "cancelled") {
       this.failures.push(result);
       this.trail.push(`${label(attempt)}=${failureLabel(result)}`);
+      if (result.kind === "timeout") this.abandon(id, attempt, "timeout");
     }
     return called;
   }
@@ -157,9 +174,8 @@ async function runInOrder(run: Run): Promise<Executed> {
 async function runHedged(run: Run, hedgeAfterMs: number): Promise<Executed> {
   type Settled = { id: number; attempt: Attempt; result: Answered | AttemptFailure; record: CallRecord };
   // Each racing call has its own cancel: the winner's must stay live, its body is still to be read.
-  const racing = new Map<number, { settled: Promise<Settled>; cancel: AbortController }>();
+  const racing = new Map<number, { settled: Promise<Settled>; cancel: AbortController; attempt: Attempt }>();
   let next = 0;
-  let ids = 0;
   let newestStartedAt = 0;
 
   const start = async (): Promise<void> => {
@@ -167,11 +183,11 @@ async function runHedged(run: Run, hedgeAfterMs: number): Promise<Executed> {
       const attempt = run.plan.attempts[next++]!;
       const request = await run.request(attempt);
       if (request === null || run.left() < MIN_CALL_MS) continue; // building may take time too
-      const id = ids++;
+      const id = run.calls;
       const cancel = new AbortController();
       newestStartedAt = Date.now();
-      const settled = run.call(attempt, request, cancel.signal).then(({ result, record }) => ({ id, attempt, result, record }));
-      racing.set(id, { cancel, settled });
+      const settled = run.call(attempt, request, cancel.signal, id).then(({ result, record }) => ({ id, attempt, result, record }));
+      racing.set(id, { cancel, settled, attempt });
       return;
     }
   };
@@ -200,7 +216,9 @@ async function runHedged(run: Run, hedgeAfterMs: number): Promise<Executed> {
   } finally {
     // Whatever ended the run (an answer, a final error, a bug), the calls still racing lose.
     const cancelledAt = Date.now();
-    for (const { cancel, settled } of racing.values()) {
+    for (const [id, { cancel, settled, attempt: loser }] of racing) {
+      // The provider has the request and may bill its input, answered or not.
+      run.abandon(id, loser, "hedge_lost");
       cancel.abort("another target answered first");
       settled.then(({ attempt, result, record }) => {
         discard(result);

@@ -1,3 +1,4 @@
+import { clientUsage } from "../providers/usage.ts";
 import type { Json } from "../providers/json.ts";
 import type { CostOf, Usage } from "../providers/types.ts";
 import { encoder } from "./bytes.ts";
@@ -25,9 +26,10 @@ export function chunkEvent(source: ChunkSource, delta: Json, finish: string | nu
 const DONE = encoder.encode("data: [DONE]\n\n");
 
 /** The usage with the gateway's `cost` added, when it is known. */
-export function withCost(usage: Usage, costOf: CostOf | undefined): Usage {
+export function withCost(usage: Usage, costOf: CostOf | undefined): Omit<Usage, "billing"> {
   const cost = costOf?.(usage) ?? null;
-  return cost === null ? usage : { ...usage, cost };
+  const counts = clientUsage(usage);
+  return cost === null ? counts : { ...counts, cost };
 }
 
 /**

@@ -255,7 +255,7 @@ describe("Bedrock's answers and streams, read robustly", () => {
   it("an answer that carries no URL (not from fetch) is still an answer, named after the provider", async () => {
     const { bedrockAdapter } = await import("../../src/providers/bedrock/adapter.ts");
     const answer = new Response(JSON.stringify({ output: { message: { role: "assistant", content: [{ text: "hi" }] } }, stopReason: "end_turn", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }));
-    const { body } = await bedrockAdapter.readChatResponse(answer);
+    const { body } = await bedrockAdapter.readChatResponse(answer, { name: "bedrock" } as never);
     const parsed = JSON.parse(String(body)) as Completion;
     expect(parsed.choices[0]?.message.content).toBe("hi");
     expect(parsed.model).toBe("bedrock");

@@ -1,19 +1,30 @@
 import { describe, expect, it } from "vitest";
 import { costNanos } from "../../src/metering/cost.ts";
+import { IMAGE_TOKEN_BOUND, SERVER_TOOL_TOKEN_BOUND, TOOL_PROMPT_TOKEN_BOUND, inputBound } from "../../src/metering/input-bound.ts";
+import { nanosCeil } from "../../src/metering/money.ts";
 import { priceOverrideSchema, toModelPrice, toPriceFields } from "../../src/metering/price-overrides.ts";
 import { bundledPrice } from "../../src/metering/price-table.ts";
 import type { ModelPrice } from "../../src/metering/types.ts";
-import {
-  DEFAULT_MAX_INPUT_TOKENS,
-  DEFAULT_OUTPUT_TOKEN_BOUND,
-  IMAGE_TOKEN_BOUND,
-  SERVER_TOOL_TOKEN_BOUND,
-  TOOL_PROMPT_TOKEN_BOUND,
-  inputTokenBound,
-  outputTokenBound,
-  worstCaseNanos,
-} from "../../src/metering/worst-case.ts";
+import { DEFAULT_MAX_INPUT_TOKENS, DEFAULT_OUTPUT_TOKEN_BOUND, callTotal, callWorstCase, choicesOf, outputCap } from "../../src/metering/worst-case.ts";
 import type { Usage } from "../../src/providers/types.ts";
+
+/** The input bound's token count (metering/input-bound.ts). */
+const inputTokenBound = async (body: Record<string, unknown>, bytes: number): Promise<number> => (await inputBound(body, bytes)).tokens;
+
+/** Output tokens of all choices on a target that sends no cap of its own (metering/worst-case.ts outputCap × n); 0 for embeddings. */
+const outputTokenBound = (body: Record<string, unknown>, p: ModelPrice): number =>
+  !Array.isArray(body.messages) && body.input !== undefined ? 0 : outputCap(body, p, undefined) * choicesOf(body);
+
+/** One call's worst case at standard rates for `inputTokens` of text and `outputTokens`, in nano-dollars. */
+const worstCaseNanos = (p: ModelPrice, inputTokens: number, outputTokens: number): number =>
+  nanosCeil(
+    callTotal(
+      callWorstCase(
+        { price: p, tiers: [p], outputCap: outputTokens, reasoningBeyondCap: false },
+        { input: { tokens: inputTokens, estimate: inputTokens, audio: false }, output: true, choices: 1, audioOutput: false, webSearch: null },
+      ),
+    ),
+  );
 
 /** A body as the gateway receives it: the object and its UTF-8 size on the wire. */
 function sent(body: Record<string, unknown>): [Record<string, unknown>, number] {
@@ -30,37 +41,40 @@ const price = (provider: string, model: string): ModelPrice => {
 const BIG_BASE64 = "iVBORw0KGgo".padEnd(2_000_000, "A");
 
 describe("input token bound", () => {
-  it("is the body's UTF-8 bytes for text, multi-byte characters included", () => {
+  it("is the body's UTF-8 bytes for text, multi-byte characters included", async () => {
     const [body, bytes] = sent({ model: "openai/gpt-4o", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Grüß Gott — 你好" }] });
-    expect(inputTokenBound(body, bytes)).toBe(bytes);
+    expect(await inputTokenBound(body, bytes)).toBe(bytes);
     expect(bytes).toBeGreaterThan(JSON.stringify(body).length);
   });
 
-  it("counts an inline (data: URL) image as IMAGE_TOKEN_BOUND, not by its bytes", () => {
+  it("counts an inline (data: URL) image as IMAGE_TOKEN_BOUND, not by its bytes", async () => {
     const url = `data:image/png;base64,${BIG_BASE64}`;
     const [body, bytes] = sent({
       model: "openai/gpt-4o",
       messages: [{ role: "user", content: [{ type: "text", text: "What is in this photo?" }, { type: "image_url", image_url: { url, detail: "high" } }] }],
     });
-    const bound = inputTokenBound(body, bytes);
+    const bound = await inputTokenBound(body, bytes);
     expect(bound).toBe(bytes - url.length + IMAGE_TOKEN_BOUND);
     expect(bound).toBeLessThan(5_000);
   });
 
-  it("adds IMAGE_TOKEN_BOUND for an image sent by URL", () => {
+  it("adds IMAGE_TOKEN_BOUND for an image sent by URL", async () => {
     const [body, bytes] = sent({ model: "openai/gpt-4o", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.jpg" } }] }] });
-    expect(inputTokenBound(body, bytes)).toBe(bytes + IMAGE_TOKEN_BOUND);
+    expect(await inputTokenBound(body, bytes)).toBe(bytes + IMAGE_TOKEN_BOUND);
   });
 
-  it("keeps the byte count of audio and files, whose bytes bound their tokens", () => {
+  it("keeps the byte count of audio and text files, whose bytes bound their tokens, and marks audio", async () => {
     const [body, bytes] = sent({
       model: "openai/gpt-4o-audio-preview",
-      messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: BIG_BASE64.slice(0, 10_000), format: "wav" } }, { type: "file", file: { filename: "a.pdf", file_data: `data:application/pdf;base64,${BIG_BASE64.slice(0, 10_000)}` } }] }],
+      messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: BIG_BASE64.slice(0, 10_000), format: "wav" } }, { type: "file", file: { filename: "a.csv", file_data: `data:text/csv;base64,${BIG_BASE64.slice(0, 10_000)}` } }] }],
     });
-    expect(inputTokenBound(body, bytes)).toBe(bytes);
+    expect(await inputBound(body, bytes)).toEqual({ tokens: bytes, estimate: Math.ceil(bytes / 4), audio: true });
+    // An office document is a zip archive: its bytes bound nothing.
+    const [docx, docxBytes] = sent({ messages: [{ role: "user", content: [{ type: "file", file: { filename: "a.docx", file_data: `data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,${BIG_BASE64.slice(0, 1_000)}` } }] }] });
+    expect(await inputTokenBound(docx, docxBytes)).toBe(Infinity);
   });
 
-  it("reads an Anthropic Messages body: base64 and URL images, images in tool results, system blocks, tools", () => {
+  it("reads an Anthropic Messages body: base64 and URL images, images in tool results, system blocks, tools", async () => {
     const [body, bytes] = sent({
       model: "claude-sonnet-4-5",
       max_tokens: 1_024,
@@ -82,19 +96,19 @@ describe("input token bound", () => {
       ],
     });
     const expected = bytes - BIG_BASE64.length - 500_000 + 3 * IMAGE_TOKEN_BOUND + TOOL_PROMPT_TOKEN_BOUND + SERVER_TOOL_TOKEN_BOUND;
-    expect(inputTokenBound(body, bytes)).toBe(expected);
+    expect(await inputTokenBound(body, bytes)).toBe(expected);
   });
 
-  it("adds the tool-use system prompt for OpenAI function tools, counted by their bytes otherwise", () => {
+  it("adds the tool-use system prompt for OpenAI function tools, counted by their bytes otherwise", async () => {
     const [body, bytes] = sent({
       model: "openai/gpt-4o",
       messages: [{ role: "user", content: "weather in Paris?" }],
       tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }],
     });
-    expect(inputTokenBound(body, bytes)).toBe(bytes + TOOL_PROMPT_TOKEN_BOUND);
+    expect(await inputTokenBound(body, bytes)).toBe(bytes + TOOL_PROMPT_TOKEN_BOUND);
   });
 
-  it("is Infinity for input the body does not carry: documents and files by URL or id, server tools, remote MCP servers, cached content", () => {
+  it("is Infinity for input the body does not carry: documents and files by URL or id, server tools, remote MCP servers, cached content", async () => {
     const question = { type: "text", text: "Summarise it." };
     const unbounded: Array<[string, Record<string, unknown>]> = [
       ["Anthropic document by URL", { model: "claude-sonnet-4-5", max_tokens: 1_000, messages: [{ role: "user", content: [{ type: "document", source: { type: "url", url: "https://example.com/annual-report.pdf" } }, question] }] }],
@@ -111,22 +125,22 @@ describe("input token bound", () => {
     ];
     for (const [what, raw] of unbounded) {
       const [body, bytes] = sent(raw);
-      expect(inputTokenBound(body, bytes), what).toBe(Infinity);
+      expect(await inputTokenBound(body, bytes), what).toBe(Infinity);
     }
     // Inline documents stay bounded by their bytes; client-run tools by their bytes and the documented overhead.
     const [inline, inlineBytes] = sent({ model: "claude-sonnet-4-5", max_tokens: 100, messages: [{ role: "user", content: [{ type: "document", source: { type: "text", media_type: "text/plain", data: "A short note." } }, question] }] });
-    expect(inputTokenBound(inline, inlineBytes)).toBe(inlineBytes);
+    expect(await inputTokenBound(inline, inlineBytes)).toBe(inlineBytes);
     const [bash, bashBytes] = sent({ model: "claude-sonnet-4-5", max_tokens: 100, tools: [{ type: "bash_20250124", name: "bash" }], messages: [{ role: "user", content: "ls" }] });
-    expect(inputTokenBound(bash, bashBytes)).toBe(bashBytes + TOOL_PROMPT_TOKEN_BOUND + SERVER_TOOL_TOKEN_BOUND);
+    expect(await inputTokenBound(bash, bashBytes)).toBe(bashBytes + TOOL_PROMPT_TOKEN_BOUND + SERVER_TOOL_TOKEN_BOUND);
   });
 
-  it("embeddings: text by its bytes, token-id arrays by their length", () => {
+  it("embeddings: text by its bytes, token-id arrays by their length", async () => {
     const [text, textBytes] = sent({ model: "openai/text-embedding-3-small", input: ["first document", "second document"] });
-    expect(inputTokenBound(text, textBytes)).toBe(textBytes);
+    expect(await inputTokenBound(text, textBytes)).toBe(textBytes);
     const [ids, idBytes] = sent({ model: "openai/text-embedding-3-small", input: [[15339, 1917, 0], [9906, 11, 1917, 0]] });
-    expect(inputTokenBound(ids, idBytes)).toBe(7);
+    expect(await inputTokenBound(ids, idBytes)).toBe(7);
     const [flat, flatBytes] = sent({ model: "openai/text-embedding-3-small", input: [15339, 1917] });
-    expect(inputTokenBound(flat, flatBytes)).toBe(2);
+    expect(await inputTokenBound(flat, flatBytes)).toBe(2);
   });
 });
 
@@ -166,24 +180,24 @@ describe("worst-case cost", () => {
     expect(worstCaseNanos({ input: 0.0004, output: 0 }, 1, 0)).toBe(1);
   });
 
-  it("caps input at the model's context window: the whole window for unbounded input, and for any body above it", () => {
+  it("caps input at the model's context window: the whole window for unbounded input, and for any body above it", async () => {
     // claude-opus-4-5, a 200k window: 200,000 × $10 (1-hour writes, the dearest input) + 1,000 × $25 = 2,000,000 + 25,000 µ$
     const opus = price("anthropic", "claude-opus-4-5");
     expect(opus).toMatchObject({ maxInputTokens: 200_000, cacheWrite1h: 10, output: 25 });
     const [byUrl, byUrlBytes] = sent({ model: "claude-opus-4-5", max_tokens: 1_000, messages: [{ role: "user", content: [{ type: "document", source: { type: "url", url: "https://example.com/300-pages.pdf" } }] }] });
-    expect(worstCaseNanos(opus, inputTokenBound(byUrl, byUrlBytes), outputTokenBound(byUrl, opus))).toBe(2_025_000_000);
+    expect(worstCaseNanos(opus, await inputTokenBound(byUrl, byUrlBytes), outputTokenBound(byUrl, opus))).toBe(2_025_000_000);
 
     // claude-sonnet-4 (1M window, long tier above 200k): 1,000,000 × $12 (the long tier's 1-hour write) + 1,000 × $22.50 = 12,000,000 + 22,500 µ$
     const sonnet4 = price("anthropic", "claude-sonnet-4-20250514");
     expect(sonnet4.maxInputTokens).toBe(1_000_000);
     const [search, searchBytes] = sent({ model: "claude-sonnet-4-20250514", max_tokens: 1_000, tools: [{ type: "web_search_20250305", name: "web_search" }], messages: [{ role: "user", content: "News?" }] });
-    expect(worstCaseNanos(sonnet4, inputTokenBound(search, searchBytes), outputTokenBound(search, sonnet4))).toBe(12_022_500_000);
+    expect(worstCaseNanos(sonnet4, await inputTokenBound(search, searchBytes), outputTokenBound(search, sonnet4))).toBe(12_022_500_000);
 
     // gpt-4o, a 128k window: a file_id is 128,000 × $2.50 + 100 × $10 = 320,000 + 1,000 µ$
     const gpt4o = price("openai", "gpt-4o");
     expect(gpt4o.maxInputTokens).toBe(128_000);
     const [file, fileBytes] = sent({ model: "openai/gpt-4o", max_tokens: 100, messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-abc" } }] }] });
-    expect(worstCaseNanos(gpt4o, inputTokenBound(file, fileBytes), outputTokenBound(file, gpt4o))).toBe(321_000_000);
+    expect(worstCaseNanos(gpt4o, await inputTokenBound(file, fileBytes), outputTokenBound(file, gpt4o))).toBe(321_000_000);
 
     // An ordinary body past the window costs no more than the window (the provider refuses it); below it, its bytes.
     expect(worstCaseNanos(gpt4o, 500_000, 100)).toBe(321_000_000);
@@ -207,7 +221,7 @@ describe("worst-case cost", () => {
     expect(priceOverrideSchema.safeParse({ ...override, longContext: longTier, maxInputTokens: 1_000_000 }).success).toBe(true);
   });
 
-  it("is never below the actual cost of any answer the bounds allow", () => {
+  it("is never below the actual cost of any answer the bounds allow", async () => {
     const models: Array<[string, string]> = [
       ["anthropic", "claude-sonnet-4-5"],
       ["openai", "gpt-5.4"],
@@ -226,7 +240,7 @@ describe("worst-case cost", () => {
     for (const [provider, model] of models) {
       const p = price(provider, model);
       for (const [body, bytes] of bodies) {
-        const inBound = inputTokenBound(body, bytes);
+        const inBound = await inputTokenBound(body, bytes);
         const outBound = outputTokenBound(body, p);
         const worst = worstCaseNanos(p, inBound, outBound);
         // No prompt exceeds the context window: the provider refuses it.

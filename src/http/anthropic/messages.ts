@@ -8,7 +8,7 @@ import type { TranslatedBody } from "../../providers/types.ts";
 import { executePlan } from "../../routing/execute.ts";
 import type { Attempt } from "../../routing/plan.ts";
 import { readJsonRequest } from "../body.ts";
-import { admitRequest, chargedAnswer, chargedStream, meteredRun } from "../metered.ts";
+import { admitRequest, chargedAnswer, chargedStream, meteredRun, runOptions } from "../metered.ts";
 import { answeredLogEntry } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { anthropicSseError } from "./errors.ts";
@@ -18,7 +18,6 @@ import { messagesRequestSchema } from "./schema.ts";
 import { anthropicClientStream } from "./stream.ts";
 import { allowedPlan } from "../allowed-plan.ts";
 import { healthView } from "../../routing/health.ts";
-import { healthReporter } from "../../routing/health-reporting.ts";
 
 const isNative = (attempt: Attempt): boolean => attempt.provider.preset.adapter === "anthropic";
 
@@ -57,17 +56,21 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const executed = await meteredRun(meter, (plan) =>
     executePlan(
       plan,
-      meter.gated((a) => (isNative(a) ? nativeMessagesRequest(a.provider, body, a.model, beta) : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream }))),
-      { deadlineMs: settings.upstreamTimeoutMs, stream, onCall: healthReporter(c.env, c.executionCtx, plan) },
+      meter.gated((a) =>
+        isNative(a)
+          ? nativeMessagesRequest(a.provider, body, a.model, beta)
+          : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream, outputCap: meter.outputCapOf(a) }),
+      ),
+      runOptions(c, meter, plan, stream),
     ),
   );
   const { attempt } = executed;
   const native = isNative(attempt);
-  const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "messages", model: request.model, stream }), started, requestBytes: bytes };
+  const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "messages", model: request.model, stream }), started };
 
   if (executed.stream === null) {
     const read = native ? readNativeMessage : async (upstream: Response): Promise<TranslatedBody> => {
-      const openai = await attempt.adapter.readChatResponse(upstream);
+      const openai = await attempt.adapter.readChatResponse(upstream, attempt.provider);
       const text = typeof openai.body === "string" ? openai.body : decoder.decode(openai.body);
       const completion: unknown = JSON.parse(text);
       if (!isObject(completion)) throw new Error("the answer is not a JSON object");

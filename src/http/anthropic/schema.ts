@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { MAX_REQUESTED_OUTPUT_TOKENS } from "../../metering/worst-case.ts";
 
 /**
  * What the gateway checks of an Anthropic Messages request: what routing and
@@ -25,7 +26,7 @@ const messagesSchema = z
 
 export const messagesRequestSchema = z.looseObject({
   model: z.string().min(1),
-  max_tokens: z.number().int().positive(),
+  max_tokens: z.number().int().positive().max(MAX_REQUESTED_OUTPUT_TOKENS),
   messages: messagesSchema,
   system: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]).optional(),
   stream: z.boolean().optional(),

@@ -17,10 +17,13 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
  * core as OpenAI's, so reading them is shared.
  */
 export const anthropicAdapter: ProviderAdapter = {
+  // Anthropic requires max_tokens and refuses one above the model's ceiling.
+  outputCeiling: maxOutputTokens,
+
   chatRequest(provider, call): UpstreamRequest {
     const body = toAnthropicRequest(call.body, {
       model: call.upstreamModel,
-      defaultMaxTokens: maxOutputTokens(call.upstreamModel),
+      defaultMaxTokens: call.outputCap,
       stream: call.stream,
       supportsThinking: supportsThinking(call.upstreamModel),
       supportsStructuredOutputs: supportsStructuredOutputs(call.upstreamModel),

@@ -1,3 +1,4 @@
+import { clientUsage } from "../usage.ts";
 import type { Usage } from "../types.ts";
 import { finishReason, normaliseAnthropicUsage } from "./usage.ts";
 
@@ -34,6 +35,6 @@ export function fromAnthropicResponse(message: Json, created: number): { complet
     model: message.model,
     choices: [{ index: 0, message: assistant, logprobs: null, finish_reason: finishReason(message.stop_reason) ?? "stop" }],
   };
-  if (usage !== null) completion.usage = usage;
+  if (usage !== null) completion.usage = clientUsage(usage);
   return { completion, usage };
 }

@@ -1,4 +1,4 @@
-import type { Usage } from "../types.ts";
+import type { Usage, UsageBilling } from "../types.ts";
 import { tokenCount, usageFromSeparateCacheCounts } from "../usage.ts";
 
 /**
@@ -15,7 +15,27 @@ export function normaliseAnthropicUsage(raw: unknown): Usage | null {
   if (usage?.prompt_tokens_details !== undefined && writes1h > 0) {
     usage.prompt_tokens_details.cache_write_1h_tokens = Math.min(writes1h, usage.prompt_tokens_details.cache_write_tokens ?? 0);
   }
+  const billing = serverToolUses(u.server_tool_use);
+  if (usage !== null && billing !== undefined) usage.billing = billing;
   return usage;
+}
+
+/** Server tools that are free beyond their tokens (web fetch); any other use the gateway has no price for is reported as such. */
+const FREE_USES = new Set(["web_fetch_requests"]);
+
+/** `server_tool_use`: web searches are billed per search ($10 per 1,000); other counts are reported. */
+function serverToolUses(raw: unknown): UsageBilling | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const billing: UsageBilling = {};
+  const other: Record<string, number> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const n = tokenCount(value);
+    if (n <= 0) continue;
+    if (name === "web_search_requests") billing.searches = n;
+    else if (!FREE_USES.has(name)) other[name] = n;
+  }
+  if (Object.keys(other).length > 0) billing.otherUses = other;
+  return Object.keys(billing).length > 0 ? billing : undefined;
 }
 
 /** Anthropic `stop_reason` → OpenAI `finish_reason`. */

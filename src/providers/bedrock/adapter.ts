@@ -2,7 +2,8 @@ import { readAnswerBytes } from "../answer-body.ts";
 import type { ProviderAdapter, ProviderConfig, TranslatedBody, UpstreamErrorDetail, UpstreamRequest } from "../types.ts";
 import { readBedrockError } from "./errors.ts";
 import { EventStreamError, decodeMessage, messageLength } from "./event-stream.ts";
-import { toConverseRequest } from "./request.ts";
+import { claudeModel, requestedTier, toConverseRequest } from "./request.ts";
+import { maxOutputTokens } from "../anthropic/models.ts";
 import { fromConverseResponse } from "./response.ts";
 import { signRequest } from "./sigv4.ts";
 import { converseStream, frameError } from "./stream.ts";
@@ -56,8 +57,16 @@ function firstFrameError(frame: Uint8Array): UpstreamErrorDetail | null {
  * API (and ConverseStream's binary event stream) on the wire.
  */
 export const bedrockAdapter: ProviderAdapter = {
+  // Claude on Bedrock: Converse's default cap is the model's maximum, so the gateway always sends the one it reserved.
+  outputCeiling(model) {
+    const claude = claudeModel(model);
+    return claude === null ? undefined : maxOutputTokens(claude);
+  },
+
+  requestedServiceTier: (_provider, body) => requestedTier(body),
+
   async chatRequest(provider, call): Promise<UpstreamRequest> {
-    const body = JSON.stringify(toConverseRequest(call.body, call.upstreamModel));
+    const body = JSON.stringify(toConverseRequest(call.body, call.upstreamModel, call.outputCap));
     const url = new URL(`${provider.baseUrl}/model/${encodeURIComponent(call.upstreamModel)}/${call.stream ? "converse-stream" : "converse"}`);
     const headers = new Headers({
       "content-type": "application/json",

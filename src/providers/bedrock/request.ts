@@ -8,7 +8,7 @@
  */
 import { invalidRequest } from "../../http/errors.ts";
 import { EFFORT_BUDGET, MIN_THINKING_BUDGET } from "../anthropic/request.ts";
-import { maxOutputTokens, supportsThinking } from "../anthropic/models.ts";
+import { supportsThinking } from "../anthropic/models.ts";
 import { isObject, toolArguments, type Json } from "../json.ts";
 import { effortBudget } from "../reasoning-effort.ts";
 
@@ -216,17 +216,31 @@ function applyReasoningEffort(out: Json, body: Readonly<Json>, modelId: string, 
   if (extra.thinking !== undefined) return; // the client chose its own
   const toolChoice = isObject(out.toolConfig) ? out.toolConfig.toolChoice : undefined;
   if (isObject(toolChoice) && (toolChoice.any !== undefined || toolChoice.tool !== undefined)) return;
-  const inference = isObject(out.inferenceConfig) ? out.inferenceConfig : {};
-  const maxTokens = typeof inference.maxTokens === "number" ? inference.maxTokens : maxOutputTokens(claude);
-  const room = Math.min(budget, maxTokens - MIN_THINKING_BUDGET);
+  const inference = isObject(out.inferenceConfig) ? out.inferenceConfig : undefined;
+  // Claude requests always carry the cap (toConverseRequest): thinking fits below it.
+  if (inference === undefined || typeof inference.maxTokens !== "number") return;
+  const room = Math.min(budget, inference.maxTokens - MIN_THINKING_BUDGET);
   if (room < MIN_THINKING_BUDGET) return;
   delete inference.temperature;
   delete inference.topP;
-  out.inferenceConfig = { ...inference, maxTokens };
   out.additionalModelRequestFields = { ...extra, thinking: { type: "enabled", budget_tokens: room } };
 }
 
-export function toConverseRequest(body: Readonly<Json>, modelId: string): Json {
+/**
+ * The service tier a body asks Bedrock for: `serviceTier.type` ("priority", "flex", "default",
+ * "reserved"), or "latency-optimized" for `performanceConfig.latency: "optimized"`, which
+ * Bedrock bills at rates of its own.
+ */
+export function requestedTier(body: Readonly<Json>): string | undefined {
+  if (isObject(body.performanceConfig) && body.performanceConfig.latency === "optimized") return "latency-optimized";
+  return isObject(body.serviceTier) && typeof body.serviceTier.type === "string" ? body.serviceTier.type : undefined;
+}
+
+/**
+ * `outputCap` is the cap the request's reservation bounds (metering/worst-case.ts outputCap): sent
+ * for Claude models when the body sets none, as Converse's own default would be the model's maximum.
+ */
+export function toConverseRequest(body: Readonly<Json>, modelId: string, outputCap: number): Json {
   refuseUntranslatable(body);
   const out: Json = {};
   for (const field of CONVERSE_FIELDS) if (body[field] !== undefined && body[field] !== null) out[field] = body[field];
@@ -239,6 +253,7 @@ export function toConverseRequest(body: Readonly<Json>, modelId: string): Json {
   const inference: Json = {};
   const cap = body.max_completion_tokens ?? body.max_tokens;
   if (typeof cap === "number") inference.maxTokens = cap;
+  else if (claudeModel(modelId) !== null) inference.maxTokens = outputCap;
   // OpenAI allows temperature up to 2; the models on Bedrock take 0 to 1.
   if (typeof body.temperature === "number") inference.temperature = Math.min(body.temperature, 1);
   if (typeof body.top_p === "number") inference.topP = body.top_p;

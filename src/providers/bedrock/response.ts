@@ -1,3 +1,4 @@
+import { clientUsage } from "../usage.ts";
 import { isObject, type Json } from "../json.ts";
 import type { Usage } from "../types.ts";
 import { finishReason, normaliseConverseUsage } from "./usage.ts";
@@ -27,7 +28,7 @@ export function fromConverseResponse(response: Json, meta: { id: string; model: 
   const assistant: Json = { role: "assistant", content: text.length > 0 || toolCalls.length === 0 ? text : null, refusal: null };
   if (reasoning.length > 0) assistant.reasoning_content = reasoning;
   if (toolCalls.length > 0) assistant.tool_calls = toolCalls;
-  const usage = normaliseConverseUsage(response.usage);
+  const usage = normaliseConverseUsage(response.usage, response);
   const completion: Json = {
     id: meta.id,
     object: "chat.completion",
@@ -35,6 +36,6 @@ export function fromConverseResponse(response: Json, meta: { id: string; model: 
     model: meta.model,
     choices: [{ index: 0, message: assistant, logprobs: null, finish_reason: finishReason(response.stopReason) ?? "stop" }],
   };
-  if (usage !== null) completion.usage = usage;
+  if (usage !== null) completion.usage = clientUsage(usage);
   return { completion, usage };
 }

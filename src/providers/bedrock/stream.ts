@@ -105,7 +105,7 @@ export function converseStream(options: { clientWantsUsage: boolean; created: nu
         emit(chunk({}, finishReason(event.stopReason) ?? "stop"));
         return;
       case "metadata":
-        usage = normaliseConverseUsage(event.usage);
+        usage = normaliseConverseUsage(event.usage, event);
         if (stopped) finish(emit);
         return;
       default:

@@ -1,3 +1,4 @@
+import { clientUsage } from "../usage.ts";
 import { isObject, type Json } from "../json.ts";
 import type { Usage } from "../types.ts";
 import { readParts } from "./parts.ts";
@@ -36,6 +37,6 @@ export function fromGeminiResponse(response: Json, created: number): { completio
     model: typeof response.modelVersion === "string" ? response.modelVersion : null,
     choices,
   };
-  if (usage !== null) completion.usage = usage;
+  if (usage !== null) completion.usage = clientUsage(usage);
   return { completion, usage };
 }

@@ -16,13 +16,27 @@ export function normaliseGeminiUsage(raw: unknown): Usage | null {
   const prompt = count(raw.promptTokenCount) + count(raw.toolUsePromptTokenCount);
   const reasoning = count(raw.thoughtsTokenCount);
   const completion = count(raw.candidatesTokenCount) + reasoning;
-  return {
+  const usage: Usage = {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
     prompt_tokens_details: { cached_tokens: count(raw.cachedContentTokenCount) },
     completion_tokens_details: { reasoning_tokens: reasoning },
   };
+  // Audio is billed at its own rate; audio read from the cache is billed as a cache read, like any other.
+  const audioIn = Math.max(0, audioTokens(raw.promptTokensDetails) + audioTokens(raw.toolUsePromptTokensDetails) - audioTokens(raw.cacheTokensDetails));
+  const audioOut = audioTokens(raw.candidatesTokensDetails);
+  if (audioIn > 0) usage.prompt_tokens_details = { ...usage.prompt_tokens_details, audio_tokens: audioIn };
+  if (audioOut > 0) usage.completion_tokens_details = { ...usage.completion_tokens_details, audio_tokens: audioOut };
+  return usage;
+}
+
+/** The AUDIO entry of a per-modality token list (`[{"modality":"AUDIO","tokenCount":800}, …]`). */
+function audioTokens(details: unknown): number {
+  if (!Array.isArray(details)) return 0;
+  let tokens = 0;
+  for (const d of details) if (isObject(d) && d.modality === "AUDIO") tokens += count(d.tokenCount);
+  return tokens;
 }
 
 /** Gemini finish reasons that mean the answer was withheld or cut for its content. */

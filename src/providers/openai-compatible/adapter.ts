@@ -12,6 +12,7 @@ import { readAnswerBytes, readErrorText } from "../answer-body.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import { openAICompatibleStream } from "./stream.ts";
 import { usageInBody } from "./usage-in-body.ts";
+import { normaliseOpenAIUsage } from "./usage.ts";
 
 /** The upstream URL of an operation (`chat/completions`, `embeddings`) for a model. */
 function endpoint(provider: ProviderConfig, operation: string, model: string): string {
@@ -32,8 +33,9 @@ function headersFor(provider: ProviderConfig, accept: string): Headers {
 
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 
-async function readAnswerBody(upstream: Response): Promise<TranslatedBody> {
-  return usageInBody(await readAnswerBytes(upstream));
+async function readAnswerBody(upstream: Response, provider?: ProviderConfig): Promise<TranslatedBody> {
+  const preset = provider?.preset;
+  return usageInBody(await readAnswerBytes(upstream), (raw) => normaliseOpenAIUsage(raw, preset?.usage), preset?.serviceTiers === true);
 }
 
 /**
@@ -43,6 +45,8 @@ async function readAnswerBody(upstream: Response): Promise<TranslatedBody> {
  * reaches the provider without a gateway release.
  */
 export const openAICompatibleAdapter: ProviderAdapter = {
+  requestedServiceTier: (provider, body) => (provider.preset.serviceTiers === true && typeof body.service_tier === "string" ? body.service_tier : undefined),
+
   chatRequest(provider, call: ChatCall): UpstreamRequest {
     const body: Record<string, unknown> = { ...call.body, model: call.upstreamModel };
     if (call.stream && provider.preset.streamUsageOption) {
@@ -72,10 +76,11 @@ export const openAICompatibleAdapter: ProviderAdapter = {
   },
 
   readChatResponse: readAnswerBody,
-  readEmbeddingsResponse: readAnswerBody,
+  readEmbeddingsResponse: (upstream) => readAnswerBody(upstream),
 
   chatStream(provider, options) {
-    return openAICompatibleStream({ ...options, endsWithDone: provider.preset.streamEndsWithDone });
+    const { preset } = provider;
+    return openAICompatibleStream({ ...options, endsWithDone: preset.streamEndsWithDone, usage: preset.usage, serviceTiers: preset.serviceTiers === true });
   },
 
   isStreamPreamble: () => false,

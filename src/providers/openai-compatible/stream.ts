@@ -9,7 +9,7 @@ import {
 } from "../../streaming/bytes.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import type { CostOf, StreamTranslator, Usage } from "../types.ts";
-import { normaliseOpenAIUsage } from "./usage.ts";
+import { normaliseOpenAIUsage, withServiceTier, type UsageSemantics } from "./usage.ts";
 
 export const USAGE_KEY = encoder.encode('usage"');
 const DONE_FIELD = encoder.encode("data:");
@@ -77,7 +77,15 @@ function usageEventWithCost(event: Record<string, unknown>, usage: Usage, costOf
  * the gateway always asks upstreams for usage. Chunks are forwarded up to their
  * last complete event so that the usage event can be removed whole.
  */
-export function openAICompatibleStream(options: { clientWantsUsage: boolean; endsWithDone: boolean; costOf?: CostOf | undefined }): StreamTranslator {
+export function openAICompatibleStream(options: {
+  clientWantsUsage: boolean;
+  endsWithDone: boolean;
+  costOf?: CostOf | undefined;
+  /** How the provider's usage reads (ProviderPreset.usage). */
+  usage?: UsageSemantics | undefined;
+  /** The provider names the service tier it served on its chunks (read from the usage chunk). */
+  serviceTiers?: boolean;
+}): StreamTranslator {
   let held: Uint8Array | null = null;
   let usage: Usage | null = null;
   let done = false;
@@ -95,7 +103,8 @@ export function openAICompatibleStream(options: { clientWantsUsage: boolean; end
       const payload = sseEventJson(decoder.decode(bytes.subarray(start, end)));
       if (typeof payload === "object" && payload !== null) {
         const record = payload as Record<string, unknown>;
-        const found = normaliseOpenAIUsage(record.usage);
+        let found = normaliseOpenAIUsage(record.usage, options.usage);
+        if (options.serviceTiers) found = withServiceTier(found, record.service_tier);
         usage = found ?? usage;
         const usageOnly = Array.isArray(record.choices) && record.choices.length === 0;
         if (usageOnly && !options.clientWantsUsage) {

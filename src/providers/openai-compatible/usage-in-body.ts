@@ -1,7 +1,7 @@
 import { decoder, encoder, endOfJsonObject, lastIndexOfBytes } from "../../streaming/bytes.ts";
 import type { TranslatedBody, Usage } from "../types.ts";
 import { USAGE_KEY, usageValueAt } from "./stream.ts";
-import { normaliseOpenAIUsage } from "./usage.ts";
+import { normaliseOpenAIUsage, withServiceTier } from "./usage.ts";
 
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
@@ -65,18 +65,45 @@ function findRootUsage(bytes: Uint8Array, accept: (start: number, end: number) =
   return null;
 }
 
+const SERVICE_TIER_KEY = encoder.encode('service_tier"');
+
+/**
+ * The root object's `service_tier` string (OpenAI names the tier it served
+ * there), found from the end without parsing the document; undefined if none.
+ */
+export function rootServiceTier(bytes: Uint8Array): string | undefined {
+  let i = lastIndexOfBytes(bytes, SERVICE_TIER_KEY);
+  while (i !== -1) {
+    let j = i + SERVICE_TIER_KEY.length;
+    while (WHITESPACE.has(bytes[j] ?? 0)) j++;
+    if (bytes[i - 1] === 0x22 && bytes[j] === 0x3a) {
+      j++;
+      while (WHITESPACE.has(bytes[j] ?? 0)) j++;
+      const close = bytes[j] === 0x22 ? bytes.indexOf(0x22, j + 1) : -1;
+      // Tier names are short words: a value with an escape or of any length is not one.
+      if (close !== -1 && close - j < 32 && !bytes.subarray(j + 1, close).includes(0x5c) && closesOnlyTheRoot(bytes, close + 1)) {
+        return decoder.decode(bytes.subarray(j + 1, close));
+      }
+    }
+    i = i > 0 ? lastIndexOfBytes(bytes, SERVICE_TIER_KEY, i - 1) : -1;
+  }
+  return undefined;
+}
+
 /**
  * Reads usage from a non-streamed OpenAI-format answer without parsing all of
- * it: only the root `usage` object is parsed. The answer passes on as the bytes
- * it arrived as. Anthropic's messages end with their usage too, read with
- * their own normaliser.
+ * it: only the root `usage` object is parsed (and, with `serviceTier`, the
+ * root `service_tier` string read). The answer passes on as the bytes it
+ * arrived as. Anthropic's messages end with their usage too, read with their
+ * own normaliser.
  */
-export function usageInBody(bytes: Uint8Array, normalise: Normalise = normaliseOpenAIUsage): TranslatedBody {
+export function usageInBody(bytes: Uint8Array, normalise: Normalise = normaliseOpenAIUsage, serviceTier = false): TranslatedBody {
   if (edge(bytes, false) !== 0x7b || edge(bytes, true) !== 0x7d) {
     throw new Error("the provider answered 200 with a body that is not a JSON object");
   }
   let usage: Usage | null = null;
   const usageAt = findRootUsage(bytes, (start, end) => (usage = parseUsage(bytes.subarray(start, end), normalise)) !== null) ?? undefined;
+  if (serviceTier) usage = withServiceTier(usage, rootServiceTier(bytes));
   return { body: bytes, usage, usageAt };
 }
 
