@@ -284,7 +284,7 @@ type Note = (what: string) => void;
  * a read price typed into the write field (`ft:gpt-4o-2024-11-20`).
  */
 function saneTier<T extends TierRates>(tier: T, note: Note): T {
-  const r: Record<string, number | undefined> = { ...tier };
+  const r = { ...tier } as Record<string, number | undefined>;
   const drop = (name: keyof TierRates, why: string): void => {
     note(`${name} ${r[name]} ${why}`);
     delete r[name];
@@ -308,7 +308,7 @@ function saneTier<T extends TierRates>(tier: T, note: Note): T {
 
 /** `tier` with each rate below `floor`'s raised to it: a tier that must not bill below another (long context, priority). */
 function atLeast<T extends TierRates>(tier: T, floor: TierRates, what: string, note: Note): T {
-  const r: Record<string, number | undefined> = { ...tier };
+  const r = { ...tier } as Record<string, number | undefined>;
   for (const name of ["input", "output", "cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "audioInput", "audioOutput"] as const) {
     const own = r[name];
     const min = floor[name];

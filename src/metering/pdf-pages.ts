@@ -77,7 +77,11 @@ async function objectStreams(pdf: string): Promise<string[] | null> {
     if (start === null || end === -1) return null;
     const dictionary = pdf.slice(Math.max(0, pdf.lastIndexOf("<<", at)), start.index);
     if (!/\/FlateDecode\b/.test(dictionary) || /\/DecodeParms|\/Predictor/.test(dictionary)) return null;
-    const inflated = await inflate(pdf.slice(start.index + start[0].length, end), budget);
+    // The data is /Length bytes when that is a number; else up to the end-of-line before `endstream`.
+    const from0 = start.index + start[0].length;
+    const length = /\/Length\s+(\d+)\b(?!\s+\d+\s+R)/.exec(dictionary);
+    const data = length !== null ? pdf.slice(from0, from0 + Number(length[1])) : pdf.slice(from0, end).replace(/\r?\n?$/, "");
+    const inflated = await inflate(data, budget);
     if (inflated === null) return null;
     budget -= inflated.length;
     found.push(inflated);

@@ -42,6 +42,8 @@
 //     content: string          reply text (default 'Hello from the mock upstream.'); one delta per word
 //     streamEvents: number     instead, this many deltas `tok0 `, `tok1 `, …
 //     noUsage: true            leave `usage` out (also the usage chunk of a stream)
+//     usage: object            send this usage object instead of the mock's own counts (a provider's own shape)
+//     serviceTier: string      the `service_tier` the answer names (default: the request's priority/flex, else "default")
 //     toolCall: {name, input}  answer with that tool call (when the request offers tools and does not
 //                              end with a tool result); streamed, its arguments arrive in two pieces
 //   Chat completions, streamed (`stream: true`)

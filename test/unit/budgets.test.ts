@@ -3,79 +3,13 @@
  * reservation that keeps a hard budget from being overspent under a burst,
  * refusals, degrades, warnings, partial charges, and the admin API.
  */
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../../src/env.ts";
-import { admin, gateway, json, testEnv, uniqueTag, type OpenAIError } from "./helpers.ts";
+import { MOCK, admin, gateway, json, uniqueTag, type OpenAIError } from "./helpers.ts";
+import { budgetOf, hello, newKey, setBudget, setPrice, settled, usageOf, usd, withLedger, type Usage } from "./ledger-helpers.ts";
 
-/** The test bindings with the SpendLedger Durable Objects (wrangler.toml's binding). */
-function withLedger(overrides: Record<string, string | undefined> = {}): Env {
-  return { ...testEnv(overrides), SPEND_LEDGER: env.SPEND_LEDGER } as Env;
-}
 const L = withLedger();
-
-interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost?: number;
-}
-
-async function newKey(extra: Record<string, unknown> = {}): Promise<{ id: string; key: string }> {
-  const res = await gateway("/admin/keys", admin("POST", { name: uniqueTag("budget-test"), ...extra }), L);
-  expect(res.status).toBe(201);
-  return res.json();
-}
-
-/** A price of its own for a test's model: USD per million tokens. */
-async function setPrice(model: string, inputPerMTok: number, outputPerMTok: number): Promise<void> {
-  const res = await gateway("/admin/prices", admin("PUT", { provider: "openai", model, inputPerMTok, outputPerMTok }), L);
-  expect(res.status).toBe(200);
-}
-
-async function setBudget(scope: string, budget: Record<string, unknown>): Promise<Response> {
-  return gateway(`/admin/budgets/${scope}`, admin("PUT", budget), L);
-}
-
-interface BudgetJson {
-  limitUsd: number;
-  spentUsd: number;
-  reservedUsd: number;
-  period: string;
-  resetsAt: string | null;
-}
-
-async function budgetOf(scope: string): Promise<BudgetJson> {
-  const res = await gateway(`/admin/budgets/${scope}`, admin("GET"), L);
-  expect(res.status).toBe(200);
-  return res.json();
-}
-
-interface UsageJson {
-  totalUsd: number;
-  data: Array<{ model?: string; user?: string; costUsd: number; requests: number; estimatedRequests: number; unpricedRequests: number; promptTokens: number; completionTokens: number }>;
-}
-
-async function usageOf(scope: string, groupBy = "model"): Promise<UsageJson> {
-  const res = await gateway(`/admin/usage?scope=${encodeURIComponent(scope)}&period=day&groupBy=${groupBy}`, admin("GET"), L);
-  expect(res.status).toBe(200);
-  return res.json();
-}
-
-const hello = [{ role: "user", content: "Say something short." }];
 const chat = (key: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> =>
   gateway("/v1/chat/completions", json({ messages: hello, ...body }, key, headers), L);
-
-/** Settles go out in batches after the response: wait until the ledger shows `requests` of them. */
-async function settled(scope: string, requests: number): Promise<UsageJson> {
-  for (let i = 0; ; i++) {
-    const usage = await usageOf(scope);
-    const seen = usage.data.reduce((n, row) => n + row.requests, 0);
-    if (seen >= requests || i > 100) return usage;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const usd = (x: number): number => Math.round(x * 1e9) / 1e9;
 
 describe("the cost of a request", () => {
   it("is in the body's usage and the x-switchyard-cost-usd header, from the price table", async () => {
@@ -228,7 +162,7 @@ describe("soft budgets and degrading", () => {
     const model = uniqueTag("alerting");
     await setPrice(model, 1000, 1000);
     const tag = uniqueTag("budget-alert");
-    const hook = `${env.MOCK_UPSTREAM_URL}/__mock/webhook/${tag}`;
+    const hook = `${MOCK}/__mock/webhook/${tag}`;
     // Each request costs ~$0.03 (about 30 tokens at $1,000/MTok): the first passes 80 % of $0.02, the second 100 %.
     await setBudget(`key:${id}`, { limitUsd: 0.02, period: "day", mode: "soft", alertAtPercent: 80, alertWebhook: hook });
     for (let i = 0; i < 4; i++) await (await chat(key, { model: `openai/${model}`, max_tokens: 5 })).text();

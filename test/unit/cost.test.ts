@@ -5,7 +5,7 @@
  * costs are nano-dollars, so µ$ × 1,000.
  */
 import { describe, expect, it } from "vitest";
-import { costNanos } from "../../src/metering/cost.ts";
+import { costNanos, priceUsage } from "../../src/metering/cost.ts";
 import { bundledPrice } from "../../src/metering/price-table.ts";
 import { effectiveRates } from "../../src/metering/rates.ts";
 import type { ModelPrice } from "../../src/metering/types.ts";
@@ -15,6 +15,7 @@ import { normaliseGeminiUsage } from "../../src/providers/gemini/usage.ts";
 import { normaliseOpenAIUsage } from "../../src/providers/openai-compatible/usage.ts";
 import type { Usage } from "../../src/providers/types.ts";
 import { mergeCounts } from "../../src/providers/usage.ts";
+import { usageInBody } from "../../src/providers/openai-compatible/usage-in-body.ts";
 
 const µ$ = (micro: number): number => micro * 1_000;
 
@@ -221,5 +222,130 @@ describe("bundled price lookup", () => {
     expect(bundledPrice("nope", "gpt-4o")).toBeUndefined();
     expect(bundledPrice("openai", "constructor")).toBeUndefined();
     expect(bundledPrice("constructor", "x")).toBeUndefined();
+  });
+});
+
+describe("usage the audit found mispriced (issue 11), each against a hand computation", () => {
+  it("xAI reports reasoning outside completion_tokens (total = prompt + completion + reasoning): reasoning is billed as output", () => {
+    const raw = {
+      prompt_tokens: 10_120,
+      completion_tokens: 1_499,
+      total_tokens: 14_428,
+      prompt_tokens_details: { text_tokens: 10_120, audio_tokens: 0, image_tokens: 0, cached_tokens: 128 },
+      completion_tokens_details: { reasoning_tokens: 2_809, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    };
+    const grok = price("xai", "grok-4.3");
+    expect(grok).toMatchObject({ input: 1.25, output: 2.5, cachedInput: 0.2 });
+    // The preset says so, and the counts say so on their own (for any OpenAI-compatible provider).
+    for (const u of [usage(normaliseOpenAIUsage(raw, "reasoning-apart")), usage(normaliseOpenAIUsage(raw))]) {
+      expect(u).toMatchObject({ prompt_tokens: 10_120, completion_tokens: 4_308, total_tokens: 14_428, completion_tokens_details: { reasoning_tokens: 2_809 } });
+      // 9,992 × $1.25 + 128 × $0.20 + (1,499 + 2,809) × $2.50 = 12,490 + 25.6 + 10,770 = 23,285.6 µ$ ($0.0232856; $0.0162631 without the reasoning)
+      expect(costNanos(grok, u)).toBe(23_285_600);
+    }
+    const mini = price("xai", "grok-3-mini");
+    const small = usage(normaliseOpenAIUsage({ prompt_tokens: 200, completion_tokens: 20, total_tokens: 1_200, completion_tokens_details: { reasoning_tokens: 980 } }, "reasoning-apart"));
+    // 200 × $0.30 + (20 + 980) × $0.50 = 60 + 500 = 560 µ$ (70 µ$ without the reasoning: 8× under)
+    expect(costNanos(mini, small)).toBe(µ$(560));
+    // OpenAI's meaning (reasoning inside completion, total = prompt + completion) is left as it is.
+    const openai = usage(normaliseOpenAIUsage({ prompt_tokens: 200, completion_tokens: 1_000, total_tokens: 1_200, completion_tokens_details: { reasoning_tokens: 980 } }));
+    expect(openai.completion_tokens).toBe(1_000);
+  });
+
+  it("Perplexity deep research: reasoning and citation tokens and search queries at the usage root, each at its rate", () => {
+    const deep = price("perplexity", "sonar-deep-research");
+    expect(deep).toMatchObject({ input: 2, output: 8, reasoning: 3, fees: { search: 0.005, citationPerMTok: 2 } });
+    const u = usage(normaliseOpenAIUsage({ prompt_tokens: 108, completion_tokens: 3_256, total_tokens: 3_364, citation_tokens: 7_299, num_search_queries: 74, reasoning_tokens: 73_248 }, "reasoning-apart"));
+    expect(u).toMatchObject({ completion_tokens: 76_504, completion_tokens_details: { reasoning_tokens: 73_248 }, billing: { searches: 74, citationTokens: 7_299 } });
+    // 108 × $2 + 3,256 × $8 + 73,248 × $3 + 7,299 citation × $2 + 74 × $0.005
+    // = 216 + 26,048 + 219,744 + 14,598 + 370,000 = 630,606 µ$
+    const costed = priceUsage(deep, u);
+    expect(costed.nanos).toBe(µ$(630_606));
+    expect(costed.parts).toMatchObject({ input: µ$(216), output: µ$(26_048), reasoning: µ$(219_744), fees: µ$(384_598) });
+    expect(costed.unpriced).toEqual([]);
+  });
+
+  it("Perplexity Sonar: a request fee by the reported search context size", () => {
+    const sonar = price("perplexity", "sonar");
+    expect(sonar.fees?.request).toEqual({ low: 0.005, medium: 0.008, high: 0.012 });
+    const u = usage(normaliseOpenAIUsage({ prompt_tokens: 1_440, completion_tokens: 500, total_tokens: 1_940, search_context_size: "medium", num_search_queries: 1 }, "reasoning-apart"));
+    // 1,440 × $1 + 500 × $1 + $0.008 = 1,440 + 500 + 8,000 = 9,940 µ$
+    expect(costNanos(sonar, u)).toBe(µ$(9_940));
+    // No size reported: the dearest ($0.012), never the cheapest: 1,940 + 12,000 µ$
+    expect(costNanos(sonar, { prompt_tokens: 1_440, completion_tokens: 500, total_tokens: 1_940 })).toBe(µ$(13_940));
+  });
+
+  it("OpenAI audio tokens at the audio rates (part of prompt and completion)", () => {
+    const audio = price("openai", "gpt-4o-audio-preview");
+    expect(audio).toMatchObject({ input: 2.5, output: 10, audioInput: 40, audioOutput: 80 });
+    const u = usage(normaliseOpenAIUsage({
+      prompt_tokens: 1_000,
+      completion_tokens: 2_000,
+      total_tokens: 3_000,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 800 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 1_800 },
+    }));
+    // 200 text × $2.50 + 800 audio × $40 + 200 text × $10 + 1,800 audio × $80 = 500 + 32,000 + 2,000 + 144,000 = 178,500 µ$ ($0.1785; $0.0225 as text)
+    expect(costNanos(audio, u)).toBe(µ$(178_500));
+  });
+
+  it("Gemini audio from the per-modality token counts", () => {
+    const flash = price("gemini", "gemini-2.5-flash");
+    expect(flash).toMatchObject({ input: 0.3, audioInput: 1 });
+    const u = usage(normaliseGeminiUsage({ promptTokenCount: 1_000, promptTokensDetails: [{ modality: "TEXT", tokenCount: 200 }, { modality: "AUDIO", tokenCount: 800 }], candidatesTokenCount: 100 }));
+    expect(u.prompt_tokens_details?.audio_tokens).toBe(800);
+    // 200 × $0.30 + 800 × $1 + 100 × $2.50 = 60 + 800 + 250 = 1,110 µ$
+    expect(costNanos(flash, u)).toBe(µ$(1_110));
+  });
+
+  it("OpenAI service tiers: billed at the tier the answer names", () => {
+    const gpt = price("openai", "gpt-5.6");
+    const counts = { prompt_tokens: 12_000, completion_tokens: 2_100, total_tokens: 14_100 };
+    // standard: 12,000 × $5 + 2,100 × $30 = 60,000 + 63,000 = 123,000 µ$
+    expect(costNanos(gpt, { ...counts, billing: { serviceTier: "default" } })).toBe(µ$(123_000));
+    // priority: 12,000 × $10 + 2,100 × $60 = 120,000 + 126,000 = 246,000 µ$
+    expect(priceUsage(gpt, { ...counts, billing: { serviceTier: "priority" } })).toMatchObject({ nanos: µ$(246_000), tier: "priority" });
+    // flex: 12,000 × $2.50 + 2,100 × $15 = 30,000 + 31,500 = 61,500 µ$
+    expect(costNanos(gpt, { ...counts, billing: { serviceTier: "flex" } })).toBe(µ$(61_500));
+    // read from the answer's root, non-streamed
+    const body = new TextEncoder().encode(JSON.stringify({ id: "x", choices: [], usage: { prompt_tokens: 12_000, completion_tokens: 2_100 }, service_tier: "priority", system_fingerprint: "fp" }));
+    expect(usageInBody(body, normaliseOpenAIUsage, true).usage?.billing?.serviceTier).toBe("priority");
+    // a tier with no rates: billed at standard, and said so
+    expect(priceUsage(price("xai", "grok-4.3"), { ...counts, billing: { serviceTier: "priority" } }).unpriced).toEqual(["service_tier priority"]);
+  });
+
+  it("Bedrock 1-hour cache writes (cacheDetails) at the 1-hour rate", () => {
+    const model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    expect(price("bedrock", model)).toMatchObject({ input: 3.3, cacheWrite: 4.125, cacheWrite1h: 6.6 });
+    const u = usage(normaliseConverseUsage({ inputTokens: 1_000, outputTokens: 100, cacheWriteInputTokens: 3_000, cacheDetails: [{ ttl: "1h", inputTokens: 2_000 }, { ttl: "5m", inputTokens: 1_000 }] }));
+    expect(u.prompt_tokens_details).toEqual({ cached_tokens: 0, cache_write_tokens: 3_000, cache_write_1h_tokens: 2_000 });
+    // 1,000 × $3.30 + 1,000 × $4.125 + 2,000 × $6.60 + 100 × $16.50 = 3,300 + 4,125 + 13,200 + 1,650 = 22,275 µ$ (18,150 with every write at 5 minutes)
+    expect(costNanos(price("bedrock", model), u)).toBe(µ$(22_275));
+  });
+
+  it("Anthropic web searches at $10 per 1,000; uses without a price are reported, never guessed", () => {
+    const sonnet = price("anthropic", "claude-sonnet-4-5");
+    expect(sonnet.fees).toEqual({ webSearchTool: 0.01 });
+    const u = usage(normaliseAnthropicUsage({ input_tokens: 5_000, output_tokens: 400, server_tool_use: { web_search_requests: 3, web_fetch_requests: 2 } }));
+    // 5,000 × $3 + 400 × $15 + 3 × $0.01 = 15,000 + 6,000 + 30,000 = 51,000 µ$ (web fetches are free)
+    expect(priceUsage(sonnet, u)).toMatchObject({ nanos: µ$(51_000), unpriced: [] });
+    const xai = usage(normaliseOpenAIUsage({ prompt_tokens: 100, completion_tokens: 10, server_side_tool_usage_details: { web_search_calls: 2 } }, "reasoning-apart"));
+    expect(priceUsage(price("xai", "grok-4.3"), xai).unpriced).toEqual(["web_search_calls ×2"]);
+  });
+
+  it("the price data's inconsistent entries are repaired (never cheaper than the truth) or left out", () => {
+    // ft:gpt-4o-2024-11-20 has its read price in the write field: reads at $1.875, writes as input
+    expect(price("openai", "ft:gpt-4o-2024-11-20")).toEqual({ input: 3.75, output: 15, cachedInput: 1.875, maxOutputTokens: 16_384, maxInputTokens: 128_000 });
+    // a paid model with a free side is unpriced (counted, never free)
+    expect(bundledPrice("bedrock", "twelvelabs.pegasus-1-2-v1:0")).toBeUndefined();
+    // a priority rate below the standard one is raised to it
+    expect(price("openai", "gpt-5-nano").serviceTiers?.priority?.output).toBe(0.4);
+  });
+
+  it("never throws or loses exactness on absurd counts: saturates at the largest exact amount", () => {
+    const dear: ModelPrice = { input: 100_000, output: 100_000 };
+    expect(costNanos(dear, { prompt_tokens: 1e15, completion_tokens: 1e15, total_tokens: 2e15 })).toBe(Number.MAX_SAFE_INTEGER);
+    expect(costNanos(dear, { prompt_tokens: Infinity, completion_tokens: NaN, total_tokens: NaN })).toBe(Number.MAX_SAFE_INTEGER);
+    // exact, with one rounding (half up): 100,001 × $0.0375 = 3,750.0375 µ$ = 3,750,037.5 nanos → 3,750,038
+    expect(costNanos({ input: 0.0375, output: 0 }, { prompt_tokens: 100_001, completion_tokens: 0, total_tokens: 100_001 })).toBe(3_750_038);
   });
 });

@@ -1,11 +1,26 @@
 import { describe, expect, it } from "vitest";
 import { costNanos } from "../../src/metering/cost.ts";
-import { IMAGE_TOKEN_BOUND, SERVER_TOOL_TOKEN_BOUND, TOOL_PROMPT_TOKEN_BOUND, inputBound } from "../../src/metering/input-bound.ts";
+import { IMAGE_TOKEN_BOUND, PDF_PAGE_TOKEN_BOUND, SERVER_TOOL_TOKEN_BOUND, TOOL_PROMPT_TOKEN_BOUND, inputBound } from "../../src/metering/input-bound.ts";
+import { pdfPages } from "../../src/metering/pdf-pages.ts";
+import { chatRequestSchema } from "../../src/http/schemas.ts";
+import { pdfBase64 } from "../support/pdf.ts";
 import { nanosCeil } from "../../src/metering/money.ts";
 import { priceOverrideSchema, toModelPrice, toPriceFields } from "../../src/metering/price-overrides.ts";
 import { bundledPrice } from "../../src/metering/price-table.ts";
 import type { ModelPrice } from "../../src/metering/types.ts";
-import { DEFAULT_MAX_INPUT_TOKENS, DEFAULT_OUTPUT_TOKEN_BOUND, callTotal, callWorstCase, choicesOf, outputCap } from "../../src/metering/worst-case.ts";
+import {
+  DEFAULT_MAX_INPUT_TOKENS,
+  DEFAULT_OUTPUT_TOKEN_BOUND,
+  MAX_REQUESTED_OUTPUT_TOKENS,
+  OUTPUT_TOKENS_PER_SEARCH,
+  billableTiers,
+  callTotal,
+  callWorstCase,
+  choicesOf,
+  outputCap,
+  requestBounds,
+  type RequestBounds,
+} from "../../src/metering/worst-case.ts";
 import type { Usage } from "../../src/providers/types.ts";
 
 /** The input bound's token count (metering/input-bound.ts). */
@@ -262,5 +277,83 @@ describe("worst-case cost", () => {
         }
       }
     }
+  });
+});
+
+describe("worst cases the audit found too low (issue 11)", () => {
+  const bounds = (body: Record<string, unknown>, bytes: number) => inputBound(body, bytes).then((input) => requestBounds(body, input));
+  const call = (p: ModelPrice, tiers: ModelPrice[] | null, cap: number, b: RequestBounds): number =>
+    nanosCeil(callTotal(callWorstCase({ price: p, tiers: tiers ?? [p], outputCap: cap, reasoningBeyondCap: false }, b)));
+
+  it("bounds an inline PDF by its pages, plain or in compressed object streams; one it cannot read by the context window", async () => {
+    for (const objectStreams of [false, true]) {
+      const pdf = await pdfBase64(3, { objectStreams });
+      const [body, bytes] = sent({ model: "claude-sonnet-4-5", max_tokens: 100, messages: [{ role: "user", content: [{ type: "document", source: { type: "base64", media_type: "application/pdf", data: pdf } }, { type: "text", text: "Summarise." }] }] });
+      // the base64 leaves the count and 3 pages × 4,608 come in
+      expect(await inputBound(body, bytes), `object streams: ${objectStreams}`).toMatchObject({ tokens: bytes - pdf.length + 3 * PDF_PAGE_TOKEN_BOUND });
+    }
+    // A hundred pages in a few kilobytes: their bytes would bound them at a fraction of their cost.
+    const hundred = await pdfBase64(100, { objectStreams: true });
+    expect(hundred.length).toBeLessThan(20_000);
+    const [file, fileBytes] = sent({ messages: [{ role: "user", content: [{ type: "file", file: { filename: "a.pdf", file_data: `data:application/pdf;base64,${hundred}` } }] }] });
+    expect((await inputBound(file, fileBytes)).tokens).toBe(fileBytes - `data:application/pdf;base64,${hundred}`.length + 100 * PDF_PAGE_TOKEN_BOUND);
+    // a larger /Count than there are page objects wins (errs high)
+    expect(await pdfPages(await pdfBase64(2, { declaredCount: 40 }))).toBe(40);
+    // not a PDF, garbage, a PDF without pages: unbounded
+    for (const data of ["bm90IGEgcGRm", "%%%", btoa("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF")]) {
+      const [odd, oddBytes] = sent({ messages: [{ role: "user", content: [{ type: "document", source: { type: "base64", media_type: "application/pdf", data } }] }] });
+      expect((await inputBound(odd, oddBytes)).tokens, data).toBe(Infinity);
+    }
+  });
+
+  it("reserves audio input and output at the audio rates when the request may carry or ask for audio", async () => {
+    const audio = price("openai", "gpt-4o-audio-preview");
+    const [text, textBytes] = sent({ messages: [{ role: "user", content: "hi" }], max_completion_tokens: 1_000 });
+    const [spoken, spokenBytes] = sent({ modalities: ["text", "audio"], audio: { voice: "alloy", format: "wav" }, messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }] }], max_completion_tokens: 1_000 });
+    // text only: input × $2.50 + 1,000 × $10
+    expect(call(audio, null, 1_000, await bounds(text, textBytes))).toBe(textBytes * 2_500 + 10_000_000);
+    // audio both ways: input × $40 + 1,000 × $80
+    expect(call(audio, null, 1_000, await bounds(spoken, spokenBytes))).toBe(spokenBytes * 40_000 + 80_000_000);
+  });
+
+  it("reserves at the tier a request asks for: priority at the dearer of priority and standard, flex at flex", async () => {
+    const gpt = price("openai", "gpt-5.6");
+    const [body, bytes] = sent({ messages: [{ role: "user", content: "hi" }], max_completion_tokens: 1_000 });
+    const b = await bounds(body, bytes);
+    const [standard, priority, flex] = [billableTiers(gpt, null), billableTiers(gpt, "priority"), billableTiers(gpt, "flex")];
+    // input at the dearest input-side rate of the tier (cache writes: $6.25, $12.50, $3.125) + 1,000 × output ($30, $60, $15)
+    expect(call(gpt, standard, 1_000, b)).toBe(bytes * 6_250 + 30_000_000);
+    expect(call(gpt, priority, 1_000, b)).toBe(bytes * 12_500 + 60_000_000);
+    expect(call(gpt, flex, 1_000, b)).toBe(bytes * 3_125 + 15_000_000);
+    // a tier the model has no rates for cannot be bounded
+    expect(billableTiers(price("xai", "grok-4.3"), "priority")).toBeNull();
+  });
+
+  it("reserves per-use fees: a web search tool's searches (max_uses, else what the output cap allows), a request fee at the dearest size", async () => {
+    const sonnet = price("anthropic", "claude-sonnet-4-5");
+    const chat = { max_tokens: 1_000, messages: [{ role: "user", content: "News?" }] };
+    const [plain, plainBytes] = sent(chat);
+    // no search tool: no search fee
+    expect(call(sonnet, null, 1_000, await bounds(plain, plainBytes))).toBe(plainBytes * 6_000 + 15_000_000);
+    const withSearch = async (tool: Record<string, unknown>): Promise<number> => {
+      const [body, bytes] = sent({ ...chat, tools: [{ type: "web_search_20250305", name: "web_search", ...tool }] });
+      return call(sonnet, null, 1_000, await bounds(body, bytes));
+    };
+    // the whole context window (no maxInputTokens in the table: DEFAULT_MAX_INPUT_TOKENS) × $12 (1-hour writes above 200k) + 1,000 × $22.50, + searches × $0.01
+    const base = DEFAULT_MAX_INPUT_TOKENS * 12_000 + 22_500_000;
+    expect(await withSearch({ max_uses: 5 })).toBe(base + 5 * 10_000_000);
+    expect(await withSearch({})).toBe(base + Math.ceil(1_000 / OUTPUT_TOKENS_PER_SEARCH) * 10_000_000);
+    const sonar = price("perplexity", "sonar");
+    const [ask, askBytes] = sent({ messages: [{ role: "user", content: "News?" }], max_tokens: 100 });
+    // input × $1 + 100 × $1 + the high context size's $0.012
+    expect(call(sonar, null, 100, await bounds(ask, askBytes))).toBe(askBytes * 1_000 + 100_000 + 12_000_000);
+  });
+
+  it("a huge price, window or cap never makes an amount that is not exact: it saturates, and the cap a client may send is bounded", async () => {
+    const override = toModelPrice(priceOverrideSchema.parse({ provider: "openai", model: "absurd", inputPerMTok: 100_000, outputPerMTok: 100_000, maxInputTokens: 100_000_000 }));
+    const [body, bytes] = sent({ messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-x" } }] }], max_tokens: MAX_REQUESTED_OUTPUT_TOKENS, n: 128 });
+    expect(call(override, null, MAX_REQUESTED_OUTPUT_TOKENS, await bounds(body, bytes))).toBe(Number.MAX_SAFE_INTEGER);
+    expect(chatRequestSchema.safeParse({ model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 1e15 }).success).toBe(false);
+    expect(chatRequestSchema.safeParse({ model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: MAX_REQUESTED_OUTPUT_TOKENS }).success).toBe(true);
   });
 });

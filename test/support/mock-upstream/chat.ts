@@ -39,10 +39,13 @@ export async function chat(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
     finish = 'length';
   }
   const prompt = promptTokens(body.messages);
-  const usage = {
+  // `mock.usage`: a provider's own usage object, sent as it is (xAI's, Perplexity's, audio counts, …).
+  const usage = isObj(mock.usage) ? mock.usage : {
     prompt_tokens: prompt, completion_tokens: deltas.length, total_tokens: prompt + deltas.length,
     prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 },
   };
+  // OpenAI names the tier it served at: the one asked for when it has capacity, else "default".
+  const tier = typeof mock.serviceTier === 'string' ? mock.serviceTier : body.service_tier === 'priority' || body.service_tier === 'flex' ? body.service_tier : 'default';
   const id = `chatcmpl-${randomHex()}`;
   const created = Math.floor(Date.now() / 1000);
   const call = toolCall(body, mock);
@@ -50,12 +53,13 @@ export async function chat(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
   if (body.stream === true) {
     const so = body.stream_options;
     const includeUsage = isObj(so) && so.include_usage === true && mock.noUsage !== true;
-    return stream(ctx, mock, chunkEvents(id, created, body.model, deltas, finish, includeUsage ? usage : undefined, mock));
+    return stream(ctx, mock, chunkEvents(id, created, body.model, deltas, finish, includeUsage ? usage : undefined, mock, tier));
   }
   send(ctx, 200, JSON.stringify({
     id, object: 'chat.completion', created, model: body.model,
     choices: [{ index: 0, message: { role: 'assistant', content: deltas.join(''), refusal: null }, logprobs: null, finish_reason: finish }],
     ...(mock.noUsage === true ? {} : { usage }),
+    service_tier: tier,
     system_fingerprint: 'fp_mock',
   }));
 }
@@ -101,12 +105,12 @@ function answerWithToolCall(ctx: Ctx, body: Obj, mock: Obj, a: { id: string; cre
 }
 
 /** Builds the SSE events of one streamed completion; chunks are assembled from string templates for speed. */
-function chunkEvents(id: string, created: number, model: string, deltas: string[], finish: string, usage: object | undefined, mock: Obj): string[] {
+function chunkEvents(id: string, created: number, model: string, deltas: string[], finish: string, usage: object | undefined, mock: Obj, tier: string): string[] {
   if (mock.firstEventError === true) {
     const message = typeof mock.errorMessage === 'string' ? mock.errorMessage : STATUS_DEFAULTS[500]![0];
     return [`data: ${errorJson(message, 'server_error', null, null)}\n\n`];
   }
-  const head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":"fp_mock","choices":`;
+  const head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"service_tier":${JSON.stringify(tier)},"system_fingerprint":"fp_mock","choices":`;
   const tail = usage ? ',"usage":null}\n\n' : '}\n\n'; // with include_usage OpenAI sends usage:null on every chunk
   const chunk = (delta: string, finishReason: string | null): string =>
     `${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${JSON.stringify(finishReason)}}]${tail}`;
