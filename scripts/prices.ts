@@ -1,5 +1,5 @@
 /**
- * `npm run prices [path/to/model_prices_and_context_window.json]`: derives the
+ * `npm run prices [path/to/model_prices_and_context_window.json] [--out file]`: derives the
  * gateway's bundled price table (src/metering/bundled-prices.ts) from LiteLLM's
  * price map (BerriAI/litellm, MIT licence). Only chat and embedding models of
  * the gateway's provider presets are kept, keyed by the model name the gateway
@@ -274,6 +274,8 @@ function toPrice(preset: string, entry: Entry): ModelPrice | null {
 
 /** A rate repaired, for the run's log. */
 type Note = (what: string) => void;
+/** A tier's rates, to repair in place (the copy keeps the tier's other fields). */
+type WritableRates = { -readonly [K in keyof TierRates]?: number | undefined };
 
 /**
  * One tier's rates made consistent, never cheaper than the truth: a cache read
@@ -284,7 +286,7 @@ type Note = (what: string) => void;
  * a read price typed into the write field (`ft:gpt-4o-2024-11-20`).
  */
 function saneTier<T extends TierRates>(tier: T, note: Note): T {
-  const r = { ...tier } as Record<string, number | undefined>;
+  const r = { ...tier } as unknown as WritableRates;
   const drop = (name: keyof TierRates, why: string): void => {
     note(`${name} ${r[name]} ${why}`);
     delete r[name];
@@ -308,7 +310,7 @@ function saneTier<T extends TierRates>(tier: T, note: Note): T {
 
 /** `tier` with each rate below `floor`'s raised to it: a tier that must not bill below another (long context, priority). */
 function atLeast<T extends TierRates>(tier: T, floor: TierRates, what: string, note: Note): T {
-  const r = { ...tier } as Record<string, number | undefined>;
+  const r = { ...tier } as unknown as WritableRates;
   for (const name of ["input", "output", "cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "audioInput", "audioOutput"] as const) {
     const own = r[name];
     const min = floor[name];
@@ -367,7 +369,12 @@ const ordered = (price: object): object =>
 const jsString = (json: string): string => `'${json.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 
 function main(): void {
-  const source = resolve(process.argv[2] ?? DEFAULT_SOURCE);
+  // `npm run prices [source.json] [--out file.ts]`: the output defaults to the bundled table.
+  const args = process.argv.slice(2);
+  const outAt = args.indexOf("--out");
+  const output = outAt === -1 ? OUTPUT : resolve(args[outAt + 1] ?? OUTPUT);
+  const positional = args.filter((_, i) => i !== outAt && i !== outAt + 1);
+  const source = resolve(positional[0] ?? DEFAULT_SOURCE);
   const data = JSON.parse(readFileSync(source, "utf8")) as Record<string, unknown>;
   const lastUpdated = typeof data.last_updated === "string" ? data.last_updated.slice(0, 10) : "unknown";
   const presets = new Map(PROVIDER_PRESETS.map((p) => [p.name, p]));
@@ -439,8 +446,8 @@ export const BUNDLED_PRICES: Readonly<Record<string, string>> = {
 ${lines.join("\n")}
 };
 `;
-  writeFileSync(OUTPUT, file);
-  console.log(`Wrote ${OUTPUT} from ${source} (last_updated ${lastUpdated}): ${total} models, ${file.length} bytes.`);
+  writeFileSync(output, file);
+  console.log(`Wrote ${output} from ${source} (last_updated ${lastUpdated}): ${total} models, ${file.length} bytes.`);
   console.log(summary.join("\n"));
   if (corrections.length > 0) console.log(`${corrections.length} Claude 1-hour cache-write rates set to 2× input:\n  ${corrections.join("\n  ")}`);
   if (windowNotes.length > 0) console.log(`${windowNotes.length} context windows left out (the default cap applies):\n  ${windowNotes.join("\n  ")}`);
