@@ -30,12 +30,18 @@ export function budgetRefusal(status: BudgetStatus, worst: Nanos): GatewayError 
   );
 }
 
-/** 402: only unpriced targets, under a hard budget that could not bound them. */
-export function unpricedRefusal(plan: Plan): GatewayError {
-  const models = plan.attempts.map((a) => `${a.provider.name}/${a.model}`).join(", ");
+/**
+ * 402: only targets nothing bounds, under a hard budget or a per-request cap: no price at all, or
+ * (`why`) none for what the request asks, such as a service tier the price map has no rates for.
+ */
+export function unpricedRefusal(plan: Plan, why: (attempt: Plan["attempts"][number]) => string | undefined): GatewayError {
+  const targets = plan.attempts.map((a) => {
+    const reason = why(a);
+    return `${a.provider.name}/${a.model}${reason === undefined ? "" : ` at ${reason}`}`;
+  });
   return new GatewayError(
     402,
-    `No price is known for ${models}, so a hard budget cannot bound what this request would cost. ` +
+    `No price is known for ${targets.join(", ")}, so a hard budget cannot bound what this request would cost. ` +
       "An admin can set its price (PUT /admin/prices) or allow unpriced models on this key (allowUnpriced).",
     { code: "model_unpriced", param: "model" },
   );

@@ -41,8 +41,8 @@ export interface MeterRequest {
   readonly replan: (alias: string) => Promise<Plan>;
 }
 
-const throwUnpriced = (plan: Plan): never => {
-  throw unpricedRefusal(plan);
+const throwUnpriced = (p: Priced): never => {
+  throw unpricedRefusal(p.plan, (attempt) => p.bills.get(attempt)?.unbounded);
 };
 
 const hardBudgets = (answers: readonly ScopeAnswer[]): ScopeAnswer[] => answers.filter((a) => a.answer.status?.budget.mode === "hard");
@@ -117,7 +117,7 @@ export class RequestMeter {
     const cap = key.maxCostPerRequestUsd;
     if (cap !== undefined) {
       // A cap bounds what a request may cost: a target nothing bounds cannot be shown to fit it.
-      if (!key.allowUnpriced) this.#priced = withoutUnbounded(this.#priced) ?? throwUnpriced(this.#priced.plan);
+      if (!key.allowUnpriced) this.#priced = withoutUnbounded(this.#priced) ?? throwUnpriced(this.#priced);
       if (this.#priced.worst > usdToNanos(cap)) {
         const served = key.degradeTo !== undefined && (await degrade(key.degradeTo, "maxCostPerRequestUsd"));
         if (!served || this.#priced.worst > usdToNanos(cap)) throw perRequestCapRefusal(this.#priced, cap, body);
@@ -134,7 +134,7 @@ export class RequestMeter {
       }
       for (const { answer } of answers) if (!answer.admitted) throw budgetRefusal(answer.status, this.#priced.worst);
       if (hardBudgets(answers).length > 0 && !key.allowUnpriced) {
-        this.#priced = withoutUnbounded(this.#priced) ?? throwUnpriced(this.#priced.plan);
+        this.#priced = withoutUnbounded(this.#priced) ?? throwUnpriced(this.#priced);
       }
       const warning = budgetWarnings(answers.map((a) => a.answer.status));
       if (warning !== null) this.headers["x-switchyard-budget-warning"] = warning;

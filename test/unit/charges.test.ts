@@ -139,6 +139,20 @@ describe("service tiers", () => {
     const { reservedUsd } = await reservedInFlight(id, () => post(key, body, env));
     expect(reservedUsd).toBe(µ$(sizeOf(body) * 12.5 + 100 * 60));
   });
+
+  it("a tier the price map has no rates for (Bedrock priority) cannot be bounded: refused under a hard budget, served with allowUnpriced", async () => {
+    const body = { model: "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", serviceTier: { type: "priority" }, max_tokens: 10, messages: [{ role: "user", content: "hi" }] };
+    const strict = await newKey();
+    await setBudget(`key:${strict.id}`, { limitUsd: 100, period: "day", mode: "hard" });
+    const refused = await post(strict.key, body);
+    expect(refused.status).toBe(402);
+    const error = (await refused.json<OpenAIError>()).error;
+    expect(error.code).toBe("model_unpriced");
+    expect(error.message).toContain("bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0 at service_tier priority");
+    const lenient = await newKey({ allowUnpriced: true });
+    await setBudget(`key:${lenient.id}`, { limitUsd: 100, period: "day", mode: "hard" });
+    expect((await post(lenient.key, body)).status).toBe(200);
+  });
 });
 
 describe("calls billed without an answer", () => {
