@@ -9,6 +9,7 @@ import type { GatewayKey } from "../auth/gateway-key.ts";
 import type { Env } from "../env.ts";
 import { priceUsage, type CostPart } from "../metering/cost.ts";
 import { estimatedUsage } from "../metering/estimate.ts";
+import { inputTokensOn } from "../metering/input-bound.ts";
 import { nanosCeil } from "../metering/money.ts";
 import { nanosToUsd, usdToNanos, type Nanos } from "../metering/types.ts";
 import { callTotal, DEFAULT_MAX_INPUT_TOKENS, type RequestBounds } from "../metering/worst-case.ts";
@@ -76,9 +77,9 @@ export class RequestCharges {
     if (!this.#finished) this.#abandoned.push({ attempt, why });
   }
 
-  /** The input the request sends `bill`'s target, estimated as an unreported prompt is: the input bound's estimate, capped at the context window. */
-  #promptEstimate(bill: TargetBill): number {
-    return Math.min(this.#request.bounds.input.estimate, bill.price?.maxInputTokens ?? DEFAULT_MAX_INPUT_TOKENS);
+  /** The input the request sends `attempt`, estimated as an unreported prompt is: the input bound's estimate on its model, capped at the context window. */
+  #promptEstimate(attempt: Attempt, bill: TargetBill): number {
+    return Math.min(inputTokensOn(this.#request.bounds.input, attempt.model).estimate, bill.price?.maxInputTokens ?? DEFAULT_MAX_INPUT_TOKENS);
   }
 
   /** The abandoned calls' charges: each its estimated input at its target's price, never above that input's worst case. */
@@ -88,7 +89,7 @@ export class RequestCharges {
       const bill = this.#billOf(attempt);
       const target = targetLabel(attempt);
       if (bill.price === null) return { target, why, costUsd: null };
-      const prompt = this.#promptEstimate(bill);
+      const prompt = this.#promptEstimate(attempt, bill);
       let cost = priceUsage(bill.price, { prompt_tokens: prompt, completion_tokens: 0, total_tokens: prompt }).nanos;
       if (bill.worst !== null) cost = Math.min(cost, nanosCeil(bill.worst.input));
       nanos += cost;
@@ -124,7 +125,7 @@ export class RequestCharges {
     const bill = this.#billOf(attempt);
     const estimate = complete && reported !== null
       ? null
-      : estimatedUsage(reported, { promptTokens: this.#promptEstimate(bill), outputTokens: produced, outputCap: bill.outputCap * this.#request.bounds.choices });
+      : estimatedUsage(reported, { promptTokens: this.#promptEstimate(attempt, bill), outputTokens: produced, outputCap: bill.outputCap * this.#request.bounds.choices });
     const used = estimate ?? (reported as Usage);
     const costed = bill.price === null ? null : priceUsage(bill.price, used);
     let answer = costed?.nanos ?? null;

@@ -19,6 +19,7 @@ import { IsolateCache } from "../config/isolate-cache.ts";
 import type { Env } from "../env.ts";
 import { GatewayError } from "../http/errors.ts";
 import type { BudgetStatus, ReserveAnswer, ReserveRequest, SpendRecord } from "./ledger-types.ts";
+import { usdToNanos } from "../metering/types.ts";
 
 export type Ledgers = NonNullable<Env["SPEND_LEDGER"]>;
 
@@ -167,12 +168,32 @@ export function recordSpend(ns: Ledgers, ctx: BackgroundWork, scopes: readonly s
     const open = batches.get(scope);
     if (open !== undefined) {
       open.records.push(record);
-      if (open.records.length >= SETTLE_BATCH_MAX) ctx.waitUntil(send(ns, scope, open));
+      if (open.records.length >= SETTLE_BATCH_MAX || nearItsLimit(scope)) ctx.waitUntil(send(ns, scope, open));
       continue;
     }
     const batch: Batch = { records: [record], sent: false };
     batches.set(scope, batch);
+    if (nearItsLimit(scope)) {
+      ctx.waitUntil(send(ns, scope, batch));
+      continue;
+    }
     const sent = new Promise<void>((resolve) => setTimeout(resolve, SETTLE_BATCH_MS)).then(() => (batch.sent ? undefined : send(ns, scope, batch)));
     ctx.waitUntil(sent);
   }
+}
+
+/** The share of a hard budget left below which settles are not batched. */
+const NEAR_LIMIT_SHARE = 0.25;
+
+/**
+ * Whether the scope's hard budget, as last heard, has less than a quarter of its limit left: then a
+ * settle goes at once, not after the batch window, so that a request arriving at another isolate
+ * right after this one finished is not refused for this one's worst case still held (the refusals
+ * that matter happen near the limit, where every call is worth it).
+ */
+function nearItsLimit(scope: string): boolean {
+  const status = heard.get(scope);
+  if (status === null || status === undefined || status.budget.mode !== "hard") return false;
+  const limit = usdToNanos(status.budget.limitUsd);
+  return limit - status.spentNanos - status.reservedNanos < limit * NEAR_LIMIT_SHARE;
 }

@@ -55,8 +55,9 @@ function billOf(attempt: Attempt, price: ModelPrice | null, body: Readonly<Recor
   const tier = serviceTierOf(asked);
   const tiers = tier === undefined ? null : billableTiers(price, tier);
   if (tiers === null) return { price, outputCap: cap, worst: null, unbounded: `service_tier ${String(asked)}`, calls };
-  const reasoningBeyondCap = attempt.provider.preset.usage === "reasoning-apart";
-  return { price, outputCap: cap, worst: callWorstCase({ price, tiers, outputCap: cap, reasoningBeyondCap }, bounds), calls };
+  // Only a model that bills reasoning apart (its own rate) is known to reason beyond the cap it is sent (Perplexity's deep research).
+  const reasoningBeyondCap = attempt.provider.preset.usage === "reasoning-apart" && price.reasoning !== undefined;
+  return { price, outputCap: cap, worst: callWorstCase({ model: attempt.model, price, tiers, outputCap: cap, reasoningBeyondCap }, bounds), calls };
 }
 
 /** Prices every target of `plan` (one KV read per model per 30 s at most: price-table.ts caches them). */

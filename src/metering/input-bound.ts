@@ -7,15 +7,25 @@
  * id, a web search) as unbounded, which the context window then caps.
  */
 import { isObject } from "../providers/json.ts";
-import { pdfPages } from "./pdf-pages.ts";
+import { pdfPagesOf } from "./pdf-pages.ts";
 
 export interface InputBound {
-  /** At most this many input tokens; Infinity when some input is not in the body (the context window caps it). */
-  readonly tokens: number;
-  /** What to charge when the provider reports no usage: text at BYTES_PER_TOKEN, each item at its bound; Infinity as above. */
-  readonly estimate: number;
-  /** Some input may be audio (input_audio, an audio or video file), billed at an audio rate where the model has one. */
+  /** Text and JSON framing, in UTF-8 bytes: every token covers at least one. */
+  readonly textBytes: number;
+  /** Tokens known one by one (embeddings' token-id arrays). */
+  readonly countedTokens: number;
+  /** Tokens the provider adds for the request's tools, by their documented bounds. */
+  readonly overheadTokens: number;
+  /** Images, inline or by URL: each costs at most its model's image bound (imageTokenBound). */
+  readonly images: number;
+  /** Pages of inline PDFs: each is an image of the page and its text. */
+  readonly pages: number;
+  /** Some input is not in the body (a file by id, a web search): only the context window bounds it. */
+  readonly unbounded: boolean;
+  /** Some input may be audio (input_audio, an audio file), billed at an audio rate where the model has one. */
   readonly audio: boolean;
+  /** At most this many input tokens at the default image bound (what rate limits count); Infinity when unbounded. */
+  readonly tokens: number;
 }
 
 /**
@@ -32,12 +42,37 @@ export interface InputBound {
 export const IMAGE_TOKEN_BOUND = 4_096;
 
 /**
- * Tokens one PDF page can cost: Anthropic puts each page in the context as its
- * text (documented as about 1,500–3,000 tokens a page) and as an image (≤ 1,600
- * tokens); OpenAI does the same; Gemini bills 258 a page (560 at Gemini 3's
- * default media resolution).
+ * Models that bill an image as far more tokens than IMAGE_TOKEN_BOUND (at a
+ * lower price): OpenAI's gpt-4o-mini counts 2,833 + 5,667 per 512-px tile, up to
+ * 8 tiles at high detail, 48,169 tokens. Matched in the model name, so an
+ * OpenRouter or Azure deployment of it counts too when its name says so.
  */
-export const PDF_PAGE_TOKEN_BOUND = 4_608;
+const IMAGE_HEAVY: ReadonlyArray<readonly [RegExp, number]> = [[/gpt-4o-mini/, 48_169]];
+
+/** Tokens one image can cost on `model`. */
+export function imageTokenBound(model: string): number {
+  for (const [pattern, tokens] of IMAGE_HEAVY) if (pattern.test(model)) return tokens;
+  return IMAGE_TOKEN_BOUND;
+}
+
+/**
+ * The text of one PDF page: Anthropic documents about 1,500–3,000 tokens a page
+ * (beside the page's image); OpenAI extracts the text and adds an image of each
+ * page too; Gemini bills 258 a page in all (560 at Gemini 3's default media
+ * resolution). A page of a printed document holds no more; a page crafted to
+ * carry more text than print does is not covered.
+ */
+export const PDF_PAGE_TEXT_TOKEN_BOUND = 3_000;
+
+/** Tokens one PDF page can cost on `model`: its image and its text. */
+export const pdfPageTokenBound = (model: string): number => imageTokenBound(model) + PDF_PAGE_TEXT_TOKEN_BOUND;
+
+/** The input tokens of `bound` on `model`: its bound, and its estimate (text at BYTES_PER_TOKEN); Infinity when unbounded. */
+export function inputTokensOn(bound: InputBound, model: string): { readonly tokens: number; readonly estimate: number } {
+  if (bound.unbounded) return { tokens: Infinity, estimate: Infinity };
+  const items = bound.countedTokens + bound.overheadTokens + bound.images * imageTokenBound(model) + bound.pages * pdfPageTokenBound(model);
+  return { tokens: bound.textBytes + items, estimate: Math.ceil(bound.textBytes / BYTES_PER_TOKEN) + items };
+}
 
 /**
  * The system prompt a provider adds when a request declares tools: Anthropic
@@ -67,7 +102,6 @@ const CLIENT_RUN_TOOL = /^(?:computer|text_editor|bash|memory)_/;
 /** Non-image files Gemini reads by URL from an `image_url` part (src/providers/gemini/contents.ts): a PDF or media, not an image. */
 const MEDIA_URL = /\.(?:pdf|mp3|wav|mp4|txt)(?:[?#]|$)/i;
 /** Media whose sound is billed as audio (Gemini bills a video's soundtrack as audio tokens). */
-const AUDIO_MEDIA = /^(?:audio|video)\//;
 const AUDIO_URL = /\.(?:mp3|wav|mp4)(?:[?#]|$)/i;
 /** Inline file types whose bytes bound their tokens (text); anything else (office documents are zip archives) does not. */
 const TEXT_MEDIA = /^(?:text\/|application\/(?:json|xml|csv))/;
@@ -83,19 +117,20 @@ function dataUrl(url: string): { type: string; data: string } | null {
   return { type: (head.split(";")[0] ?? "").toLowerCase(), data: head.endsWith(";base64") ? url.slice(comma + 1) : "" };
 }
 
-/** The walk's running totals: bytes to take out of the body's count, tokens to add in their place. */
+/** The walk's running totals: bytes to take out of the body's count, and what to count in their place. */
 class Tally {
   removedBytes = 0;
-  itemTokens = 0;
+  overheadTokens = 0;
+  images = 0;
   unbounded = false;
   audio = false;
   /** Inline PDFs whose pages are still to be counted (an async read), with the bytes they take out. */
   readonly pdfs: string[] = [];
 
-  /** Inline content of `bytes` bytes billed at most `tokens` tokens. */
-  item(bytes: number, tokens: number): void {
+  /** An image of `bytes` bytes in the body (0 for one by URL or id). */
+  image(bytes: number): void {
     this.removedBytes += bytes;
-    this.itemTokens += tokens;
+    this.images++;
   }
 
   /** An inline file of `type` whose base64 text is `data` (its whole source string `bytes` long). */
@@ -104,9 +139,13 @@ class Tally {
       this.removedBytes += bytes;
       this.pdfs.push(data);
     } else if (type.startsWith("image/")) {
-      this.item(bytes, IMAGE_TOKEN_BOUND);
-    } else if (AUDIO_MEDIA.test(type)) {
-      this.audio = true; // sound and video: their bytes bound their tokens
+      this.image(bytes);
+    } else if (type.startsWith("audio/")) {
+      this.audio = true; // sound: its bytes bound its tokens (tens of tokens a second, against kilobytes)
+    } else if (type.startsWith("video/")) {
+      // Gemini bills a video by its length (~263 tokens a second, its sound as audio), not its bytes: a still video is tiny.
+      this.audio = true;
+      this.unbounded = true;
     } else if (!TEXT_MEDIA.test(type)) {
       this.unbounded = true;
     }
@@ -115,12 +154,12 @@ class Tally {
   /** OpenAI `image_url` ({url}, or the URL itself from older clients); Gemini also reads PDFs and media from it. */
   imageUrl(image: unknown): void {
     const url = isObject(image) ? image.url : image;
-    if (typeof url !== "string") return this.item(0, IMAGE_TOKEN_BOUND);
+    if (typeof url !== "string") return this.image(0);
     const inline = dataUrl(url);
     if (inline !== null) return this.inlineFile(inline.type, inline.data, url.length);
     if (AUDIO_URL.test(url)) this.audio = true;
     if (MEDIA_URL.test(url)) this.unbounded = true;
-    else this.item(0, IMAGE_TOKEN_BOUND);
+    else this.image(0);
   }
 
   /** One content array (OpenAI parts or Anthropic blocks), and the content nested in it. */
@@ -129,9 +168,9 @@ class Tally {
       if (!isObject(block) || this.unbounded) continue;
       if (block.type === "image_url") this.imageUrl(block.image_url);
       else if (block.type === "image") {
-        // Anthropic: `source` is base64 data, a URL or a Files API id; any image costs at most IMAGE_TOKEN_BOUND.
+        // Anthropic: `source` is base64 data, a URL or a Files API id; any image costs at most its bound.
         const data = isObject(block.source) && block.source.type === "base64" ? block.source.data : undefined;
-        this.item(typeof data === "string" ? data.length : 0, IMAGE_TOKEN_BOUND);
+        this.image(typeof data === "string" ? data.length : 0);
       } else if (block.type === "input_audio") this.audio = true;
       else if (block.type === "file") this.file(block.file);
       else if (block.type === "document") this.document(block.source);
@@ -165,11 +204,11 @@ class Tally {
    */
   tools(tools: unknown): void {
     if (!Array.isArray(tools) || tools.length === 0) return;
-    this.itemTokens += TOOL_PROMPT_TOKEN_BOUND;
+    this.overheadTokens += TOOL_PROMPT_TOKEN_BOUND;
     for (const tool of tools) {
       // OpenAI tools are {type:"function"}, Anthropic client tools {name, input_schema}: their bytes count them.
       if (isObject(tool) && typeof tool.type === "string" && tool.type !== "function" && tool.type !== "custom" && tool.input_schema === undefined) {
-        if (CLIENT_RUN_TOOL.test(tool.type)) this.itemTokens += SERVER_TOOL_TOKEN_BOUND;
+        if (CLIENT_RUN_TOOL.test(tool.type)) this.overheadTokens += SERVER_TOOL_TOKEN_BOUND;
         else this.unbounded = true;
       }
     }
@@ -183,19 +222,22 @@ function referencedInput(body: Readonly<Record<string, unknown>>): boolean {
   return google?.cached_content !== undefined;
 }
 
+const EMPTY: InputBound = { textBytes: 0, countedTokens: 0, overheadTokens: 0, images: 0, pages: 0, unbounded: false, audio: false, tokens: 0 };
+const textOnly = (bytes: number): InputBound => ({ ...EMPTY, textBytes: bytes, tokens: bytes });
+
 /** Embeddings: token-id arrays count one token per id (far below their bytes); text counts its bytes. */
 function embeddingsBound(input: unknown, bodyBytes: number): InputBound {
-  const text = { tokens: bodyBytes, estimate: Math.ceil(bodyBytes / BYTES_PER_TOKEN), audio: false };
-  if (!Array.isArray(input) || input.length === 0) return text;
-  if (typeof input[0] === "number") return { tokens: input.length, estimate: input.length, audio: false };
-  if (!Array.isArray(input[0])) return text;
+  if (!Array.isArray(input) || input.length === 0) return textOnly(bodyBytes);
+  if (typeof input[0] === "number") return { ...EMPTY, countedTokens: input.length, tokens: input.length };
+  if (!Array.isArray(input[0])) return textOnly(bodyBytes);
   let tokens = 0;
   for (const ids of input) tokens += Array.isArray(ids) ? ids.length : bodyBytes;
   tokens = Math.min(tokens, bodyBytes);
-  return { tokens, estimate: tokens, audio: false };
+  return { ...EMPTY, countedTokens: tokens, tokens };
 }
 
-const UNBOUNDED: InputBound = { tokens: Infinity, estimate: Infinity, audio: false };
+/** The most inline PDFs one request has counted: past it, the rest of its input is taken as unbounded. */
+const MAX_PDFS = 32;
 
 /**
  * The input bound of a chat (OpenAI or Anthropic Messages) or embeddings body
@@ -203,18 +245,19 @@ const UNBOUNDED: InputBound = { tokens: Infinity, estimate: Infinity, audio: fal
  * byte, so the bytes sent bound the tokens, JSON syntax covering the chat
  * template's few tokens per message; inline images and PDFs are the exception
  * (a 2 MB base64 image is ~1,600 tokens, not 2M; a 20 kB PDF may be a hundred
- * pages), so their data is taken out and IMAGE_TOKEN_BOUND or
- * PDF_PAGE_TOKEN_BOUND a page put in. A PDF whose pages cannot be counted, and
- * input not in the body (a document or file by URL or id, a server tool that
- * feeds fetched content back, a Gemini cached content), make the bound
- * Infinity: the worst case then takes the model's context window. Content
- * arrays are walked only when a message has one; PDFs are read only when the
- * body has one (the only asynchronous part).
+ * pages), so their data is taken out and counted as images and pages, which
+ * each target bounds by its model (inputTokensOn). A PDF whose pages cannot be
+ * counted, a video, and input not in the body (a document or file by URL or
+ * id, a server tool that feeds fetched content back, a Gemini cached content)
+ * make the bound unbounded: the worst case then takes the model's context
+ * window. Content arrays are walked only when a message has one; PDFs are read
+ * only when the body has one (the only asynchronous part).
  */
 export async function inputBound(body: Readonly<Record<string, unknown>>, bodyBytes: number): Promise<InputBound> {
   const messages = body.messages;
-  if (!Array.isArray(messages)) return body.input !== undefined ? embeddingsBound(body.input, bodyBytes) : { tokens: bodyBytes, estimate: Math.ceil(bodyBytes / BYTES_PER_TOKEN), audio: false };
-  if (referencedInput(body)) return UNBOUNDED;
+  if (!Array.isArray(messages)) return body.input !== undefined ? embeddingsBound(body.input, bodyBytes) : textOnly(bodyBytes);
+  const unbounded = (audio: boolean): InputBound => ({ ...EMPTY, textBytes: bodyBytes, unbounded: true, audio, tokens: Infinity });
+  if (referencedInput(body)) return unbounded(false);
   const tally = new Tally();
   tally.tools(body.tools);
   if (isObject(body.audio) || (Array.isArray(body.modalities) && body.modalities.includes("audio"))) tally.audio = true; // earlier audio answers come back as input
@@ -225,12 +268,18 @@ export async function inputBound(body: Readonly<Record<string, unknown>>, bodyBy
     // An earlier audio answer referred to by id (OpenAI): its audio tokens are input the body does not carry.
     if (isObject(message.audio)) tally.unbounded = tally.audio = true;
   }
-  if (tally.unbounded) return { ...UNBOUNDED, audio: tally.audio };
-  for (const pdf of tally.pdfs) {
-    const pages = await pdfPages(pdf);
-    if (pages === null) return { ...UNBOUNDED, audio: tally.audio };
-    tally.itemTokens += pages * PDF_PAGE_TOKEN_BOUND;
-  }
-  const textBytes = Math.max(0, bodyBytes - tally.removedBytes);
-  return { tokens: textBytes + tally.itemTokens, estimate: Math.ceil(textBytes / BYTES_PER_TOKEN) + tally.itemTokens, audio: tally.audio };
+  if (tally.unbounded || tally.pdfs.length > MAX_PDFS) return unbounded(tally.audio);
+  const pages = await pdfPagesOf(tally.pdfs);
+  if (pages === null) return unbounded(tally.audio);
+  const bound: InputBound = {
+    textBytes: Math.max(0, bodyBytes - tally.removedBytes),
+    countedTokens: 0,
+    overheadTokens: tally.overheadTokens,
+    images: tally.images,
+    pages,
+    unbounded: false,
+    audio: tally.audio,
+    tokens: 0,
+  };
+  return { ...bound, tokens: inputTokensOn(bound, "").tokens };
 }

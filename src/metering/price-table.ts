@@ -8,7 +8,7 @@ import { IsolateCache } from "../config/isolate-cache.ts";
 import type { Env } from "../env.ts";
 import { BUNDLED_PRICES } from "./bundled-prices.ts";
 import { priceKey, readOverride, toModelPrice } from "./price-overrides.ts";
-import type { ModelPrice } from "./types.ts";
+import type { ModelPrice, ServiceTier, TieredRates } from "./types.ts";
 
 /** How long an isolate trusts what it read about an override (present or absent). KV itself may lag ~60 s across locations. */
 const OVERRIDE_TTL_MS = 30_000;
@@ -108,7 +108,24 @@ export function withBundledDefaults(override: ModelPrice, bundled: ModelPrice | 
   if (bundled === undefined) return override;
   const inherited: Record<string, unknown> = {};
   for (const field of INHERITED) if (override[field] === undefined && bundled[field] !== undefined) inherited[field] = bundled[field];
+  if (override.serviceTiers === undefined && bundled.serviceTiers !== undefined) inherited.serviceTiers = tiersAsMultiples(override, bundled);
   return { ...override, ...inherited };
+}
+
+/**
+ * The bundled entry's service tiers as the same multiples of the override's
+ * rates (priority bills every rate at one multiple of standard): a negotiated
+ * rate keeps priority and flex requests reservable. Rates a tier leaves out
+ * follow from these (rates.ts ratesAtTier).
+ */
+function tiersAsMultiples(override: ModelPrice, bundled: ModelPrice): NonNullable<ModelPrice["serviceTiers"]> {
+  const tiers: Partial<Record<ServiceTier, TieredRates>> = {};
+  for (const [name, tier] of Object.entries(bundled.serviceTiers ?? {}) as Array<[ServiceTier, TieredRates]>) {
+    const inRatio = bundled.input > 0 ? tier.input / bundled.input : 1;
+    const outRatio = bundled.output > 0 ? tier.output / bundled.output : 1;
+    tiers[name] = { input: override.input * inRatio, output: override.output * outRatio };
+  }
+  return tiers;
 }
 
 

@@ -6,8 +6,8 @@
  */
 import { isObject } from "../providers/json.ts";
 import { feeAt } from "./cost.ts";
-import type { InputBound } from "./input-bound.ts";
-import { maxPico, picoOfUsd, tokensAt, type Pico } from "./money.ts";
+import { inputTokensOn, type InputBound } from "./input-bound.ts";
+import { maxPico, picoOfUsd, tokensAt, wholeTokens, type Pico } from "./money.ts";
 import { effectiveRates, inLongContext, ratesAtTier, type EffectiveRates } from "./rates.ts";
 import type { ModelPrice, ServiceTier, TieredRates } from "./types.ts";
 
@@ -34,9 +34,15 @@ export const OUTPUT_TOKENS_PER_SEARCH = 8;
 
 const positiveInt = (v: unknown): number | undefined => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : undefined);
 
-/** The output cap the client asked for: `max_completion_tokens` (which includes reasoning), else `max_tokens`. */
-export const requestedOutputCap = (body: Readonly<Record<string, unknown>>): number | undefined =>
-  positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens);
+/**
+ * The output cap the client asked for: `max_completion_tokens` (which includes reasoning) or
+ * `max_tokens`, the larger when both are set (providers differ in which one they read).
+ */
+export function requestedOutputCap(body: Readonly<Record<string, unknown>>): number | undefined {
+  const a = positiveInt(body.max_completion_tokens);
+  const b = positiveInt(body.max_tokens);
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
+}
 
 /**
  * The output cap of one choice on one target: the cap sent upstream and the
@@ -44,15 +50,17 @@ export const requestedOutputCap = (body: Readonly<Record<string, unknown>>): num
  * reserved is the one that is sent upstream"). The client's own cap; else the
  * smaller of the model's cap in its price and the adapter's own ceiling for
  * the model (an adapter that must send a cap, as Anthropic's, sends this one);
- * else DEFAULT_OUTPUT_TOKEN_BOUND. A requested cap above the model's is kept:
- * the table's cap may be stale, and a provider that refuses the request costs
- * nothing anyway.
+ * else the context window (an answer never outgrows it); else
+ * DEFAULT_OUTPUT_TOKEN_BOUND. A requested cap above the model's is kept: the
+ * table's cap may be stale, and a provider that refuses the request costs
+ * nothing anyway. Where nothing is sent, the provider's own default applies,
+ * which for OpenAI-compatible APIs is the model's output cap in the table.
  */
 export function outputCap(body: Readonly<Record<string, unknown>>, price: ModelPrice | null, adapterCeiling: number | undefined): number {
   const requested = requestedOutputCap(body);
   if (requested !== undefined) return requested;
   const known = [price?.maxOutputTokens, adapterCeiling].filter((n): n is number => n !== undefined);
-  return known.length > 0 ? Math.min(...known) : DEFAULT_OUTPUT_TOKEN_BOUND;
+  return known.length > 0 ? Math.min(...known) : (price?.maxInputTokens ?? DEFAULT_OUTPUT_TOKEN_BOUND);
 }
 
 /** Choices a chat request asks for (`n`); the prompt is billed once, each choice's output apart. */
@@ -104,14 +112,16 @@ export interface CallWorstCase {
   readonly fees: Pico;
 }
 
-/** One target's terms for the worst case: its price, the tier it may bill at, its output cap, and how its provider counts reasoning. */
+/** One target's terms for the worst case: its model, price, the tiers it may bill at, its output cap, and how its provider counts reasoning. */
 export interface TargetTerms {
+  /** The provider's model name (some bill an image as many more tokens: input-bound.ts imageTokenBound). */
+  readonly model: string;
   readonly price: ModelPrice;
   /** The tiers the answer may be billed at: the standard rates and those of the tier asked for (priority bills above standard). */
   readonly tiers: readonly TieredRates[];
   /** Output tokens of one choice (outputCap). */
   readonly outputCap: number;
-  /** The provider reports reasoning outside the completion and its cap (xAI, Perplexity): up to the model's own cap more. */
+  /** The model's reasoning is reported and billed apart from the completion and its cap (Perplexity's deep research): up to the model's own cap more. */
   readonly reasoningBeyondCap: boolean;
 }
 
@@ -145,7 +155,7 @@ const maxOutputRate = (r: EffectiveRates, audio: boolean): number => Math.max(r.
 export function callWorstCase(terms: TargetTerms, bounds: RequestBounds): CallWorstCase {
   const { price } = terms;
   const window = price.maxInputTokens ?? DEFAULT_MAX_INPUT_TOKENS;
-  const inputTokens = Math.min(bounds.input.tokens, window);
+  const inputTokens = Math.min(inputTokensOn(bounds.input, terms.model).tokens, window);
   let outputTokens = 0;
   if (bounds.output) {
     const perChoice = terms.reasoningBeyondCap ? terms.outputCap + (price.maxOutputTokens ?? DEFAULT_OUTPUT_TOKEN_BOUND) : terms.outputCap;
@@ -176,7 +186,7 @@ function feesWorstCase(price: ModelPrice, bounds: RequestBounds, outputTokens: n
   if (perSearch !== undefined) {
     const byOutput = Math.max(1, Math.ceil(outputTokens / OUTPUT_TOKENS_PER_SEARCH));
     const searches = onItsOwn === undefined ? (bounds.webSearch?.maxUses ?? byOutput) : byOutput;
-    pico += BigInt(searches) * picoOfUsd(perSearch);
+    pico += wholeTokens(searches) * picoOfUsd(perSearch);
   }
   if (fees.citationPerMTok !== undefined) pico += tokensAt(window, fees.citationPerMTok);
   return pico;

@@ -175,6 +175,8 @@ async function runHedged(run: Run, hedgeAfterMs: number): Promise<Executed> {
   type Settled = { id: number; attempt: Attempt; result: Answered | AttemptFailure; record: CallRecord };
   // Each racing call has its own cancel: the winner's must stay live, its body is still to be read.
   const racing = new Map<number, { settled: Promise<Settled>; cancel: AbortController; attempt: Attempt }>();
+  /** How each call ended, once it has (a call can end before the loop takes it off `racing`). */
+  const outcomes = new Map<number, Answered | AttemptFailure>();
   let next = 0;
   let newestStartedAt = 0;
 
@@ -186,7 +188,10 @@ async function runHedged(run: Run, hedgeAfterMs: number): Promise<Executed> {
       const id = run.calls;
       const cancel = new AbortController();
       newestStartedAt = Date.now();
-      const settled = run.call(attempt, request, cancel.signal, id).then(({ result, record }) => ({ id, attempt, result, record }));
+      const settled = run.call(attempt, request, cancel.signal, id).then(({ result, record }) => {
+        outcomes.set(id, result);
+        return { id, attempt, result, record };
+      });
       racing.set(id, { cancel, settled, attempt });
       return;
     }
@@ -217,8 +222,9 @@ async function runHedged(run: Run, hedgeAfterMs: number): Promise<Executed> {
     // Whatever ended the run (an answer, a final error, a bug), the calls still racing lose.
     const cancelledAt = Date.now();
     for (const [id, { cancel, settled, attempt: loser }] of racing) {
-      // The provider has the request and may bill its input, answered or not.
-      run.abandon(id, loser, "hedge_lost");
+      // The provider has the request and may bill its input, answered or not; a call that already failed (an error status) was not billed.
+      const outcome = outcomes.get(id);
+      if (outcome === undefined || !("kind" in outcome)) run.abandon(id, loser, "hedge_lost");
       cancel.abort("another target answered first");
       settled.then(({ attempt, result, record }) => {
         discard(result);

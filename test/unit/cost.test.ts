@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { costNanos, priceUsage } from "../../src/metering/cost.ts";
-import { bundledPrice } from "../../src/metering/price-table.ts";
+import { bundledPrice, withBundledDefaults } from "../../src/metering/price-table.ts";
 import { effectiveRates } from "../../src/metering/rates.ts";
 import type { ModelPrice } from "../../src/metering/types.ts";
 import { normaliseAnthropicUsage } from "../../src/providers/anthropic/usage.ts";
@@ -347,5 +347,22 @@ describe("usage the audit found mispriced (issue 11), each against a hand comput
     expect(costNanos(dear, { prompt_tokens: Infinity, completion_tokens: NaN, total_tokens: NaN })).toBe(Number.MAX_SAFE_INTEGER);
     // exact, with one rounding (half up): 100,001 × $0.0375 = 3,750.0375 µ$ = 3,750,037.5 nanos → 3,750,038
     expect(costNanos({ input: 0.0375, output: 0 }, { prompt_tokens: 100_001, completion_tokens: 0, total_tokens: 100_001 })).toBe(3_750_038);
+  });
+});
+
+describe("overrides", () => {
+  it("inherit the bundled entry's limits, fees, audio rates, and its service tiers as the same multiples of the override's rates", () => {
+    const bundled = price("openai", "gpt-5.6");
+    const override: ModelPrice = { input: 4, output: 24 };
+    const merged = withBundledDefaults(override, bundled);
+    expect(merged).toMatchObject({ input: 4, output: 24, maxOutputTokens: 128_000, maxInputTokens: 1_050_000 });
+    // priority is 2× and flex ½× the standard rates in the bundled entry
+    expect(merged.serviceTiers).toEqual({ priority: { input: 8, output: 48 }, flex: { input: 2, output: 12 } });
+    // 1,000 × $8 + 100 × $48 = 8,000 + 4,800 = 12,800 µ$
+    expect(costNanos(merged, { prompt_tokens: 1_000, completion_tokens: 100, total_tokens: 1_100, billing: { serviceTier: "priority" } })).toBe(µ$(12_800));
+    // what the override sets itself wins
+    expect(withBundledDefaults({ input: 4, output: 24, maxOutputTokens: 1_000 }, bundled).maxOutputTokens).toBe(1_000);
+    const sonnet = withBundledDefaults({ input: 2, output: 10 }, price("anthropic", "claude-sonnet-4-5"));
+    expect(sonnet.fees).toEqual({ webSearchTool: 0.01 });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { costNanos } from "../../src/metering/cost.ts";
-import { IMAGE_TOKEN_BOUND, PDF_PAGE_TOKEN_BOUND, SERVER_TOOL_TOKEN_BOUND, TOOL_PROMPT_TOKEN_BOUND, inputBound } from "../../src/metering/input-bound.ts";
+import { IMAGE_TOKEN_BOUND, SERVER_TOOL_TOKEN_BOUND, TOOL_PROMPT_TOKEN_BOUND, imageTokenBound, inputBound, inputTokensOn, pdfPageTokenBound, type InputBound } from "../../src/metering/input-bound.ts";
 import { pdfPages } from "../../src/metering/pdf-pages.ts";
 import { chatRequestSchema } from "../../src/http/schemas.ts";
 import { pdfBase64 } from "../support/pdf.ts";
@@ -30,13 +30,16 @@ const inputTokenBound = async (body: Record<string, unknown>, bytes: number): Pr
 const outputTokenBound = (body: Record<string, unknown>, p: ModelPrice): number =>
   !Array.isArray(body.messages) && body.input !== undefined ? 0 : outputCap(body, p, undefined) * choicesOf(body);
 
+/** An input bound of `tokens` tokens of text (Infinity: unbounded). */
+const textInput = (tokens: number): InputBound => ({ textBytes: tokens, countedTokens: 0, overheadTokens: 0, images: 0, pages: 0, unbounded: !Number.isFinite(tokens), audio: false, tokens });
+
 /** One call's worst case at standard rates for `inputTokens` of text and `outputTokens`, in nano-dollars. */
 const worstCaseNanos = (p: ModelPrice, inputTokens: number, outputTokens: number): number =>
   nanosCeil(
     callTotal(
       callWorstCase(
-        { price: p, tiers: [p], outputCap: outputTokens, reasoningBeyondCap: false },
-        { input: { tokens: inputTokens, estimate: inputTokens, audio: false }, output: true, choices: 1, audioOutput: false, webSearch: null },
+        { model: "", price: p, tiers: [p], outputCap: outputTokens, reasoningBeyondCap: false },
+        { input: textInput(inputTokens), output: true, choices: 1, audioOutput: false, webSearch: null },
       ),
     ),
   );
@@ -83,7 +86,9 @@ describe("input token bound", () => {
       model: "openai/gpt-4o-audio-preview",
       messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: BIG_BASE64.slice(0, 10_000), format: "wav" } }, { type: "file", file: { filename: "a.csv", file_data: `data:text/csv;base64,${BIG_BASE64.slice(0, 10_000)}` } }] }],
     });
-    expect(await inputBound(body, bytes)).toEqual({ tokens: bytes, estimate: Math.ceil(bytes / 4), audio: true });
+    const bound = await inputBound(body, bytes);
+    expect(bound).toMatchObject({ textBytes: bytes, tokens: bytes, audio: true, unbounded: false });
+    expect(inputTokensOn(bound, "gpt-4o-audio-preview")).toEqual({ tokens: bytes, estimate: Math.ceil(bytes / 4) });
     // An office document is a zip archive: its bytes bound nothing.
     const [docx, docxBytes] = sent({ messages: [{ role: "user", content: [{ type: "file", file: { filename: "a.docx", file_data: `data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,${BIG_BASE64.slice(0, 1_000)}` } }] }] });
     expect(await inputTokenBound(docx, docxBytes)).toBe(Infinity);
@@ -282,28 +287,76 @@ describe("worst-case cost", () => {
 
 describe("worst cases the audit found too low (issue 11)", () => {
   const bounds = (body: Record<string, unknown>, bytes: number) => inputBound(body, bytes).then((input) => requestBounds(body, input));
-  const call = (p: ModelPrice, tiers: ModelPrice[] | null, cap: number, b: RequestBounds): number =>
-    nanosCeil(callTotal(callWorstCase({ price: p, tiers: tiers ?? [p], outputCap: cap, reasoningBeyondCap: false }, b)));
+  const call = (p: ModelPrice, tiers: ModelPrice[] | null, cap: number, b: RequestBounds, model = ""): number =>
+    nanosCeil(callTotal(callWorstCase({ model, price: p, tiers: tiers ?? [p], outputCap: cap, reasoningBeyondCap: false }, b)));
 
   it("bounds an inline PDF by its pages, plain or in compressed object streams; one it cannot read by the context window", async () => {
     for (const objectStreams of [false, true]) {
       const pdf = await pdfBase64(3, { objectStreams });
       const [body, bytes] = sent({ model: "claude-sonnet-4-5", max_tokens: 100, messages: [{ role: "user", content: [{ type: "document", source: { type: "base64", media_type: "application/pdf", data: pdf } }, { type: "text", text: "Summarise." }] }] });
-      // the base64 leaves the count and 3 pages × 4,608 come in
-      expect(await inputBound(body, bytes), `object streams: ${objectStreams}`).toMatchObject({ tokens: bytes - pdf.length + 3 * PDF_PAGE_TOKEN_BOUND });
+      // the base64 leaves the count and 3 pages come in, each an image (4,096) and its text (3,000)
+      expect(await inputBound(body, bytes), `object streams: ${objectStreams}`).toMatchObject({ pages: 3, tokens: bytes - pdf.length + 3 * 7_096 });
     }
+    expect(pdfPageTokenBound("claude-sonnet-4-5")).toBe(7_096);
     // A hundred pages in a few kilobytes: their bytes would bound them at a fraction of their cost.
     const hundred = await pdfBase64(100, { objectStreams: true });
     expect(hundred.length).toBeLessThan(20_000);
     const [file, fileBytes] = sent({ messages: [{ role: "user", content: [{ type: "file", file: { filename: "a.pdf", file_data: `data:application/pdf;base64,${hundred}` } }] }] });
-    expect((await inputBound(file, fileBytes)).tokens).toBe(fileBytes - `data:application/pdf;base64,${hundred}`.length + 100 * PDF_PAGE_TOKEN_BOUND);
-    // a larger /Count than there are page objects wins (errs high)
-    expect(await pdfPages(await pdfBase64(2, { declaredCount: 40 }))).toBe(40);
-    // not a PDF, garbage, a PDF without pages: unbounded
-    for (const data of ["bm90IGEgcGRm", "%%%", btoa("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF")]) {
+    expect((await inputBound(file, fileBytes)).tokens).toBe(fileBytes - `data:application/pdf;base64,${hundred}`.length + 100 * 7_096);
+    // a PDF without page objects is bounded by the objects it has (here 1)
+    expect(await pdfPages(btoa("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF"))).toBe(1);
+    // not a PDF, garbage: unbounded
+    for (const data of ["bm90IGEgcGRm", "%%%"]) {
       const [odd, oddBytes] = sent({ messages: [{ role: "user", content: [{ type: "document", source: { type: "base64", media_type: "application/pdf", data } }] }] });
       expect((await inputBound(odd, oddBytes)).tokens, data).toBe(Infinity);
     }
+  });
+
+  it("a PDF crafted to hide its pages is counted by the objects it defines, which no page can escape", async () => {
+    const plain = atob(await pdfBase64(6));
+    // 1 catalog, 1 page tree, 6 pages and their 6 content streams: 14 objects
+    const crafted = [
+      // a /Count that disagrees with the page objects
+      plain.replace("/Count 6", "/Count 2"),
+      // `/Type` spelled with a name escape, which a reader decodes: still counted
+      plain.replaceAll("/Type /Page ", "/T#79pe /Page "),
+      // a comment between /Type and /Page hides page objects from a plain match: the counts disagree
+      plain.replaceAll("/Type /Page ", "/Type %x\n/Page "),
+      // pages without /Type (readers take a node without /Kids as a page) and an indirect /Count
+      plain.replaceAll("/Type /Page ", "").replace("/Count 6", "/Count 14 0 R"),
+    ];
+    expect(await pdfPages(btoa(crafted[0]!))).toBe(14);
+    expect(await pdfPages(btoa(crafted[1]!))).toBe(6);
+    expect(await pdfPages(btoa(crafted[2]!))).toBe(14);
+    expect(await pdfPages(btoa(crafted[3]!))).toBe(14);
+    // a well-formed file is counted exactly, in plain objects or object streams
+    expect(await pdfPages(await pdfBase64(6))).toBe(6);
+    expect(await pdfPages(await pdfBase64(6, { objectStreams: true }))).toBe(6);
+  });
+
+  it("a deflate bomb, or many PDFs, cost bounded work: past the budget the input is unbounded", async () => {
+    // 64 MB of zeros in a tiny object stream
+    const zeros = new Uint8Array(64 * 1024 * 1024);
+    const packed = new Uint8Array(await new Response(new Blob([zeros]).stream().pipeThrough(new CompressionStream("deflate"))).arrayBuffer());
+    let data = "";
+    for (const b of packed) data += String.fromCharCode(b);
+    const bomb = btoa(`%PDF-1.7\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Length ${packed.length} /Filter /FlateDecode >>\nstream\n${data}\nendstream\nendobj\n%%EOF\n`);
+    const started = Date.now();
+    expect(await pdfPages(bomb)).toBeNull();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const many = await pdfBase64(1);
+    const [body, bytes] = sent({ messages: [{ role: "user", content: Array.from({ length: 40 }, () => ({ type: "file", file: { filename: "a.pdf", file_data: `data:application/pdf;base64,${many}` } })) }] });
+    expect((await inputBound(body, bytes)).unbounded).toBe(true);
+  });
+
+  it("a video is bounded by the context window (Gemini bills its length, not its bytes), and gpt-4o-mini images by their own bound", async () => {
+    const [video, videoBytes] = sent({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:video/mp4;base64,AAAAIGZ0eXBpc29t" } }] }] });
+    expect(await inputBound(video, videoBytes)).toMatchObject({ unbounded: true, audio: true });
+    const mini = price("openai", "gpt-4o-mini");
+    expect(imageTokenBound("gpt-4o-mini")).toBe(48_169);
+    const [photo, photoBytes] = sent({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] }], max_tokens: 10 });
+    // bytes + 48,169 image tokens at $0.15 + 10 × $0.60 (at gpt-4o's 4,096 it would reserve $0.0006 for a $0.007 image)
+    expect(call(mini, null, 10, await bounds(photo, photoBytes), "gpt-4o-mini")).toBe(Math.ceil((photoBytes + 48_169) * 150 + 10 * 600));
   });
 
   it("reserves audio input and output at the audio rates when the request may carry or ask for audio", async () => {
@@ -347,6 +400,19 @@ describe("worst cases the audit found too low (issue 11)", () => {
     const [ask, askBytes] = sent({ messages: [{ role: "user", content: "News?" }], max_tokens: 100 });
     // input × $1 + 100 × $1 + the high context size's $0.012
     expect(call(sonar, null, 100, await bounds(ask, askBytes))).toBe(askBytes * 1_000 + 100_000 + 12_000_000);
+  });
+
+  it("a web search tool's max_uses too large to count is bounded, never a throw", async () => {
+    const sonnet = price("anthropic", "claude-sonnet-4-5");
+    const tools = [{ type: "web_search_20250305", name: "a", max_uses: 1e308 }, { type: "web_search_20250305", name: "b", max_uses: 1e308 }];
+    const [body, bytes] = sent({ max_tokens: 10, tools, messages: [{ role: "user", content: "hi" }] });
+    expect(call(sonnet, null, 10, await bounds(body, bytes))).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it("reserves the larger of max_completion_tokens and max_tokens when both are sent (providers read one or the other), and the window when no cap is known", () => {
+    expect(outputCap({ max_completion_tokens: 16, max_tokens: 100_000 }, price("openai", "gpt-4o"), undefined)).toBe(100_000);
+    expect(outputCap({}, { input: 1, output: 1, maxInputTokens: 262_144 }, undefined)).toBe(262_144);
+    expect(outputCap({}, { input: 1, output: 1 }, undefined)).toBe(DEFAULT_OUTPUT_TOKEN_BOUND);
   });
 
   it("a huge price, window or cap never makes an amount that is not exact: it saturates, and the cap a client may send is bounded", async () => {
