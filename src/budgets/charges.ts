@@ -17,14 +17,15 @@ import { postWebhook } from "../observability/webhook.ts";
 import type { Usage } from "../providers/types.ts";
 import type { BackgroundWork } from "../routing/health.ts";
 import type { Attempt } from "../routing/plan.ts";
+import type { AbandonedWhy } from "../routing/execute.ts";
 import type { AnswerHook } from "./admission.ts";
 import { recordSpend } from "./ledger-client.ts";
 import { targetLabel, type TargetBill } from "./request-pricing.ts";
 
-/** A call that ended without an answer but may be billed: abandoned at its deadline, or a hedge that lost the race. */
+/** A call that ended without an answer but may be billed: abandoned at its deadline, a hedge that lost the race, a 200 that could not be used. */
 export interface Abandoned {
   readonly target: string;
-  readonly why: "timeout" | "hedge_lost";
+  readonly why: AbandonedWhy;
 }
 
 /** Such a call's charge: its input, estimated (null: its model has no price). */

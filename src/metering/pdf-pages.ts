@@ -1,50 +1,71 @@
 /**
- * How many pages inline PDFs have, read from their bytes: a PDF's bytes do not
- * bound its tokens (Anthropic renders each page as an image beside its text,
- * Gemini bills 258 tokens a page; a few kilobytes of compressed PDF can hold a
- * hundred pages), but its page count does. Every page is an object of
- * `/Type /Page`, and page tree nodes carry the `/Count` of the pages below
- * them; in PDF 1.5 and later those objects may sit in compressed object
- * streams, which are inflated to look inside.
+ * How many pages inline PDFs can have, read from their bytes: a PDF's bytes do
+ * not bound its tokens (Anthropic renders each page as an image beside its
+ * text, Gemini bills 258 tokens a page; a few kilobytes of compressed PDF can
+ * hold a hundred pages), but its pages do.
  *
- * The count must not be made low by a crafted file, so it is trusted only when
- * the two readings agree (as many page objects as the page tree's largest
- * `/Count`, a direct number); otherwise it falls back to the number of objects
- * the file defines, which no page can escape (every page is an object). Name
- * escapes (`/T#79pe`) are decoded first. Null when even that cannot be read
- * (an object stream that cannot be inflated, an indirect object count): the
- * context window then bounds the input.
+ * A reader finds pages through the page tree: every page (and every inner node)
+ * is an entry of some `/Kids` array, and a reader renders at most one page per
+ * entry it follows (pdf.js and pdfium take any entry without kids of its own as
+ * a page, listed as often as it is listed). So the entries of all `/Kids`
+ * arrays in the file, its compressed object streams included, bound the pages
+ * from above, whatever `/Type` and `/Count` claim. The bound is trusted only
+ * while the syntax that could hide entries from a plain reading is absent:
+ * every `/Kids` must be a plain array of `n g R` references (no dictionary
+ * written in place, no comment, string or odd separator inside, not a
+ * reference to an array), no name this reading relies on may be spelled with
+ * `#xx` escapes, and every object stream must inflate. Otherwise null: the
+ * context window bounds the input.
  */
 
 /** Bytes as a string of one character each (PDF syntax is ASCII; the rest only needs to keep its length). */
 const LATIN1 = new TextDecoder("latin1");
-/** The most bytes inflated from one request's object streams: beyond it the count is given up rather than the memory and time. */
-const MAX_INFLATED_BYTES = 4 * 1024 * 1024;
-/** How far before `/ObjStm` its dictionary's `<<` may be. */
+/** The most compressed and inflated bytes of object streams one request reads: beyond it the count is given up rather than the time. */
+const MAX_STREAM_BYTES = 4 * 1024 * 1024;
+/** The most object streams one request reads. */
+const MAX_OBJECT_STREAMS = 256;
+/** How far before `/First` an object stream's dictionary may open. */
 const MAX_DICTIONARY_BYTES = 4 * 1024;
 
-/** A page object's type (not `/Pages`, `/PageLabel`, …). */
-const PAGE_TYPE = /\/Type\s*\/Page(?![A-Za-z0-9])/g;
-const DIRECT_COUNT = /\/Count\s+(\d{1,9})\b(?!\s+\d+\s+R)/g;
-/** A `/Count` or `/Type` given as a reference to another object: the counts cannot be read in place. */
-const INDIRECT = /\/(?:Count|Type)\s+\d+\s+\d+\s+R\b/;
-const OBJECT = /\b\d+\s+\d+\s+obj\b/g;
-const NAME_ESCAPE = /#([0-9A-Fa-f]{2})/g;
+/** A name written with a `#xx` escape (`/K#69ds` is `/Kids`), which a reader decodes and a plain match would miss. */
+const ESCAPED_NAME = /\/[^\s/<>[\]()%{}]*#[0-9A-Fa-f]{2}[^\s/<>[\]()%{}]*/g;
+/** The names this reading relies on: one spelled with escapes could hide a page tree or an object stream. */
+const RELIED_ON = new Set(["/Kids", "/First", "/Length", "/Filter", "/FlateDecode", "/DecodeParms", "/Predictor"]);
+/** More escaped names than this (compressed data makes a few by chance) and the file is not read. */
+const MAX_ESCAPED_NAMES = 100_000;
 
-/** What one piece of PDF text shows: page objects, the largest direct /Count, objects defined, and whether anything is indirect. */
-interface Seen {
-  pageObjects: number;
-  largestCount: number;
-  objects: number;
-  indirect: boolean;
+/** Whether an escaped name in `text` spells one of the names this reading relies on (or there are too many to check). */
+function hidesAName(text: string): boolean {
+  if (!text.includes("#")) return false;
+  let seen = 0;
+  for (const m of text.matchAll(ESCAPED_NAME)) {
+    if (++seen > MAX_ESCAPED_NAMES) return true;
+    if (RELIED_ON.has(m[0].replace(/#([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))))) return true;
+  }
+  return false;
+}
+const KIDS = /\/Kids/g;
+/** A `/Kids` entry as a plain array of references and nothing else, read where `/Kids` stands. */
+const PLAIN_KIDS = /\/Kids[ \t\r\n]*\[((?:[ \t\r\n]*\d+[ \t\r\n]+\d+[ \t\r\n]+R)*)[ \t\r\n]*\]/y;
+const REFERENCE = /\d+[ \t\r\n]+\d+[ \t\r\n]+R/g;
+
+/** What may still be read for this request. */
+interface Budget {
+  bytes: number;
+  streams: number;
 }
 
-function look(raw: string, seen: Seen): void {
-  const text = raw.includes("#") ? raw.replace(NAME_ESCAPE, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))) : raw;
-  for (const _ of text.matchAll(PAGE_TYPE)) seen.pageObjects++;
-  for (const m of text.matchAll(DIRECT_COUNT)) seen.largestCount = Math.max(seen.largestCount, Number(m[1]));
-  for (const _ of text.matchAll(OBJECT)) seen.objects++;
-  if (INDIRECT.test(text)) seen.indirect = true;
+/** The entries of every `/Kids` array in `text`, or null when one is not a plain array of references (or hides behind escapes). */
+function kidsEntries(text: string): number | null {
+  if (hidesAName(text)) return null;
+  let entries = 0;
+  for (const m of text.matchAll(KIDS)) {
+    PLAIN_KIDS.lastIndex = m.index;
+    const plain = PLAIN_KIDS.exec(text);
+    if (plain === null) return null;
+    entries += (plain[1] ?? "").match(REFERENCE)?.length ?? 0;
+  }
+  return entries;
 }
 
 /** The decoded bytes of a base64 text (whitespace allowed), as a binary string; null when it is not base64. */
@@ -56,22 +77,20 @@ function decodeBase64(data: string): string | null {
   }
 }
 
-/** What may still be inflated for this request, in bytes. */
-interface Budget {
-  left: number;
-}
-
 /** Inflates one zlib stream (`/FlateDecode`) within the budget; null when it is not one or does not fit. */
 async function inflate(binary: string, budget: Budget): Promise<string | null> {
-  const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  budget.bytes -= binary.length;
+  if (budget.bytes < 0) return null;
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate")).getReader();
   const out: string[] = [];
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      budget.left -= value.byteLength;
-      if (budget.left < 0) {
+      budget.bytes -= value.byteLength;
+      if (budget.bytes < 0) {
         await reader.cancel();
         return null;
       }
@@ -84,51 +103,51 @@ async function inflate(binary: string, budget: Budget): Promise<string | null> {
 }
 
 /**
- * Every object stream (`/Type /ObjStm`): its contents (inflated) are looked at, and its `/N` (the
- * objects it holds) counted. False when one cannot be read.
+ * The `/Kids` entries inside the file's object streams: every stream whose dictionary has `/First`
+ * (an object stream's required key, whatever its `/Type` says), inflated. Null when one cannot be.
  */
-async function objectStreams(pdf: string, seen: Seen, budget: Budget): Promise<boolean> {
+async function entriesInObjectStreams(pdf: string, budget: Budget): Promise<number | null> {
   const streamStart = /stream\r?\n/g;
+  let entries = 0;
   let from = 0;
   for (;;) {
-    const at = pdf.indexOf("/ObjStm", from);
-    if (at === -1) return true;
+    const at = pdf.indexOf("/First", from);
+    if (at === -1) return entries;
+    if (--budget.streams < 0) return null;
     streamStart.lastIndex = at;
     const start = streamStart.exec(pdf);
     const end = start === null ? -1 : pdf.indexOf("endstream", start.index);
-    if (start === null || end === -1) return false;
     const open = pdf.lastIndexOf("<<", at);
-    if (open === -1 || at - open > MAX_DICTIONARY_BYTES) return false;
+    if (start === null || end === -1 || open === -1 || at - open > MAX_DICTIONARY_BYTES) return null;
     const dictionary = pdf.slice(open, start.index);
-    if (!/\/FlateDecode\b/.test(dictionary) || /\/DecodeParms|\/Predictor/.test(dictionary)) return false;
-    const n = /\/N\s+(\d{1,9})\b(?!\s+\d+\s+R)/.exec(dictionary);
-    if (n === null) return false;
-    seen.objects += Number(n[1]);
+    if (!/\/FlateDecode\b/.test(dictionary) || /\/DecodeParms|\/Predictor/.test(dictionary)) return null;
     // The data is /Length bytes when that is a number; else up to the end-of-line before `endstream`.
     const dataStart = start.index + start[0].length;
-    const length = /\/Length\s+(\d+)\b(?!\s+\d+\s+R)/.exec(dictionary);
+    const length = /\/Length[ \t\r\n]+(\d+)\b(?![ \t\r\n]+\d+[ \t\r\n]+R)/.exec(dictionary);
     const data = length !== null ? pdf.slice(dataStart, dataStart + Number(length[1])) : pdf.slice(dataStart, end).replace(/\r?\n?$/, "");
     const inflated = await inflate(data, budget);
-    if (inflated === null) return false;
-    look(inflated, seen);
+    const inner = inflated === null ? null : kidsEntries(inflated);
+    if (inner === null) return null;
+    entries += inner;
     from = end;
   }
 }
 
-/** The page count of one base64 PDF: trusted when its readings agree, else its object count; null when unreadable. */
+/** The most pages one base64 PDF can show a reader, or null when its bytes cannot say. */
 async function countPages(base64: string, budget: Budget): Promise<number | null> {
   const pdf = decodeBase64(base64);
   if (pdf === null || !pdf.startsWith("%PDF")) return null;
-  const seen: Seen = { pageObjects: 0, largestCount: 0, objects: 0, indirect: false };
-  look(pdf, seen);
-  if (pdf.includes("/ObjStm") && !(await objectStreams(pdf, seen, budget))) return null;
-  if (!seen.indirect && seen.pageObjects > 0 && seen.pageObjects === seen.largestCount) return seen.pageObjects;
-  return seen.objects > 0 ? seen.objects : null;
+  const plain = kidsEntries(pdf);
+  if (plain === null) return null;
+  const packed = await entriesInObjectStreams(pdf, budget);
+  if (packed === null) return null;
+  // A file without a page tree is read as one page at most (a reader may take the root for a page).
+  return Math.max(1, plain + packed);
 }
 
-/** The pages of one request's inline PDFs in all, or null when any cannot be counted (or anything about them fails). */
+/** The pages of one request's inline PDFs in all, or null when any cannot be bounded (or anything about them fails). */
 export async function pdfPagesOf(pdfs: readonly string[]): Promise<number | null> {
-  const budget: Budget = { left: MAX_INFLATED_BYTES };
+  const budget: Budget = { bytes: MAX_STREAM_BYTES, streams: MAX_OBJECT_STREAMS };
   let pages = 0;
   try {
     for (const pdf of pdfs) {
@@ -142,5 +161,5 @@ export async function pdfPagesOf(pdfs: readonly string[]): Promise<number | null
   return pages;
 }
 
-/** The page count of one base64 PDF (pdfPagesOf). */
+/** The page bound of one base64 PDF (pdfPagesOf). */
 export const pdfPages = (base64: string): Promise<number | null> => pdfPagesOf([base64]);

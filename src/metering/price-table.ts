@@ -109,7 +109,17 @@ export function withBundledDefaults(override: ModelPrice, bundled: ModelPrice | 
   const inherited: Record<string, unknown> = {};
   for (const field of INHERITED) if (override[field] === undefined && bundled[field] !== undefined) inherited[field] = bundled[field];
   if (override.serviceTiers === undefined && bundled.serviceTiers !== undefined) inherited.serviceTiers = tiersAsMultiples(override, bundled);
+  // A long-context tier is a multiple of the standard rates too (GPT-5.4 bills twice its input above 272k).
+  const long = bundled.longContext;
+  if (override.longContext === undefined && long !== undefined) inherited.longContext = { ...asMultiples(override, bundled, long), threshold: long.threshold };
   return { ...override, ...inherited };
+}
+
+/** `tier`'s input and output as the same multiples of `override`'s as they are of `bundled`'s. */
+function asMultiples(override: ModelPrice, bundled: ModelPrice, tier: TieredRates): TieredRates {
+  const inRatio = bundled.input > 0 ? tier.input / bundled.input : 1;
+  const outRatio = bundled.output > 0 ? tier.output / bundled.output : 1;
+  return { input: override.input * inRatio, output: override.output * outRatio };
 }
 
 /**
@@ -120,11 +130,7 @@ export function withBundledDefaults(override: ModelPrice, bundled: ModelPrice | 
  */
 function tiersAsMultiples(override: ModelPrice, bundled: ModelPrice): NonNullable<ModelPrice["serviceTiers"]> {
   const tiers: Partial<Record<ServiceTier, TieredRates>> = {};
-  for (const [name, tier] of Object.entries(bundled.serviceTiers ?? {}) as Array<[ServiceTier, TieredRates]>) {
-    const inRatio = bundled.input > 0 ? tier.input / bundled.input : 1;
-    const outRatio = bundled.output > 0 ? tier.output / bundled.output : 1;
-    tiers[name] = { input: override.input * inRatio, output: override.output * outRatio };
-  }
+  for (const [name, tier] of Object.entries(bundled.serviceTiers ?? {}) as Array<[ServiceTier, TieredRates]>) tiers[name] = asMultiples(override, bundled, tier);
   return tiers;
 }
 

@@ -22,6 +22,9 @@ export interface Executed {
   readonly trail: readonly string[];
 }
 
+/** Why a call that never answered may still be billed: its deadline passed, it lost a hedge race, or it answered 200 with something unreadable. */
+export type AbandonedWhy = "timeout" | "hedge_lost" | "unreadable";
+
 export interface ExecuteOptions {
   /** Deadline of one call when the route gives none (`ttfbTimeoutMs`). */
   readonly deadlineMs: number;
@@ -35,7 +38,7 @@ export interface ExecuteOptions {
    * deadline (`timeout`), or a hedge cancelled when another call won (`hedge_lost`). Providers may
    * bill such a call's input; metering charges it. Once per call.
    */
-  readonly onAbandoned?: ((attempt: Attempt, why: "timeout" | "hedge_lost") => void) | undefined;
+  readonly onAbandoned?: ((attempt: Attempt, why: AbandonedWhy) => void) | undefined;
 }
 
 type Build = (attempt: Attempt) => UpstreamRequest | Promise<UpstreamRequest>;
@@ -86,7 +89,7 @@ class Run {
   readonly #abandoned = new Set<number>();
 
   /** Call number `id` ended without an answer after the provider may have started on it. */
-  abandon(id: number, attempt: Attempt, why: "timeout" | "hedge_lost"): void {
+  abandon(id: number, attempt: Attempt, why: AbandonedWhy): void {
     if (this.#abandoned.has(id)) return;
     this.#abandoned.add(id);
     this.options.onAbandoned?.(attempt, why);
@@ -101,7 +104,9 @@ class Run {
     if ("kind" in result && result.kind !== "cancelled") {
       this.failures.push(result);
       this.trail.push(`${label(attempt)}=${failureLabel(result)}`);
+      // A deadline passed with the provider at work, or a 200 that could not be used: both may be billed.
       if (result.kind === "timeout") this.abandon(id, attempt, "timeout");
+      else if (result.kind === "body") this.abandon(id, attempt, "unreadable");
     }
     return called;
   }
@@ -222,9 +227,9 @@ async function runHedged(run: Run, hedgeAfterMs: number): Promise<Executed> {
     // Whatever ended the run (an answer, a final error, a bug), the calls still racing lose.
     const cancelledAt = Date.now();
     for (const [id, { cancel, settled, attempt: loser }] of racing) {
-      // The provider has the request and may bill its input, answered or not; a call that already failed (an error status) was not billed.
+      // The provider has the request and may bill its input, answered or not; a call refused with an error was not billed.
       const outcome = outcomes.get(id);
-      if (outcome === undefined || !("kind" in outcome)) run.abandon(id, loser, "hedge_lost");
+      if (outcome === undefined || !("kind" in outcome) || outcome.kind === "timeout" || outcome.kind === "body") run.abandon(id, loser, "hedge_lost");
       cancel.abort("another target answered first");
       settled.then(({ attempt, result, record }) => {
         discard(result);

@@ -364,5 +364,7 @@ describe("overrides", () => {
     expect(withBundledDefaults({ input: 4, output: 24, maxOutputTokens: 1_000 }, bundled).maxOutputTokens).toBe(1_000);
     const sonnet = withBundledDefaults({ input: 2, output: 10 }, price("anthropic", "claude-sonnet-4-5"));
     expect(sonnet.fees).toEqual({ webSearchTool: 0.01 });
+    // and the long-context tier, as multiples: Sonnet bills 2× input and 1.5× output above 200k
+    expect(sonnet.longContext).toEqual({ input: 4, output: 15, threshold: 200_000 });
   });
 });

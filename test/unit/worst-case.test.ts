@@ -303,7 +303,7 @@ describe("worst cases the audit found too low (issue 11)", () => {
     expect(hundred.length).toBeLessThan(20_000);
     const [file, fileBytes] = sent({ messages: [{ role: "user", content: [{ type: "file", file: { filename: "a.pdf", file_data: `data:application/pdf;base64,${hundred}` } }] }] });
     expect((await inputBound(file, fileBytes)).tokens).toBe(fileBytes - `data:application/pdf;base64,${hundred}`.length + 100 * 7_096);
-    // a PDF without page objects is bounded by the objects it has (here 1)
+    // a PDF without a page tree is one page at most
     expect(await pdfPages(btoa("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF"))).toBe(1);
     // not a PDF, garbage: unbounded
     for (const data of ["bm90IGEgcGRm", "%%%"]) {
@@ -312,23 +312,25 @@ describe("worst cases the audit found too low (issue 11)", () => {
     }
   });
 
-  it("a PDF crafted to hide its pages is counted by the objects it defines, which no page can escape", async () => {
+  it("a PDF crafted to hide its pages is counted by its page tree's entries, which readers follow, or not trusted at all", async () => {
     const plain = atob(await pdfBase64(6));
-    // 1 catalog, 1 page tree, 6 pages and their 6 content streams: 14 objects
-    const crafted = [
-      // a /Count that disagrees with the page objects
-      plain.replace("/Count 6", "/Count 2"),
-      // `/Type` spelled with a name escape, which a reader decodes: still counted
-      plain.replaceAll("/Type /Page ", "/T#79pe /Page "),
-      // a comment between /Type and /Page hides page objects from a plain match: the counts disagree
-      plain.replaceAll("/Type /Page ", "/Type %x\n/Page "),
-      // pages without /Type (readers take a node without /Kids as a page) and an indirect /Count
-      plain.replaceAll("/Type /Page ", "").replace("/Count 6", "/Count 14 0 R"),
-    ];
-    expect(await pdfPages(btoa(crafted[0]!))).toBe(14);
-    expect(await pdfPages(btoa(crafted[1]!))).toBe(6);
-    expect(await pdfPages(btoa(crafted[2]!))).toBe(14);
-    expect(await pdfPages(btoa(crafted[3]!))).toBe(14);
+    const count = (pdf: string): Promise<number | null> => pdfPages(btoa(pdf));
+    // What /Type and /Count claim does not matter: the six entries of /Kids do.
+    expect(await count(plain.replace("/Count 6", "/Count 2"))).toBe(6);
+    expect(await count(plain.replaceAll("/Type /Page ", "").replace("/Count 6", "/Count 1 0 R"))).toBe(6);
+    expect(await count(plain.replaceAll("/Type /Page ", "/Type %x\n/Page "))).toBe(6);
+    // one page listed a hundred times is read a hundred times
+    expect(await count(plain.replace(/\/Kids \[[^\]]*\]/, `/Kids [${"3 0 R ".repeat(100)}]`))).toBe(100);
+    // an object stream whose type is spelled with an escape is still read (its /First gives it away)
+    expect(await pdfPages(btoa(atob(await pdfBase64(6, { objectStreams: true })).replace("/Type /ObjStm", "/Type /Obj#53tm")))).toBe(6);
+    // Syntax that could hide entries from a plain reading: not trusted (the context window bounds it).
+    for (const hidden of [
+      plain.replace(/\/Kids \[[^\]]*\]/, `/Kids [${"<< /Contents 9 0 R >> ".repeat(100)}]`), // pages written in place
+      plain.replace("/Kids [3 0 R", "/Kids [3 0 R % ]\n"), // a comment that ends the array for a plain match
+      plain.replace("/Kids [", "/K#69ds ["), // an escaped name
+      plain.replace(/\/Kids \[[^\]]*\]/, "/Kids 20 0 R"), // the array elsewhere
+      plain.replace("/Kids [", "/Kids\0["), // a separator a plain match does not know
+    ]) expect(await count(hidden), hidden.slice(0, 200)).toBeNull();
     // a well-formed file is counted exactly, in plain objects or object streams
     expect(await pdfPages(await pdfBase64(6))).toBe(6);
     expect(await pdfPages(await pdfBase64(6, { objectStreams: true }))).toBe(6);
