@@ -5,7 +5,7 @@
  * reservations of requests in flight and the settled spend per day, month and
  * total, by model and end user. Rules live in spend-ledger-rules.ts, the schema
  * and its statements in spend-ledger-sql.ts, the summing of counters in
- * spend-ledger-totals.ts.
+ * spend-ledger-totals.ts, its in-memory records in spend-ledger-state.ts.
  *
  * Everything is in SQLite; memory holds only exact copies kept in step by the
  * code that writes them (the budget, the live reservations and their sum, the
@@ -16,18 +16,7 @@
  * however many calls arrive at once.
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  budgetSchema,
-  type Budget,
-  type BudgetStatus,
-  type LedgerTotals,
-  type PeriodSpend,
-  type ReserveAnswer,
-  type ReserveRequest,
-  type SpendRecord,
-  type UsageQuery,
-  type UsageReport,
-} from "../budgets/ledger-types.ts";
+import { budgetSchema, type Budget, type BudgetStatus, type LedgerTotals, type PeriodSpend, type ReserveAnswer, type ReserveRequest, type SpendRecord, type UsageQuery, type UsageReport } from "../budgets/ledger-types.ts";
 import type { Env } from "../env.ts";
 import { usdToNanos, type Nanos } from "../metering/types.ts";
 import {
@@ -48,64 +37,10 @@ import {
   rejectedRecordLog,
   type PeriodWindow,
 } from "./spend-ledger-rules.ts";
-import {
-  SCHEMA,
-  countsIn,
-  expiryChargedIds,
-  finishedAmong,
-  forgetFinished,
-  oldestFinished,
-  rememberBatch,
-  spentIn,
-  usageRows,
-} from "./spend-ledger-sql.ts";
-import { expiryCharge, negate, UsageTotals, type UsageDelta } from "./spend-ledger-totals.ts";
+import { SCHEMA, countsIn, expiryChargedIds, finishedAmong, forgetFinished, oldestFinished, rememberBatch, spentIn, usageRows } from "./spend-ledger-sql.ts";
+import { expiryCharge, negate, UsageTotals } from "./spend-ledger-totals.ts";
 import { BudgetAlerts } from "./spend-ledger-alerts.ts";
-
-/** A live reservation, as the ledger keeps it in memory beside its row. */
-interface Reservation {
-  nanos: Nanos;
-  model: string;
-  user: string;
-  createdAt: number;
-  expiresAt: number;
-}
-
-/** The budget's current period: its spend and the alerts already delivered in it. */
-interface CurrentPeriod {
-  readonly window: PeriodWindow;
-  spentNanos: Nanos;
-  readonly sentAlerts: Set<string>;
-}
-
-/** What a transaction changed, applied to the in-memory copies only once it has committed. */
-class Changes {
-  /** Reservations ended (settled, released or expired). */
-  readonly ended: string[] = [];
-  /** Ids the alarm charged at their worst case. */
-  readonly expiryCharged: string[] = [];
-  /** Expiry-charged ids corrected by a settle or release, or forgotten. */
-  readonly uncharged: string[] = [];
-  /** A row was added to `finished`. */
-  finishedAny = false;
-  spent: ReadonlyMap<string, Nanos> = new Map();
-}
-
-interface FinishedRow extends Record<string, SqlStorageValue> {
-  at: number;
-  model: string;
-  end_user: string;
-  expired_nanos: number | null;
-}
-
-const recordDelta = (r: SpendRecord): UsageDelta => ({
-  nanos: r.nanos,
-  requests: 1,
-  promptTokens: r.promptTokens,
-  completionTokens: r.completionTokens,
-  estimated: r.estimated ? 1 : 0,
-  unpriced: r.unpriced ? 1 : 0,
-});
+import { Changes, recordDelta, type CurrentPeriod, type FinishedRow, type Reservation } from "./spend-ledger-state.ts";
 
 export class SpendLedger extends DurableObject<Env> {
   #scope: string | null = null;
