@@ -97,9 +97,10 @@ function feesOf(price: ModelPrice, billing: UsageBilling | undefined, unpriced: 
 export function priceUsage(price: ModelPrice, usage: Usage): Costed {
   const unpriced: string[] = [];
   const reported = usage.billing?.serviceTier;
-  let tier = serviceTierOf(reported) ?? null;
-  let tiered = ratesAtTier(price, tier);
-  if (tiered === undefined || serviceTierOf(reported) === undefined) {
+  const named = serviceTierOf(reported);
+  let tier = named ?? null;
+  let tiered = named === undefined ? undefined : ratesAtTier(price, tier);
+  if (tiered === undefined) {
     // No rates for the tier the answer came at: billed at standard rates, and the record says so.
     unpriced.push(`service_tier ${String(reported)}`);
     tier = null;

@@ -269,7 +269,7 @@ export async function inputBound(body: Readonly<Record<string, unknown>>, bodyBy
     if (isObject(message.audio)) tally.unbounded = tally.audio = true;
   }
   if (tally.unbounded || tally.pdfs.length > MAX_PDFS) return unbounded(tally.audio);
-  const pages = await pdfPagesOf(tally.pdfs);
+  const pages = tally.pdfs.length === 0 ? 0 : await pdfPagesOf(tally.pdfs);
   if (pages === null) return unbounded(tally.audio);
   const bound: InputBound = {
     textBytes: Math.max(0, bodyBytes - tally.removedBytes),

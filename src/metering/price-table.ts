@@ -8,6 +8,7 @@ import { IsolateCache } from "../config/isolate-cache.ts";
 import type { Env } from "../env.ts";
 import { BUNDLED_PRICES } from "./bundled-prices.ts";
 import { priceKey, readOverride, toModelPrice } from "./price-overrides.ts";
+import { scaledLike } from "./rates.ts";
 import type { ModelPrice, ServiceTier, TieredRates } from "./types.ts";
 
 /** How long an isolate trusts what it read about an override (present or absent). KV itself may lag ~60 s across locations. */
@@ -111,15 +112,8 @@ export function withBundledDefaults(override: ModelPrice, bundled: ModelPrice | 
   if (override.serviceTiers === undefined && bundled.serviceTiers !== undefined) inherited.serviceTiers = tiersAsMultiples(override, bundled);
   // A long-context tier is a multiple of the standard rates too (GPT-5.4 bills twice its input above 272k).
   const long = bundled.longContext;
-  if (override.longContext === undefined && long !== undefined) inherited.longContext = { ...asMultiples(override, bundled, long), threshold: long.threshold };
+  if (override.longContext === undefined && long !== undefined) inherited.longContext = { ...scaledLike(override, bundled, long), threshold: long.threshold };
   return { ...override, ...inherited };
-}
-
-/** `tier`'s input and output as the same multiples of `override`'s as they are of `bundled`'s. */
-function asMultiples(override: ModelPrice, bundled: ModelPrice, tier: TieredRates): TieredRates {
-  const inRatio = bundled.input > 0 ? tier.input / bundled.input : 1;
-  const outRatio = bundled.output > 0 ? tier.output / bundled.output : 1;
-  return { input: override.input * inRatio, output: override.output * outRatio };
 }
 
 /**
@@ -130,7 +124,7 @@ function asMultiples(override: ModelPrice, bundled: ModelPrice, tier: TieredRate
  */
 function tiersAsMultiples(override: ModelPrice, bundled: ModelPrice): NonNullable<ModelPrice["serviceTiers"]> {
   const tiers: Partial<Record<ServiceTier, TieredRates>> = {};
-  for (const [name, tier] of Object.entries(bundled.serviceTiers ?? {}) as Array<[ServiceTier, TieredRates]>) tiers[name] = asMultiples(override, bundled, tier);
+  for (const [name, tier] of Object.entries(bundled.serviceTiers ?? {}) as Array<[ServiceTier, TieredRates]>) tiers[name] = scaledLike(override, bundled, tier);
   return tiers;
 }
 

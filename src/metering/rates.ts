@@ -45,8 +45,14 @@ function completed(base: TierRates, tier: TierRates): TierRates {
   return out as unknown as TierRates;
 }
 
-/** Every rate of `rates` times `inRatio` (input side) or `outRatio` (output side). */
-function scaled(rates: TierRates, inRatio: number, outRatio: number): TierRates {
+/**
+ * Every rate of `rates` at the multiples `to` is of `from`: input-side rates by
+ * the input multiple, output-side ones by the output multiple (a service or
+ * long-context tier bills every rate at one multiple of the standard one).
+ */
+export function scaledLike(rates: TierRates, from: TierRates, to: TierRates): TierRates {
+  const inRatio = from.input > 0 ? to.input / from.input : 1;
+  const outRatio = from.output > 0 ? to.output / from.output : 1;
   const out: Record<string, number | undefined> = { input: rates.input * inRatio, output: rates.output * outRatio };
   for (const name of INPUT_SIDE) out[name] = rates[name] === undefined ? undefined : (rates[name] as number) * inRatio;
   for (const name of OUTPUT_SIDE) out[name] = rates[name] === undefined ? undefined : (rates[name] as number) * outRatio;
@@ -69,9 +75,7 @@ export function ratesAtTier(price: ModelPrice, tier: ServiceTier | null): Tiered
   const standardLong = price.longContext;
   if (own.longContext !== undefined) return { ...base, longContext: { ...completed(base, own.longContext), threshold: own.longContext.threshold } };
   if (standardLong === undefined) return base;
-  const inRatio = price.input > 0 ? own.input / price.input : 1;
-  const outRatio = price.output > 0 ? own.output / price.output : 1;
-  return { ...base, longContext: { ...scaled(completed(price, standardLong), inRatio, outRatio), threshold: standardLong.threshold } };
+  return { ...base, longContext: { ...scaledLike(completed(price, standardLong), price, own), threshold: standardLong.threshold } };
 }
 
 /**
