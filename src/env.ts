@@ -25,6 +25,12 @@ export interface Env {
    */
   DEV_GATEWAY_KEY?: string;
   MAX_REQUEST_BYTES?: string;
+  /** Limits on a JSON body's structure, checked before parsing (src/http/json-shape.ts). */
+  MAX_JSON_CONTAINERS?: string;
+  MAX_JSON_VALUES?: string;
+  MAX_JSON_DEPTH?: string;
+  /** Largest non-streamed answer the gateway reads from a provider. */
+  MAX_ANSWER_BYTES?: string;
   UPSTREAM_TIMEOUT_MS?: string;
   STREAM_IDLE_TIMEOUT_MS?: string;
   /** Upstash Redis REST credentials (secrets) for rate limits; without them limits are off. */

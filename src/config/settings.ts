@@ -1,9 +1,14 @@
 import type { Env } from "../env.ts";
+import type { JsonShapeLimits } from "../http/json-shape.ts";
 
 /** The gateway's tunables from `[vars]`, parsed once per isolate rather than once per request. */
 export interface Settings {
   /** Largest request body accepted (413 above it). */
   maxRequestBytes: number;
+  /** How much structure a JSON body may have (objects and arrays, values, depth), checked before it is parsed. */
+  jsonShape: JsonShapeLimits;
+  /** Largest non-streamed answer held in memory to be read and charged (a 502 above it). */
+  maxAnswerBytes: number;
   /** Deadline for a stream's first byte, or a whole non-streamed answer (504 after it). */
   upstreamTimeoutMs: number;
   /** Longest silence inside a stream before it is closed with an error event. */
@@ -14,6 +19,11 @@ export interface Settings {
 
 const DEFAULTS: Settings = {
   maxRequestBytes: 10 * 1024 * 1024,
+  // Generous for real requests (a 2,000-turn conversation of multi-part messages, OpenAI's 300,000-token
+  // embeddings batches), and a worst accepted body stays under ~50 MB of heap (README "Security").
+  jsonShape: { maxContainers: 100_000, maxValues: 500_000, maxDepth: 128 },
+  // Holds a 2,048-input embeddings batch at 3,072 dimensions in base64, the SDKs' default encoding.
+  maxAnswerBytes: 48 * 1024 * 1024,
   upstreamTimeoutMs: 120_000,
   streamIdleTimeoutMs: 60_000,
   // Longer than any request should take: a long stream that outlives it is charged its worst case, then corrected when it settles.
@@ -32,6 +42,12 @@ export function settingsFor(env: Env): Settings {
   if (settings === undefined) {
     settings = {
       maxRequestBytes: positive(env.MAX_REQUEST_BYTES, DEFAULTS.maxRequestBytes),
+      jsonShape: {
+        maxContainers: positive(env.MAX_JSON_CONTAINERS, DEFAULTS.jsonShape.maxContainers),
+        maxValues: positive(env.MAX_JSON_VALUES, DEFAULTS.jsonShape.maxValues),
+        maxDepth: positive(env.MAX_JSON_DEPTH, DEFAULTS.jsonShape.maxDepth),
+      },
+      maxAnswerBytes: positive(env.MAX_ANSWER_BYTES, DEFAULTS.maxAnswerBytes),
       upstreamTimeoutMs: positive(env.UPSTREAM_TIMEOUT_MS, DEFAULTS.upstreamTimeoutMs),
       streamIdleTimeoutMs: positive(env.STREAM_IDLE_TIMEOUT_MS, DEFAULTS.streamIdleTimeoutMs),
       reservationTtlMs: positive(env.RESERVATION_TTL_MS, DEFAULTS.reservationTtlMs),

@@ -83,7 +83,7 @@ export function budgetRoutes(): Hono<AppEnv> {
   routes.put("/:scope", async (c) => {
     const scope = scopeOf(c);
     const ns = ledgers(c.env);
-    const budget = validate(budgetSchema, await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes));
+    const budget = validate(budgetSchema, await readJsonObject(c.req.raw, settingsFor(c.env)));
     if (budget.degradeTo !== undefined) await checkDegradeTarget(c.env, budget.degradeTo);
     // The ledger first: once KV lists a budget, it is enforced.
     const status = await ledgerOf(ns, scope).setBudget(scope, budget);

@@ -21,7 +21,7 @@ export function priceRoutes(): Hono<AppEnv> {
   const prices = new Hono<AppEnv>();
 
   prices.put("/", async (c) => {
-    const override = validate(priceOverrideSchema, await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes));
+    const override = validate(priceOverrideSchema, await readJsonObject(c.req.raw, settingsFor(c.env)));
     if (findPreset(override.provider) === undefined) throw invalidRequest(`Unknown provider '${override.provider}'.`, "provider");
     await writeOverride(c.env.CONFIG, override);
     // Other isolates pick it up when their cached lookup expires (30 s) and KV has propagated.

@@ -51,7 +51,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   admin.put("/routes/:alias", async (c) => {
     const alias = aliasParam(c.req.param("alias"));
-    const route = validate(routeSchema, await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes));
+    const route = validate(routeSchema, await readJsonObject(c.req.raw, settingsFor(c.env)));
     checkTargets(route);
     return c.json(await putRoute(c.env, alias, route));
   });
@@ -63,7 +63,7 @@ export function adminRoutes(): Hono<AppEnv> {
   });
 
   admin.post("/keys", async (c) => {
-    const input = validate(createKeySchema, await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes));
+    const input = validate(createKeySchema, await readJsonObject(c.req.raw, settingsFor(c.env)));
     const { secret, record } = await createKey(c.env, input);
     // The only time the secret is ever shown: KV keeps just its hash.
     return c.json({ ...record, key: secret }, 201);
@@ -73,7 +73,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   admin.patch("/keys/:id", async (c) => {
     const id = c.req.param("id");
-    const input = validate(updateKeySchema, await readJsonObject(c.req.raw, settingsFor(c.env).maxRequestBytes));
+    const input = validate(updateKeySchema, await readJsonObject(c.req.raw, settingsFor(c.env)));
     const record = KEY_ID_PATTERN.test(id) ? await updateKey(c.env, id, input) : null;
     if (record === null) throw new GatewayError(404, `No gateway key with id '${id}'.`, { code: "key_not_found", param: "id" });
     return c.json(record);

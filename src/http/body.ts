@@ -1,5 +1,7 @@
+import type { Settings } from "../config/settings.ts";
 import { encoder, readTextUpTo } from "../streaming/bytes.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
+import { checkJsonShape, type JsonShapeLimits } from "./json-shape.ts";
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError(413, `Request body is larger than this gateway's limit of ${limit} bytes.`, {
@@ -25,24 +27,28 @@ export async function readBodyText(request: Request, limit: number): Promise<str
   return text;
 }
 
+/** What bounds a body: its size, then its structure (checked before it is parsed). */
+type BodyLimits = Pick<Settings, "maxRequestBytes" | "jsonShape">;
+
 /** Parses a JSON object body; anything else is a 400 the client can act on. */
-export async function readJsonObject(request: Request, limit: number): Promise<Record<string, unknown>> {
-  return parseJsonObject(await readBodyText(request, limit));
+export async function readJsonObject(request: Request, limits: BodyLimits): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readBodyText(request, limits.maxRequestBytes), limits.jsonShape);
 }
 
 /**
  * A JSON object body and its size in UTF-8 bytes (the declared length, or
  * counted): metering bounds a request's input tokens by it.
  */
-export async function readJsonRequest(request: Request, limit: number): Promise<{ body: Record<string, unknown>; bytes: number }> {
-  const text = await readBodyText(request, limit);
+export async function readJsonRequest(request: Request, limits: BodyLimits): Promise<{ body: Record<string, unknown>; bytes: number }> {
+  const text = await readBodyText(request, limits.maxRequestBytes);
   const declared = Number(request.headers.get("content-length") ?? NaN);
   const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : encoder.encode(text).byteLength;
-  return { body: parseJsonObject(text), bytes };
+  return { body: parseJsonObject(text, limits.jsonShape), bytes };
 }
 
-function parseJsonObject(text: string): Record<string, unknown> {
+function parseJsonObject(text: string, shape: JsonShapeLimits): Record<string, unknown> {
   if (text.length === 0) throw invalidRequest("The request body is empty; expected a JSON object.", null, "invalid_json");
+  checkJsonShape(text, shape);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -14,7 +14,7 @@ import { validate } from "./validate.ts";
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const started = Date.now();
   const settings = settingsFor(c.env);
-  const { body, bytes } = await readJsonRequest(c.req.raw, settings.maxRequestBytes);
+  const { body, bytes } = await readJsonRequest(c.req.raw, settings);
   const request = validate(chatRequestSchema, body);
   const health = healthView(c.env, c.executionCtx);
   const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", health);

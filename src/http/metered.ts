@@ -9,7 +9,7 @@ import { USER_HEADER, endUserOf } from "../budgets/scopes.ts";
 import type { AppEnv } from "../env.ts";
 import { tokensInBytes } from "../metering/estimate.ts";
 import { chargeFields, logRequest, type RequestLogEntry } from "../observability/request-log.ts";
-import { withCostInBody } from "../providers/openai-compatible/usage-in-body.ts";
+import { bodyOfPieces, withCostInBody } from "../providers/openai-compatible/usage-in-body.ts";
 import type { StreamTranslator, TranslatedBody } from "../providers/types.ts";
 import type { ExecuteOptions, Executed } from "../routing/execute.ts";
 import { healthReporter } from "../routing/health-reporting.ts";
@@ -122,7 +122,7 @@ export async function chargedAnswer(
   const headers = answerHeaders(executed, "application/json", meter.headers);
   if (charge.costUsd !== null) headers.set("x-switchyard-cost-usd", String(charge.costUsd));
   if (charge.estimated) headers.set("x-switchyard-cost-estimated", "true");
-  const out = answer.costInBody && charge.costUsd !== null ? withCostInBody(body, charge.costUsd) : body.body;
+  const out = answer.costInBody && charge.costUsd !== null ? bodyOfPieces(withCostInBody(body, charge.costUsd)) : body.body;
   return new Response(out, { status: 200, headers });
 }
 

@@ -48,6 +48,29 @@ export function answeredLogEntry(
 }
 
 /**
+ * The answer with its body bounded to `limit` bytes: a declared length over it
+ * is refused before anything is read, an undeclared one is counted as it
+ * arrives and fails the read once past it, so a hostile or broken provider
+ * cannot fill the isolate's memory.
+ */
+function boundedAnswer(upstream: Response, limit: number): Response {
+  const declared = upstream.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw new Error(`the answer is larger than the gateway's limit of ${limit} bytes (MAX_ANSWER_BYTES)`);
+  if (declared !== null || upstream.body === null) return upstream;
+  let seen = 0;
+  const counted = upstream.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > limit) controller.error(new Error(`the answer is larger than the gateway's limit of ${limit} bytes (MAX_ANSWER_BYTES)`));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(counted, { status: upstream.status, headers: upstream.headers });
+}
+
+/**
  * Reads a non-streamed answer's body within the attempt's deadline (a body that
  * stalls after its headers is a 504); a body that breaks or is not what the
  * adapter expects is the provider's failure (502).
@@ -55,7 +78,7 @@ export function answeredLogEntry(
 export async function readAnswer(executed: Executed, read: (upstream: Response) => Promise<TranslatedBody>): Promise<TranslatedBody> {
   const provider = executed.attempt.provider.name;
   try {
-    return await read(executed.response);
+    return await read(boundedAnswer(executed.response, executed.attempt.provider.maxAnswerBytes));
   } catch (err) {
     if (executed.deadline.expired()) {
       throw new GatewayError(504, `The provider '${provider}' did not finish its answer within ${executed.deadline.ms} ms.`, {

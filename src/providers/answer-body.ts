@@ -1,11 +1,12 @@
 import { readBytesUpTo, readTextUpTo } from "../streaming/bytes.ts";
 
 /**
- * The largest non-streamed answer held in memory (an isolate has 128 MB). Big
- * enough for a 2,048-input embeddings batch at 3,072 dimensions in base64, the
- * SDKs' default encoding.
+ * The most a non-streamed answer may ever be held in memory (an isolate has
+ * 128 MB): MAX_ANSWER_BYTES can lower it (src/http/upstream-response.ts
+ * boundedAnswer), never raise it. Big enough for a 2,048-input embeddings batch
+ * at 3,072 dimensions in base64, the SDKs' default encoding.
  */
-const ANSWER_BODY_LIMIT = 48 * 1024 * 1024;
+export const ANSWER_BODY_LIMIT = 48 * 1024 * 1024;
 
 /** A non-streamed answer's bytes, refused (thrown) above the limit, whichever adapter reads it. */
 export async function readAnswerBytes(upstream: Response): Promise<Uint8Array> {

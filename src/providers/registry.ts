@@ -1,3 +1,4 @@
+import { settingsFor } from "../config/settings.ts";
 import type { Env } from "../env.ts";
 import { anthropicAdapter } from "./anthropic/adapter.ts";
 import { geminiAdapter } from "./gemini/adapter.ts";
@@ -49,7 +50,8 @@ function resolve(env: Env, preset: ProviderPreset): ProviderConfig | undefined {
   }
   const apiVersion = preset.apiVersion === undefined ? undefined : (readString(env, `${prefix}_API_VERSION`) ?? preset.apiVersion);
   const defaultServiceTier = readString(env, `${prefix}_SERVICE_TIER`);
-  return { name: preset.name, preset, baseUrl: baseUrl.replace(/\/+$/, ""), apiKey, apiVersion, credentials, defaultServiceTier };
+  const { maxAnswerBytes } = settingsFor(env);
+  return { name: preset.name, preset, baseUrl: baseUrl.replace(/\/+$/, ""), apiKey, apiVersion, credentials, defaultServiceTier, maxAnswerBytes };
 }
 
 /** The preset's further secrets that are set; undefined when a required one is missing. */

@@ -69,6 +69,8 @@ export interface ProviderConfig {
    * default is Priority processing): reservations bound that tier's rates.
    */
   readonly defaultServiceTier: string | undefined;
+  /** Largest non-streamed answer read from it (MAX_ANSWER_BYTES; never above answer-body.ts's ceiling). */
+  readonly maxAnswerBytes: number;
 }
 
 /**

@@ -46,7 +46,15 @@ describe("usage read from the end of a non-streamed answer", () => {
 });
 
 describe("the gateway's cost written into a non-streamed answer", () => {
-  const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+  const text = (pieces: Uint8Array[]): string => pieces.map((piece) => new TextDecoder().decode(piece)).join("");
+
+  it("sends the answer's bytes around the usage object as views of it, never a copy", () => {
+    const bytes = new TextEncoder().encode('{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":1},"id":"x"}');
+    const [before, usageObject, after] = withCostInBody({ body: bytes, usage: null }, 0.5);
+    expect(before?.buffer).toBe(bytes.buffer);
+    expect(after?.buffer).toBe(bytes.buffer);
+    expect(new TextDecoder().decode(usageObject)).toBe('{"prompt_tokens":1,"cost":0.5}');
+  });
 
   it("adds cost to the root usage object and leaves the rest of the bytes alone", () => {
     const body = '{"id":"x","choices":[{"message":{"content":"usage: {\\"a\\":1}"}}],\n "usage": {"prompt_tokens": 3, "completion_tokens": 2} }';

@@ -20,7 +20,7 @@ import { healthReporter } from "../../routing/health-reporting.ts";
  */
 export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
-  const body = await readJsonObject(c.req.raw, settings.maxRequestBytes);
+  const body = await readJsonObject(c.req.raw, settings);
   const request = validate(countTokensRequestSchema, body);
   const plan = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
   const attempts = plan.attempts.filter((a) => a.provider.preset.adapter === "anthropic");

@@ -31,7 +31,7 @@ const isNative = (attempt: Attempt): boolean => attempt.provider.preset.adapter 
 export async function messages(c: Context<AppEnv>): Promise<Response> {
   const started = Date.now();
   const settings = settingsFor(c.env);
-  const { body, bytes } = await readJsonRequest(c.req.raw, settings.maxRequestBytes);
+  const { body, bytes } = await readJsonRequest(c.req.raw, settings);
   const request = validate(messagesRequestSchema, body);
   const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
   const bodyUser = isObject(body.metadata) ? body.metadata.user_id : undefined;

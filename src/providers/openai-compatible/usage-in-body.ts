@@ -110,11 +110,12 @@ export function usageInBody(bytes: Uint8Array, normalise: Normalise = normaliseO
 /**
  * The answer with `"cost": <usd>` set in its root `usage` object, as
  * OpenRouter reports it (a cost the provider already put there is replaced:
- * a key must not appear twice); the bytes around that object unchanged. Only
- * the usage object is parsed and re-written. An answer without one is
- * returned as it is.
+ * a key must not appear twice), as the pieces to send one after the other:
+ * the bytes before that object and after it are views of the answer, never
+ * copied (a non-streamed answer may be tens of MB). Only the usage object is
+ * parsed and re-written. An answer without one is its one piece.
  */
-export function withCostInBody(answer: TranslatedBody, costUsd: number): Uint8Array {
+export function withCostInBody(answer: TranslatedBody, costUsd: number): Uint8Array[] {
   const bytes = typeof answer.body === "string" ? encoder.encode(answer.body) : answer.body;
   let usage: Record<string, unknown> | null = null;
   const objectAt = (start: number, end: number): boolean => {
@@ -128,11 +129,18 @@ export function withCostInBody(answer: TranslatedBody, costUsd: number): Uint8Ar
   };
   const known = typeof answer.body === "string" ? undefined : answer.usageAt;
   const span = known !== undefined && objectAt(known.start, known.end) ? known : findRootUsage(bytes, objectAt);
-  if (span === null || usage === null) return bytes;
+  if (span === null || usage === null) return [bytes];
   const replaced = encoder.encode(JSON.stringify({ ...(usage as Record<string, unknown>), cost: costUsd }));
-  const out = new Uint8Array(bytes.length - (span.end - span.start) + replaced.length);
-  out.set(bytes.subarray(0, span.start), 0);
-  out.set(replaced, span.start);
-  out.set(bytes.subarray(span.end), span.start + replaced.length);
-  return out;
+  return [bytes.subarray(0, span.start), replaced, bytes.subarray(span.end)];
+}
+
+/** A response body sent as `pieces` in order: the pieces are enqueued as they are, not joined into one copy. */
+export function bodyOfPieces(pieces: readonly Uint8Array[]): Uint8Array | ReadableStream<Uint8Array> {
+  if (pieces.length === 1 && pieces[0] !== undefined) return pieces[0];
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const piece of pieces) if (piece.byteLength > 0) controller.enqueue(piece);
+      controller.close();
+    },
+  });
 }
