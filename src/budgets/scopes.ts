@@ -10,9 +10,23 @@ export const GLOBAL_SCOPE = "global";
 export const keyScope = (keyId: string): string => `key:${keyId}`;
 export const userScope = (keyId: string, user: string): string => `user:${keyId}:${user}`;
 
-/** End-user ids longer than this are refused: each names a Durable Object and a row in every usage report. */
-export const MAX_USER_LENGTH = 256;
+/**
+ * End-user ids longer than this many UTF-8 bytes are refused: an id names a
+ * rate-limit counter, a budget's KV key (512 bytes at most) and its ledger.
+ */
+export const MAX_USER_BYTES = 256;
 export const USER_HEADER = "x-switchyard-user";
+
+const CONTROL = /\p{Cc}/u;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why `user` cannot be an end-user id, or null when it can: at most MAX_USER_BYTES, no control characters, well-formed Unicode. */
+export function endUserProblem(user: string): string | null {
+  if (new TextEncoder().encode(user).byteLength > MAX_USER_BYTES) return `is longer than ${MAX_USER_BYTES} bytes`;
+  if (CONTROL.test(user)) return "contains a control character";
+  if (LONE_SURROGATE.test(user)) return "is not well-formed Unicode (a lone surrogate)";
+  return null;
+}
 
 /** The scopes a request is metered in, most specific first (a refusal names the first that refused). */
 export function scopesOf(key: GatewayKey, user: string | null): string[] {
@@ -27,8 +41,7 @@ export function scopesOf(key: GatewayKey, user: string | null): string[] {
 export function endUserOf(header: string | undefined, bodyUser: unknown): string | null {
   const user = header ?? (typeof bodyUser === "string" ? bodyUser : undefined);
   if (user === undefined || user.length === 0) return null;
-  if (user.length > MAX_USER_LENGTH) {
-    throw invalidRequest(`The end-user id is longer than ${MAX_USER_LENGTH} characters.`, header !== undefined ? USER_HEADER : "user", "invalid_user");
-  }
+  const problem = endUserProblem(user);
+  if (problem !== null) throw invalidRequest(`The end-user id ${problem}.`, header !== undefined ? USER_HEADER : "user", "invalid_user");
   return user;
 }

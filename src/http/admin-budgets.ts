@@ -9,7 +9,7 @@ import { Hono, type Context } from "hono";
 import { KEY_ID_PATTERN } from "../auth/key-store.ts";
 import { forgetScope, ledgerOf, type Ledgers } from "../budgets/ledger-client.ts";
 import { budgetSchema, type BudgetStatus, type UsageGroupBy, type UsageReport } from "../budgets/ledger-types.ts";
-import { GLOBAL_SCOPE, MAX_USER_LENGTH } from "../budgets/scopes.ts";
+import { GLOBAL_SCOPE, endUserProblem } from "../budgets/scopes.ts";
 import { listKvKeys } from "../config/kv-json.ts";
 import { settingsFor } from "../config/settings.ts";
 import type { AppEnv, Env } from "../env.ts";
@@ -38,7 +38,7 @@ export function parseScope(raw: string): string {
   const validKey = keyId !== undefined && (KEY_ID_PATTERN.test(keyId) || keyId === "dev");
   if (kind === "key" && validKey && rest.length === 0) return raw;
   const user = rest.join(":");
-  if (kind === "user" && validKey && user.length > 0 && user.length <= MAX_USER_LENGTH) return raw;
+  if (kind === "user" && validKey && user.length > 0 && endUserProblem(user) === null) return raw;
   throw invalidRequest(`Invalid budget scope '${raw}': use 'global', 'key:<key id>' or 'user:<key id>:<end user>'.`, "scope", "invalid_scope");
 }
 

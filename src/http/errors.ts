@@ -4,6 +4,8 @@
  * `error.message`, `error.type` and `error.code`, so all three are always set
  * deliberately.
  */
+import { headerSafe } from "./header-value.ts";
+
 export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
 
 export type ErrorType =
@@ -74,7 +76,7 @@ function defaultType(status: ErrorStatus): ErrorType {
 export function errorResponse(err: GatewayError, headers?: Headers): Response {
   const out = headers ?? new Headers();
   out.set("content-type", "application/json");
-  for (const [name, value] of Object.entries(err.headers)) out.set(name, value);
+  for (const [name, value] of Object.entries(err.headers)) out.set(name, headerSafe(value));
   return new Response(JSON.stringify(err.toBody()), { status: err.status, headers: out });
 }
 

@@ -7,6 +7,20 @@ import { MAX_REQUESTED_OUTPUT_TOKENS } from "../metering/worst-case.ts";
  * so a new provider parameter never needs a gateway release.
  */
 
+/**
+ * A model as a client names it (an alias, `provider/model`, a bare name): it
+ * reaches response headers, KV keys (512 bytes at most) and logs, so it is
+ * printable ASCII (every provider's model ids are) and at most 256 characters.
+ */
+export const modelNameSchema = z
+  .string()
+  .min(1)
+  .max(256, "a model name is at most 256 characters")
+  .regex(/^[\x20-\x7e]+$/, "a model name is printable ASCII (no control characters, line breaks or non-ASCII letters)");
+
+/** The body's end user: checked in full where it is used (budgets/scopes.ts endUserOf). */
+const userField = z.string().nullish();
+
 /** An output cap: no model writes more than MAX_REQUESTED_OUTPUT_TOKENS, and a larger number would only inflate the worst case. */
 const tokenCap = z.number().int().positive().max(MAX_REQUESTED_OUTPUT_TOKENS).nullish();
 
@@ -33,14 +47,14 @@ const messagesSchema = z
   });
 
 export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelNameSchema,
   messages: messagesSchema,
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: tokenCap,
   max_completion_tokens: tokenCap,
   n: z.number().int().min(1).max(128).nullish(),
-  user: z.string().max(512).nullish(),
+  user: userField,
 });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
@@ -52,7 +66,7 @@ const embeddingInput = z.union([
 ]);
 
 export const embeddingsRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelNameSchema,
   input: embeddingInput,
-  user: z.string().max(512).nullish(),
+  user: userField,
 });

@@ -8,10 +8,12 @@ import type { Charge } from "../budgets/admission.ts";
 import type { Executed } from "../routing/execute.ts";
 import { relayStream, type StreamEnd } from "../streaming/relay.ts";
 import { GatewayError } from "./errors.ts";
+import { headerSafe, safeHeaders } from "./header-value.ts";
 
 /** The gateway's own response headers for an answered request (DESIGN.md "Contract with clients"). */
 export function answerHeaders(executed: Executed, contentType: string, extra: Readonly<Record<string, string>> = {}): Headers {
-  const headers = new Headers({
+  // Safe by construction: the model and the trail are a client's or a route's text (src/http/header-value.ts).
+  const headers = safeHeaders({
     ...extra,
     "content-type": contentType,
     "x-switchyard-provider": executed.attempt.provider.name,
@@ -19,7 +21,7 @@ export function answerHeaders(executed: Executed, contentType: string, extra: Re
     "x-switchyard-attempts": String(executed.attempts),
   });
   // What failed before this answer, and why: `openai/gpt-4o=503, anthropic/claude-sonnet-4-5=timeout`.
-  if (executed.trail.length > 0) headers.set("x-switchyard-fallbacks", executed.trail.join(", "));
+  if (executed.trail.length > 0) headers.set("x-switchyard-fallbacks", headerSafe(executed.trail.join(", ")));
   return headers;
 }
 

@@ -98,7 +98,10 @@ const METADATA_MAX_BYTES = 1024;
 
 /** The stored override, read from KV (uncached: admin reads and the price cache's misses), or null. */
 export async function readOverride(kv: KVNamespace, provider: string, model: string): Promise<PriceOverride | null> {
-  const raw = await readKvJson(kv, priceKey(provider, model));
+  const key = priceKey(provider, model);
+  // KV refuses keys over 512 bytes (a 500); no override can have been written under one.
+  if (new TextEncoder().encode(key).byteLength > 512) return null;
+  const raw = await readKvJson(kv, key);
   if (raw === null) return null;
   // Validated on write; re-checked so a hand-edited value cannot put a wrong price on every request.
   const parsed = priceOverrideSchema.safeParse(raw);

@@ -1,5 +1,6 @@
 import { encoder } from "../../streaming/bytes.ts";
 import type { GatewayError } from "../errors.ts";
+import { headerSafe } from "../header-value.ts";
 
 /**
  * Anthropic's error shape, for clients of /v1/messages: the Anthropic SDK and
@@ -47,7 +48,7 @@ export function anthropicErrorResponse(err: GatewayError, requestId: string | un
   const body: Record<string, unknown> = { type: "error", error: { type: anthropicErrorType(status), message: err.message } };
   if (requestId !== undefined) body.request_id = requestId;
   headers.set("content-type", "application/json");
-  for (const [name, value] of Object.entries(err.headers)) headers.set(name, value);
+  for (const [name, value] of Object.entries(err.headers)) headers.set(name, headerSafe(value));
   return new Response(JSON.stringify(body), { status, headers });
 }
 

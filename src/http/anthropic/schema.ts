@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { MAX_REQUESTED_OUTPUT_TOKENS } from "../../metering/worst-case.ts";
+import { modelNameSchema } from "../schemas.ts";
 
 /**
  * What the gateway checks of an Anthropic Messages request: what routing and
@@ -25,14 +26,14 @@ const messagesSchema = z
   });
 
 export const messagesRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelNameSchema,
   max_tokens: z.number().int().positive().max(MAX_REQUESTED_OUTPUT_TOKENS),
   messages: messagesSchema,
   system: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]).optional(),
   stream: z.boolean().optional(),
   stop_sequences: z.array(z.string()).optional(),
   tools: z.array(z.looseObject({})).optional(),
-  metadata: z.looseObject({ user_id: z.string().max(512).nullish() }).optional(),
+  metadata: z.looseObject({ user_id: z.string().nullish() }).optional(),
 });
 
 /** count_tokens takes a Messages request without `max_tokens`. */

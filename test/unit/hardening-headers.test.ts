@@ -1,0 +1,66 @@
+/**
+ * Issue 12, items 5 and 6: client text never reaches a response header or a
+ * KV key unchecked. `model` and the end user are validated at the edge (400),
+ * and every header value the gateway sets from text it does not control is
+ * safe by construction (src/http/header-value.ts).
+ */
+import { describe, expect, it } from "vitest";
+import { headerSafe, safeHeaders } from "../../src/http/header-value.ts";
+import { admin, gateway, json, type OpenAIError } from "./helpers.ts";
+
+const chat = (body: unknown, headers: Record<string, string> = {}) => gateway("/v1/chat/completions", json(body, undefined, headers));
+const hello = [{ role: "user", content: "hi" }];
+
+async function badRequest(res: Response, param: string, says: string): Promise<void> {
+  expect(res.status).toBe(400);
+  const body = await res.json<OpenAIError>();
+  expect(body.error.param).toBe(param);
+  expect(body.error.message).toContain(says);
+}
+
+describe("model and end user are checked at the edge", () => {
+  it("a CR/LF in model is a 400, not a 500 after the provider answered and the request was charged", async () => {
+    await badRequest(await chat({ model: "openai/gpt-4o-mini\r\nx-evil: 1", messages: hello }), "model", "printable ASCII");
+    await badRequest(await chat({ model: "gpt-4o-mini\n", messages: hello }), "model", "printable ASCII");
+    await badRequest(await chat({ model: "openai/gpt-4o-mini\u0000", messages: hello }), "model", "printable ASCII");
+    await badRequest(await chat({ model: "openai/gpt-4o-\u00e9", messages: hello }), "model", "printable ASCII");
+    const messages = await gateway("/v1/messages", json({ model: "claude\r\n", max_tokens: 5, messages: hello }));
+    expect(messages.status).toBe(400);
+    expect(await gateway("/v1/embeddings", json({ model: "openai/x\r\n", input: "hi" }))).toHaveProperty("status", 400);
+  });
+
+  it("a model name over 256 characters is a 400, never a KV key over its 512-byte limit (a 500)", async () => {
+    await badRequest(await chat({ model: `openai/${"m".repeat(600)}`, messages: hello }), "model", "at most 256");
+    await badRequest(await chat({ model: "x".repeat(257), messages: hello }), "model", "at most 256");
+    const price = await gateway(`/admin/prices?provider=openai&model=${"m".repeat(600)}`, admin("GET"));
+    expect(price.status).toBe(404);
+  });
+
+  it("an end user with a control character, a lone surrogate or over 256 bytes is a 400 naming where it came from", async () => {
+    await badRequest(await chat({ model: "openai/gpt-4o-mini", messages: hello, user: "alice\nbob" }), "user", "control character");
+    await badRequest(await chat({ model: "openai/gpt-4o-mini", messages: hello, user: "\ud800x" }), "user", "lone surrogate");
+    await badRequest(await chat({ model: "openai/gpt-4o-mini", messages: hello, user: "é".repeat(129) }), "user", "256 bytes");
+    await badRequest(await chat({ model: "openai/gpt-4o-mini", messages: hello }, { "x-switchyard-user": "a\tb" }), "x-switchyard-user", "control character");
+    const ok = await chat({ model: "openai/gpt-4o-mini", messages: hello, user: "José 🚀 (team ünits)" });
+    expect(ok.status).toBe(200);
+    await ok.arrayBuffer();
+    const messages = await gateway("/v1/messages", json({ model: "openai/gpt-4o-mini", max_tokens: 5, messages: hello, metadata: { user_id: "x\u0007" } }));
+    expect(messages.status).toBe(400);
+    expect(await messages.json()).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
+  });
+});
+
+describe("header values from text the gateway does not control are safe by construction", () => {
+  it("keeps printable ASCII, percent-encodes the rest, never throws", () => {
+    expect(headerSafe("openai/gpt-4o=503, anthropic/claude=timeout")).toBe("openai/gpt-4o=503, anthropic/claude=timeout");
+    for (const raw of ["a\r\nb", "nul\u0000", "€uro", "\ud800lone", "tab\there", "é".repeat(5000)]) {
+      const safe = headerSafe(raw);
+      expect(safe).toMatch(/^[\x20-\x7e]*$/);
+      expect(safe.length).toBeLessThanOrEqual(1024 * 9);
+      expect(() => new Headers({ "x-test": safe })).not.toThrow();
+    }
+    expect(headerSafe("a\r\nb")).toBe("a%0D%0Ab");
+    expect(headerSafe("\ud800")).toBe("%EF%BF%BD");
+    expect(safeHeaders({ "x-switchyard-model": "gpt\r\n4o" }).get("x-switchyard-model")).toBe("gpt%0D%0A4o");
+  });
+});
