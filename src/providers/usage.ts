@@ -1,3 +1,4 @@
+import { isSafeKey } from "./json.ts";
 import type { Usage } from "./types.ts";
 
 /** A token count as reported, or 0 for anything that is not one. */
@@ -33,9 +34,10 @@ export function usageFromSeparateCacheCounts(counts: { input: unknown; output: u
 export function mergeCounts(into: Record<string, unknown>, usage: unknown): void {
   if (typeof usage !== "object" || usage === null) return;
   for (const [key, value] of Object.entries(usage)) {
+    if (!isSafeKey(key)) continue; // `__proto__` would merge into Object.prototype
     if (typeof value === "number" && Number.isFinite(value)) into[key] = value;
     else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-      const nested = into[key];
+      const nested = Object.hasOwn(into, key) ? into[key] : undefined;
       const target: Record<string, unknown> = typeof nested === "object" && nested !== null ? (nested as Record<string, unknown>) : {};
       into[key] = target;
       mergeCounts(target, value);

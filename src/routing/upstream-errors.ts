@@ -1,5 +1,6 @@
 import { GatewayError, type ErrorStatus } from "../http/errors.ts";
 import type { UpstreamErrorDetail } from "../providers/types.ts";
+import { aboutTheAccount, scrubIdentifiers } from "./upstream-scrub.ts";
 
 /** What happened to one attempt, in the terms the retry logic and the client need. */
 export type AttemptFailure =
@@ -40,7 +41,11 @@ export function isRetryable(failure: AttemptFailure): boolean {
 /** Statuses by which a provider refuses the request itself (it would fail anywhere). */
 export const CLIENT_STATUSES: ReadonlySet<number> = new Set([400, 404, 409, 413, 415, 422]);
 
-/** The error the client sees when an attempt (the last one) failed this way. */
+/**
+ * The error the client sees when an attempt (the last one) failed this way.
+ * A provider's words reach the client only with identifiers taken out, and not
+ * at all when they are about the gateway's own account there (upstream-scrub.ts).
+ */
 export function failureToError(failure: AttemptFailure): GatewayError {
   const who = `The provider '${failure.provider}'`;
   switch (failure.kind) {
@@ -49,37 +54,40 @@ export function failureToError(failure: AttemptFailure): GatewayError {
         code: "upstream_timeout",
       });
     case "network":
-      return new GatewayError(502, `${who} could not be reached: ${failure.message}`, { code: "upstream_unreachable" });
+      return new GatewayError(502, `${who} could not be reached: ${scrubIdentifiers(failure.message)}`, { code: "upstream_unreachable" });
     case "body":
-      return new GatewayError(502, `${who} sent an unusable answer: ${failure.message}`, { code: "upstream_bad_response" });
+      return new GatewayError(502, `${who} sent an unusable answer: ${scrubIdentifiers(failure.message)}`, { code: "upstream_bad_response" });
     case "cancelled":
       return new GatewayError(502, `${who} was not waited for.`, { code: "upstream_cancelled" });
     case "stream_error":
-      return new GatewayError(502, `${who} started its stream with an error: ${failure.detail.message}`, { code: "upstream_error" });
+      return new GatewayError(502, `${who} started its stream with an error: ${scrubIdentifiers(failure.detail.message)}`, { code: "upstream_error" });
     case "status": {
       const { status, detail } = failure;
+      if (aboutTheAccount(status, detail)) {
+        // The operator's problem, in the operator's log: the client learns only that this provider cannot serve now.
+        console.error(JSON.stringify({ msg: "upstream_account_error", provider: failure.provider, status, type: detail.type, code: detail.code, message: detail.message }));
+        return new GatewayError(502, `${who} refused the gateway's credentials or account (HTTP ${status}). The gateway's operator has the details in its log.`, {
+          code: "upstream_auth_failed",
+        });
+      }
+      const message = scrubIdentifiers(detail.message);
       if (CLIENT_STATUSES.has(status)) {
         // The provider refused the request itself: pass its words and status through.
-        return new GatewayError(status as ErrorStatus, detail.message, {
+        return new GatewayError(status as ErrorStatus, message, {
           type: detail.type ?? "invalid_request_error",
           code: detail.code,
           param: detail.param,
         });
       }
       if (status === 429) {
-        return new GatewayError(429, `${who} is rate limiting requests: ${detail.message}`, {
+        return new GatewayError(429, `${who} is rate limiting requests: ${message}`, {
           code: "upstream_rate_limited",
           headers: failure.retryAfter !== null ? { "retry-after": failure.retryAfter } : {},
         });
       }
-      if (status === 401 || status === 402 || status === 403) {
-        return new GatewayError(502, `${who} refused the gateway's key or account (HTTP ${status}): ${detail.message}`, {
-          code: "upstream_auth_failed",
-        });
-      }
       // Anthropic's 529: Anthropic-format clients get it back as such (their retry logic keys on it).
       const overloaded = status === 529 || detail.type === "overloaded_error";
-      return new GatewayError(502, `${who} returned HTTP ${status}: ${detail.message}`, { code: overloaded ? "upstream_overloaded" : "upstream_error" });
+      return new GatewayError(502, `${who} returned HTTP ${status}: ${message}`, { code: overloaded ? "upstream_overloaded" : "upstream_error" });
     }
   }
 }

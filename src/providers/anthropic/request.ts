@@ -7,7 +7,7 @@
 
 import { invalidRequest } from "../../http/errors.ts";
 import { effortBudget } from "../reasoning-effort.ts";
-import { isObject, toolArguments, type Json } from "../json.ts";
+import { isObject, isSafeKey, toolArguments, type Json } from "../json.ts";
 
 /** Fields that mean something else (or nothing) to Anthropic and are translated or dropped, never forwarded. */
 const OPENAI_ONLY = new Set([
@@ -209,7 +209,7 @@ function applyReasoningEffort(out: Json, body: Readonly<Json>, options: Anthropi
 export function toAnthropicRequest(body: Readonly<Json>, options: AnthropicRequestOptions): Json {
   refuseUntranslatable(body);
   const out: Json = {};
-  for (const [key, value] of Object.entries(body)) if (!OPENAI_ONLY.has(key) && value !== null) out[key] = value;
+  for (const [key, value] of Object.entries(body)) if (!OPENAI_ONLY.has(key) && value !== null && isSafeKey(key)) out[key] = value;
   const { system, messages } = translateMessages(Array.isArray(body.messages) ? body.messages : []);
   out.model = options.model;
   // OpenAI accepts a conversation of system messages alone; Anthropic needs a user turn.

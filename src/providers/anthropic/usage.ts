@@ -1,3 +1,4 @@
+import { isSafeKey } from "../json.ts";
 import type { Usage, UsageBilling } from "../types.ts";
 import { tokenCount, usageFromSeparateCacheCounts } from "../usage.ts";
 
@@ -30,7 +31,7 @@ function serverToolUses(raw: unknown): UsageBilling | undefined {
   const other: Record<string, number> = {};
   for (const [name, value] of Object.entries(raw)) {
     const n = tokenCount(value);
-    if (n <= 0) continue;
+    if (n <= 0 || !isSafeKey(name)) continue;
     if (name === "web_search_requests") billing.searches = n;
     else if (!FREE_USES.has(name)) other[name] = n;
   }

@@ -1,3 +1,4 @@
+import { isSafeKey } from "../json.ts";
 import type { ProviderPreset, Usage, UsageBilling } from "../types.ts";
 
 const count = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined);
@@ -31,7 +32,7 @@ function billingOf(u: Record<string, unknown>): UsageBilling | undefined {
   const other: Record<string, number> = {};
   const tools = u.server_side_tool_usage_details;
   if (typeof tools === "object" && tools !== null) {
-    for (const [name, n] of Object.entries(tools)) if ((count(n) ?? 0) > 0) other[name] = n as number;
+    for (const [name, n] of Object.entries(tools)) if ((count(n) ?? 0) > 0 && isSafeKey(name)) other[name] = n as number;
   }
   const sources = count(u.num_sources_used);
   if (sources !== undefined && sources > 0) other.num_sources_used = sources;

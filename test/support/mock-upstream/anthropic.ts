@@ -57,6 +57,8 @@ export async function messages(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
     cache_creation_input_tokens: nonNegInt(mock.cacheWrite) ?? 0,
     cache_read_input_tokens: nonNegInt(mock.cacheRead) ?? 0,
     output_tokens: deltas.length + (toolCall !== null ? 10 : 0) + (thinks ? 6 : 0),
+    // `mock.usageJson`: extra usage fields as JSON text, so keys such as `__proto__` arrive as sent (a hostile upstream).
+    ...(typeof mock.usageJson === 'string' ? (JSON.parse(mock.usageJson) as Obj) : {}),
   };
   const thinkingBlock = thinks ? { type: 'thinking', thinking: THINKING, signature: signThinking(THINKING) } : null;
   const id = `msg_${randomHex()}`;

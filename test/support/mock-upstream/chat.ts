@@ -40,7 +40,8 @@ export async function chat(ctx: Ctx, body: Obj, mock: Obj): Promise<void> {
   }
   const prompt = promptTokens(body.messages);
   // `mock.usage`: a provider's own usage object, sent as it is (xAI's, Perplexity's, audio counts, …).
-  const usage = isObj(mock.usage) ? mock.usage : {
+  // `mock.usageJson`: the same as JSON text, so keys such as `__proto__` arrive as sent (a hostile upstream).
+  const usage = typeof mock.usageJson === 'string' ? (JSON.parse(mock.usageJson) as Obj) : isObj(mock.usage) ? mock.usage : {
     prompt_tokens: prompt, completion_tokens: deltas.length, total_tokens: prompt + deltas.length,
     prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 },
   };
