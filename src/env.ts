@@ -17,6 +17,12 @@ export interface Env {
    * and no spend is counted.
    */
   SPEND_LEDGER?: DurableObjectNamespace<import("./durable/spend-ledger.ts").SpendLedger>;
+  /**
+   * Revoked gateway keys (one KeyRevocations Durable Object): isolates consult it so that a
+   * revocation wins over a stale KV read or a racing PATCH within 30 s. Optional: without it
+   * KV alone decides (a revoked key may then work for KV's propagation time).
+   */
+  KEY_REVOCATIONS?: DurableObjectNamespace<import("./durable/key-revocations.ts").KeyRevocations>;
   /** Secret guarding /admin; the admin API is disabled when unset. */
   ADMIN_TOKEN?: string;
   /**

@@ -3,6 +3,7 @@ import type { Env } from "./env.ts";
 
 export { RouteHealth } from "./durable/route-health.ts";
 export { SpendLedger } from "./durable/spend-ledger.ts";
+export { KeyRevocations } from "./durable/key-revocations.ts";
 
 const app = buildApp();
 

@@ -152,13 +152,16 @@ export interface WorkerdConfigs {
 }
 
 /**
- * wrangler.toml's Durable Objects (`[[durable_objects.bindings]]`), both sqlite classes
- * (`new_sqlite_classes` migrations): ROUTE_HEALTH → class RouteHealth, SPEND_LEDGER → class SpendLedger.
+ * wrangler.toml's Durable Objects (`[[durable_objects.bindings]]`), all sqlite classes
+ * (`new_sqlite_classes` migrations): ROUTE_HEALTH → class RouteHealth, SPEND_LEDGER → class SpendLedger,
+ * KEY_REVOCATIONS → class KeyRevocations.
  */
 const ROUTE_HEALTH_BINDING = `(name = "ROUTE_HEALTH", durableObjectNamespace = (className = "RouteHealth"))`;
 const SPEND_LEDGER_BINDING = `(name = "SPEND_LEDGER", durableObjectNamespace = (className = "SpendLedger"))`;
 const ROUTE_HEALTH_NAMESPACE = `(className = "RouteHealth", uniqueKey = "switchyard-bench-route-health", enableSql = true)`;
 const SPEND_LEDGER_NAMESPACE = `(className = "SpendLedger", uniqueKey = "switchyard-bench-spend-ledger", enableSql = true)`;
+const KEY_REVOCATIONS_BINDING = `(name = "KEY_REVOCATIONS", durableObjectNamespace = (className = "KeyRevocations"))`;
+const KEY_REVOCATIONS_NAMESPACE = `(className = "KeyRevocations", uniqueKey = "switchyard-bench-key-revocations", enableSql = true)`;
 const DO_STORAGE_SERVICE = "do-storage";
 /** The ledger driver's binding: the gateway service's SpendLedger namespace, the objects the gateway itself uses. */
 const DRIVER_LEDGER_BINDING = `(name = "SPEND_LEDGER", durableObjectNamespace = (serviceName = "gateway", className = "SpendLedger"))`;
@@ -172,7 +175,7 @@ function durableObjects(namespaces: string[]): string[] {
  * Writes bench/out/workerd/*.capnp. Both gateways get wrangler.toml's [vars], CONFIG
  * (the KV process, reached over loopback, so that a key or route written through one
  * gateway's admin API is seen by the other), ADMIN_TOKEN, the mock as their OpenAI
- * and Anthropic upstream and SPEND_LEDGER; no DEV_GATEWAY_KEY, so requests must carry
+ * and Anthropic upstream, SPEND_LEDGER and KEY_REVOCATIONS; no DEV_GATEWAY_KEY, so requests must carry
  * a real gateway key. `gateway` also gets ROUTE_HEALTH. Each process keeps its objects
  * in SQLite files of its own under bench/out/workerd/do-storage/<process> (as
  * wrangler.toml's migrations ask: sqlite classes). The gateway's process also runs
@@ -218,16 +221,16 @@ export function writeConfigs(
   const healthWorker = workerConfig(
     configDir,
     bundle.modules,
-    [...coreBindings, ...upstash, ROUTE_HEALTH_BINDING, SPEND_LEDGER_BINDING],
+    [...coreBindings, ...upstash, ROUTE_HEALTH_BINDING, SPEND_LEDGER_BINDING, KEY_REVOCATIONS_BINDING],
     wrangler,
-    durableObjects([ROUTE_HEALTH_NAMESPACE, SPEND_LEDGER_NAMESPACE]),
+    durableObjects([ROUTE_HEALTH_NAMESPACE, SPEND_LEDGER_NAMESPACE, KEY_REVOCATIONS_NAMESPACE]),
   );
   const coreWorker = workerConfig(
     configDir,
     bundle.modules,
-    [...coreBindings, SPEND_LEDGER_BINDING],
+    [...coreBindings, SPEND_LEDGER_BINDING, KEY_REVOCATIONS_BINDING],
     wrangler,
-    durableObjects([SPEND_LEDGER_NAMESPACE]),
+    durableObjects([SPEND_LEDGER_NAMESPACE, KEY_REVOCATIONS_NAMESPACE]),
   );
   const driverModule: BundleModule = { name: "ledger-driver.js", path: join(BENCH, "ledger-driver.js"), kind: "esModule" };
   const driverWorker = workerConfig(configDir, [driverModule], [DRIVER_LEDGER_BINDING, textBinding("LEDGER_SCOPE", ledgerScope)], wrangler);

@@ -48,7 +48,11 @@ export function gatewayKeyAuth(): MiddlewareHandler<AppEnv> {
       c.set("gatewayKey", DEV_KEY);
       return next();
     }
-    const record = await findKeyBySecret(c.env, secret);
+    const record = await findKeyBySecret(c.env, c.executionCtx, secret).catch((err: unknown) => {
+      // The revocation view could not be refreshed in time: a key that may be revoked is not served.
+      console.error(JSON.stringify({ msg: "key_check_failed", error: String(err) }));
+      throw new GatewayError(503, "The gateway could not check this key's revocation status; try again shortly.", { code: "key_check_unavailable", headers: { "retry-after": "1" } });
+    });
     if (record === null) {
       throw new GatewayError(401, "Invalid gateway key: it does not exist or has been revoked.", {
         code: "invalid_api_key",

@@ -2,7 +2,9 @@ import type { Env } from "../env.ts";
 import { IsolateCache } from "../config/isolate-cache.ts";
 import { listKvKeys, readKvJson } from "../config/kv-json.ts";
 import { keyRecordSchema, type CreateKeyInput, type KeyRecord, type UpdateKeyInput } from "../config/schemas.ts";
+import type { BackgroundWork } from "../routing/health.ts";
 import { randomBase62, sha256Hex } from "./crypto.ts";
+import { isRevoked, noteRevoked, revocationsOf } from "./revocations.ts";
 
 /**
  * Gateway keys in KV. The secret itself is never stored: `key:<sha256>` holds
@@ -31,18 +33,30 @@ const unknownKeyCache = new IsolateCache<{ hash: string; record: null }>(UNKNOWN
 /** Bumped by every revocation, so a lookup that raced one does not cache the revoked record. */
 let revocations = 0;
 
-/** The key record for a presented secret (isolate cache, then KV by hash), or null. */
-export async function findKeyBySecret(env: Env, secret: string): Promise<KeyRecord | null> {
+/**
+ * The key record for a presented secret (isolate cache, then KV by hash), or
+ * null. A key the revocation view knows (revocations.ts, at most 30 s old) is
+ * null whatever KV or the cache say: a stale KV copy or a PATCH that raced the
+ * DELETE cannot bring it back.
+ */
+export async function findKeyBySecret(env: Env, ctx: BackgroundWork, secret: string): Promise<KeyRecord | null> {
   if (!KEY_PATTERN.test(secret)) return null;
   const cached = keyCache.get(secret) ?? unknownKeyCache.get(secret);
-  if (cached !== undefined) return cached.record;
+  if (cached !== undefined) return cached.record === null || (await isRevoked(env, ctx, cached.hash)) ? null : cached.record;
   const generation = revocations;
   const hash = await sha256Hex(secret);
-  const parsed = keyRecordSchema.safeParse(await readKvJson(env.CONFIG, BY_HASH + hash));
-  const record = parsed.success ? parsed.data : null;
+  // The KV read and the view's check (a Durable Object call only when the view is stale) at once.
+  const [raw, revoked] = await Promise.all([readKvJson(env.CONFIG, BY_HASH + hash), isRevoked(env, ctx, hash)]);
+  const parsed = keyRecordSchema.safeParse(raw);
+  const record = parsed.success && !revoked ? parsed.data : null;
   if (record === null) unknownKeyCache.set(secret, { hash, record });
   else if (generation === revocations) keyCache.set(secret, { hash, record });
   return record;
+}
+
+/** Whether the revocation Durable Object has `hash` (asked directly: admin paths must not trust a view). */
+async function revokedAtSource(env: Env, hash: string): Promise<boolean> {
+  return env.KEY_REVOCATIONS !== undefined && (await revocationsOf(env.KEY_REVOCATIONS).isRevoked(hash));
 }
 
 export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secret: string; record: KeyRecord }> {
@@ -89,10 +103,16 @@ export async function listKeys(env: Env): Promise<KeyRecord[]> {
   return keys.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
-/** Changes a key's settings (not its secret); its cached record in this isolate goes, others see it within KEY_TTL_MS. Null if no such id. */
+/**
+ * Changes a key's settings (not its secret); its cached record in this isolate
+ * goes, others see it within KEY_TTL_MS. Null if no such id, or revoked. The
+ * record is read, then written back: a revocation landing in between would be
+ * undone in KV, so the write is checked against the revocations afterwards and
+ * taken back (auth refuses the key meanwhile: the Durable Object has it).
+ */
 export async function updateKey(env: Env, id: string, input: UpdateKeyInput): Promise<KeyRecord | null> {
   const hash = await env.CONFIG.get(BY_ID + id);
-  if (hash === null) return null;
+  if (hash === null || (await revokedAtSource(env, hash))) return null;
   const parsed = keyRecordSchema.safeParse(await readKvJson(env.CONFIG, BY_HASH + hash));
   if (!parsed.success) return null;
   const record: KeyRecord = { ...parsed.data };
@@ -106,15 +126,29 @@ export async function updateKey(env: Env, id: string, input: UpdateKeyInput): Pr
   await env.CONFIG.put(BY_ID + id, hash, { metadata });
   revocations++; // a lookup racing this one must not cache the old record
   keyCache.deleteWhere((entry) => entry.hash === hash);
+  if (await revokedAtSource(env, hash)) {
+    await deleteRecords(env, id, hash);
+    return null;
+  }
   return record;
 }
 
-/** Revokes a key: gone from KV and from this isolate's cache at once. False if no such id. */
+async function deleteRecords(env: Env, id: string, hash: string): Promise<void> {
+  await env.CONFIG.delete(BY_HASH + hash);
+  await env.CONFIG.delete(BY_ID + id);
+}
+
+/**
+ * Revokes a key: recorded in the revocation Durable Object first (from then on
+ * every isolate refuses it within 30 s, whatever KV says), then gone from KV
+ * and from this isolate's cache. False if no such id.
+ */
 export async function revokeKey(env: Env, id: string): Promise<boolean> {
   const hash = await env.CONFIG.get(BY_ID + id);
   if (hash === null) return false;
-  await env.CONFIG.delete(BY_HASH + hash);
-  await env.CONFIG.delete(BY_ID + id);
+  if (env.KEY_REVOCATIONS !== undefined) await revocationsOf(env.KEY_REVOCATIONS).revoke(hash);
+  noteRevoked(hash);
+  await deleteRecords(env, id, hash);
   revocations++;
   keyCache.deleteWhere((entry) => entry.hash === hash);
   return true;

@@ -1,0 +1,79 @@
+/**
+ * The isolate's view of revoked keys (src/durable/key-revocations.ts): every
+ * revocation since the isolate started, fetched from the Durable Object at
+ * most every REFRESH_MS in the background and at the latest MAX_AGE_MS after
+ * the last fetch on the request path. So a revoked key is refused by every
+ * isolate within 30 s, whatever KV or this isolate's key cache still holds,
+ * and a typical request makes no Durable Object call for it (one call per
+ * isolate per ~20 s, whatever the number of keys).
+ */
+import type { Env } from "../env.ts";
+import type { BackgroundWork } from "../routing/health.ts";
+import { REVOCATION_MEMORY_MS, REVOCATIONS_PAGE } from "../durable/key-revocations.ts";
+
+/** The view is refreshed in the background once this old… */
+const REFRESH_MS = 20_000;
+/** …and never trusted older than this: the bound on how long a revoked key may still be served. */
+export const MAX_AGE_MS = 30_000;
+
+const ID_NAME = "revocations";
+
+type Revocations = NonNullable<Env["KEY_REVOCATIONS"]>;
+
+export const revocationsOf = (ns: Revocations) => ns.get(ns.idFromName(ID_NAME));
+
+interface View {
+  /** Revoked key hashes and when they were revoked. */
+  readonly revoked: Map<string, number>;
+  seq: number;
+  fetchedAt: number;
+  refreshing: Promise<void> | null;
+}
+
+let view: View | null = null;
+
+async function refresh(ns: Revocations, v: View): Promise<void> {
+  const stub = revocationsOf(ns);
+  for (;;) {
+    const page = await stub.since(v.seq);
+    for (const r of page) {
+      v.revoked.set(r.hash, r.at);
+      v.seq = Math.max(v.seq, r.seq);
+    }
+    if (page.length < REVOCATIONS_PAGE) break;
+  }
+  // The Durable Object forgets tombstones after a week; the view does too, so it stays as small.
+  const forgetBefore = Date.now() - REVOCATION_MEMORY_MS;
+  for (const [hash, at] of v.revoked) if (at < forgetBefore) v.revoked.delete(hash);
+}
+
+function start(ns: Revocations, v: View, startedAt: number): Promise<void> {
+  v.refreshing ??= refresh(ns, v)
+    .then(() => {
+      v.fetchedAt = startedAt;
+    })
+    .finally(() => {
+      v.refreshing = null;
+    });
+  return v.refreshing;
+}
+
+/**
+ * Whether the key with secret hash `hash` is revoked, by a view at most
+ * MAX_AGE_MS old. Without the binding there is no view: KV alone decides.
+ */
+export async function isRevoked(env: Env, ctx: BackgroundWork, hash: string): Promise<boolean> {
+  const ns = env.KEY_REVOCATIONS;
+  if (ns === undefined) return false;
+  const now = Date.now();
+  view ??= { revoked: new Map(), seq: 0, fetchedAt: -Infinity, refreshing: null };
+  const v = view;
+  if (now - v.fetchedAt >= MAX_AGE_MS) await start(ns, v, now);
+  else if (now - v.fetchedAt >= REFRESH_MS) ctx.waitUntil(start(ns, v, now).catch((err: unknown) => console.error(JSON.stringify({ msg: "revocations_refresh_failed", error: String(err) }))));
+  return v.revoked.has(hash);
+}
+
+/** A revocation made by this isolate applies here at once, before the next refresh. */
+export function noteRevoked(hash: string): void {
+  view?.revoked.set(hash, Date.now());
+}
