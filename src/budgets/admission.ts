@@ -21,7 +21,7 @@ import { RequestCharges, type Abandoned, type Charge } from "./charges.ts";
 import { releaseOn, reserveOn, type ScopeAnswer } from "./ledger-client.ts";
 import type { BudgetStatus } from "./ledger-types.ts";
 import { priceRequest, withoutUnbounded, type Priced, type TargetBill } from "./request-pricing.ts";
-import { scopesOf } from "./scopes.ts";
+import { meteredScopes } from "./budgeted-scopes.ts";
 
 export type { Charge } from "./charges.ts";
 
@@ -78,16 +78,17 @@ export class RequestMeter {
   readonly #hooks: AnswerHook[] = [];
   readonly #charges: RequestCharges;
 
-  private constructor(request: MeterRequest, p: Priced) {
+  private constructor(request: MeterRequest, scopes: string[], p: Priced) {
     this.#request = request;
-    this.#scopes = scopesOf(request.key, request.user);
+    this.#scopes = scopes;
     this.#priced = p;
     this.#charges = new RequestCharges(request, this.#scopes, (attempt) => this.#billOf(attempt), () => this.#hooks);
   }
 
   /** Admits the request on `plan` (possibly degraded, or without unbounded targets), or throws the 402 that refuses it. */
   static async admit(request: MeterRequest, plan: Plan): Promise<RequestMeter> {
-    const meter = new RequestMeter(request, await priceRequest(request.env, plan, request.body, request.bounds));
+    const [scopes, priced] = await Promise.all([meteredScopes(request.env, request.key, request.user), priceRequest(request.env, plan, request.body, request.bounds)]);
+    const meter = new RequestMeter(request, scopes, priced);
     await meter.#admit();
     return meter;
   }

@@ -1,10 +1,10 @@
-import type { GatewayKey } from "../auth/gateway-key.ts";
 import { invalidRequest } from "../http/errors.ts";
 
 /**
  * Budget scopes (DESIGN.md "Where state lives"): every request is counted in
- * the deployment's `global` ledger, its key's, and, when it names an end user,
- * that user's within the key. One SpendLedger Durable Object per scope.
+ * the deployment's `global` ledger, its key's, and, when it names an end user
+ * with a budget, that user's within the key (budgeted-scopes.ts). One
+ * SpendLedger Durable Object per scope.
  */
 export const GLOBAL_SCOPE = "global";
 export const keyScope = (keyId: string): string => `key:${keyId}`;
@@ -26,11 +26,6 @@ export function endUserProblem(user: string): string | null {
   if (CONTROL.test(user)) return "contains a control character";
   if (LONE_SURROGATE.test(user)) return "is not well-formed Unicode (a lone surrogate)";
   return null;
-}
-
-/** The scopes a request is metered in, most specific first (a refusal names the first that refused). */
-export function scopesOf(key: GatewayKey, user: string | null): string[] {
-  return user === null ? [keyScope(key.id), GLOBAL_SCOPE] : [userScope(key.id, user), keyScope(key.id), GLOBAL_SCOPE];
 }
 
 /**

@@ -46,3 +46,26 @@ export class IsolateCache<V> {
     this.#entries.clear();
   }
 }
+
+/**
+ * A Map that holds at most `maxEntries`, dropping the oldest insertion first:
+ * for maps a library keeps on the isolate's behalf (@upstash/ratelimit's
+ * ephemeral cache gains an entry per blocked identifier, which a client
+ * chooses, and removes one only when it is looked up again after its reset).
+ */
+export class BoundedMap<K, V> extends Map<K, V> {
+  readonly #maxEntries: number;
+
+  constructor(maxEntries: number) {
+    super();
+    this.#maxEntries = maxEntries;
+  }
+
+  override set(key: K, value: V): this {
+    if (!this.has(key) && this.size >= this.#maxEntries) {
+      const oldest = this.keys().next();
+      if (oldest.done !== true) this.delete(oldest.value);
+    }
+    return super.set(key, value);
+  }
+}

@@ -31,6 +31,19 @@ export const negate = (d: UsageDelta): UsageDelta => ({
 export const expiryCharge = (nanos: Nanos): UsageDelta => ({ nanos, requests: 1, promptTokens: 0, completionTokens: 0, estimated: 1, unpriced: 0 });
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Distinct (model, end user) rows one period keeps by name (issue 12: both are
+ * client-chosen strings, and every row used to live forever). Past this, a
+ * new end user is counted as OTHERS under its model; past twice this, as OTHERS
+ * under OTHERS. The period's sums stay exact (budgets read only those): only
+ * the names of the long tail are lost, and the request log keeps them.
+ */
+export const ROWS_PER_PERIOD = 1_000;
+export const OTHERS = "(others)";
+/** Day rows are kept this many days, month rows this many months (the `total` rows always: they are the budget's). */
+export const DAY_ROWS_KEPT_DAYS = 100;
+export const MONTH_ROWS_KEPT_MONTHS = 25;
 /** Rows per upsert statement: 9 values each, inside a Durable Object's 100 bound parameters per statement. */
 const ROWS_PER_STATEMENT = 11;
 
@@ -108,8 +121,8 @@ export class UsageTotals {
         else if (!merge(row, day)) apart.push(sumOf(period, day.model, day.user, day));
       }
     }
-    // A key may come twice (an apart row): SQLite applies a multi-row upsert row by row, so the second adds to the first.
-    const all = [...rows.values(), ...apart];
+    // A key may come twice (an apart row, a folded one): SQLite applies a multi-row upsert row by row, so the second adds to the first.
+    const all = boundedRows(sql, [...rows.values(), ...apart]);
     const spent = new Map<string, Nanos>();
     for (const r of all) spent.set(r.period, (spent.get(r.period) ?? 0) + r.nanos);
     for (let i = 0; i < all.length; i += ROWS_PER_STATEMENT) {
@@ -121,4 +134,39 @@ export class UsageTotals {
     }
     return spent;
   }
+}
+
+const rowExists = (sql: SqlStorage, r: Sum<string>): boolean =>
+  sql.exec("SELECT 1 FROM usage WHERE period = ? AND model = ? AND end_user = ?", r.period, r.model, r.user).toArray().length > 0;
+
+/**
+ * The rows to write, each new one checked against ROWS_PER_PERIOD (and folded
+ * into OTHERS past it). Rows that exist, the common case, cost one look-up
+ * each; a period's rows are counted only when one of its rows is new. The
+ * first row of a new day also forgets the day and month rows past their keeping.
+ */
+function boundedRows(sql: SqlStorage, rows: Array<Sum<string>>): Array<Sum<string>> {
+  const counts = new Map<string, number>();
+  return rows.map((r) => {
+    if (rowExists(sql, r)) return r;
+    let count = counts.get(r.period);
+    if (count === undefined) {
+      count = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage WHERE period = ?", r.period).one().n;
+      if (count === 0 && r.period.length === 10) forgetOldPeriods(sql, Date.parse(`${r.period}T00:00:00Z`));
+    }
+    const folded = count < ROWS_PER_PERIOD ? r : { ...r, user: OTHERS, model: count < 2 * ROWS_PER_PERIOD ? r.model : OTHERS };
+    if (folded === r || !rowExists(sql, folded)) count++;
+    counts.set(r.period, count);
+    return folded;
+  });
+}
+
+/** Deletes day rows older than DAY_ROWS_KEPT_DAYS and month rows older than MONTH_ROWS_KEPT_MONTHS before `day`. */
+function forgetOldPeriods(sql: SqlStorage, day: number): void {
+  if (!Number.isFinite(day)) return;
+  const dayCutoff = new Date(day - DAY_ROWS_KEPT_DAYS * DAY_MS).toISOString().slice(0, 10);
+  const at = new Date(day);
+  const monthCutoff = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - MONTH_ROWS_KEPT_MONTHS, 1)).toISOString().slice(0, 7);
+  sql.exec("DELETE FROM usage WHERE length(period) = 10 AND period < ?", dayCutoff);
+  sql.exec("DELETE FROM usage WHERE length(period) = 7 AND period < ?", monthCutoff);
 }

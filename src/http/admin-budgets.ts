@@ -8,6 +8,7 @@
 import { Hono, type Context } from "hono";
 import { KEY_ID_PATTERN } from "../auth/key-store.ts";
 import { forgetScope, ledgerOf, type Ledgers } from "../budgets/ledger-client.ts";
+import { BUDGET_PREFIX, forgetBudgetedScope, markBudgetedScope } from "../budgets/budgeted-scopes.ts";
 import { budgetSchema, type BudgetStatus, type UsageGroupBy, type UsageReport } from "../budgets/ledger-types.ts";
 import { GLOBAL_SCOPE, endUserProblem } from "../budgets/scopes.ts";
 import { listKvKeys } from "../config/kv-json.ts";
@@ -19,7 +20,6 @@ import { readJsonObject } from "./body.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
 import { validate } from "./validate.ts";
 
-const BUDGET_PREFIX = "budget:";
 /** Budgets listed per page of GET /admin/budgets (each one's spend is one ledger read). */
 const LIST_LIMIT = 100;
 
@@ -85,10 +85,12 @@ export function budgetRoutes(): Hono<AppEnv> {
     const ns = ledgers(c.env);
     const budget = validate(budgetSchema, await readJsonObject(c.req.raw, settingsFor(c.env)));
     if (budget.degradeTo !== undefined) await checkDegradeTarget(c.env, budget.degradeTo);
-    // The ledger first: once KV lists a budget, it is enforced.
+    // The ledger first: once KV lists a budget, it is enforced (and, for an end user, isolates start reserving on it).
+    await markBudgetedScope(c.env, scope);
     const status = await ledgerOf(ns, scope).setBudget(scope, budget);
     await c.env.CONFIG.put(BUDGET_PREFIX + scope, JSON.stringify(budget));
     forgetScope(scope);
+    forgetBudgetedScope(scope);
     if (status === null) throw new Error("the ledger did not keep the budget");
     return c.json(statusJson(status));
   });
@@ -109,6 +111,7 @@ export function budgetRoutes(): Hono<AppEnv> {
     await ledgerOf(ns, scope).setBudget(scope, null);
     await c.env.CONFIG.delete(BUDGET_PREFIX + scope);
     forgetScope(scope);
+    forgetBudgetedScope(scope);
     return c.json({ scope, deleted: true });
   });
 

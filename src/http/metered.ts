@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { RequestMeter } from "../budgets/admission.ts";
-import { RequestLimits } from "../limits/admission.ts";
+import { RequestLimits, ruleNames } from "../limits/admission.ts";
+import { targetLabel } from "../budgets/request-pricing.ts";
 import { OutboundLimits } from "../limits/outbound.ts";
 import { announceLimits } from "../limits/limiter.ts";
 import { inputBound } from "../metering/input-bound.ts";
@@ -56,7 +57,7 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
       },
       plan,
     ),
-    RequestLimits.admit({ env, ctx, key, user, model: plan.requested, promptTokens }),
+    RequestLimits.admit({ env, ctx, key, user, models: ruleNames(plan.requested, plan.attempts.map(targetLabel)), promptTokens }),
   ]);
   if (budgets.status === "rejected") {
     if (limits.status === "fulfilled") limits.value.refund();

@@ -31,11 +31,35 @@ interface Check {
   readonly subject: string;
 }
 
-/** Whether a key's per-model pattern covers the requested model (alias, `provider/model`, `provider/*`, `*`). */
+/** Whether a key's per-model pattern covers a model name (alias, `provider/model`, `provider/*`, `*`). */
 const covers = (pattern: string, model: string): boolean =>
   pattern === model || pattern === "*" || (pattern.endsWith("/*") && model.startsWith(pattern.slice(0, -1)));
 
-function checksFor(key: GatewayKey, user: string | null, model: string): Check[] {
+/**
+ * A model's family: its name without a dated snapshot or `-latest` suffix
+ * (`gpt-5-2025-08-07` → `gpt-5`, `claude-sonnet-4-5-20250929` → `claude-sonnet-4-5`),
+ * so that a rule on the family binds every snapshot of it.
+ */
+export function modelFamily(model: string): string {
+  return model.replace(/-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest)$/, "");
+}
+
+/**
+ * Every name a per-model rule may be written for that this request answers to:
+ * the model as requested (an alias, a bare or dated name) and each target it may
+ * be served by, `provider/model`, with their families. A rule on any of them binds
+ * it, so neither an alias nor a dated snapshot escapes a rule on the model.
+ */
+export function ruleNames(requested: string, targets: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const name of [requested, ...targets]) {
+    names.add(name);
+    names.add(modelFamily(name));
+  }
+  return [...names];
+}
+
+function checksFor(key: GatewayKey, user: string | null, models: readonly string[]): Check[] {
   const config = key.limits;
   if (config === undefined) return [];
   const checks: Check[] = [];
@@ -46,7 +70,7 @@ function checksFor(key: GatewayKey, user: string | null, model: string): Check[]
   add(normaliseLimits(config), `key:${key.id}`, `the key '${key.name}'`);
   if (user !== null && config.perUser !== undefined) add(normaliseLimits(config.perUser), `user:${key.id}:${user}`, `the end user '${user}'`);
   for (const [pattern, limits] of Object.entries(config.perModel ?? {})) {
-    if (covers(pattern, model)) {
+    if (models.some((model) => covers(pattern, model))) {
       add(normaliseLimits(limits), `model:${key.id}:${pattern}`, `the model '${pattern}' on this key`);
       break;
     }
@@ -92,9 +116,9 @@ export class RequestLimits {
    * Counts the request against every rule that applies, or throws the 429 (or,
    * with a failed Redis and the closed policy, the 503) that refuses it.
    */
-  static async admit(input: { env: Env; ctx: BackgroundWork; key: GatewayKey; user: string | null; model: string; promptTokens: number }): Promise<RequestLimits> {
+  static async admit(input: { env: Env; ctx: BackgroundWork; key: GatewayKey; user: string | null; models: readonly string[]; promptTokens: number }): Promise<RequestLimits> {
     const limits = new RequestLimits(input.env, input.ctx);
-    const checks = checksFor(input.key, input.user, input.model);
+    const checks = checksFor(input.key, input.user, input.models);
     const backend = checks.length === 0 ? null : limiterBackend(input.env);
     if (backend === null) return limits;
     const waitUntil = (p: Promise<unknown>): void => input.ctx.waitUntil(p);

@@ -6,6 +6,7 @@
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis/cloudflare";
+import { BoundedMap } from "../config/isolate-cache.ts";
 import type { Env } from "../env.ts";
 import type { LimitRule } from "./config.ts";
 
@@ -31,6 +32,8 @@ export interface LimiterSettings {
 }
 
 const DEFAULT_TIMEOUT_MS = 1_000;
+/** Blocked identifiers each limiter remembers in the isolate (a forgotten one costs a Redis call, nothing else). */
+export const EPHEMERAL_CACHE_ENTRIES = 10_000;
 
 interface Backend {
   readonly redis: Redis;
@@ -97,7 +100,8 @@ function limiterFor(b: Backend, rule: LimitRule): Ratelimit {
       limiter: algorithm,
       // The rule is in the prefix: changing a key's limit starts fresh counters instead of reading old ones with new meaning.
       prefix: `switchyard:rl:${key}`,
-      ephemeralCache: new Map(),
+      // Bounded: it gains an entry per blocked identifier (end users are a client's choice) and never prunes.
+      ephemeralCache: new BoundedMap<string, number>(EPHEMERAL_CACHE_ENTRIES),
       // The gateway times calls itself (applyRule): the library's timeout would drop a late answer whose count must be given back.
       timeout: 0,
       analytics: false,

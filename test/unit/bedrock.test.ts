@@ -145,7 +145,9 @@ describe("OpenAI clients served by Bedrock Converse", () => {
     expect(res.status).toBe(502);
     const body = await res.json<OpenAIError>();
     expect(body.error.code).toBe("upstream_auth_failed");
-    expect(body.error.message).toContain("The request signature we calculated does not match");
+    // The signature mismatch is the operator's credentials: logged, not told to the client (issue 12).
+    expect(body.error.message).not.toContain("The request signature we calculated does not match");
+    expect(body.error.message).toContain("refused the gateway's credentials or account (HTTP 403)");
   });
 
   it("is configured only with a region and a key or an access key pair", async () => {

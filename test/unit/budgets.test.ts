@@ -292,7 +292,7 @@ describe("partial charges", () => {
 });
 
 describe("end users and the usage report", () => {
-  it("attribute requests to the x-switchyard-user header or the body's user, each with its own scope", async () => {
+  it("attribute requests to the x-switchyard-user header or the body's user; a user's own scope only once it has a budget", async () => {
     const { key, id } = await newKey();
     const model = uniqueTag("users");
     await setPrice(model, 1, 1);
@@ -302,9 +302,13 @@ describe("end users and the usage report", () => {
     await settled(`key:${id}`, 3);
     const byUser = await usageOf(`key:${id}`, "user");
     expect(byUser.data.map((r) => [r.user, r.requests]).sort()).toEqual([["alice", 1], ["bob", 2]]);
-    const bob = await settled(`user:${id}:bob`, 2);
-    expect(bob.data[0]).toMatchObject({ model: `openai/${model}`, requests: 2 });
+    // Without a budget an end user has no ledger of its own (a client names any user it likes): its key's ledger counts it.
+    expect((await usageOf(`user:${id}:bob`)).data).toEqual([]);
 
+    await setBudget(`user:${id}:bob`, { limitUsd: 1, period: "day", mode: "hard" });
+    expect((await chat(key, { model: `openai/${model}`, user: "bob" })).status).toBe(200);
+    const bob = await settled(`user:${id}:bob`, 1);
+    expect(bob.data[0]).toMatchObject({ model: `openai/${model}`, requests: 1 });
     await setBudget(`user:${id}:bob`, { limitUsd: 0.0000001, period: "day", mode: "hard" });
     expect((await chat(key, { model: `openai/${model}`, user: "bob" })).status).toBe(402);
     expect((await chat(key, { model: `openai/${model}`, user: "carol" })).status).toBe(200);

@@ -253,7 +253,9 @@ describe("Gemini's errors, classified", () => {
     expect(alone.status).toBe(502);
     const error = (await alone.json<OpenAIError>()).error;
     expect(error.code).toBe("upstream_auth_failed");
-    expect(error.message).toContain("API key not valid");
+    // The provider's words are about the operator's key: they go to the log, not to the client (issue 12).
+    expect(error.message).not.toContain("API key not valid");
+    expect(error.message).toContain("refused the gateway's credentials or account");
   });
 
   it("a model Google does not serve fails over to the next target, and alone is Google's 404; a file not yet ready stays the client's 400", async () => {

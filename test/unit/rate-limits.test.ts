@@ -56,6 +56,17 @@ describe("request limits", () => {
     expect(refusal.error.message).toContain("deepseek/*");
   });
 
+  it("bind a model's rule to its aliases, its dated snapshots and its bare name (issue 12: the name as sent escaped it)", async () => {
+    const { key } = await newKey({ perModel: { "openai/gpt-4o": { rpm: 3 } } });
+    const alias = uniqueTag("gpt4o-alias").slice(0, 40);
+    expect((await gateway(`/admin/routes/${alias}`, admin("PUT", { targets: [{ provider: "openai", model: "gpt-4o" }] }), R)).status).toBe(200);
+    const statuses = [];
+    for (const model of ["openai/gpt-4o-2024-08-06", "gpt-4o-2024-11-20", alias, "openai/gpt-4o"]) statuses.push((await chat(key, { model })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    // Another model of the provider is not bound by it.
+    expect((await chat(key, { model: "openai/gpt-4o-mini" })).status).toBe(200);
+  });
+
   it("use the algorithm and window a full-form rule names", async () => {
     const { key } = await newKey({ requests: { limit: 2, window: "10 s", algorithm: "fixed-window" } });
     const statuses = [];
