@@ -11,6 +11,7 @@ import { GatewayError, errorResponse } from "./http/errors.ts";
 import { health } from "./http/health.ts";
 import { listModels, retrieveModel } from "./http/models.ts";
 import { REQUEST_ID_HEADER, requestId } from "./http/request-id.ts";
+import { endpointOf, requestFailed } from "./observability/request-log.ts";
 
 const methodNotAllowed = (allowed: string) => (): never => {
   throw new GatewayError(405, `Method not allowed here; use ${allowed}.`, { code: "method_not_allowed", headers: { allow: allowed } });
@@ -62,8 +63,20 @@ export function buildApp(): Hono<AppEnv> {
             code: "internal_error",
           });
     if (!(err instanceof GatewayError)) console.error(JSON.stringify({ msg: "unhandled", requestId: c.var.requestId, error: String(err), stack: err.stack }));
-    const headers = new Headers();
     const id = c.var.requestId;
+    // Every API request leaves a record, refused and failed ones too (the admin API's own calls are not traffic).
+    if (!c.req.path.startsWith("/admin")) {
+      requestFailed({
+        requestId: id,
+        keyId: c.var.gatewayKey?.id ?? null,
+        facts: c.var.requestFacts ?? { endpoint: endpointOf(c.req.path) },
+        status: known.status,
+        code: known.code,
+        headers: known.headers,
+        durationMs: Date.now() - (c.var.startedAt ?? Date.now()),
+      });
+    }
+    const headers = new Headers();
     if (id !== undefined) headers.set(REQUEST_ID_HEADER, id);
     if (c.var.errorFormat === "anthropic") return anthropicErrorResponse(known, id, headers);
     return errorResponse(known, headers);

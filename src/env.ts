@@ -53,6 +53,10 @@ export interface Env {
 /** Hono's generics: typed bindings and per-request variables. */
 export interface GatewayVariables {
   requestId: string;
+  /** Epoch ms the request arrived. */
+  startedAt: number;
+  /** What the endpoint has read of the request, for the record of a failure (observability/request-log.ts). */
+  requestFacts?: import("./observability/request-log.ts").RequestFacts;
   gatewayKey: import("./auth/gateway-key.ts").GatewayKey;
   /** Set on Anthropic-format endpoints: their errors take Anthropic's shape. */
   errorFormat?: "anthropic";

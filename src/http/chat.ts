@@ -16,10 +16,11 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const { body, bytes } = await readJsonRequest(c.req.raw, settings);
   const request = validate(chatRequestSchema, body);
+  const stream = request.stream === true;
+  c.set("requestFacts", { endpoint: "chat", requested: request.model, stream });
   const health = healthView(c.env, c.executionCtx);
   const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", health);
   const meter = await admitRequest(c, planned, { body, bytes, purpose: "chat", started, bodyUser: request.user });
-  const stream = request.stream === true;
 
   const executed = await meteredRun(meter, (plan) =>
     executePlan(

@@ -16,6 +16,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const { body, bytes } = await readJsonRequest(c.req.raw, settings);
   const request = validate(embeddingsRequestSchema, body);
+  c.set("requestFacts", { endpoint: "embeddings", requested: request.model, stream: false });
   const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "embeddings", healthView(c.env, c.executionCtx));
   const meter = await admitRequest(c, planned, { body, bytes, purpose: "embeddings", started, bodyUser: request.user });
   const executed = await meteredRun(meter, (plan) =>

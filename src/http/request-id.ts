@@ -8,6 +8,7 @@ export function requestId(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const id = `req_${crypto.randomUUID().replaceAll("-", "")}`;
     c.set("requestId", id);
+    c.set("startedAt", Date.now());
     await next();
     c.res.headers.set(REQUEST_ID_HEADER, id);
   };

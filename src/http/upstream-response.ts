@@ -40,6 +40,7 @@ export function answeredLogEntry(
     model: executed.attempt.model,
     stream: request.stream,
     attempts: executed.attempts,
+    ...(executed.trail.length > 0 && { fallbacks: executed.trail.join(", ") }),
     status: 200,
     outcome: "completed",
     usage: null,

@@ -116,9 +116,18 @@ export class RequestLimits {
    * Counts the request against every rule that applies, or throws the 429 (or,
    * with a failed Redis and the closed policy, the 503) that refuses it.
    */
-  static async admit(input: { env: Env; ctx: BackgroundWork; key: GatewayKey; user: string | null; models: readonly string[]; promptTokens: number }): Promise<RequestLimits> {
+  static async admit(input: {
+    env: Env;
+    ctx: BackgroundWork;
+    key: GatewayKey;
+    user: string | null;
+    models: readonly string[];
+    promptTokens: number;
+    /** False for a request that uses no model tokens (count_tokens): only request rules count it. */
+    tokens?: boolean;
+  }): Promise<RequestLimits> {
     const limits = new RequestLimits(input.env, input.ctx);
-    const checks = checksFor(input.key, input.user, input.models);
+    const checks = checksFor(input.key, input.user, input.models).filter((check) => input.tokens !== false || check.measure === "requests");
     const backend = checks.length === 0 ? null : limiterBackend(input.env);
     if (backend === null) return limits;
     const waitUntil = (p: Promise<unknown>): void => input.ctx.waitUntil(p);

@@ -1,14 +1,24 @@
 import type { AbandonedCharge, Charge } from "../budgets/charges.ts";
 import type { Usage } from "../providers/types.ts";
 
-/** One line per request, written when it is over (after the stream for streams). */
+/** The inbound endpoints a record names. */
+export type Endpoint = "chat" | "embeddings" | "messages" | "count_tokens" | "models" | "other";
+
+/**
+ * One line per request, whatever its outcome, written when it is over (after
+ * the stream for streams): answered ones by their endpoint, refused and failed
+ * ones by app.onError (requestFailed), so none leaves no trace.
+ */
 export interface RequestLogEntry {
   requestId: string;
-  keyId: string;
-  endpoint: "chat" | "embeddings" | "messages";
-  requested: string;
-  provider: string;
-  model: string;
+  /** The key's id; null when the request was refused before its key was known (401). */
+  keyId: string | null;
+  endpoint: Endpoint;
+  /** The model as the client named it; null when the request was refused before it was read. */
+  requested: string | null;
+  /** The provider and model that answered (or, for a failure, null). */
+  provider: string | null;
+  model: string | null;
   stream: boolean;
   attempts: number;
   status: number;
@@ -24,7 +34,65 @@ export interface RequestLogEntry {
   billedWithoutAnswer?: readonly AbandonedCharge[];
   /** What the answer reported that no price covers (`searches ×2`, `service_tier priority`): not in the cost. */
   unpriced?: readonly string[];
+  /** What failed before the answer, or before the failure, and why: `openai/gpt-4o=503, anthropic/claude-sonnet-4-5=timeout`. */
+  fallbacks?: string;
+  /** The error's code (`budget_exceeded`, `rate_limit_exceeded`, `upstream_timeout`, …) for a refused or failed request. */
+  errorCode?: string | null;
   durationMs: number;
+}
+
+/** What an endpoint knows of a request once it has read it, for the record of its failure. */
+export interface RequestFacts {
+  readonly endpoint: Endpoint;
+  readonly requested?: string | undefined;
+  readonly stream?: boolean | undefined;
+}
+
+/** The endpoint a path belongs to, for requests refused before their handler ran. */
+export function endpointOf(path: string): Endpoint {
+  if (path === "/v1/chat/completions") return "chat";
+  if (path === "/v1/messages") return "messages";
+  if (path === "/v1/messages/count_tokens") return "count_tokens";
+  if (path === "/v1/embeddings") return "embeddings";
+  if (path === "/v1/models" || path.startsWith("/v1/models/")) return "models";
+  return "other";
+}
+
+/**
+ * The record of a request that ended in an error response: refused by the
+ * gateway (4xx: key, validation, allow-list, budget, rate limit, size) or
+ * failed upstream (5xx), with the error's code, and the attempts and trail the
+ * executor put on the error.
+ */
+export function requestFailed(input: {
+  requestId: string;
+  keyId: string | null;
+  facts: RequestFacts;
+  status: number;
+  code: string | null;
+  headers: Readonly<Record<string, string>>;
+  durationMs: number;
+}): void {
+  const attempts = Number(input.headers["x-switchyard-attempts"] ?? 0);
+  const trail = input.headers["x-switchyard-fallbacks"];
+  logRequest({
+    requestId: input.requestId,
+    keyId: input.keyId,
+    endpoint: input.facts.endpoint,
+    requested: input.facts.requested ?? null,
+    provider: null,
+    model: null,
+    stream: input.facts.stream ?? false,
+    attempts: Number.isFinite(attempts) ? attempts : 0,
+    status: input.status,
+    outcome: input.status < 500 ? "refused" : "failed",
+    errorCode: input.code,
+    ...(trail !== undefined && { fallbacks: trail }),
+    usage: null,
+    costUsd: null,
+    costEstimated: false,
+    durationMs: input.durationMs,
+  });
 }
 
 /** A charge's fields in the request's record (only those that say something). */

@@ -33,6 +33,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const settings = settingsFor(c.env);
   const { body, bytes } = await readJsonRequest(c.req.raw, settings);
   const request = validate(messagesRequestSchema, body);
+  c.set("requestFacts", { endpoint: "messages", requested: request.model, stream: request.stream === true });
   const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
   const bodyUser = isObject(body.metadata) ? body.metadata.user_id : undefined;
   const meter = await admitRequest(c, planned, { body, bytes, purpose: "chat", started, bodyUser });
