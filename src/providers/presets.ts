@@ -102,6 +102,8 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     baseUrl: "https://api.together.xyz/v1",
     streamUsageOption: true,
     embeddings: true,
+    // `safety_model` runs a second model (a Llama Guard) on the request.
+    routingFields: ["safety_model"],
     models: ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "deepseek-ai/DeepSeek-V3", "Qwen/Qwen2.5-72B-Instruct-Turbo"],
   }),
   preset({
@@ -140,6 +142,10 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     baseUrl: "https://openrouter.ai/api/v1",
     streamUsageOption: true,
     embeddings: false,
+    // `models` falls back to other models and bills the one that answered; `route` and `preset` pick
+    // models; `plugins` add paid tools and routers (auto-router, fusion); `openrouter:*` tools consult other models.
+    routingFields: ["models", "route", "preset", "plugins"],
+    routingToolTypes: /^openrouter:/,
     models: ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4.5", "google/gemini-2.5-flash"],
   }),
   preset({

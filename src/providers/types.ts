@@ -134,6 +134,16 @@ export interface ProviderPreset {
   readonly usage?: "openai" | "reasoning-apart";
   /** The API takes OpenAI's `service_tier` and names the tier it served in its answer (OpenAI, Azure, xAI). */
   readonly serviceTiers?: boolean;
+  /**
+   * Body fields by which the provider serves or bills models other than `model`
+   * (OpenRouter's `models` fallback list, `route`, presets and plugins): models
+   * the gateway could neither check against a key's allow-list nor reserve for.
+   * A request carrying one is refused by this target (400; another target of
+   * the route may serve it). Tool types matching `routingToolTypes` likewise
+   * (OpenRouter's `openrouter:*` server tools consult other models, at a fee).
+   */
+  readonly routingFields?: readonly string[];
+  readonly routingToolTypes?: RegExp;
 }
 
 /** What the gateway forwards: a URL and a fetch init, built by the adapter. */

@@ -10,6 +10,8 @@ import type {
 import { decoder } from "../../streaming/bytes.ts";
 import { readAnswerBytes, readErrorText } from "../answer-body.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
+import { invalidRequest } from "../../http/errors.ts";
+import { isObject } from "../json.ts";
 import { openAICompatibleStream } from "./stream.ts";
 import { usageInBody } from "./usage-in-body.ts";
 import { normaliseOpenAIUsage } from "./usage.ts";
@@ -31,6 +33,26 @@ function headersFor(provider: ProviderConfig, accept: string): Headers {
   return headers;
 }
 
+/**
+ * Refuses (400) a body whose fields would make the provider serve or bill
+ * models other than `model` (ProviderPreset.routingFields): the gateway's
+ * allow-list and reservation cover `model` only. The executor then tries the
+ * route's next target; alone, the client gets this error.
+ */
+function refuseRoutingFields(provider: ProviderConfig, body: Readonly<Record<string, unknown>>): void {
+  const { routingFields, routingToolTypes } = provider.preset;
+  const field = routingFields?.find((name) => body[name] !== undefined && body[name] !== null);
+  const tool = routingToolTypes === undefined || !Array.isArray(body.tools) ? undefined
+    : body.tools.find((t): t is { type: string } => isObject(t) && typeof t.type === "string" && routingToolTypes.test(t.type));
+  if (field === undefined && tool === undefined) return;
+  const what = field !== undefined ? `'${field}'` : `the tool type '${tool?.type ?? ""}'`;
+  throw invalidRequest(
+    `${what} would let ${provider.preset.displayName} serve or bill models other than 'model', which this gateway can neither check against the key's allowed models nor reserve in its budget. Route between models with a gateway alias instead.`,
+    field ?? "tools",
+    "unsupported_routing_field",
+  );
+}
+
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 
 async function readAnswerBody(upstream: Response, provider?: ProviderConfig): Promise<TranslatedBody> {
@@ -48,6 +70,7 @@ export const openAICompatibleAdapter: ProviderAdapter = {
   requestedServiceTier: (provider, body) => (provider.preset.serviceTiers === true && typeof body.service_tier === "string" ? body.service_tier : undefined),
 
   chatRequest(provider, call: ChatCall): UpstreamRequest {
+    refuseRoutingFields(provider, call.body);
     const body: Record<string, unknown> = { ...call.body, model: call.upstreamModel };
     if (call.stream && provider.preset.streamUsageOption) {
       const requested = call.body.stream_options;
@@ -65,6 +88,7 @@ export const openAICompatibleAdapter: ProviderAdapter = {
   },
 
   embeddingsRequest(provider, call: EmbeddingsCall): UpstreamRequest {
+    refuseRoutingFields(provider, call.body);
     return {
       url: endpoint(provider, "embeddings", call.upstreamModel),
       init: {
