@@ -16,6 +16,10 @@ export interface GatewayKey {
   alertWebhook?: string | undefined;
   /** Requests and tokens per window, for the key, its end users and its models (src/limits/config.ts). */
   limits?: import("../limits/config.ts").KeyLimits | undefined;
+  /** Requests must name their end user (400 otherwise). */
+  requireEndUser?: boolean | undefined;
+  /** The end user of every request of the key, whatever the request says. */
+  pinEndUser?: string | undefined;
 }
 
 const DEV_KEY: GatewayKey = { id: "dev", name: "development key", models: null };

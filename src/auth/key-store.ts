@@ -73,6 +73,8 @@ export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secr
     degradeTo: input.degradeTo,
     alertWebhook: input.alertWebhook,
     limits: input.limits,
+    requireEndUser: input.requireEndUser,
+    pinEndUser: input.pinEndUser,
   };
   // The id index first: a key that can be used must always be revocable. Its
   // metadata carries the record so listing keys needs no read per key.

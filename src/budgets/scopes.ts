@@ -1,3 +1,4 @@
+import type { GatewayKey } from "../auth/gateway-key.ts";
 import { invalidRequest } from "../http/errors.ts";
 
 /**
@@ -38,5 +39,19 @@ export function endUserOf(header: string | undefined, bodyUser: unknown): string
   if (user === undefined || user.length === 0) return null;
   const problem = endUserProblem(user);
   if (problem !== null) throw invalidRequest(`The end-user id ${problem}.`, header !== undefined ? USER_HEADER : "user", "invalid_user");
+  return user;
+}
+
+/**
+ * The end user a request of `key` is attributed to: the key's pinned user if
+ * it has one (the calling app cannot choose another), else what the request
+ * names; a key that requires one refuses a request naming none.
+ */
+export function endUserFor(key: GatewayKey, header: string | undefined, bodyUser: unknown): string | null {
+  if (key.pinEndUser !== undefined) return key.pinEndUser;
+  const user = endUserOf(header, bodyUser);
+  if (user === null && key.requireEndUser === true) {
+    throw invalidRequest(`This gateway key requires an end user: send the '${USER_HEADER}' header or the body's 'user' ('metadata.user_id' on /v1/messages).`, "user", "user_required");
+  }
   return user;
 }

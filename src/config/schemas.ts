@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { keyLimitsSchema, limitPairSchema } from "../limits/config.ts";
+import { endUserProblem } from "../budgets/scopes.ts";
 
 /**
  * Admin-side schemas. These are strict (unknown fields are refused) because a
@@ -74,6 +75,14 @@ const keySpendingFields = {
   alertWebhook: z.url({ protocol: /^https?$/ }).optional(),
   /** Rate limits: `{"rpm", "tpm"}` or the full form with per-user and per-model limits (src/limits/config.ts). */
   limits: keyLimitsSchema.optional(),
+  /** Refuse (400) requests that name no end user: per-user budgets and limits then bind every request. */
+  requireEndUser: z.boolean().optional(),
+  /** Every request of the key is attributed to this end user, whatever it sends (a key minted per customer). */
+  pinEndUser: z
+    .string()
+    .min(1)
+    .refine((user) => endUserProblem(user) === null, "an end-user id is at most 256 bytes, without control characters")
+    .optional(),
 };
 
 export const createKeySchema = z.strictObject({
@@ -92,6 +101,8 @@ export const updateKeySchema = z.strictObject({
   degradeTo: keySpendingFields.degradeTo.nullable(),
   alertWebhook: keySpendingFields.alertWebhook.nullable(),
   limits: keySpendingFields.limits.nullable(),
+  requireEndUser: keySpendingFields.requireEndUser.nullable(),
+  pinEndUser: keySpendingFields.pinEndUser.nullable(),
 });
 export type UpdateKeyInput = z.infer<typeof updateKeySchema>;
 

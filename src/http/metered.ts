@@ -6,7 +6,7 @@ import { OutboundLimits } from "../limits/outbound.ts";
 import { announceLimits } from "../limits/limiter.ts";
 import { inputBound } from "../metering/input-bound.ts";
 import { requestBounds } from "../metering/worst-case.ts";
-import { USER_HEADER, endUserOf } from "../budgets/scopes.ts";
+import { USER_HEADER, endUserFor } from "../budgets/scopes.ts";
 import type { AppEnv } from "../env.ts";
 import { tokensInBytes } from "../metering/estimate.ts";
 import { chargeFields, logRequest, type RequestLogEntry } from "../observability/request-log.ts";
@@ -37,7 +37,7 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
   const { env, executionCtx: ctx } = c;
   announceLimits(env);
   const key = c.var.gatewayKey;
-  const user = endUserOf(c.req.header(USER_HEADER), request.bodyUser);
+  const user = endUserFor(c.var.gatewayKey, c.req.header(USER_HEADER), request.bodyUser);
   const input = await inputBound(request.body, request.bytes);
   const bounds = requestBounds(request.body, input);
   const promptTokens = Number.isFinite(input.tokens) ? input.tokens : request.bytes;

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { headerSafe, safeHeaders } from "../../src/http/header-value.ts";
 import { admin, gateway, json, type OpenAIError } from "./helpers.ts";
+import { newKey, settled, usageOf, withLedger } from "./ledger-helpers.ts";
 
 const chat = (body: unknown, headers: Record<string, string> = {}) => gateway("/v1/chat/completions", json(body, undefined, headers));
 const hello = [{ role: "user", content: "hi" }];
@@ -62,5 +63,25 @@ describe("header values from text the gateway does not control are safe by const
     expect(headerSafe("a\r\nb")).toBe("a%0D%0Ab");
     expect(headerSafe("\ud800")).toBe("%EF%BF%BD");
     expect(safeHeaders({ "x-switchyard-model": "gpt\r\n4o" }).get("x-switchyard-model")).toBe("gpt%0D%0A4o");
+  });
+});
+
+describe("a key may pin or require its end user (attribution is the calling app's word otherwise)", () => {
+  it("requireEndUser refuses a request without one; pinEndUser attributes every request to its user", async () => {
+    const required = await (await gateway("/admin/keys", admin("POST", { name: "needs-user", requireEndUser: true }))).json<{ key: string; id: string }>();
+    const none = await gateway("/v1/chat/completions", json({ model: "openai/gpt-4o-mini", messages: hello }, required.key));
+    expect(none.status).toBe(400);
+    expect((await none.json<OpenAIError>()).error.code).toBe("user_required");
+    const named = await gateway("/v1/chat/completions", json({ model: "openai/gpt-4o-mini", messages: hello, user: "alice" }, required.key));
+    expect(named.status).toBe(200);
+    await named.text();
+    const pinned = await newKey({ pinEndUser: "customer-42", requireEndUser: true });
+    const spoofed = await gateway("/v1/chat/completions", json({ model: "openai/gpt-4o-mini", messages: hello, user: "someone-else" }, pinned.key), withLedger());
+    expect(spoofed.status).toBe(200);
+    await spoofed.text();
+    await settled(`key:${pinned.id}`, 1);
+    const byUser = await usageOf(`key:${pinned.id}`, "user");
+    expect(byUser.data.map((row) => [row.user, row.requests])).toEqual([["customer-42", 1]]);
+    expect((await gateway("/admin/keys", admin("POST", { name: "bad-pin", pinEndUser: "a\nb" }))).status).toBe(400);
   });
 });

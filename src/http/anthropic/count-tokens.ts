@@ -6,7 +6,7 @@ import { executePlan } from "../../routing/execute.ts";
 import { readJsonObject } from "../body.ts";
 import { invalidRequest } from "../errors.ts";
 import { answerHeaders, answeredLogEntry } from "../upstream-response.ts";
-import { USER_HEADER, endUserOf } from "../../budgets/scopes.ts";
+import { USER_HEADER, endUserFor } from "../../budgets/scopes.ts";
 import { targetLabel } from "../../budgets/request-pricing.ts";
 import { RequestLimits, ruleNames } from "../../limits/admission.ts";
 import { logRequest } from "../../observability/request-log.ts";
@@ -34,7 +34,7 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
     throw invalidRequest(`Token counting needs an Anthropic model; '${request.model}' is served by ${plan.attempts.map((a) => a.provider.name).join(", ")}.`, "model", "unsupported_endpoint");
   }
   // Counted against the key's request rules like any other call (it uses no model tokens, so no token rule).
-  const user = endUserOf(c.req.header(USER_HEADER), isObject(body.metadata) ? body.metadata.user_id : undefined);
+  const user = endUserFor(c.var.gatewayKey, c.req.header(USER_HEADER), isObject(body.metadata) ? body.metadata.user_id : undefined);
   const models = ruleNames(plan.requested, attempts.map(targetLabel));
   const limits = await RequestLimits.admit({ env: c.env, ctx: c.executionCtx, key: c.var.gatewayKey, user, models, promptTokens: 0, tokens: false });
   const beta = c.req.header("anthropic-beta") ?? null;
