@@ -27,35 +27,44 @@ interface View {
   readonly revoked: Map<string, number>;
   seq: number;
   fetchedAt: number;
-  refreshing: Promise<void> | null;
+  /** When the background refresh in progress began (null: none). */
+  backgroundSince: number | null;
 }
 
 let view: View | null = null;
 
-async function refresh(ns: Revocations, v: View): Promise<void> {
+/** Longest wait for the Durable Object on one refresh: past it the request gets a 503 rather than hanging. */
+const FETCH_TIMEOUT_MS = 3_000;
+
+function timedOut(ms: number): { promise: Promise<never>; cancel: () => void } {
+  let timer = 0;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the revocation list did not answer within ${ms} ms`)), ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/**
+ * Brings `v` up to date from the Durable Object, as of `startedAt`. Each caller
+ * makes its own calls (a promise begun in one request and awaited in another
+ * ties the second to the first's life, and hangs it if the first is cancelled);
+ * concurrent refreshes merge harmlessly, the view only ever gaining revocations.
+ */
+async function refresh(ns: Revocations, v: View, startedAt: number): Promise<void> {
   const stub = revocationsOf(ns);
   for (;;) {
-    const page = await stub.since(v.seq);
+    const timeout = timedOut(FETCH_TIMEOUT_MS);
+    const page = await Promise.race([stub.since(v.seq), timeout.promise]).finally(timeout.cancel);
     for (const r of page) {
       v.revoked.set(r.hash, r.at);
       v.seq = Math.max(v.seq, r.seq);
     }
     if (page.length < REVOCATIONS_PAGE) break;
   }
+  v.fetchedAt = Math.max(v.fetchedAt, startedAt);
   // The Durable Object forgets tombstones after a week; the view does too, so it stays as small.
   const forgetBefore = Date.now() - REVOCATION_MEMORY_MS;
   for (const [hash, at] of v.revoked) if (at < forgetBefore) v.revoked.delete(hash);
-}
-
-function start(ns: Revocations, v: View, startedAt: number): Promise<void> {
-  v.refreshing ??= refresh(ns, v)
-    .then(() => {
-      v.fetchedAt = startedAt;
-    })
-    .finally(() => {
-      v.refreshing = null;
-    });
-  return v.refreshing;
 }
 
 /**
@@ -66,10 +75,19 @@ export async function isRevoked(env: Env, ctx: BackgroundWork, hash: string): Pr
   const ns = env.KEY_REVOCATIONS;
   if (ns === undefined) return false;
   const now = Date.now();
-  view ??= { revoked: new Map(), seq: 0, fetchedAt: -Infinity, refreshing: null };
+  view ??= { revoked: new Map(), seq: 0, fetchedAt: -Infinity, backgroundSince: null };
   const v = view;
-  if (now - v.fetchedAt >= MAX_AGE_MS) await start(ns, v, now);
-  else if (now - v.fetchedAt >= REFRESH_MS) ctx.waitUntil(start(ns, v, now).catch((err: unknown) => console.error(JSON.stringify({ msg: "revocations_refresh_failed", error: String(err) }))));
+  if (now - v.fetchedAt >= MAX_AGE_MS) {
+    await refresh(ns, v, now);
+  } else if (now - v.fetchedAt >= REFRESH_MS && (v.backgroundSince === null || now - v.backgroundSince > FETCH_TIMEOUT_MS)) {
+    v.backgroundSince = now;
+    const done = refresh(ns, v, now)
+      .catch((err: unknown) => console.error(JSON.stringify({ msg: "revocations_refresh_failed", error: String(err) })))
+      .finally(() => {
+        if (v.backgroundSince === now) v.backgroundSince = null;
+      });
+    ctx.waitUntil(done);
+  }
   return v.revoked.has(hash);
 }
 

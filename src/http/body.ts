@@ -1,7 +1,7 @@
 import type { Settings } from "../config/settings.ts";
 import { encoder, readTextUpTo } from "../streaming/bytes.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
-import { checkJsonShape, type JsonShapeLimits } from "./json-shape.ts";
+import { checkJsonShape, checkToolArgumentShapes, JsonShapeTally, type JsonShapeLimits } from "./json-shape.ts";
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError(413, `Request body is larger than this gateway's limit of ${limit} bytes.`, {
@@ -48,7 +48,8 @@ export async function readJsonRequest(request: Request, limits: BodyLimits): Pro
 
 function parseJsonObject(text: string, shape: JsonShapeLimits): Record<string, unknown> {
   if (text.length === 0) throw invalidRequest("The request body is empty; expected a JSON object.", null, "invalid_json");
-  checkJsonShape(text, shape);
+  const tally = new JsonShapeTally();
+  checkJsonShape(text, shape, tally);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -62,5 +63,8 @@ function parseJsonObject(text: string, shape: JsonShapeLimits): Record<string, u
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw invalidRequest("The request body must be a JSON object.", null, "invalid_json");
   }
-  return parsed as Record<string, unknown>;
+  const body = parsed as Record<string, unknown>;
+  // Tool calls' arguments are JSON in strings that translating adapters parse: they count against the same limits.
+  if (tally.containers > 0) checkToolArgumentShapes(body.messages, shape, tally);
+  return body;
 }

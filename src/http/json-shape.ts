@@ -43,16 +43,25 @@ function endOfString(text: string, open: number): number {
 }
 
 /**
+ * What a request's JSON has used of its limits so far: the body's text, then
+ * any JSON nested in its strings that the gateway parses too (tool calls'
+ * `arguments`), so text inside text cannot multiply the structure a body may hold.
+ */
+export class JsonShapeTally {
+  containers = 0;
+  commas = 0;
+}
+
+/**
  * Throws the error naming the limit a body's text exceeds: 400 for nesting
  * deeper than `maxDepth`, 413 for more than `maxContainers` objects and
- * arrays or `maxValues` values. Strings are skipped with the native `indexOf`, so a body made of one
- * large string (an inline image) costs next to nothing. Malformed text is left
- * for JSON.parse to refuse.
+ * arrays or `maxValues` values (counted on `tally` across every text of one
+ * request). Strings are skipped with the native `indexOf`, so a body made of
+ * one large string (an inline image) costs next to nothing. Malformed text is
+ * left for JSON.parse to refuse.
  */
-export function checkJsonShape(text: string, limits: JsonShapeLimits): void {
+export function checkJsonShape(text: string, limits: JsonShapeLimits, tally = new JsonShapeTally()): void {
   let depth = 0;
-  let containers = 0;
-  let commas = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
@@ -67,17 +76,36 @@ export function checkJsonShape(text: string, limits: JsonShapeLimits): void {
           "json_too_deep",
         );
       }
-      if (++containers > limits.maxContainers) {
+      if (++tally.containers > limits.maxContainers) {
         throw new GatewayError(413, `The JSON body has more than ${limits.maxContainers} objects and arrays (this gateway's MAX_JSON_CONTAINERS).`, {
           code: "json_too_complex",
         });
       }
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       depth--;
-    } else if (c === COMMA && ++commas >= limits.maxValues) {
+    } else if (c === COMMA && ++tally.commas >= limits.maxValues) {
       throw new GatewayError(413, `The JSON body has more than ${limits.maxValues} values in its arrays and objects (this gateway's MAX_JSON_VALUES).`, {
         code: "json_too_complex",
       });
+    }
+  }
+}
+
+/**
+ * Checks the JSON text an OpenAI-format body carries in its assistant turns'
+ * tool calls (`messages[].tool_calls[].function.arguments`), which adapters
+ * for Anthropic, Gemini and Bedrock parse into objects, against what is left
+ * of the request's limits after its body.
+ */
+export function checkToolArgumentShapes(messages: unknown, limits: JsonShapeLimits, tally: JsonShapeTally): void {
+  if (!Array.isArray(messages)) return;
+  for (const message of messages) {
+    const calls = typeof message === "object" && message !== null ? (message as Record<string, unknown>).tool_calls : undefined;
+    if (!Array.isArray(calls)) continue;
+    for (const call of calls) {
+      const fn = typeof call === "object" && call !== null ? (call as Record<string, unknown>).function : undefined;
+      const args = typeof fn === "object" && fn !== null ? (fn as Record<string, unknown>).arguments : undefined;
+      if (typeof args === "string") checkJsonShape(args, limits, tally);
     }
   }
 }

@@ -9,6 +9,7 @@ import type { Executed } from "../routing/execute.ts";
 import { relayStream, type StreamEnd } from "../streaming/relay.ts";
 import { GatewayError } from "./errors.ts";
 import { headerSafe, safeHeaders } from "./header-value.ts";
+import { declaredLength } from "../providers/answer-body.ts";
 
 /** The gateway's own response headers for an answered request (DESIGN.md "Contract with clients"). */
 export function answerHeaders(executed: Executed, contentType: string, extra: Readonly<Record<string, string>> = {}): Headers {
@@ -52,13 +53,14 @@ export function answeredLogEntry(
 
 /**
  * The answer with its body bounded to `limit` bytes: a declared length over it
- * is refused before anything is read, an undeclared one is counted as it
- * arrives and fails the read once past it, so a hostile or broken provider
+ * is refused before anything is read, an undeclared one (or one of a
+ * compressed body, which the runtime inflates) is counted as it arrives and
+ * fails the read once past it, so a hostile or broken provider
  * cannot fill the isolate's memory.
  */
 function boundedAnswer(upstream: Response, limit: number): Response {
-  const declared = upstream.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw new Error(`the answer is larger than the gateway's limit of ${limit} bytes (MAX_ANSWER_BYTES)`);
+  const declared = declaredLength(upstream);
+  if (declared !== null && declared > limit) throw new Error(`the answer is larger than the gateway's limit of ${limit} bytes (MAX_ANSWER_BYTES)`);
   if (declared !== null || upstream.body === null) return upstream;
   let seen = 0;
   const counted = upstream.body.pipeThrough(

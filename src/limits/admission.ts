@@ -69,11 +69,10 @@ function checksFor(key: GatewayKey, user: string | null, models: readonly string
   };
   add(normaliseLimits(config), `key:${key.id}`, `the key '${key.name}'`);
   if (user !== null && config.perUser !== undefined) add(normaliseLimits(config.perUser), `user:${key.id}:${user}`, `the end user '${user}'`);
+  // Every rule that covers a name the request may be served under binds it: stopping at the first would let
+  // an alias whose targets match a loose rule (`deepseek/*`) escape a strict one on another target.
   for (const [pattern, limits] of Object.entries(config.perModel ?? {})) {
-    if (models.some((model) => covers(pattern, model))) {
-      add(normaliseLimits(limits), `model:${key.id}:${pattern}`, `the model '${pattern}' on this key`);
-      break;
-    }
+    if (models.some((model) => covers(pattern, model))) add(normaliseLimits(limits), `model:${key.id}:${pattern}`, `the model '${pattern}' on this key`);
   }
   return checks;
 }

@@ -8,14 +8,28 @@ import { readBytesUpTo, readTextUpTo } from "../streaming/bytes.ts";
  */
 export const ANSWER_BODY_LIMIT = 48 * 1024 * 1024;
 
+/**
+ * The length of the body as it will be read, when the answer declares it: a
+ * compressed answer's `content-length` is that of the compressed bytes, which
+ * the runtime inflates (a 50 KB gzip body can hold gigabytes), so it declares
+ * nothing about what is read.
+ */
+export function declaredLength(upstream: Response): number | null {
+  const declared = upstream.headers.get("content-length");
+  const encoding = upstream.headers.get("content-encoding");
+  if (declared === null || (encoding !== null && encoding.trim().toLowerCase() !== "identity")) return null;
+  const length = Number(declared);
+  return Number.isSafeInteger(length) && length >= 0 ? length : null;
+}
+
 /** A non-streamed answer's bytes, refused (thrown) above the limit, whichever adapter reads it. */
 export async function readAnswerBytes(upstream: Response): Promise<Uint8Array> {
   const tooLarge = (): Error => new Error(`the answer is larger than the gateway's limit of ${ANSWER_BODY_LIMIT} bytes`);
   if (upstream.body === null) return new Uint8Array(0);
-  const declared = upstream.headers.get("content-length");
+  const declared = declaredLength(upstream);
   if (declared !== null) {
     // A declared length is checked up front, then read natively in one go (cheaper than chunk by chunk).
-    if (Number(declared) > ANSWER_BODY_LIMIT) throw tooLarge();
+    if (declared > ANSWER_BODY_LIMIT) throw tooLarge();
     return new Uint8Array(await upstream.arrayBuffer());
   }
   const bytes = await readBytesUpTo(upstream.body, ANSWER_BODY_LIMIT);

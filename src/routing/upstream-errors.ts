@@ -1,6 +1,6 @@
 import { GatewayError, type ErrorStatus } from "../http/errors.ts";
 import type { UpstreamErrorDetail } from "../providers/types.ts";
-import { aboutTheAccount, scrubIdentifiers } from "./upstream-scrub.ts";
+import { aboutTheAccount, scrubIdentifiers } from "../providers/error-text.ts";
 
 /** What happened to one attempt, in the terms the retry logic and the client need. */
 export type AttemptFailure =

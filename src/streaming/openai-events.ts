@@ -2,6 +2,7 @@ import { clientUsage } from "../providers/usage.ts";
 import type { Json } from "../providers/json.ts";
 import type { CostOf, Usage } from "../providers/types.ts";
 import { encoder } from "./bytes.ts";
+import { scrubIdentifiers } from "../providers/error-text.ts";
 
 /**
  * The OpenAI SSE events that translated streams (Anthropic, Gemini, Bedrock)
@@ -44,7 +45,11 @@ export function endEvents(source: ChunkSource, usage: Usage | null, clientWantsU
   emit(DONE);
 }
 
-/** An error after the commit point: `data: {"error":{…}}`, then the stream closes. */
+/**
+ * An error after the commit point: `data: {"error":{…}}`, then the stream
+ * closes. The message is often a provider's (a translated stream's error
+ * frame): its identifiers are taken out as for any provider error.
+ */
 export function errorEvent(message: string, type: string, code: string | null): Uint8Array {
-  return encoder.encode(`data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`);
+  return encoder.encode(`data: ${JSON.stringify({ error: { message: scrubIdentifiers(message), type, param: null, code } })}\n\n`);
 }

@@ -43,6 +43,23 @@ describe("a JSON body's structure is bounded before it is parsed", () => {
     await refused(await chat(body), 413, "json_too_complex", "MAX_JSON_VALUES");
   });
 
+  it("JSON inside tool calls' arguments (which translating adapters parse) counts against the same limits", async () => {
+    const bomb = JSON.stringify({ a: Array.from({ length: 150_000 }, () => ({})) });
+    const body = {
+      model: "openai/gpt-4o-mini",
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: bomb } }] },
+        { role: "tool", tool_call_id: "call_1", content: "ok" },
+      ],
+    };
+    await refused(await chat(JSON.stringify(body)), 413, "json_too_complex", "MAX_JSON_CONTAINERS");
+    // Split across many calls, the arguments still share one budget.
+    const split = Array.from({ length: 6 }, (_, i) => ({ id: `call_${i}`, type: "function", function: { name: "f", arguments: JSON.stringify({ a: Array.from({ length: 20_000 }, () => ({})) }) } }));
+    body.messages[1] = { role: "assistant", content: null, tool_calls: split };
+    await refused(await chat(JSON.stringify(body)), 413, "json_too_complex", "MAX_JSON_CONTAINERS");
+  });
+
   it("the limits come from wrangler.toml's vars, and bind the Anthropic, embeddings and admin endpoints too", async () => {
     const env = testEnv({ MAX_JSON_DEPTH: "4" });
     await refused(await chat('{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"m":[[1]]}', env), 400, "json_too_deep", "4 levels");
@@ -73,6 +90,22 @@ describe("a non-streamed answer is bounded and sent without a second copy", () =
     const body = await res.json<OpenAIError>();
     expect(body.error.code).toBe("upstream_bad_response");
     expect(body.error.message).toContain("4096 bytes (MAX_ANSWER_BYTES)");
+  });
+
+  it("the limit holds for a gzip answer (whose declared length is the compressed one) and for a chunked one (no length)", async () => {
+    for (const answerEncoding of ["gzip", "chunked"]) {
+      const tag = uniqueTag(`big-${answerEncoding}`);
+      await scriptUpstream(tag, { content: "word ".repeat(2000), answerEncoding });
+      const res = await gateway("/v1/chat/completions", json({ model: "openai/gpt-4o-mini", user: tag, messages: [{ role: "user", content: tag }] }), testEnv({ MAX_ANSWER_BYTES: "4096" }));
+      expect(res.status, answerEncoding).toBe(502);
+      expect((await res.json<OpenAIError>()).error.message).toContain("MAX_ANSWER_BYTES");
+      // Under the limit the same encodings are served.
+      const small = uniqueTag(`small-${answerEncoding}`);
+      await scriptUpstream(small, { content: "short", answerEncoding });
+      const ok = await gateway("/v1/chat/completions", json({ model: "openai/gpt-4o-mini", user: small, messages: [{ role: "user", content: small }] }), testEnv({ MAX_ANSWER_BYTES: "4096" }));
+      expect(ok.status, answerEncoding).toBe(200);
+      await ok.text();
+    }
   });
 
   it("the answer with its cost added is the provider's bytes around a rewritten usage object", async () => {

@@ -64,4 +64,17 @@ describe("a revoked key stays revoked", () => {
     expect((await call(key)).status).toBe(401);
     expect(await env.CONFIG.get(`key:${hash}`)).not.toBeNull();
   });
+
+  it("a revocation list that does not answer is a 503 within seconds, never a request left hanging", async () => {
+    const { key } = await newKey();
+    // An unreachable Durable Object (a fault no local binding can be made to have): its calls never settle.
+    const unreachable = { idFromName: () => ({}), get: () => ({ since: () => new Promise<never>(() => {}) }) };
+    const broken = { ...testEnv(), KEY_REVOCATIONS: unreachable } as unknown as ReturnType<typeof testEnv>;
+    vi.useFakeTimers({ now: Date.now() + 60_000, toFake: ["Date"] });
+    const started = performance.now();
+    const res = await gateway("/v1/chat/completions", json({ model: "openai/gpt-4o-mini", messages: hello }, key), broken);
+    expect(res.status).toBe(503);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe("key_check_unavailable");
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
 });

@@ -4,8 +4,9 @@
  * errors lose their identifiers, and upstream JSON cannot pollute the isolate.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { scrubIdentifiers } from "../../src/routing/upstream-scrub.ts";
+import { scrubIdentifiers } from "../../src/providers/error-text.ts";
 import { mergeCounts } from "../../src/providers/usage.ts";
+import { errorEvent } from "../../src/streaming/openai-events.ts";
 import { MOCK, gateway, json, scriptUpstream, testEnv, uniqueTag, type OpenAIError } from "./helpers.ts";
 
 const hello = (tag: string) => [{ role: "user", content: tag }];
@@ -53,7 +54,17 @@ describe("provider errors do not leak the operator's details", () => {
 
   it("a network error does not name the operator's host", () => {
     expect(scrubIdentifiers("getaddrinfo ENOTFOUND mycompany-prod.openai.azure.com")).toBe("getaddrinfo ENOTFOUND [host]");
-    expect(scrubIdentifiers("Rate limit reached for requests. Please try again in 1s.")).toBe("Rate limit reached for requests. Please try again in 1s.");
+    for (const plain of ["Rate limit reached for requests. Please try again in 1s.", "The user-provided schema is invalid at web_search_options.user_location."]) {
+      expect(scrubIdentifiers(plain)).toBe(plain);
+    }
+    // Long hostile text is cut before the patterns run: linear, whatever it holds.
+    expect(scrubIdentifiers("a-".repeat(50_000)).length).toBeLessThanOrEqual(2_001);
+  });
+
+  it("an error inside a translated stream (Bedrock's exception frames) loses its identifiers too", () => {
+    const event = new TextDecoder().decode(errorEvent("Access denied to arn:aws:bedrock:us-east-1:123456789012:foundation-model/x", "upstream_error", null));
+    expect(event).toContain("Access denied to [arn]");
+    expect(event).not.toContain("123456789012");
   });
 });
 

@@ -67,6 +67,15 @@ describe("request limits", () => {
     expect((await chat(key, { model: "openai/gpt-4o-mini" })).status).toBe(200);
   });
 
+  it("bind every rule that covers a target: a loose rule on one target does not shield a strict one on another", async () => {
+    const { key } = await newKey({ perModel: { "deepseek/*": { rpm: 1000 }, "openai/gpt-4o": { rpm: 2 } } });
+    const alias = uniqueTag("two-rules").slice(0, 40);
+    await gateway(`/admin/routes/${alias}`, admin("PUT", { targets: [{ provider: "openai", model: "gpt-4o" }, { provider: "deepseek", model: "deepseek-chat" }] }), R);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await chat(key, { model: alias })).status);
+    expect(statuses).toEqual([200, 200, 429]);
+  });
+
   it("use the algorithm and window a full-form rule names", async () => {
     const { key } = await newKey({ requests: { limit: 2, window: "10 s", algorithm: "fixed-window" } });
     const statuses = [];

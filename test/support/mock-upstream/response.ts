@@ -1,5 +1,6 @@
 // Per-request response state and the primitives that write to it (whole answers, errors, waits).
 import type { ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { errorJson } from './shared.ts';
 
 /** Per-request state shared by the route handlers and fault helpers. */
@@ -12,10 +13,23 @@ export interface Ctx {
   brokeOnPurpose: boolean;
   /** `mock.stallBody`: send the headers and half of a JSON answer, then nothing more. */
   stallBody: boolean;
+  /** `mock.answerEncoding`: a 200 answer sent gzip-compressed (with the compressed length, as providers do) or chunked (no length). */
+  answerEncoding?: 'gzip' | 'chunked' | undefined;
 }
 
 export function send(ctx: Ctx, status: number, body: string, contentType = 'application/json', extra?: Record<string, string>): void {
   if (ctx.closed) return;
+  if (status === 200 && ctx.answerEncoding === 'gzip') {
+    const zipped = gzipSync(body);
+    ctx.res.writeHead(status, { 'content-type': contentType, 'content-encoding': 'gzip', 'content-length': String(zipped.byteLength), ...ctx.headers, ...extra });
+    ctx.res.end(zipped);
+    return;
+  }
+  if (status === 200 && ctx.answerEncoding === 'chunked') {
+    ctx.res.writeHead(status, { 'content-type': contentType, ...ctx.headers, ...extra });
+    ctx.res.end(body);
+    return;
+  }
   // mock.headers (in ctx.headers) may deliberately override the defaults.
   ctx.res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), ...ctx.headers, ...extra });
   if (ctx.stallBody && status === 200) {

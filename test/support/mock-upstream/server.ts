@@ -152,6 +152,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   while (requests.length > MAX_RECORDED) requests.shift();
   if (ctx.closed) { rec.clientClosedEarly = true; return; }
   ctx.stallBody = mock.stallBody === true;
+  ctx.answerEncoding = mock.answerEncoding === 'gzip' || mock.answerEncoding === 'chunked' ? mock.answerEncoding : undefined;
   if (isObj(mock.headers)) {
     for (const [k, v] of Object.entries(mock.headers)) ctx.headers[k.toLowerCase()] = String(v);
   }

@@ -8,14 +8,15 @@
  * (the provider's go to the log); every other message keeps its meaning with
  * identifiers taken out.
  */
-import type { UpstreamErrorDetail } from "../providers/types.ts";
+import type { UpstreamErrorDetail } from "./types.ts";
 
 const IDENTIFIERS: ReadonlyArray<readonly [RegExp, string]> = [
   // API keys, masked or not: OpenAI (sk-…, sk-proj-…), Anthropic (sk-ant-…), Google (AIza…), xAI (xai-…), Groq (gsk_…).
   [/\b(?:sk|pk|rk)-[A-Za-z0-9_\-*.•]{3,}/g, "[key]"],
   [/\bAIza[0-9A-Za-z_-]{8,}/g, "[key]"],
   [/\b(?:xai|gsk|fw|pplx|nvapi)[-_][A-Za-z0-9_\-*.]{8,}/g, "[key]"],
-  [/\b(?:org|proj|user|acct)[-_][A-Za-z0-9]{6,}/g, "[id]"],
+  // Organisation, project and user ids (OpenAI: org-…, proj_…, user-…, 20+ characters): not words such as "user-provided".
+  [/\b(?:org|proj|user|acct)[-_][A-Za-z0-9]{16,}\b/g, "[id]"],
   [/\barn:aws[A-Za-z0-9-]*:[^\s"',)]*/g, "[arn]"],
   // AWS account ids, Azure subscription ids.
   [/\b\d{12}\b/g, "[account]"],
@@ -25,9 +26,12 @@ const IDENTIFIERS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:azure\.com|amazonaws\.com|googleapis\.com|cloudflare\.com|windows\.net)\b/g, "[host]"],
 ];
 
-/** `text` with account identifiers, keys, URLs and hosts replaced by placeholders. */
+/** Longest provider text passed on: error messages are short, and the patterns' work grows with the length. */
+const MAX_TEXT = 2_000;
+
+/** `text` with account identifiers, keys, URLs and hosts replaced by placeholders (and cut to MAX_TEXT characters). */
 export function scrubIdentifiers(text: string): string {
-  let out = text;
+  let out = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
   for (const [pattern, placeholder] of IDENTIFIERS) out = out.replace(pattern, placeholder);
   return out;
 }
