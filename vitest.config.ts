@@ -24,6 +24,8 @@ export default defineConfig(async () => {
             // by passing these under those names (test/unit/helpers.ts, testEnv overrides).
             TEST_UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${bridgePort}`,
             TEST_UPSTASH_REDIS_REST_TOKEN: process.env.TEST_REDIS_BRIDGE_TOKEN,
+            // How many runs test/unit/fuzz.test.ts makes (its default when unset).
+            ...(process.env.FUZZ_RUNS === undefined ? {} : { FUZZ_RUNS: process.env.FUZZ_RUNS }),
           },
         },
       }),

@@ -1,5 +1,6 @@
 import type { GatewayKey } from "../auth/gateway-key.ts";
 import { invalidRequest } from "../http/errors.ts";
+import { hasLoneSurrogate } from "../config/kv-json.ts";
 
 /**
  * Budget scopes (DESIGN.md "Where state lives"): every request is counted in
@@ -19,13 +20,12 @@ export const MAX_USER_BYTES = 256;
 export const USER_HEADER = "x-switchyard-user";
 
 const CONTROL = /\p{Cc}/u;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why `user` cannot be an end-user id, or null when it can: at most MAX_USER_BYTES, no control characters, well-formed Unicode. */
 export function endUserProblem(user: string): string | null {
   if (new TextEncoder().encode(user).byteLength > MAX_USER_BYTES) return `is longer than ${MAX_USER_BYTES} bytes`;
   if (CONTROL.test(user)) return "contains a control character";
-  if (LONE_SURROGATE.test(user)) return "is not well-formed Unicode (a lone surrogate)";
+  if (hasLoneSurrogate(user)) return "is not well-formed Unicode (a lone surrogate)";
   return null;
 }
 

@@ -25,3 +25,13 @@ export async function listKvKeys(kv: KVNamespace, prefix: string): Promise<Array
   } while (cursor !== undefined);
   return keys;
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `text` has a UTF-16 surrogate without its pair: it cannot be encoded as UTF-8 (a KV key, a header, a log line). */
+export const hasLoneSurrogate = (text: string): boolean => LONE_SURROGATE.test(text);
+
+/** Whether KV accepts `key`: at most 512 UTF-8 bytes and well-formed Unicode (KV answers anything else with an error, a 500). */
+export function usableKvKey(key: string): boolean {
+  return !hasLoneSurrogate(key) && new TextEncoder().encode(key).byteLength <= 512;
+}

@@ -21,9 +21,20 @@ export const targetPriceSchema = z.strictObject({
   output: z.number().nonnegative(),
 });
 
+/**
+ * A model id (a provider's own, or `provider/model`, an alias): it reaches
+ * response headers, KV keys (512 bytes at most) and logs, so it is printable
+ * ASCII (every provider's model ids are) and at most 256 characters.
+ */
+export const modelIdSchema = z
+  .string()
+  .min(1)
+  .max(256, "a model name is at most 256 characters")
+  .regex(/^[\x20-\x7e]+$/, "a model name is printable ASCII (no control characters, line breaks or non-ASCII letters)");
+
 export const routeTargetSchema = z.strictObject({
   provider: z.string().min(1),
-  model: z.string().min(1),
+  model: modelIdSchema,
   /** Share of first picks under the `weighted` strategy (default 1; 0 = fallback only, never first). */
   weight: z.number().nonnegative().optional(),
   /** Give up on this target if no first byte arrives within this time. */
@@ -61,7 +72,7 @@ export type Route = z.infer<typeof routeSchema>;
 export type RouteStrategy = Route["strategy"];
 
 /** A model allow-list entry: an alias, `provider/model`, or `provider/*`. */
-const modelPatternSchema = z.string().min(1).max(200);
+const modelPatternSchema = modelIdSchema.max(200);
 
 /** A key's spending rules, besides the budgets of its scope (`/admin/budgets/key:<id>`). */
 const keySpendingFields = {

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { MAX_REQUESTED_OUTPUT_TOKENS } from "../metering/worst-case.ts";
+import { modelIdSchema } from "../config/schemas.ts";
 
 /**
  * Client request schemas. They check only what the gateway itself relies on
@@ -7,16 +8,8 @@ import { MAX_REQUESTED_OUTPUT_TOKENS } from "../metering/worst-case.ts";
  * so a new provider parameter never needs a gateway release.
  */
 
-/**
- * A model as a client names it (an alias, `provider/model`, a bare name): it
- * reaches response headers, KV keys (512 bytes at most) and logs, so it is
- * printable ASCII (every provider's model ids are) and at most 256 characters.
- */
-export const modelNameSchema = z
-  .string()
-  .min(1)
-  .max(256, "a model name is at most 256 characters")
-  .regex(/^[\x20-\x7e]+$/, "a model name is printable ASCII (no control characters, line breaks or non-ASCII letters)");
+/** A model as a client names it (an alias, `provider/model`, a bare name): config/schemas.ts modelIdSchema. */
+export const modelNameSchema = modelIdSchema;
 
 /** The body's end user: checked in full where it is used (budgets/scopes.ts endUserOf). */
 const userField = z.string().nullish();

@@ -5,7 +5,8 @@
  * (USD per million tokens, named as the admin API names them).
  */
 import * as z from "zod";
-import { readKvJson, listKvKeys } from "../config/kv-json.ts";
+import { readKvJson, listKvKeys, usableKvKey } from "../config/kv-json.ts";
+import { modelIdSchema } from "../config/schemas.ts";
 import type { ModelPrice, TierRates } from "./types.ts";
 
 export const PRICE_KEY_PREFIX = "price:";
@@ -23,8 +24,8 @@ const optionalRates = {
 
 export const priceOverrideSchema = z.strictObject({
   provider: z.string().min(1),
-  // KV keys are at most 512 bytes: the prefix and provider leave this much for the model.
-  model: z.string().min(1).max(400),
+  // KV keys are at most 512 bytes: a model id (at most 256 printable ASCII characters) leaves room for the prefix and provider.
+  model: modelIdSchema,
   inputPerMTok: rate,
   outputPerMTok: rate,
   ...optionalRates,
@@ -99,8 +100,8 @@ const METADATA_MAX_BYTES = 1024;
 /** The stored override, read from KV (uncached: admin reads and the price cache's misses), or null. */
 export async function readOverride(kv: KVNamespace, provider: string, model: string): Promise<PriceOverride | null> {
   const key = priceKey(provider, model);
-  // KV refuses keys over 512 bytes (a 500); no override can have been written under one.
-  if (new TextEncoder().encode(key).byteLength > 512) return null;
+  // No override can have been written under a key KV refuses (one that would answer a 500).
+  if (!usableKvKey(key)) return null;
   const raw = await readKvJson(kv, key);
   if (raw === null) return null;
   // Validated on write; re-checked so a hand-edited value cannot put a wrong price on every request.
@@ -118,7 +119,7 @@ export async function writeOverride(kv: KVNamespace, override: PriceOverride): P
 /** Removes an override; whether there was one. */
 export async function deleteOverride(kv: KVNamespace, provider: string, model: string): Promise<boolean> {
   const key = priceKey(provider, model);
-  if ((await kv.get(key)) === null) return false;
+  if (!usableKvKey(key) || (await kv.get(key)) === null) return false;
   await kv.delete(key);
   return true;
 }

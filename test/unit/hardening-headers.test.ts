@@ -51,6 +51,26 @@ describe("model and end user are checked at the edge", () => {
   });
 });
 
+describe("what the fuzzer found: admin model names and Anthropic text blocks", () => {
+  it("a model with a lone surrogate in a price override or a route target is a 400, not a KV error (500) now or on every later call", async () => {
+    const price = await gateway("/admin/prices", admin("PUT", { provider: "openai", model: "\ud800", inputPerMTok: 1, outputPerMTok: 1 }));
+    expect(price.status).toBe(400);
+    const route = await gateway("/admin/routes/fz-lone", admin("PUT", { targets: [{ provider: "openai", model: "\ud800" }] }));
+    expect(route.status).toBe(400);
+    expect((await gateway("/admin/prices/openai/%ED%A0%80", admin("DELETE"))).status).toBeLessThan(500);
+  });
+
+  it("an Anthropic text block whose text is not a string is a 400 on a translated target (String() threw: a 500)", async () => {
+    for (const content of [[{ type: "text", text: { toString: 1 } }], [{ type: "tool_result", tool_use_id: "t", content: [{ type: "text", text: { toString: 1 } }] }]]) {
+      const res = await gateway("/v1/messages", json({ model: "openai/gpt-4o-mini", max_tokens: 5, messages: [{ role: "user", content }] }));
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
+    }
+    const system = await gateway("/v1/messages", json({ model: "openai/gpt-4o-mini", max_tokens: 5, system: [{ type: "text", text: { toString: 1 } }], messages: hello }));
+    expect(system.status).toBe(400);
+  });
+});
+
 describe("header values from text the gateway does not control are safe by construction", () => {
   it("keeps printable ASCII, percent-encodes the rest, never throws", () => {
     expect(headerSafe("openai/gpt-4o=503, anthropic/claude=timeout")).toBe("openai/gpt-4o=503, anthropic/claude=timeout");

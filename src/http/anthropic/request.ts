@@ -52,6 +52,7 @@ function documentPart(block: Json, at: string): Json {
 function userPart(block: Json, at: string): Json {
   switch (block.type) {
     case "text":
+      if (typeof block.text !== "string") throw invalidRequest(`${at}.text must be a string.`, `${at}.text`);
       return { type: "text", text: block.text };
     case "image":
       return imagePart(block.source, at);
