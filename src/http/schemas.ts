@@ -8,9 +8,6 @@ import { modelIdSchema } from "../config/schemas.ts";
  * so a new provider parameter never needs a gateway release.
  */
 
-/** A model as a client names it (an alias, `provider/model`, a bare name): config/schemas.ts modelIdSchema. */
-export const modelNameSchema = modelIdSchema;
-
 /** The body's end user: checked in full where it is used (budgets/scopes.ts endUserOf). */
 const userField = z.string().nullish();
 
@@ -40,7 +37,7 @@ const messagesSchema = z
   });
 
 export const chatRequestSchema = z.looseObject({
-  model: modelNameSchema,
+  model: modelIdSchema,
   messages: messagesSchema,
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
@@ -59,7 +56,7 @@ const embeddingInput = z.union([
 ]);
 
 export const embeddingsRequestSchema = z.looseObject({
-  model: modelNameSchema,
+  model: modelIdSchema,
   input: embeddingInput,
   user: userField,
 });

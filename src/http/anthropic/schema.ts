@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { MAX_REQUESTED_OUTPUT_TOKENS } from "../../metering/worst-case.ts";
-import { modelNameSchema } from "../schemas.ts";
+import { modelIdSchema } from "../../config/schemas.ts";
 
 /**
  * What the gateway checks of an Anthropic Messages request: what routing and
@@ -26,7 +26,7 @@ const messagesSchema = z
   });
 
 export const messagesRequestSchema = z.looseObject({
-  model: modelNameSchema,
+  model: modelIdSchema,
   max_tokens: z.number().int().positive().max(MAX_REQUESTED_OUTPUT_TOKENS),
   messages: messagesSchema,
   system: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]).optional(),
