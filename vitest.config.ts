@@ -1,7 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { freePort } from "./test/support/free-port.ts";
+
+const ROOT_DIR = dirname(fileURLToPath(import.meta.url));
 
 // The mock provider's and the Redis bridge's ports are chosen before the workers start so they
 // can be bindings; test/support/global-setup.ts starts both on them.
@@ -24,6 +28,8 @@ export default defineConfig(async () => {
             // by passing these under those names (test/unit/helpers.ts, testEnv overrides).
             TEST_UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${bridgePort}`,
             TEST_UPSTASH_REDIS_REST_TOKEN: process.env.TEST_REDIS_BRIDGE_TOKEN,
+            // The request log's D1 schema, applied by test/unit/setup-migrations.ts before each file.
+            TEST_MIGRATIONS: await readD1Migrations(join(ROOT_DIR, "migrations")),
             // How many runs test/unit/fuzz.test.ts makes (its default when unset).
             ...(process.env.FUZZ_RUNS === undefined ? {} : { FUZZ_RUNS: process.env.FUZZ_RUNS }),
           },
@@ -33,6 +39,7 @@ export default defineConfig(async () => {
     test: {
       include: ["test/unit/**/*.test.ts"],
       globalSetup: ["test/support/global-setup.ts"],
+      setupFiles: ["test/unit/setup-migrations.ts"],
       testTimeout: 20_000,
     },
   };

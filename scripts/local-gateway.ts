@@ -45,6 +45,19 @@ export interface LocalGatewayOptions {
   useDevVars: boolean;
 }
 
+/** `wrangler d1 migrations apply --local` for the request log's database, into `persistTo` (or .wrangler/). */
+function applyLocalMigrations(persistTo: string | undefined): Promise<void> {
+  const args = [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "LOG_DB", "--local"];
+  if (persistTo !== undefined) args.push("--persist-to", persistTo);
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`wrangler d1 migrations apply failed (${code}):\n${output.slice(-4000)}`))));
+  });
+}
+
 function readDevVars(): Record<string, string> {
   const file = join(ROOT, ".dev.vars");
   if (!existsSync(file)) return {};
@@ -122,6 +135,13 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   Object.assign(vars, options.vars ?? {});
   const { redis, localRedis } = await rateLimitRedis(devVars, vars).catch(async (err: unknown) => {
     await mock.close();
+    throw err;
+  });
+
+  // The request log's D1 schema, as a deploy applies it (wrangler dev does not apply migrations itself).
+  await applyLocalMigrations(options.persistTo).catch(async (err: unknown) => {
+    await mock.close();
+    await localRedis?.close();
     throw err;
   });
 

@@ -66,9 +66,12 @@ export function buildApp(): Hono<AppEnv> {
     const id = c.var.requestId;
     // Every API request leaves a record, refused and failed ones too (the admin API's own calls are not traffic).
     if (!c.req.path.startsWith("/admin")) {
-      requestFailed({
+      requestFailed(c, {
         requestId: id,
+        time: c.var.startedAt ?? Date.now(),
         keyId: c.var.gatewayKey?.id ?? null,
+        user: c.var.meter?.user ?? null,
+        chargedNanos: c.var.meter?.chargedNanos ?? null,
         facts: c.var.requestFacts ?? { endpoint: endpointOf(c.req.path) },
         status: known.status,
         code: known.code,

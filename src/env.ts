@@ -23,6 +23,12 @@ export interface Env {
    * KV alone decides (a revoked key may then work for KV's propagation time).
    */
   KEY_REVOCATIONS?: DurableObjectNamespace<import("./durable/key-revocations.ts").KeyRevocations>;
+  /** The request log's queue (producer); without it records go to the console only. */
+  LOG_QUEUE?: Queue<import("./observability/request-log.ts").RequestLogEntry>;
+  /** The request log and its rollups (D1), written by the queue's consumer and read by /admin/requests and /admin/analytics. */
+  LOG_DB?: D1Database;
+  /** Raw records older than this many days are pruned by the hourly cron (30). */
+  LOG_RETENTION_DAYS?: string;
   /** Secret guarding /admin; the admin API is disabled when unset. */
   ADMIN_TOKEN?: string;
   /**
@@ -57,6 +63,8 @@ export interface GatewayVariables {
   startedAt: number;
   /** What the endpoint has read of the request, for the record of a failure (observability/request-log.ts). */
   requestFacts?: import("./observability/request-log.ts").RequestFacts;
+  /** The request's meter once it is admitted: its end user, degrade and what it charged, for its record. */
+  meter?: import("./budgets/admission.ts").RequestMeter;
   gatewayKey: import("./auth/gateway-key.ts").GatewayKey;
   /** Set on Anthropic-format endpoints: their errors take Anthropic's shape. */
   errorFormat?: "anthropic";

@@ -1,5 +1,8 @@
 import { buildApp } from "./app.ts";
 import type { Env } from "./env.ts";
+import { consumeLog } from "./observability/log-consumer.ts";
+import type { RequestLogEntry } from "./observability/request-log.ts";
+import { pruneLog } from "./observability/retention.ts";
 
 export { RouteHealth } from "./durable/route-health.ts";
 export { SpendLedger } from "./durable/spend-ledger.ts";
@@ -9,4 +12,10 @@ const app = buildApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-} satisfies ExportedHandler<Env>;
+  // The request log's consumer: records from LOG_QUEUE into D1 (src/observability/log-consumer.ts).
+  queue: (batch, env) => consumeLog(batch, env),
+  // The hourly Cron Trigger: the request log's retention.
+  scheduled: (controller, env, ctx) => {
+    ctx.waitUntil(pruneLog(env, controller.scheduledTime));
+  },
+} satisfies ExportedHandler<Env, RequestLogEntry>;

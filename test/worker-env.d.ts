@@ -8,6 +8,8 @@ declare global {
       /** The Upstash REST bridge to a local redis-server; given to the gateway as UPSTASH_REDIS_REST_* by the tests that want rate limits. */
       TEST_UPSTASH_REDIS_REST_URL: string;
       TEST_UPSTASH_REDIS_REST_TOKEN: string;
+      /** migrations/, read by vitest.config.ts for test/unit/setup-migrations.ts. */
+      TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     }
   }
 }

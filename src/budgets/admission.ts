@@ -77,6 +77,7 @@ export class RequestMeter {
   readonly headers: Record<string, string> = {};
   readonly #hooks: AnswerHook[] = [];
   readonly #charges: RequestCharges;
+  #degradedTo: string | null = null;
 
   private constructor(request: MeterRequest, scopes: string[], p: Priced) {
     this.#request = request;
@@ -97,6 +98,21 @@ export class RequestMeter {
     return this.#priced.plan;
   }
 
+  /** Nano-dollars this request wrote to its ledgers (an answer, or the calls a failed one abandoned); null: none. */
+  get chargedNanos(): number | null {
+    return this.#charges.chargedNanos;
+  }
+
+  /** The end user the request is attributed to. */
+  get user(): string | null {
+    return this.#request.user;
+  }
+
+  /** The alias a budget or the per-request cap degraded the request to, if any. */
+  get degradedTo(): string | null {
+    return this.#degradedTo;
+  }
+
   async #admit(): Promise<void> {
     const { key, env, body, bounds } = this.#request;
     let degraded = false;
@@ -112,6 +128,7 @@ export class RequestMeter {
         return false;
       }
       this.headers["x-switchyard-degraded"] = `${from} -> ${alias} (${why})`;
+      this.#degradedTo = alias;
       return true;
     };
 

@@ -44,6 +44,8 @@ export interface Charge {
   readonly abandoned: readonly AbandonedCharge[];
   /** What the answer reported that no price covers (a fee, a service tier): left out of the cost. */
   readonly unpriced: readonly string[];
+  /** Nano-dollars written to the request's ledgers: the request log carries the same, so their sums agree exactly. */
+  readonly nanos: Nanos;
 }
 
 interface Request {
@@ -66,12 +68,19 @@ export class RequestCharges {
   readonly #hooks: () => readonly AnswerHook[];
   readonly #abandoned: Array<{ attempt: Attempt; why: Abandoned["why"] }> = [];
   #finished = false;
+  /** What was written to the ledgers (null: nothing yet). */
+  #charged: Nanos | null = null;
 
   constructor(request: Request, scopes: readonly string[], billOf: (attempt: Attempt) => TargetBill, hooks: () => readonly AnswerHook[]) {
     this.#request = request;
     this.#scopes = scopes;
     this.#billOf = billOf;
     this.#hooks = hooks;
+  }
+
+  /** Nano-dollars written to the request's ledgers, or null when nothing was charged. */
+  get chargedNanos(): Nanos | null {
+    return this.#charged;
   }
 
   abandoned(attempt: Attempt, why: Abandoned["why"]): void {
@@ -146,12 +155,13 @@ export class RequestCharges {
     }
     const parts: Partial<Record<CostPart, number>> = {};
     for (const [part, nanos] of Object.entries(costed?.parts ?? {}) as Array<[CostPart, Nanos]>) parts[part] = nanosToUsd(nanos);
-    return { costUsd: answer === null ? null : nanosToUsd(total), estimated, parts, abandoned: abandoned.charges, unpriced: costed?.unpriced ?? [] };
+    return { costUsd: answer === null ? null : nanosToUsd(total), estimated, parts, abandoned: abandoned.charges, unpriced: costed?.unpriced ?? [], nanos: total };
   }
 
   /** Writes the request's spend to each of its scopes, in the background (batched: ledger-client.ts). */
   #record(attempt: Attempt, used: Usage, nanos: Nanos, estimated: boolean, unpriced: boolean): void {
     const { env, ctx, requestId, user, started } = this.#request;
+    this.#charged = nanos;
     if (env.SPEND_LEDGER === undefined) return;
     recordSpend(env.SPEND_LEDGER, ctx, this.#scopes, {
       id: requestId,

@@ -12,6 +12,7 @@ import { validate } from "./validate.ts";
 import { healthRoutes } from "./admin-health.ts";
 import { priceRoutes } from "./admin-prices.ts";
 import { budgetRoutes, usageReport } from "./admin-budgets.ts";
+import { requestLogRoutes } from "./admin-requests.ts";
 
 function aliasParam(raw: string): string {
   const parsed = aliasNameSchema.safeParse(raw);
@@ -91,6 +92,7 @@ export function adminRoutes(): Hono<AppEnv> {
   admin.route("/prices", priceRoutes());
   admin.route("/budgets", budgetRoutes());
   admin.get("/usage", usageReport);
+  admin.route("/", requestLogRoutes());
 
   return admin;
 }

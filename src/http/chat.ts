@@ -30,7 +30,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     ),
   );
   const { attempt } = executed;
-  const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "chat", model: request.model, stream }), started };
+  const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "chat", model: request.model, stream }), started, sink: c };
 
   if (executed.stream === null) {
     return chargedAnswer(executed, (upstream) => attempt.adapter.readChatResponse(upstream, attempt.provider), { ...answer, purpose: "chat", costInBody: true });

@@ -27,6 +27,7 @@ export async function embeddings(c: Context<AppEnv>): Promise<Response> {
     meter,
     log: answeredLogEntry(c, executed, { endpoint: "embeddings", model: request.model, stream: false }),
     started,
+    sink: c,
     purpose: "embeddings",
     costInBody: true,
   });

@@ -9,7 +9,7 @@ import { requestBounds } from "../metering/worst-case.ts";
 import { USER_HEADER, endUserFor } from "../budgets/scopes.ts";
 import type { AppEnv } from "../env.ts";
 import { tokensInBytes } from "../metering/estimate.ts";
-import { chargeFields, logRequest, type RequestLogEntry } from "../observability/request-log.ts";
+import { chargeFields, logRequest, type RecordSink, type RequestLogEntry } from "../observability/request-log.ts";
 import { bodyOfPieces, withCostInBody } from "../providers/openai-compatible/usage-in-body.ts";
 import type { StreamTranslator, TranslatedBody } from "../providers/types.ts";
 import type { ExecuteOptions, Executed } from "../routing/execute.ts";
@@ -68,6 +68,7 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
     throw limits.reason;
   }
   budgets.value.attach(limits.value);
+  c.set("meter", budgets.value);
   // Only a plan with a target that carries its provider's limits has anything to count before each call.
   if (budgets.value.plan.attempts.some((a) => a.limits !== undefined)) budgets.value.attach(new OutboundLimits(env, ctx, promptTokens));
   return budgets.value;
@@ -98,6 +99,7 @@ export interface AnswerContext {
   readonly meter: RequestMeter;
   readonly log: RequestLogEntry;
   readonly started: number;
+  readonly sink: RecordSink;
 }
 
 /**
@@ -119,7 +121,7 @@ export async function chargedAnswer(
   const answerBytes = typeof body.body === "string" ? body.body.length : body.body.byteLength;
   const output = answer.purpose === "embeddings" ? 0 : tokensInBytes(answerBytes); // vectors are not output tokens
   const charge = meter.settle(executed.attempt, body.usage, true, output);
-  logRequest({ ...log, ...chargeFields(charge), usage: body.usage, durationMs: Date.now() - started });
+  logRequest(answer.sink, { ...log, ...chargeFields(charge), usage: body.usage, durationMs: Date.now() - started });
   const headers = answerHeaders(executed, "application/json", meter.headers);
   if (charge.costUsd !== null) headers.set("x-switchyard-cost-usd", String(charge.costUsd));
   if (charge.estimated) headers.set("x-switchyard-cost-estimated", "true");

@@ -32,9 +32,12 @@ export function answeredLogEntry(
   executed: Executed,
   request: { endpoint: RequestLogEntry["endpoint"]; model: string; stream: boolean },
 ): RequestLogEntry {
+  const meter = c.var.meter;
   return {
     requestId: c.var.requestId,
+    time: c.var.startedAt,
     keyId: c.var.gatewayKey.id,
+    user: meter?.user ?? null,
     endpoint: request.endpoint,
     requested: request.model,
     provider: executed.attempt.provider.name,
@@ -42,11 +45,14 @@ export function answeredLogEntry(
     stream: request.stream,
     attempts: executed.attempts,
     ...(executed.trail.length > 0 && { fallbacks: executed.trail.join(", ") }),
+    degradedTo: meter?.degradedTo ?? null,
     status: 200,
     outcome: "completed",
     usage: null,
     costUsd: null,
     costEstimated: false,
+    // Built as the answer's headers (a stream's first event) are in hand: the time to first byte the client sees.
+    ttfbMs: Date.now() - c.var.startedAt,
     durationMs: 0,
   };
 }
@@ -135,7 +141,7 @@ export function streamedAnswer(c: Context<AppEnv>, executed: Executed, makeTrans
     errorEvent: options.errorEvent,
     onEnd: (end) => {
       const charge = options.settle(end);
-      logRequest({ ...entry, ...chargeFields(charge), outcome: end.kind, usage: end.usage, durationMs: Date.now() - started });
+      logRequest(c, { ...entry, ...chargeFields(charge), outcome: end.kind, usage: end.usage, durationMs: Date.now() - started });
     },
   });
   const headers = answerHeaders(executed, SSE_CONTENT_TYPE, options.headers);

@@ -1,5 +1,8 @@
 import type { AbandonedCharge, Charge } from "../budgets/charges.ts";
+import type { Env } from "../env.ts";
 import type { Usage } from "../providers/types.ts";
+import type { BackgroundWork } from "../routing/health.ts";
+import { nanosToUsd } from "../metering/types.ts";
 
 /** The inbound endpoints a record names. */
 export type Endpoint = "chat" | "embeddings" | "messages" | "count_tokens" | "models" | "other";
@@ -11,8 +14,12 @@ export type Endpoint = "chat" | "embeddings" | "messages" | "count_tokens" | "mo
  */
 export interface RequestLogEntry {
   requestId: string;
+  /** Epoch ms the request arrived. */
+  time: number;
   /** The key's id; null when the request was refused before its key was known (401). */
   keyId: string | null;
+  /** The end user it was attributed to, if any. */
+  user?: string | null;
   endpoint: Endpoint;
   /** The model as the client named it; null when the request was refused before it was read. */
   requested: string | null;
@@ -26,6 +33,8 @@ export interface RequestLogEntry {
   usage: Usage | null;
   /** USD charged for it (null: the model has no known price, or nothing was charged). */
   costUsd: number | null;
+  /** Nano-dollars written to the request's ledgers (exact; costUsd is this in dollars, or null when unpriced). */
+  costNanos?: number;
   /** Some of the charge is the gateway's estimate: the provider reported no (complete) usage, or calls were billed without an answer. */
   costEstimated: boolean;
   /** The answer's cost by what was billed (input, cachedInput, cacheWrite, cacheWrite1h, audioInput, output, reasoning, audioOutput, fees), USD. */
@@ -36,6 +45,12 @@ export interface RequestLogEntry {
   unpriced?: readonly string[];
   /** What failed before the answer, or before the failure, and why: `openai/gpt-4o=503, anthropic/claude-sonnet-4-5=timeout`. */
   fallbacks?: string;
+  /** The alias a budget or the per-request cap degraded the request to. */
+  degradedTo?: string | null;
+  /** Time to first byte as the client saw it: from arrival to the answer's headers (a stream's first event). */
+  ttfbMs?: number | null;
+  /** Why the request was flagged as an anomaly (`over_cap`, `over_median`), if it was. */
+  anomaly?: string | null;
   /** The error's code (`budget_exceeded`, `rate_limit_exceeded`, `upstream_timeout`, …) for a refused or failed request. */
   errorCode?: string | null;
   durationMs: number;
@@ -64,9 +79,13 @@ export function endpointOf(path: string): Endpoint {
  * failed upstream (5xx), with the error's code, and the attempts and trail the
  * executor put on the error.
  */
-export function requestFailed(input: {
+export function requestFailed(sink: RecordSink, input: {
   requestId: string;
+  time: number;
   keyId: string | null;
+  user: string | null;
+  /** What the request's abandoned calls were charged (the ledgers have it too), if anything. */
+  chargedNanos: number | null;
   facts: RequestFacts;
   status: number;
   code: string | null;
@@ -75,9 +94,11 @@ export function requestFailed(input: {
 }): void {
   const attempts = Number(input.headers["x-switchyard-attempts"] ?? 0);
   const trail = input.headers["x-switchyard-fallbacks"];
-  logRequest({
+  logRequest(sink, {
     requestId: input.requestId,
+    time: input.time,
     keyId: input.keyId,
+    user: input.user,
     endpoint: input.facts.endpoint,
     requested: input.facts.requested ?? null,
     provider: null,
@@ -89,16 +110,18 @@ export function requestFailed(input: {
     errorCode: input.code,
     ...(trail !== undefined && { fallbacks: trail }),
     usage: null,
-    costUsd: null,
-    costEstimated: false,
+    costUsd: input.chargedNanos === null ? null : nanosToUsd(input.chargedNanos),
+    ...(input.chargedNanos !== null && { costNanos: input.chargedNanos }),
+    costEstimated: input.chargedNanos !== null,
     durationMs: input.durationMs,
   });
 }
 
 /** A charge's fields in the request's record (only those that say something). */
-export function chargeFields(charge: Charge): Pick<RequestLogEntry, "costUsd" | "costEstimated" | "costParts" | "billedWithoutAnswer" | "unpriced"> {
+export function chargeFields(charge: Charge): Pick<RequestLogEntry, "costUsd" | "costNanos" | "costEstimated" | "costParts" | "billedWithoutAnswer" | "unpriced"> {
   return {
     costUsd: charge.costUsd,
+    costNanos: charge.nanos,
     costEstimated: charge.estimated,
     ...(Object.keys(charge.parts).length > 0 && { costParts: charge.parts }),
     ...(charge.abandoned.length > 0 && { billedWithoutAnswer: charge.abandoned }),
@@ -106,11 +129,24 @@ export function chargeFields(charge: Charge): Pick<RequestLogEntry, "costUsd" | 
   };
 }
 
+/** Where a record goes: the Worker's bindings and the request's background work (a Hono context is one). */
+export interface RecordSink {
+  readonly env: Env;
+  readonly executionCtx: BackgroundWork;
+}
+
 /**
- * Writes the entry as one JSON line on the Worker's log (Workers Logs / `wrangler
- * tail` pick it up). Sinks with more reach (a queue, an analytics store) hang off
- * this one function later.
+ * Writes the entry as one JSON line on the Worker's log (Workers Logs /
+ * `wrangler tail` pick it up) and, with the LOG_QUEUE binding, sends it to the
+ * request log's queue in the background: the request never waits for it, and
+ * a failed send is logged, the console line standing in for it.
  */
-export function logRequest(entry: RequestLogEntry): void {
-  console.log(JSON.stringify({ msg: "request", ...entry }));
+export function logRequest(sink: RecordSink, entry: RequestLogEntry): void {
+  const line = JSON.stringify({ msg: "request", ...entry });
+  console.log(line);
+  const queue = sink.env.LOG_QUEUE;
+  if (queue === undefined) return;
+  sink.executionCtx.waitUntil(
+    queue.send(entry, { contentType: "json" }).catch((err: unknown) => console.error(JSON.stringify({ msg: "request_log_send_failed", requestId: entry.requestId, error: String(err) }))),
+  );
 }

@@ -50,7 +50,7 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
     throw err;
   });
   executed.deadline.end();
-  logRequest({
+  logRequest(c, {
     ...answeredLogEntry(c, executed, { endpoint: "count_tokens", model: request.model, stream: false }),
     durationMs: Date.now() - c.var.startedAt,
   });

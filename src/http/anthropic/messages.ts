@@ -67,7 +67,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   );
   const { attempt } = executed;
   const native = isNative(attempt);
-  const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "messages", model: request.model, stream }), started };
+  const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "messages", model: request.model, stream }), started, sink: c };
 
   if (executed.stream === null) {
     const read = native ? readNativeMessage : async (upstream: Response): Promise<TranslatedBody> => {

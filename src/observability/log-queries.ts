@@ -1,0 +1,200 @@
+/**
+ * Reads of the request log (D1) for the admin API: records by filter, newest
+ * first, paged by a keyset cursor (time, id), so a page costs the same deep in
+ * the log as at its top; and analytics series from the rollups, never the raw
+ * records, so a month of charts reads a few thousand rollup rows.
+ */
+import { nanosToUsd } from "../metering/types.ts";
+import { bucketEdgeMs, LATENCY_BUCKETS } from "./log-consumer.ts";
+
+export interface RequestFilter {
+  readonly key?: string | undefined;
+  readonly user?: string | undefined;
+  readonly model?: string | undefined;
+  readonly provider?: string | undefined;
+  readonly status?: number | undefined;
+  readonly outcome?: string | undefined;
+  readonly anomaly?: boolean | undefined;
+  readonly from?: number | undefined;
+  readonly to?: number | undefined;
+}
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const int = (v: unknown): number => (typeof v === "number" ? v : 0);
+
+function parseDetail(raw: unknown): Record<string, unknown> {
+  if (typeof raw !== "string") return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A stored row as the admin API shows a record. */
+export function recordJson(row: Row): Record<string, unknown> {
+  const detail = parseDetail(row.detail);
+  const costKnown = row.cost_known === 1;
+  return {
+    id: row.id,
+    time: new Date(int(row.time)).toISOString(),
+    keyId: str(row.key_id),
+    user: str(row.end_user),
+    endpoint: row.endpoint,
+    requested: str(row.requested),
+    provider: str(row.provider),
+    model: str(row.model),
+    stream: row.stream === 1,
+    status: row.status,
+    outcome: row.outcome,
+    errorCode: str(row.error_code),
+    attempts: row.attempts,
+    fallbacks: str(row.fallbacks),
+    degradedTo: str(row.degraded_to),
+    usage: detail.usage ?? {
+      prompt_tokens: int(row.prompt_tokens),
+      completion_tokens: int(row.completion_tokens),
+      total_tokens: int(row.prompt_tokens) + int(row.completion_tokens),
+    },
+    costUsd: costKnown || int(row.cost_nanos) > 0 ? nanosToUsd(int(row.cost_nanos)) : null,
+    costNanos: int(row.cost_nanos),
+    costEstimated: row.cost_estimated === 1,
+    ...(detail.costParts !== undefined && { costParts: detail.costParts }),
+    ...(detail.unpriced !== undefined && { unpriced: detail.unpriced }),
+    ...(detail.billedWithoutAnswer !== undefined && { billedWithoutAnswer: detail.billedWithoutAnswer }),
+    ttfbMs: typeof row.ttfb_ms === "number" ? row.ttfb_ms : null,
+    durationMs: row.duration_ms,
+    cacheHit: row.cache_hit === 1,
+    anomaly: str(row.anomaly),
+  };
+}
+
+/** The cursor after `row`: its time and id, opaque to clients. */
+const cursorOf = (row: Row): string => btoa(`${int(row.time)}:${String(row.id)}`).replaceAll("=", "");
+
+export function parseCursor(cursor: string): { time: number; id: string } | null {
+  try {
+    const [time, ...id] = atob(cursor).split(":");
+    const t = Number(time);
+    return Number.isSafeInteger(t) && id.length > 0 ? { time: t, id: id.join(":") } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One page of records matching `filter`, newest first, and the cursor of the next page (null: none). */
+export async function listRecords(db: D1Database, filter: RequestFilter, limit: number, after: { time: number; id: string } | null): Promise<{ data: Array<Record<string, unknown>>; nextCursor: string | null }> {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, ...v: unknown[]): void => {
+    where.push(sql);
+    values.push(...v);
+  };
+  if (filter.key !== undefined) add("key_id = ?", filter.key);
+  if (filter.user !== undefined) add("end_user = ?", filter.user);
+  if (filter.model !== undefined) add("(model = ? OR requested = ? OR provider || '/' || model = ?)", filter.model, filter.model, filter.model);
+  if (filter.provider !== undefined) add("provider = ?", filter.provider);
+  if (filter.status !== undefined) add("status = ?", filter.status);
+  if (filter.outcome !== undefined) add("outcome = ?", filter.outcome);
+  if (filter.anomaly === true) where.push("anomaly IS NOT NULL");
+  if (filter.anomaly === false) where.push("anomaly IS NULL");
+  if (filter.from !== undefined) add("time >= ?", filter.from);
+  if (filter.to !== undefined) add("time < ?", filter.to);
+  if (after !== null) add("(time < ? OR (time = ? AND id < ?))", after.time, after.time, after.id);
+  const sql = `SELECT * FROM requests ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY time DESC, id DESC LIMIT ?`;
+  const rows = (await db.prepare(sql).bind(...values, limit + 1).all<Row>()).results;
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { data: page.map(recordJson), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+}
+
+export async function findRecord(db: D1Database, id: string): Promise<Record<string, unknown> | null> {
+  const row = await db.prepare("SELECT * FROM requests WHERE id = ?").bind(id).first<Row>();
+  return row === null ? null : recordJson(row);
+}
+
+export type GroupBy = "model" | "provider" | "key" | "user";
+export type Interval = "hour" | "day";
+
+export interface AnalyticsQuery {
+  readonly from: number;
+  readonly to: number;
+  readonly interval: Interval;
+  readonly groupBy: GroupBy;
+  readonly key?: string | undefined;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const bucketSums = (column: string): string => Array.from({ length: LATENCY_BUCKETS }, (_, i) => `SUM(${column}_${i}) AS ${column}_${i}`).join(", ");
+
+/** The value at quantile `q` of a histogram: the upper edge of the bucket it falls in (null: no values). */
+function quantile(row: Row, column: string, q: number): number | null {
+  const counts = Array.from({ length: LATENCY_BUCKETS }, (_, i) => int(row[`${column}_${i}`]));
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i] ?? 0;
+    if (seen >= q * total) return bucketEdgeMs(i);
+  }
+  return bucketEdgeMs(LATENCY_BUCKETS - 1);
+}
+
+/**
+ * Series per group and interval from the rollups: requests, cost, tokens,
+ * errors and refusals, and latency and time-to-first-byte percentiles (each
+ * the upper edge of its histogram bucket: within a factor of two, never under).
+ * End users come from the daily rollup, so `groupBy=user` is by day.
+ */
+export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<Array<{ group: string; points: Array<Record<string, unknown>> }>> {
+  const perUser = q.groupBy === "user";
+  const unitMs = q.interval === "hour" ? HOUR_MS : DAY_MS;
+  // The coarsest rollup that serves the interval: days read a thirtieth of the rows a month of hours would.
+  const [table, column, columnMs] = perUser ? ["rollup_day_user", "day", DAY_MS] : q.interval === "day" ? ["rollup_day", "day", DAY_MS] : ["rollup_hour", "hour", HOUR_MS];
+  const group =
+    q.groupBy === "model" ? "CASE WHEN provider = '' THEN '(none)' ELSE provider || '/' || model END"
+    : q.groupBy === "provider" ? "CASE WHEN provider = '' THEN '(none)' ELSE provider END"
+    : q.groupBy === "key" ? "CASE WHEN key_id = '' THEN '(none)' ELSE key_id END"
+    : "CASE WHEN end_user = '' THEN '(none)' ELSE end_user END";
+  const slot = `(${column} * ${columnMs} / ${unitMs}) * ${unitMs}`;
+  const extra = perUser ? "" : `, SUM(estimated) AS estimated, SUM(cached_tokens) AS cached_tokens, SUM(reasoning_tokens) AS reasoning_tokens, ${bucketSums("lat")}, ${bucketSums("ttfb")}`;
+  const where = [`${column} >= ? / ${columnMs}`, `${column} < (? + ${columnMs} - 1) / ${columnMs}`];
+  const values: unknown[] = [q.from, q.to];
+  if (q.key !== undefined) {
+    where.push("key_id = ?");
+    values.push(q.key);
+  }
+  const sql = `SELECT ${slot} AS t, ${group} AS g, SUM(requests) AS requests, SUM(errors) AS errors, SUM(refused) AS refused,
+      SUM(cost_nanos) AS cost_nanos, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens${extra}
+    FROM ${table} WHERE ${where.join(" AND ")} GROUP BY t, g ORDER BY g, t`;
+  const rows = (await db.prepare(sql).bind(...values).all<Row>()).results;
+  const series = new Map<string, Array<Record<string, unknown>>>();
+  for (const row of rows) {
+    const points = series.get(String(row.g)) ?? [];
+    series.set(String(row.g), points);
+    points.push({
+      time: new Date(int(row.t)).toISOString(),
+      requests: int(row.requests),
+      errors: int(row.errors),
+      refused: int(row.refused),
+      costUsd: nanosToUsd(int(row.cost_nanos)),
+      costNanos: int(row.cost_nanos),
+      promptTokens: int(row.prompt_tokens),
+      completionTokens: int(row.completion_tokens),
+      ...(!perUser && {
+        estimated: int(row.estimated),
+        cachedTokens: int(row.cached_tokens),
+        reasoningTokens: int(row.reasoning_tokens),
+        latencyP50Ms: quantile(row, "lat", 0.5),
+        latencyP95Ms: quantile(row, "lat", 0.95),
+        ttfbP50Ms: quantile(row, "ttfb", 0.5),
+        ttfbP95Ms: quantile(row, "ttfb", 0.95),
+      }),
+    });
+  }
+  return [...series].map(([g, points]) => ({ group: g, points }));
+}
