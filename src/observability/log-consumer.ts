@@ -108,24 +108,24 @@ const ROLL_USERS = `INSERT INTO rollup_day_user (day, key_id, end_user, ${USER_S
 
 const MARK_ROLLED = `UPDATE requests SET rolled = 1 WHERE ${UNROLLED}`;
 
-/** Stores `entries` and adds them to the rollups, in one transaction; how many were records. */
-export async function storeRecords(db: D1Database, entries: readonly RequestLogEntry[]): Promise<number> {
+/** Stores `entries` and adds them to the rollups, in one transaction: how many were records, and the D1 rows it wrote (what D1 bills). */
+export async function storeRecords(db: D1Database, entries: readonly RequestLogEntry[]): Promise<{ records: number; rowsWritten: number }> {
   const rows: unknown[][] = [];
   for (const entry of entries) {
     const row = rowOf(entry);
     if (row === null) console.error(JSON.stringify({ msg: "request_log_message_dropped", why: "not a request record" }));
     else rows.push(row);
   }
-  if (rows.length === 0) return 0;
+  if (rows.length === 0) return { records: 0, rowsWritten: 0 };
   const ids = JSON.stringify(rows.map((row) => row[0]));
-  await db.batch([
+  const results = await db.batch([
     ...rows.map((row) => db.prepare(INSERT).bind(...row)),
     db.prepare(ROLL_HOURS).bind(ids),
     db.prepare(ROLL_DAYS).bind(ids),
     db.prepare(ROLL_USERS).bind(ids),
     db.prepare(MARK_ROLLED).bind(ids),
   ]);
-  return rows.length;
+  return { records: rows.length, rowsWritten: results.reduce((n, r) => n + r.meta.rows_written, 0) };
 }
 
 /**

@@ -79,8 +79,8 @@ describe("the request log", () => {
     const entries = [entry(ids[0]!), entry(ids[1]!, { durationMs: 5_000, status: 502, outcome: "failed", costNanos: 0, costUsd: null }), entry(ids[2]!, { user: "bob", costNanos: 2_500 })];
     const keyId = `key_${uniqueTag("rollup").slice(-16)}`;
     const mine = entries.map((e) => ({ ...e, keyId }));
-    expect(await storeRecords(db(), mine)).toBe(3);
-    expect(await storeRecords(db(), mine)).toBe(3); // the retry of the same batch
+    expect((await storeRecords(db(), mine)).records).toBe(3);
+    expect((await storeRecords(db(), mine)).records).toBe(3); // the retry of the same batch
     const hour = await db().prepare("SELECT * FROM rollup_hour WHERE key_id = ?").bind(keyId).first<Record<string, number>>();
     // Hand computation: 3 requests, 1 error, 1,000 + 0 + 2,500 nanos; durations 120 ms (bucket 3: 64–128) and 5,000 ms (bucket 9).
     expect(hour).toMatchObject({ requests: 3, errors: 1, refused: 0, cost_nanos: 3_500, prompt_tokens: 30, lat_3: 2, lat_9: 1 });
@@ -126,10 +126,12 @@ describe("the request log", () => {
       usage: { prompt_tokens: 1_234, completion_tokens: 321, total_tokens: 1_555, prompt_tokens_details: { cached_tokens: 1_024 }, completion_tokens_details: { reasoning_tokens: 0 } },
       costParts: { input: 0.000031, cachedInput: 0.000077, output: 0.000193 },
     });
-    for (let i = 0; i < 2_000; i += 100) await storeRecords(db(), Array.from({ length: 100 }, (_, j) => typical(i + j)));
+    let rowsWritten = 0;
+    for (let i = 0; i < 2_000; i += 100) rowsWritten += (await storeRecords(db(), Array.from({ length: 100 }, (_, j) => typical(i + j)))).rowsWritten;
     const after = (await db().prepare("SELECT 1").run()).meta.size_after;
     const perRecord = (after - before) / 2_000;
-    console.info(`request log: ${perRecord.toFixed(0)} bytes per record`);
+    console.info(`request log: ${perRecord.toFixed(0)} bytes and ${(rowsWritten / 2_000).toFixed(2)} D1 rows written per record (batches of 100)`);
     expect(perRecord).toBeLessThan(1_000);
+    expect(rowsWritten / 2_000).toBeLessThan(12);
   });
 });
