@@ -27,6 +27,10 @@ export interface Env {
   LOG_QUEUE?: Queue<import("./observability/request-log.ts").RequestLogEntry>;
   /** The request log and its rollups (D1), written by the queue's consumer and read by /admin/requests and /admin/analytics. */
   LOG_DB?: D1Database;
+  /** A request costing more than this × its key and model's median, or an hour more than this × its 7-day average, is an anomaly (5). */
+  ANOMALY_FACTOR?: string;
+  /** Where anomaly alerts go for keys without an alertWebhook of their own. */
+  ALERT_WEBHOOK_URL?: string;
   /** Raw records older than this many days are pruned by the hourly cron (30). */
   LOG_RETENTION_DAYS?: string;
   /** Secret guarding /admin; the admin API is disabled when unset. */

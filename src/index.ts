@@ -13,7 +13,7 @@ const app = buildApp();
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   // The request log's consumer: records from LOG_QUEUE into D1 (src/observability/log-consumer.ts).
-  queue: (batch, env) => consumeLog(batch, env),
+  queue: (batch, env, ctx) => consumeLog(batch, env, ctx),
   // The hourly Cron Trigger: the request log's retention.
   scheduled: (controller, env, ctx) => {
     ctx.waitUntil(pruneLog(env, controller.scheduledTime));

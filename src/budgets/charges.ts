@@ -46,6 +46,8 @@ export interface Charge {
   readonly unpriced: readonly string[];
   /** Nano-dollars written to the request's ledgers: the request log carries the same, so their sums agree exactly. */
   readonly nanos: Nanos;
+  /** It cost more than its key's maxCostPerRequestUsd (a cost anomaly: its record is flagged, the key's webhook told). */
+  readonly overCap: boolean;
 }
 
 interface Request {
@@ -150,12 +152,13 @@ export class RequestCharges {
       this.#record(attempt, used, total, estimated, bill.price === null);
     }
     const { key, ctx, requestId } = this.#request;
-    if (answer !== null && key.maxCostPerRequestUsd !== undefined && total > usdToNanos(key.maxCostPerRequestUsd)) {
+    const overCap = answer !== null && key.maxCostPerRequestUsd !== undefined && total > usdToNanos(key.maxCostPerRequestUsd);
+    if (overCap && key.maxCostPerRequestUsd !== undefined) {
       costAnomaly(ctx, key, { requestId, model: targetLabel(attempt), costUsd: nanosToUsd(total), maxCostPerRequestUsd: key.maxCostPerRequestUsd });
     }
     const parts: Partial<Record<CostPart, number>> = {};
     for (const [part, nanos] of Object.entries(costed?.parts ?? {}) as Array<[CostPart, Nanos]>) parts[part] = nanosToUsd(nanos);
-    return { costUsd: answer === null ? null : nanosToUsd(total), estimated, parts, abandoned: abandoned.charges, unpriced: costed?.unpriced ?? [], nanos: total };
+    return { costUsd: answer === null ? null : nanosToUsd(total), estimated, parts, abandoned: abandoned.charges, unpriced: costed?.unpriced ?? [], nanos: total, overCap };
   }
 
   /** Writes the request's spend to each of its scopes, in the background (batched: ledger-client.ts). */

@@ -7,6 +7,8 @@
  * records not yet counted (`rolled = 0`) enter the rollups, which marks them.
  */
 import type { Env } from "../env.ts";
+import type { BackgroundWork } from "../routing/health.ts";
+import { alertOnce, anomalyFactor, hourlySpikes, overMedian, type Anomaly } from "./anomalies.ts";
 import type { RequestLogEntry } from "./request-log.ts";
 
 /** Histogram buckets of the rollups: bucket i counts values under 16 × 2^i ms, the last everything above. */
@@ -34,8 +36,10 @@ const COLUMNS = [
 ] as const;
 const INSERT = `INSERT INTO requests (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")}) ON CONFLICT (id) DO NOTHING`;
 
+type Row = Record<(typeof COLUMNS)[number], unknown>;
+
 /** A record's row, or null when the message is not a record (it is dropped, and said so, rather than retried forever). */
-export function rowOf(entry: RequestLogEntry): unknown[] | null {
+export function rowOf(entry: RequestLogEntry): Row | null {
   if (typeof entry !== "object" || entry === null || typeof entry.requestId !== "string" || typeof entry.time !== "number") return null;
   const usage = entry.usage;
   const ttfb = typeof entry.ttfbMs === "number" ? whole(entry.ttfbMs) : null;
@@ -45,7 +49,7 @@ export function rowOf(entry: RequestLogEntry): unknown[] | null {
     ...(entry.unpriced !== undefined && { unpriced: entry.unpriced }),
     ...(entry.billedWithoutAnswer !== undefined && { billedWithoutAnswer: entry.billedWithoutAnswer }),
   };
-  const values: Record<(typeof COLUMNS)[number], unknown> = {
+  return {
     id: entry.requestId,
     time: whole(entry.time),
     key_id: textOrNull(entry.keyId),
@@ -78,7 +82,6 @@ export function rowOf(entry: RequestLogEntry): unknown[] | null {
     lat_bucket: bucketOf(whole(entry.durationMs)),
     ttfb_bucket: ttfb === null ? null : bucketOf(ttfb),
   };
-  return COLUMNS.map((column) => values[column]);
 }
 
 const buckets = (column: string): string[] => Array.from({ length: LATENCY_BUCKETS }, (_, i) => `${column}_${i}`);
@@ -108,37 +111,72 @@ const ROLL_USERS = `INSERT INTO rollup_day_user (day, key_id, end_user, ${USER_S
 
 const MARK_ROLLED = `UPDATE requests SET rolled = 1 WHERE ${UNROLLED}`;
 
-/** Stores `entries` and adds them to the rollups, in one transaction: how many were records, and the D1 rows it wrote (what D1 bills). */
-export async function storeRecords(db: D1Database, entries: readonly RequestLogEntry[]): Promise<{ records: number; rowsWritten: number }> {
-  const rows: unknown[][] = [];
+export interface Stored {
+  readonly records: number;
+  /** D1 rows the transaction wrote (what D1 bills). */
+  readonly rowsWritten: number;
+  /** Requests flagged as costing over k × their key and model's median. */
+  readonly anomalies: readonly Anomaly[];
+  /** The (key, hour) pairs the batch added spend to, for the hourly check. */
+  readonly hours: ReadonlyArray<{ keyId: string; hour: number }>;
+}
+
+/**
+ * Stores `entries` and adds them to the rollups, in one transaction. Before
+ * that, each answered record is checked against its key and model's recent
+ * median cost (anomalies.ts) and flagged in its row.
+ */
+export async function storeRecords(db: D1Database, entries: readonly RequestLogEntry[], factor: number): Promise<Stored> {
+  const rows: Row[] = [];
   for (const entry of entries) {
     const row = rowOf(entry);
     if (row === null) console.error(JSON.stringify({ msg: "request_log_message_dropped", why: "not a request record" }));
     else rows.push(row);
   }
-  if (rows.length === 0) return { records: 0, rowsWritten: 0 };
-  const ids = JSON.stringify(rows.map((row) => row[0]));
+  if (rows.length === 0) return { records: 0, rowsWritten: 0, anomalies: [], hours: [] };
+  const costed = rows.map((r) => ({
+    id: String(r.id), keyId: r.key_id as string | null, provider: r.provider as string | null, model: r.model as string | null,
+    status: Number(r.status), costNanos: Number(r.cost_nanos), costKnown: r.cost_known === 1,
+  }));
+  const flagged = await overMedian(db, costed, factor);
+  for (const row of rows) if (row.anomaly === null && flagged.has(String(row.id))) row.anomaly = "over_median";
+  const ids = JSON.stringify(rows.map((row) => row.id));
   const results = await db.batch([
-    ...rows.map((row) => db.prepare(INSERT).bind(...row)),
+    ...rows.map((row) => db.prepare(INSERT).bind(...COLUMNS.map((column) => row[column]))),
     db.prepare(ROLL_HOURS).bind(ids),
     db.prepare(ROLL_DAYS).bind(ids),
     db.prepare(ROLL_USERS).bind(ids),
     db.prepare(MARK_ROLLED).bind(ids),
   ]);
-  return { records: rows.length, rowsWritten: results.reduce((n, r) => n + r.meta.rows_written, 0) };
+  const hours = new Map<string, { keyId: string; hour: number }>();
+  for (const row of rows) {
+    if (typeof row.key_id !== "string" || Number(row.cost_nanos) <= 0) continue;
+    const hour = Math.floor(Number(row.time) / 3_600_000);
+    hours.set(`${row.key_id} ${hour}`, { keyId: row.key_id, hour });
+  }
+  return { records: rows.length, rowsWritten: results.reduce((n, r) => n + r.meta.rows_written, 0), anomalies: [...flagged.values()], hours: [...hours.values()] };
 }
 
 /**
  * The `queue()` handler. A batch that cannot be stored is retried by the queue
  * (its messages come again, up to the consumer's max_retries); without the
- * D1 binding the records are acknowledged (the console has them).
+ * D1 binding the records are acknowledged (the console has them). Anomalies
+ * the batch revealed are alerted once each (anomalies.ts).
  */
-export async function consumeLog(batch: MessageBatch<RequestLogEntry>, env: Env): Promise<void> {
+export async function consumeLog(batch: MessageBatch<RequestLogEntry>, env: Env, ctx: BackgroundWork): Promise<void> {
   const db = env.LOG_DB;
   if (db === undefined) {
     batch.ackAll();
     return;
   }
-  await storeRecords(db, batch.messages.map((m) => m.body));
+  const factor = anomalyFactor(env);
+  const stored = await storeRecords(db, batch.messages.map((m) => m.body), factor);
   batch.ackAll();
+  // After the batch is safe: an alert that fails to go out must not make the queue deliver the records again.
+  try {
+    const spikes = await hourlySpikes(db, stored.hours, factor);
+    await alertOnce(env, ctx, db, [...stored.anomalies, ...spikes], Date.now());
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "anomaly_check_failed", error: String(err) }));
+  }
 }

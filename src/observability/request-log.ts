@@ -118,8 +118,9 @@ export function requestFailed(sink: RecordSink, input: {
 }
 
 /** A charge's fields in the request's record (only those that say something). */
-export function chargeFields(charge: Charge): Pick<RequestLogEntry, "costUsd" | "costNanos" | "costEstimated" | "costParts" | "billedWithoutAnswer" | "unpriced"> {
+export function chargeFields(charge: Charge): Pick<RequestLogEntry, "costUsd" | "costNanos" | "costEstimated" | "costParts" | "billedWithoutAnswer" | "unpriced" | "anomaly"> {
   return {
+    ...(charge.overCap && { anomaly: "over_cap" }),
     costUsd: charge.costUsd,
     costNanos: charge.nanos,
     costEstimated: charge.estimated,

@@ -35,7 +35,7 @@ interface Page {
 describe("GET /admin/requests", () => {
   it("lists records newest first with filters, and pages through them with the cursor", async () => {
     const keyId = `key_${uniqueTag("list").slice(-16)}`;
-    await storeRecords(db(), Array.from({ length: 12 }, (_, i) => entry(keyId, i, i === 5 ? { status: 402, outcome: "refused", errorCode: "budget_exceeded", costNanos: 0, costUsd: null, usage: null } : {})));
+    await storeRecords(db(), Array.from({ length: 12 }, (_, i) => entry(keyId, i, i === 5 ? { status: 402, outcome: "refused", errorCode: "budget_exceeded", costNanos: 0, costUsd: null, usage: null } : {})), 5);
     const first = await get<Page>(`/admin/requests?key=${keyId}&limit=5`);
     expect(first.status).toBe(200);
     expect(first.body.data.map((r) => r.id)).toEqual([11, 10, 9, 8, 7].map((i) => `req_${keyId}_${String(i).padStart(4, "0")}`));
@@ -77,7 +77,7 @@ describe("GET /admin/analytics", () => {
   it("series per model and per user from the rollups, with latency percentiles from their histograms", async () => {
     const keyId = `key_${uniqueTag("series").slice(-16)}`;
     // 12 records over two hours: 6 an hour; every third one gpt-4o.
-    await storeRecords(db(), Array.from({ length: 12 }, (_, i) => entry(keyId, i)));
+    await storeRecords(db(), Array.from({ length: 12 }, (_, i) => entry(keyId, i)), 5);
     const byModel = await get<Analytics>(`/admin/analytics?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=model`);
     expect(byModel.status).toBe(200);
     expect(byModel.body.interval).toBe("hour");

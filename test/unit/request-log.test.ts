@@ -79,8 +79,8 @@ describe("the request log", () => {
     const entries = [entry(ids[0]!), entry(ids[1]!, { durationMs: 5_000, status: 502, outcome: "failed", costNanos: 0, costUsd: null }), entry(ids[2]!, { user: "bob", costNanos: 2_500 })];
     const keyId = `key_${uniqueTag("rollup").slice(-16)}`;
     const mine = entries.map((e) => ({ ...e, keyId }));
-    expect((await storeRecords(db(), mine)).records).toBe(3);
-    expect((await storeRecords(db(), mine)).records).toBe(3); // the retry of the same batch
+    expect((await storeRecords(db(), mine, 5)).records).toBe(3);
+    expect((await storeRecords(db(), mine, 5)).records).toBe(3); // the retry of the same batch
     const hour = await db().prepare("SELECT * FROM rollup_hour WHERE key_id = ?").bind(keyId).first<Record<string, number>>();
     // Hand computation: 3 requests, 1 error, 1,000 + 0 + 2,500 nanos; durations 120 ms (bucket 3: 64–128) and 5,000 ms (bucket 9).
     expect(hour).toMatchObject({ requests: 3, errors: 1, refused: 0, cost_nanos: 3_500, prompt_tokens: 30, lat_3: 2, lat_9: 1 });
@@ -97,7 +97,7 @@ describe("the request log", () => {
       { id: "m2", timestamp: new Date(), attempts: 1, body: { nonsense: true } as unknown as RequestLogEntry },
     ]);
     const ctx = createExecutionContext();
-    await consumeLog(batch, env as Env);
+    await consumeLog(batch, env as Env, ctx);
     const result = await getQueueResult(batch, ctx);
     expect(result.ackAll).toBe(true);
     expect(result.retryBatch.retry).toBe(false);
@@ -110,7 +110,7 @@ describe("the request log", () => {
     const old = entry(uniqueTag("old"), { keyId, time: now - 31 * 86_400_000 });
     const recent = entry(uniqueTag("recent"), { keyId, time: now - 29 * 86_400_000 });
     const ancient = entry(uniqueTag("ancient"), { keyId, time: now - 401 * 86_400_000 });
-    await storeRecords(db(), [old, recent, ancient]);
+    await storeRecords(db(), [old, recent, ancient], 5);
     await pruneLog({ ...env, LOG_RETENTION_DAYS: "30" } as Env, now);
     const left = (await db().prepare("SELECT id FROM requests WHERE key_id = ?").bind(keyId).all<{ id: string }>()).results.map((r) => r.id);
     expect(left).toEqual([recent.requestId]);
@@ -127,7 +127,7 @@ describe("the request log", () => {
       costParts: { input: 0.000031, cachedInput: 0.000077, output: 0.000193 },
     });
     let rowsWritten = 0;
-    for (let i = 0; i < 2_000; i += 100) rowsWritten += (await storeRecords(db(), Array.from({ length: 100 }, (_, j) => typical(i + j)))).rowsWritten;
+    for (let i = 0; i < 2_000; i += 100) rowsWritten += (await storeRecords(db(), Array.from({ length: 100 }, (_, j) => typical(i + j)), 5)).rowsWritten;
     const after = (await db().prepare("SELECT 1").run()).meta.size_after;
     const perRecord = (after - before) / 2_000;
     console.info(`request log: ${perRecord.toFixed(0)} bytes and ${(rowsWritten / 2_000).toFixed(2)} D1 rows written per record (batches of 100)`);
