@@ -31,6 +31,8 @@ export interface Env {
   ANOMALY_FACTOR?: string;
   /** Where anomaly alerts go for keys without an alertWebhook of their own. */
   ALERT_WEBHOOK_URL?: string;
+  /** Request and response bodies of the keys that log them (`logBodies`), under yyyy/mm/dd/<request id>.json. */
+  LOG_BODIES?: R2Bucket;
   /** Raw records older than this many days are pruned by the hourly cron (30). */
   LOG_RETENTION_DAYS?: string;
   /** Secret guarding /admin; the admin API is disabled when unset. */
@@ -69,6 +71,8 @@ export interface GatewayVariables {
   requestFacts?: import("./observability/request-log.ts").RequestFacts;
   /** The request's meter once it is admitted: its end user, degrade and what it charged, for its record. */
   meter?: import("./budgets/admission.ts").RequestMeter;
+  /** The request's bodies, for a key that logs them. */
+  bodies?: import("./observability/bodies.ts").BodyCapture;
   gatewayKey: import("./auth/gateway-key.ts").GatewayKey;
   /** Set on Anthropic-format endpoints: their errors take Anthropic's shape. */
   errorFormat?: "anthropic";

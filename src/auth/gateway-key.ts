@@ -16,6 +16,8 @@ export interface GatewayKey {
   alertWebhook?: string | undefined;
   /** Requests and tokens per window, for the key, its end users and its models (src/limits/config.ts). */
   limits?: import("../limits/config.ts").KeyLimits | undefined;
+  /** Keep request and response bodies in R2 (observability/bodies.ts). */
+  logBodies?: "off" | "anomalies" | "all" | undefined;
   /** Requests must name their end user (400 otherwise). */
   requireEndUser?: boolean | undefined;
   /** The end user of every request of the key, whatever the request says. */

@@ -74,6 +74,7 @@ export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secr
     alertWebhook: input.alertWebhook,
     limits: input.limits,
     requireEndUser: input.requireEndUser,
+    logBodies: input.logBodies,
     pinEndUser: input.pinEndUser,
   };
   // The id index first: a key that can be used must always be revocable. Its

@@ -86,6 +86,8 @@ const keySpendingFields = {
   alertWebhook: z.url({ protocol: /^https?$/ }).optional(),
   /** Rate limits: `{"rpm", "tpm"}` or the full form with per-user and per-model limits (src/limits/config.ts). */
   limits: keyLimitsSchema.optional(),
+  /** Keep request and response bodies in R2: for every request ("all"), for the anomalies only, or not at all (default). */
+  logBodies: z.enum(["off", "anomalies", "all"]).optional(),
   /** Refuse (400) requests that name no end user: per-user budgets and limits then bind every request. */
   requireEndUser: z.boolean().optional(),
   /** Every request of the key is attributed to this end user, whatever it sends (a key minted per customer). */
@@ -113,6 +115,7 @@ export const updateKeySchema = z.strictObject({
   alertWebhook: keySpendingFields.alertWebhook.nullable(),
   limits: keySpendingFields.limits.nullable(),
   requireEndUser: keySpendingFields.requireEndUser.nullable(),
+  logBodies: keySpendingFields.logBodies.nullable(),
   pinEndUser: keySpendingFields.pinEndUser.nullable(),
 });
 export type UpdateKeyInput = z.infer<typeof updateKeySchema>;

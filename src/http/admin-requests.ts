@@ -68,7 +68,7 @@ export function requestLogRoutes(): Hono<AppEnv> {
 
   routes.get("/requests/:id", async (c) => {
     const id = c.req.param("id");
-    const record = id.length <= 128 ? await findRecord(logDb(c.env), id) : null;
+    const record = id.length <= 128 ? await findRecord(logDb(c.env), id, c.env.LOG_BODIES) : null;
     if (record === null) throw new GatewayError(404, `No request '${id}' in the request log (it may be older than the log's retention).`, { code: "request_not_found", param: "id" });
     return c.json(record);
   });

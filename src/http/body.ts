@@ -39,11 +39,11 @@ export async function readJsonObject(request: Request, limits: BodyLimits): Prom
  * A JSON object body and its size in UTF-8 bytes (the declared length, or
  * counted): metering bounds a request's input tokens by it.
  */
-export async function readJsonRequest(request: Request, limits: BodyLimits): Promise<{ body: Record<string, unknown>; bytes: number }> {
+export async function readJsonRequest(request: Request, limits: BodyLimits): Promise<{ body: Record<string, unknown>; bytes: number; text: string }> {
   const text = await readBodyText(request, limits.maxRequestBytes);
   const declared = Number(request.headers.get("content-length") ?? NaN);
   const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : encoder.encode(text).byteLength;
-  return { body: parseJsonObject(text, limits.jsonShape), bytes };
+  return { body: parseJsonObject(text, limits.jsonShape), bytes, text };
 }
 
 function parseJsonObject(text: string, shape: JsonShapeLimits): Record<string, unknown> {

@@ -5,7 +5,7 @@ import { executePlan } from "../routing/execute.ts";
 import { healthView } from "../routing/health.ts";
 import { allowedPlan } from "./allowed-plan.ts";
 import { readJsonRequest } from "./body.ts";
-import { admitRequest, chargedAnswer, chargedStream, meteredRun, runOptions } from "./metered.ts";
+import { admitRequest, captureBodies, chargedAnswer, chargedStream, meteredRun, runOptions } from "./metered.ts";
 import { chatRequestSchema } from "./schemas.ts";
 import { answeredLogEntry } from "./upstream-response.ts";
 import { validate } from "./validate.ts";
@@ -14,7 +14,8 @@ import { validate } from "./validate.ts";
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const started = Date.now();
   const settings = settingsFor(c.env);
-  const { body, bytes } = await readJsonRequest(c.req.raw, settings);
+  const { body, bytes, text } = await readJsonRequest(c.req.raw, settings);
+  captureBodies(c, text);
   const request = validate(chatRequestSchema, body);
   const stream = request.stream === true;
   c.set("requestFacts", { endpoint: "chat", requested: request.model, stream });

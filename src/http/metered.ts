@@ -9,6 +9,8 @@ import { requestBounds } from "../metering/worst-case.ts";
 import { USER_HEADER, endUserFor } from "../budgets/scopes.ts";
 import type { AppEnv } from "../env.ts";
 import { tokensInBytes } from "../metering/estimate.ts";
+import { BodyCapture } from "../observability/bodies.ts";
+import { encoder } from "../streaming/bytes.ts";
 import { chargeFields, logRequest, type RecordSink, type RequestLogEntry } from "../observability/request-log.ts";
 import { bodyOfPieces, withCostInBody } from "../providers/openai-compatible/usage-in-body.ts";
 import type { StreamTranslator, TranslatedBody } from "../providers/types.ts";
@@ -74,6 +76,12 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
   return budgets.value;
 }
 
+/** Starts keeping the request's bodies when its key logs them (observability/bodies.ts). */
+export function captureBodies(c: Context<AppEnv>, requestText: string): void {
+  const mode = c.var.gatewayKey.logBodies;
+  if (mode === "all" || mode === "anomalies") c.set("bodies", new BodyCapture(mode, requestText));
+}
+
 /** How the executor runs a metered request's plan: its deadline, route health's reports, and the calls it abandons charged. */
 export function runOptions(c: Context<AppEnv>, meter: RequestMeter, plan: Plan, stream: boolean): ExecuteOptions {
   return {
@@ -121,11 +129,13 @@ export async function chargedAnswer(
   const answerBytes = typeof body.body === "string" ? body.body.length : body.body.byteLength;
   const output = answer.purpose === "embeddings" ? 0 : tokensInBytes(answerBytes); // vectors are not output tokens
   const charge = meter.settle(executed.attempt, body.usage, true, output);
+  const pieces = answer.costInBody && charge.costUsd !== null ? withCostInBody(body, charge.costUsd) : [typeof body.body === "string" ? encoder.encode(body.body) : body.body];
+  for (const piece of pieces) answer.sink.var.bodies?.add(piece);
   logRequest(answer.sink, { ...log, ...chargeFields(charge), usage: body.usage, durationMs: Date.now() - started });
   const headers = answerHeaders(executed, "application/json", meter.headers);
   if (charge.costUsd !== null) headers.set("x-switchyard-cost-usd", String(charge.costUsd));
   if (charge.estimated) headers.set("x-switchyard-cost-estimated", "true");
-  const out = answer.costInBody && charge.costUsd !== null ? bodyOfPieces(withCostInBody(body, charge.costUsd)) : body.body;
+  const out = bodyOfPieces(pieces);
   return new Response(out, { status: 200, headers });
 }
 

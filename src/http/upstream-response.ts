@@ -139,6 +139,7 @@ export function streamedAnswer(c: Context<AppEnv>, executed: Executed, makeTrans
     idleTimeoutMs: settingsFor(c.env).streamIdleTimeoutMs,
     provider: executed.attempt.provider.name,
     errorEvent: options.errorEvent,
+    onChunk: c.var.bodies === undefined ? undefined : (bytes) => c.var.bodies?.add(bytes),
     onEnd: (end) => {
       const charge = options.settle(end);
       logRequest(c, { ...entry, ...chargeFields(charge), outcome: end.kind, usage: end.usage, durationMs: Date.now() - started });

@@ -9,6 +9,7 @@
 import type { Env } from "../env.ts";
 import type { BackgroundWork } from "../routing/health.ts";
 import { alertOnce, anomalyFactor, hourlySpikes, overMedian, type Anomaly } from "./anomalies.ts";
+import { bodiesKey, storeBodies } from "./bodies.ts";
 import type { RequestLogEntry } from "./request-log.ts";
 
 /** Histogram buckets of the rollups: bucket i counts values under 16 × 2^i ms, the last everything above. */
@@ -32,7 +33,7 @@ const COLUMNS = [
   "id", "time", "key_id", "end_user", "endpoint", "requested", "provider", "model", "stream", "status", "outcome", "error_code",
   "attempts", "fallbacks", "degraded_to", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens",
   "reasoning_tokens", "audio_tokens", "cost_nanos", "cost_known", "cost_estimated", "ttfb_ms", "duration_ms", "cache_hit",
-  "anomaly", "detail", "lat_bucket", "ttfb_bucket",
+  "anomaly", "detail", "lat_bucket", "ttfb_bucket", "bodies",
 ] as const;
 const INSERT = `INSERT INTO requests (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")}) ON CONFLICT (id) DO NOTHING`;
 
@@ -81,6 +82,7 @@ export function rowOf(entry: RequestLogEntry): Row | null {
     detail: Object.keys(detail).length > 0 ? JSON.stringify(detail) : null,
     lat_bucket: bucketOf(whole(entry.durationMs)),
     ttfb_bucket: ttfb === null ? null : bucketOf(ttfb),
+    bodies: textOrNull(entry.bodies),
   };
 }
 
@@ -158,6 +160,27 @@ export async function storeRecords(db: D1Database, entries: readonly RequestLogE
 }
 
 /**
+ * Bodies that rode with their records (logBodies "anomalies") are kept for the
+ * requests this batch flagged, and their records point at them; the rest are
+ * dropped with the message.
+ */
+async function keepFlaggedBodies(env: Env, db: D1Database, entries: readonly RequestLogEntry[], flagged: readonly Anomaly[]): Promise<void> {
+  const bucket = env.LOG_BODIES;
+  if (bucket === undefined || flagged.length === 0) return;
+  const ids = new Set(flagged.map((a) => a.requestId));
+  for (const entry of entries) {
+    if (entry.capturedBodies === undefined || !ids.has(entry.requestId)) continue;
+    const key = bodiesKey(entry.requestId, entry.time);
+    try {
+      await storeBodies(bucket, key, entry.capturedBodies);
+      await db.prepare("UPDATE requests SET bodies = ? WHERE id = ?").bind(key, entry.requestId).run();
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "bodies_store_failed", requestId: entry.requestId, error: String(err) }));
+    }
+  }
+}
+
+/**
  * The `queue()` handler. A batch that cannot be stored is retried by the queue
  * (its messages come again, up to the consumer's max_retries); without the
  * D1 binding the records are acknowledged (the console has them). Anomalies
@@ -170,8 +193,10 @@ export async function consumeLog(batch: MessageBatch<RequestLogEntry>, env: Env,
     return;
   }
   const factor = anomalyFactor(env);
-  const stored = await storeRecords(db, batch.messages.map((m) => m.body), factor);
+  const entries = batch.messages.map((m) => m.body);
+  const stored = await storeRecords(db, entries, factor);
   batch.ackAll();
+  await keepFlaggedBodies(env, db, entries, stored.anomalies);
   // After the batch is safe: an alert that fails to go out must not make the queue deliver the records again.
   try {
     const spikes = await hourlySpikes(db, stored.hours, factor);

@@ -5,6 +5,7 @@
  * records, so a month of charts reads a few thousand rollup rows.
  */
 import { nanosToUsd } from "../metering/types.ts";
+import { readBodies } from "./bodies.ts";
 import { bucketEdgeMs, LATENCY_BUCKETS } from "./log-consumer.ts";
 
 export interface RequestFilter {
@@ -69,6 +70,7 @@ export function recordJson(row: Row): Record<string, unknown> {
     durationMs: row.duration_ms,
     cacheHit: row.cache_hit === 1,
     anomaly: str(row.anomaly),
+    bodiesStored: typeof row.bodies === "string",
   };
 }
 
@@ -111,9 +113,12 @@ export async function listRecords(db: D1Database, filter: RequestFilter, limit: 
   return { data: page.map(recordJson), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
 }
 
-export async function findRecord(db: D1Database, id: string): Promise<Record<string, unknown> | null> {
+/** One record, with its bodies when they are kept (`bucket`: LOG_BODIES). */
+export async function findRecord(db: D1Database, id: string, bucket: R2Bucket | undefined): Promise<Record<string, unknown> | null> {
   const row = await db.prepare("SELECT * FROM requests WHERE id = ?").bind(id).first<Row>();
-  return row === null ? null : recordJson(row);
+  if (row === null) return null;
+  const bodies = typeof row.bodies === "string" && bucket !== undefined ? await readBodies(bucket, row.bodies) : null;
+  return { ...recordJson(row), ...(bodies !== null && { bodies }) };
 }
 
 export type GroupBy = "model" | "provider" | "key" | "user";

@@ -3,6 +3,7 @@ import type { Env } from "../env.ts";
 import type { Usage } from "../providers/types.ts";
 import type { BackgroundWork } from "../routing/health.ts";
 import { nanosToUsd } from "../metering/types.ts";
+import { bodiesKey, storeBodies, type BodyCapture } from "./bodies.ts";
 
 /** The inbound endpoints a record names. */
 export type Endpoint = "chat" | "embeddings" | "messages" | "count_tokens" | "models" | "other";
@@ -51,6 +52,10 @@ export interface RequestLogEntry {
   ttfbMs?: number | null;
   /** Why the request was flagged as an anomaly (`over_cap`, `over_median`), if it was. */
   anomaly?: string | null;
+  /** Where its bodies are kept in R2 (LOG_BODIES), for a key that logs them. */
+  bodies?: string;
+  /** Bodies riding with the record for the consumer to keep if it flags the request (logBodies "anomalies"); never stored in D1. */
+  capturedBodies?: import("./bodies.ts").CapturedBodies;
   /** The error's code (`budget_exceeded`, `rate_limit_exceeded`, `upstream_timeout`, …) for a refused or failed request. */
   errorCode?: string | null;
   durationMs: number;
@@ -130,10 +135,27 @@ export function chargeFields(charge: Charge): Pick<RequestLogEntry, "costUsd" | 
   };
 }
 
-/** Where a record goes: the Worker's bindings and the request's background work (a Hono context is one). */
+/** Where a record goes: the Worker's bindings, the request's background work and its bodies, if kept (a Hono context is one). */
 export interface RecordSink {
   readonly env: Env;
   readonly executionCtx: BackgroundWork;
+  readonly var: { readonly bodies?: BodyCapture | undefined };
+}
+
+/**
+ * The record as it leaves: with its bodies stored now (logBodies "all", or an
+ * anomaly known here), or carried for the consumer to store if it flags it.
+ */
+function withBodies(sink: RecordSink, entry: RequestLogEntry): RequestLogEntry {
+  const capture = sink.var.bodies;
+  const bucket = sink.env.LOG_BODIES;
+  if (capture === undefined || bucket === undefined) return entry;
+  if (capture.mode === "all" || (entry.anomaly !== undefined && entry.anomaly !== null)) {
+    const key = bodiesKey(entry.requestId, entry.time);
+    sink.executionCtx.waitUntil(storeBodies(bucket, key, capture.bodies()).catch((err: unknown) => console.error(JSON.stringify({ msg: "bodies_store_failed", requestId: entry.requestId, error: String(err) }))));
+    return { ...entry, bodies: key };
+  }
+  return { ...entry, capturedBodies: capture.queued() };
 }
 
 /**
@@ -148,6 +170,6 @@ export function logRequest(sink: RecordSink, entry: RequestLogEntry): void {
   const queue = sink.env.LOG_QUEUE;
   if (queue === undefined) return;
   sink.executionCtx.waitUntil(
-    queue.send(entry, { contentType: "json" }).catch((err: unknown) => console.error(JSON.stringify({ msg: "request_log_send_failed", requestId: entry.requestId, error: String(err) }))),
+    queue.send(withBodies(sink, entry), { contentType: "json" }).catch((err: unknown) => console.error(JSON.stringify({ msg: "request_log_send_failed", requestId: entry.requestId, error: String(err) }))),
   );
 }

@@ -22,6 +22,8 @@ export interface RelayOptions {
   onEnd(end: StreamEnd): void;
   /** How a failure after the commit point is told to the client; OpenAI's `data: {"error":…}` by default. */
   errorEvent?: ((message: string, code: string) => Uint8Array) | undefined;
+  /** Sees each piece written to the client (heartbeats aside): a key that logs bodies keeps them. */
+  onChunk?: ((bytes: Uint8Array) => void) | undefined;
 }
 
 
@@ -126,7 +128,10 @@ export function relayStream(upstream: PeekedStream, translator: StreamTranslator
   // The newest write resolves once the client has read it (the queue is drained up to there).
   let lastWrite: Promise<void> = Promise.resolve();
   const emit = (bytes: Uint8Array): void => {
-    if (bytes !== HEARTBEAT) pieces += eventsIn(bytes);
+    if (bytes !== HEARTBEAT) {
+      pieces += eventsIn(bytes);
+      options.onChunk?.(bytes);
+    }
     lastWriteAt = Date.now();
     lastWrite = writer.write(bytes);
     lastWrite.catch(() => {}); // a failed write means the client left: handled above

@@ -8,7 +8,7 @@ import type { TranslatedBody } from "../../providers/types.ts";
 import { executePlan } from "../../routing/execute.ts";
 import type { Attempt } from "../../routing/plan.ts";
 import { readJsonRequest } from "../body.ts";
-import { admitRequest, chargedAnswer, chargedStream, meteredRun, runOptions } from "../metered.ts";
+import { admitRequest, captureBodies, chargedAnswer, chargedStream, meteredRun, runOptions } from "../metered.ts";
 import { answeredLogEntry } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { anthropicSseError } from "./errors.ts";
@@ -31,7 +31,8 @@ const isNative = (attempt: Attempt): boolean => attempt.provider.preset.adapter 
 export async function messages(c: Context<AppEnv>): Promise<Response> {
   const started = Date.now();
   const settings = settingsFor(c.env);
-  const { body, bytes } = await readJsonRequest(c.req.raw, settings);
+  const { body, bytes, text } = await readJsonRequest(c.req.raw, settings);
+  captureBodies(c, text);
   const request = validate(messagesRequestSchema, body);
   c.set("requestFacts", { endpoint: "messages", requested: request.model, stream: request.stream === true });
   const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
