@@ -33,6 +33,10 @@ export interface Env {
   ALERT_WEBHOOK_URL?: string;
   /** Request and response bodies of the keys that log them (`logBodies`), under yyyy/mm/dd/<request id>.json. */
   LOG_BODIES?: R2Bucket;
+  /** OpenTelemetry export of the request log: the OTLP/HTTP endpoint (base, or traces), and its headers (a secret: `key=value,…`). */
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+  OTEL_EXPORTER_OTLP_HEADERS?: string;
   /** Raw records older than this many days are pruned by the hourly cron (30). */
   LOG_RETENTION_DAYS?: string;
   /** Secret guarding /admin; the admin API is disabled when unset. */

@@ -10,6 +10,7 @@ import type { Env } from "../env.ts";
 import type { BackgroundWork } from "../routing/health.ts";
 import { alertOnce, anomalyFactor, hourlySpikes, overMedian, type Anomaly } from "./anomalies.ts";
 import { bodiesKey, storeBodies } from "./bodies.ts";
+import { exportSpans } from "./otlp.ts";
 import type { RequestLogEntry } from "./request-log.ts";
 
 /** Histogram buckets of the rollups: bucket i counts values under 16 × 2^i ms, the last everything above. */
@@ -188,14 +189,16 @@ async function keepFlaggedBodies(env: Env, db: D1Database, entries: readonly Req
  */
 export async function consumeLog(batch: MessageBatch<RequestLogEntry>, env: Env, ctx: BackgroundWork): Promise<void> {
   const db = env.LOG_DB;
+  const entries = batch.messages.map((m) => m.body);
   if (db === undefined) {
     batch.ackAll();
+    ctx.waitUntil(exportSpans(env, entries));
     return;
   }
   const factor = anomalyFactor(env);
-  const entries = batch.messages.map((m) => m.body);
   const stored = await storeRecords(db, entries, factor);
   batch.ackAll();
+  ctx.waitUntil(exportSpans(env, entries));
   await keepFlaggedBodies(env, db, entries, stored.anomalies);
   // After the batch is safe: an alert that fails to go out must not make the queue deliver the records again.
   try {
