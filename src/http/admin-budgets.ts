@@ -6,6 +6,7 @@
  * Object too). Spend and usage are read from the ledgers.
  */
 import { Hono, type Context } from "hono";
+import * as z from "zod";
 import { KEY_ID_PATTERN } from "../auth/key-store.ts";
 import { forgetScope, ledgerOf, type Ledgers } from "../budgets/ledger-client.ts";
 import { BUDGET_PREFIX, forgetBudgetedScope, markBudgetedScope } from "../budgets/budgeted-scopes.ts";
@@ -135,22 +136,25 @@ function reportJson(report: UsageReport, groupBy: UsageGroupBy): Record<string, 
   return { scope: report.scope, period: report.period, periodStart: report.periodStart, groupBy, totalUsd: nanosToUsd(total), data: rows };
 }
 
-/** `date`: `YYYY-MM-DD` (or `YYYY-MM` for a month) of the period to report; the current one by default. */
-function periodAt(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const at = /^\d{4}-\d{2}(-\d{2})?$/.test(raw) ? Date.parse(raw.length === 7 ? `${raw}-01T00:00:00Z` : `${raw}T00:00:00Z`) : NaN;
-  if (Number.isNaN(at)) throw invalidRequest(`Invalid 'date' '${raw}': use YYYY-MM-DD or YYYY-MM.`, "date");
-  return at;
-}
+/** GET /admin/usage's query (also in /admin/openapi.json). */
+export const usageQuerySchema = z.strictObject({
+  scope: z.string().default(GLOBAL_SCOPE).describe("a budget scope: `global`, `key:<key id>` or `user:<key id>:<end user>`"),
+  period: z.enum(["day", "month"]).default("day"),
+  groupBy: z.enum(["model", "user"]).default("model"),
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}(-\d{2})?$/, "use YYYY-MM-DD or YYYY-MM")
+    .refine((raw) => !Number.isNaN(Date.parse(raw.length === 7 ? `${raw}-01T00:00:00Z` : `${raw}T00:00:00Z`)), "not a date")
+    .optional()
+    .describe("YYYY-MM-DD or YYYY-MM: the period to report; the current one by default"),
+});
 
 /** GET /admin/usage?scope=…&period=day|month&groupBy=model|user[&date=…] */
 export async function usageReport(c: Context<AppEnv>): Promise<Response> {
-  const scope = parseScope(c.req.query("scope") ?? GLOBAL_SCOPE);
-  const period = c.req.query("period") ?? "day";
-  if (period !== "day" && period !== "month") throw invalidRequest(`Invalid 'period' '${period}': use 'day' or 'month'.`, "period");
-  const groupBy = c.req.query("groupBy") ?? "model";
-  if (groupBy !== "model" && groupBy !== "user") throw invalidRequest(`Invalid 'groupBy' '${groupBy}': use 'model' or 'user'.`, "groupBy");
-  const at = periodAt(c.req.query("date"));
+  const q = validate(usageQuerySchema, c.req.query());
+  const scope = parseScope(q.scope);
+  const { period, groupBy } = q;
+  const at = q.date === undefined ? undefined : Date.parse(q.date.length === 7 ? `${q.date}-01T00:00:00Z` : `${q.date}T00:00:00Z`);
   const report = await ledgerOf(ledgers(c.env), scope).usage(scope, { period, groupBy, at });
   return c.json(reportJson(report, groupBy));
 }

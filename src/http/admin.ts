@@ -13,6 +13,7 @@ import { healthRoutes } from "./admin-health.ts";
 import { priceRoutes } from "./admin-prices.ts";
 import { budgetRoutes, usageReport } from "./admin-budgets.ts";
 import { requestLogRoutes } from "./admin-requests.ts";
+import { openApiDocument } from "./openapi.ts";
 
 function aliasParam(raw: string): string {
   const parsed = aliasNameSchema.safeParse(raw);
@@ -93,6 +94,7 @@ export function adminRoutes(): Hono<AppEnv> {
   admin.route("/budgets", budgetRoutes());
   admin.get("/usage", usageReport);
   admin.route("/", requestLogRoutes());
+  admin.get("/openapi.json", (c) => c.json(openApiDocument()));
 
   return admin;
 }

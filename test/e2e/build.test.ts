@@ -10,10 +10,13 @@ import { gzipSync } from "node:zlib";
 import { ROOT } from "../../scripts/local-gateway.ts";
 
 const exec = promisify(execFile);
-/** Raised from 150 KB for issue 12's hardening (+5.5 KB gzipped: limits, revocations, scrubbing, audit records). */
-const BUNDLE_BUDGET_GZIP_BYTES = 160 * 1024;
+/**
+ * Raised from 150 KB for issue 12's hardening (+5.5 KB gzipped: limits, revocations, scrubbing, audit
+ * records) and issue 13's request log (+6 KB: queue consumer, rollups, anomalies, bodies, OTLP, OpenAPI).
+ */
+const BUNDLE_BUDGET_GZIP_BYTES = 175 * 1024;
 
-test("wrangler deploy --dry-run builds a bundle within 160 KB gzipped", async () => {
+test("wrangler deploy --dry-run builds a bundle within 175 KB gzipped", async () => {
   const out = mkdtempSync(join(tmpdir(), "switchyard-build-"));
   try {
     await exec(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out], {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import type { LocalGateway } from "../../scripts/local-gateway.ts";
 import { startTestGateway } from "../support/test-gateway.ts";
 
@@ -50,4 +51,15 @@ test("answered and refused requests reach D1 through the queue and show in /admi
   const series = (await (await fetch(`${g.url}/admin/analytics?groupBy=model`, { headers: admin })).json()) as { series: Array<{ group: string; points: Array<{ requests: number }> }> };
   const gpt = series.series.find((s) => s.group === "openai/gpt-4o-mini");
   assert.ok(gpt !== undefined && gpt.points.reduce((n, p) => n + p.requests, 0) >= 1);
+});
+
+test("GET /admin/openapi.json validates as OpenAPI 3.1 against the official schema", async () => {
+  const g = gw as LocalGateway;
+  const res = await fetch(`${g.url}/admin/openapi.json`, { headers: { authorization: `Bearer ${g.adminToken}` } });
+  assert.equal(res.status, 200);
+  const validator = new Validator();
+  const result = await validator.validate((await res.json()) as Parameters<Validator["validate"]>[0]);
+  assert.deepEqual(result.errors ?? [], []);
+  assert.equal(result.valid, true);
+  assert.equal(validator.version, "3.1");
 });
