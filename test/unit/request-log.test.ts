@@ -127,11 +127,19 @@ describe("the request log", () => {
       costParts: { input: 0.000031, cachedInput: 0.000077, output: 0.000193 },
     });
     let rowsWritten = 0;
-    for (let i = 0; i < 2_000; i += 100) rowsWritten += (await storeRecords(db(), Array.from({ length: 100 }, (_, j) => typical(i + j)), 5)).rowsWritten;
+    const batches = Array.from({ length: 20 }, (_, b) => Array.from({ length: 100 }, (_, j) => typical(b * 100 + j)));
+    const started = performance.now();
+    for (const batch of batches) rowsWritten += (await storeRecords(db(), batch, 5)).rowsWritten;
+    const seconds = (performance.now() - started) / 1_000;
     const after = (await db().prepare("SELECT 1").run()).meta.size_after;
     const perRecord = (after - before) / 2_000;
-    console.info(`request log: ${perRecord.toFixed(0)} bytes and ${(rowsWritten / 2_000).toFixed(2)} D1 rows written per record (batches of 100)`);
+    console.info(
+      `request log: ${perRecord.toFixed(0)} bytes and ${(rowsWritten / 2_000).toFixed(2)} D1 rows written per record; ` +
+        `the consumer stored ${(2_000 / seconds).toFixed(0)} records/s into local D1 in batches of 100`,
+    );
     expect(perRecord).toBeLessThan(1_000);
     expect(rowsWritten / 2_000).toBeLessThan(12);
+    // The target is 2,000 records/s (measured ~5,000 on 2 cores); half of it fails the test even on a loaded CI machine.
+    expect(2_000 / seconds).toBeGreaterThan(1_000);
   });
 });
