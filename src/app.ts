@@ -11,7 +11,7 @@ import { GatewayError, errorResponse } from "./http/errors.ts";
 import { health } from "./http/health.ts";
 import { listModels, retrieveModel } from "./http/models.ts";
 import { REQUEST_ID_HEADER, requestId } from "./http/request-id.ts";
-import { endpointOf, requestFailed } from "./observability/request-log.ts";
+import { endpointOf, requestFailed, requestServed } from "./observability/request-log.ts";
 
 const methodNotAllowed = (allowed: string) => (): never => {
   throw new GatewayError(405, `Method not allowed here; use ${allowed}.`, { code: "method_not_allowed", headers: { allow: allowed } });
@@ -35,6 +35,13 @@ export function buildApp(): Hono<AppEnv> {
   v1.use("/messages", anthropicFormat);
   v1.use("/messages/count_tokens", anthropicFormat);
   for (const path of ["/chat/completions", "/messages", "/messages/count_tokens", "/embeddings", "/models", "/models/*"]) v1.use(path, auth);
+  // Model listings call no model, but they are requests too: each leaves its record (failures leave theirs in onError).
+  const recordListing: MiddlewareHandler<AppEnv> = async (c, next) => {
+    await next();
+    if (c.res.status < 400) requestServed(c, { requestId: c.var.requestId, time: c.var.startedAt, keyId: c.var.gatewayKey.id, endpoint: "models", status: c.res.status });
+  };
+  v1.use("/models", recordListing);
+  v1.use("/models/*", recordListing);
   v1.post("/chat/completions", chatCompletions);
   v1.all("/chat/completions", methodNotAllowed("POST"));
   v1.post("/messages", messages);
@@ -70,7 +77,7 @@ export function buildApp(): Hono<AppEnv> {
         requestId: id,
         time: c.var.startedAt ?? Date.now(),
         keyId: c.var.gatewayKey?.id ?? null,
-        user: c.var.meter?.user ?? null,
+        user: c.var.endUser ?? null,
         chargedNanos: c.var.meter?.chargedNanos ?? null,
         facts: c.var.requestFacts ?? { endpoint: endpointOf(c.req.path) },
         status: known.status,

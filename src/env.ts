@@ -73,6 +73,8 @@ export interface GatewayVariables {
   startedAt: number;
   /** What the endpoint has read of the request, for the record of a failure (observability/request-log.ts). */
   requestFacts?: import("./observability/request-log.ts").RequestFacts;
+  /** The end user the request is attributed to, once known (before admission: a refusal's record names it). */
+  endUser?: string | null;
   /** The request's meter once it is admitted: its end user, degrade and what it charged, for its record. */
   meter?: import("./budgets/admission.ts").RequestMeter;
   /** The request's bodies, for a key that logs them. */

@@ -153,7 +153,8 @@ export class RequestCharges {
     }
     const { key, ctx, requestId } = this.#request;
     const overCap = answer !== null && key.maxCostPerRequestUsd !== undefined && total > usdToNanos(key.maxCostPerRequestUsd);
-    if (overCap && key.maxCostPerRequestUsd !== undefined) {
+    // With a request log, its consumer alerts (once, with the other anomalies); without one, this isolate does.
+    if (overCap && key.maxCostPerRequestUsd !== undefined && this.#request.env.LOG_QUEUE === undefined) {
       costAnomaly(ctx, key, { requestId, model: targetLabel(attempt), costUsd: nanosToUsd(total), maxCostPerRequestUsd: key.maxCostPerRequestUsd });
     }
     const parts: Partial<Record<CostPart, number>> = {};

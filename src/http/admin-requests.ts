@@ -21,7 +21,8 @@ function logDb(env: Env): D1Database {
 /** A time as ISO 8601 or epoch milliseconds. */
 const instant = z.string().transform((raw, ctx) => {
   const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(ms)) {
+  // A Date holds at most ±8.64e15 ms: anything past it is no time at all.
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
     ctx.addIssue({ code: "custom", message: "a time is ISO 8601 (2026-11-20T10:00:00Z) or epoch milliseconds" });
     return z.NEVER;
   }

@@ -12,7 +12,8 @@ import { validate } from "./validate.ts";
 
 /** POST /v1/chat/completions: OpenAI Chat Completions in, OpenAI out, any provider behind. */
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
-  const started = Date.now();
+  // When the request arrived: its record's time and its ledgers' day are the same instant.
+  const started = c.var.startedAt;
   const settings = settingsFor(c.env);
   const { body, bytes, text } = await readJsonRequest(c.req.raw, settings);
   captureBodies(c, text);

@@ -40,6 +40,7 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
   announceLimits(env);
   const key = c.var.gatewayKey;
   const user = endUserFor(c.var.gatewayKey, c.req.header(USER_HEADER), request.bodyUser);
+  c.set("endUser", user);
   const input = await inputBound(request.body, request.bytes);
   const bounds = requestBounds(request.body, input);
   const promptTokens = Number.isFinite(input.tokens) ? input.tokens : request.bytes;
@@ -129,13 +130,14 @@ export async function chargedAnswer(
   const answerBytes = typeof body.body === "string" ? body.body.length : body.body.byteLength;
   const output = answer.purpose === "embeddings" ? 0 : tokensInBytes(answerBytes); // vectors are not output tokens
   const charge = meter.settle(executed.attempt, body.usage, true, output);
-  const pieces = answer.costInBody && charge.costUsd !== null ? withCostInBody(body, charge.costUsd) : [typeof body.body === "string" ? encoder.encode(body.body) : body.body];
-  for (const piece of pieces) answer.sink.var.bodies?.add(piece);
+  const pieces = answer.costInBody && charge.costUsd !== null ? withCostInBody(body, charge.costUsd) : null;
+  const capture = answer.sink.var.bodies;
+  if (capture !== undefined) for (const piece of pieces ?? [typeof body.body === "string" ? encoder.encode(body.body) : body.body]) capture.add(piece);
   logRequest(answer.sink, { ...log, ...chargeFields(charge), usage: body.usage, durationMs: Date.now() - started });
   const headers = answerHeaders(executed, "application/json", meter.headers);
   if (charge.costUsd !== null) headers.set("x-switchyard-cost-usd", String(charge.costUsd));
   if (charge.estimated) headers.set("x-switchyard-cost-estimated", "true");
-  const out = bodyOfPieces(pieces);
+  const out = pieces === null ? body.body : bodyOfPieces(pieces);
   return new Response(out, { status: 200, headers });
 }
 

@@ -27,6 +27,8 @@ const SAMPLES = 200;
 /** An hour under this spend is never a spike, whatever its average (a key that spent $0.0001 an hour). */
 const MIN_HOURLY_SPIKE_NANOS = 10_000_000;
 const HOUR_MS = 3_600_000;
+/** Days of the 7 before with spend in that hour an hourly average needs. */
+export const MIN_HISTORY_DAYS = 3;
 
 export function anomalyFactor(env: Env): number {
   const k = Number(env.ANOMALY_FACTOR);
@@ -42,17 +44,22 @@ export interface Costed {
   readonly status: number;
   readonly costNanos: number;
   readonly costKnown: boolean;
+  /** Flagged already (over its key's maxCostPerRequestUsd where it was charged). */
+  readonly flagged: boolean;
 }
 
 export interface Anomaly {
   readonly type: "request_cost" | "hourly_spend";
+  /** For a request: over its key's cap, or over its key and model's median. */
+  readonly reason?: "over_cap" | "over_median";
   readonly keyId: string;
   readonly requestId?: string;
   readonly hour?: string;
   readonly model?: string;
   readonly costUsd: number;
-  readonly baselineUsd: number;
-  readonly factor: number;
+  /** What it was compared with (the median, the 7-day average); absent for one over its key's cap. */
+  readonly baselineUsd?: number;
+  readonly factor?: number;
 }
 
 function median(values: number[]): number {
@@ -83,8 +90,9 @@ export async function overMedian(db: D1Database, records: readonly Costed[], fac
     if (costs.length < MIN_SAMPLES) continue;
     const baseline = median(costs);
     for (const r of members) {
+      if (r.flagged) continue; // already an anomaly (over its key's cap), alerted as such
       if (baseline > 0 && r.costNanos > factor * baseline) {
-        flagged.set(r.id, { type: "request_cost", keyId, requestId: r.id, model: `${provider}/${model}`, costUsd: nanosToUsd(r.costNanos), baselineUsd: nanosToUsd(Math.round(baseline)), factor });
+        flagged.set(r.id, { type: "request_cost", reason: "over_median", keyId, requestId: r.id, model: `${provider}/${model}`, costUsd: nanosToUsd(r.costNanos), baselineUsd: nanosToUsd(Math.round(baseline)), factor });
       }
     }
   }
@@ -101,7 +109,10 @@ export async function hourlySpikes(db: D1Database, touched: ReadonlyArray<{ keyI
       .bind(keyId, ...hours)
       .all<{ hour: number; n: number }>();
     const spend = rows.results.find((r) => r.hour === hour)?.n ?? 0;
-    const average = rows.results.filter((r) => r.hour !== hour).reduce((sum, r) => sum + r.n, 0) / 7;
+    const history = rows.results.filter((r) => r.hour !== hour);
+    // An average of one or two days says little: a new key's second day is not a spike.
+    if (history.length < MIN_HISTORY_DAYS) continue;
+    const average = history.reduce((sum, r) => sum + r.n, 0) / history.length;
     if (average > 0 && spend >= MIN_HOURLY_SPIKE_NANOS && spend > factor * average) {
       spikes.push({ type: "hourly_spend", keyId, hour: new Date(hour * HOUR_MS).toISOString(), costUsd: nanosToUsd(spend), baselineUsd: nanosToUsd(Math.round(average)), factor });
     }

@@ -7,12 +7,19 @@
  * A streamed answer is kept as the bytes the client received, up to
  * MAX_RESPONSE_BYTES.
  */
-import { decoder } from "../streaming/bytes.ts";
+import { decoder, encoder } from "../streaming/bytes.ts";
 
 /** The most of an answer kept (a stream is held as it goes: this bounds the memory a capture takes). */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
-/** What bodies may take of a queue message (128 KB at most, the record included). */
-const MAX_QUEUED_CHARS = 48 * 1024;
+/** What each body may take of a queue message, in bytes once JSON-escaped (a message holds 128 KB, the record included). */
+const MAX_QUEUED_BYTES = 48 * 1024;
+
+/** `text` cut until it takes at most `budget` bytes as a JSON string (escapes and multi-byte characters counted). */
+function cutToBytes(text: string, budget: number): string {
+  let cut = text;
+  while (encoder.encode(JSON.stringify(cut)).byteLength > budget) cut = cut.slice(0, Math.floor(cut.length * 0.8));
+  return cut;
+}
 
 export type LogBodies = "off" | "anomalies" | "all";
 
@@ -57,9 +64,8 @@ export class BodyCapture {
   /** The bodies cut to ride in a queue message with their record. */
   queued(): CapturedBodies {
     const all = this.bodies();
-    const cut = (text: string | null): string | null => (text === null || text.length <= MAX_QUEUED_CHARS ? text : text.slice(0, MAX_QUEUED_CHARS));
-    const request = cut(all.request) ?? "";
-    const response = cut(all.response);
+    const request = cutToBytes(all.request, MAX_QUEUED_BYTES);
+    const response = all.response === null ? null : cutToBytes(all.response, MAX_QUEUED_BYTES);
     return { request, response, truncated: all.truncated || request !== all.request || response !== all.response };
   }
 }

@@ -7,6 +7,7 @@
  * records not yet counted (`rolled = 0`) enter the rollups, which marks them.
  */
 import type { Env } from "../env.ts";
+import { nanosToUsd } from "../metering/types.ts";
 import type { BackgroundWork } from "../routing/health.ts";
 import { alertOnce, anomalyFactor, hourlySpikes, overMedian, type Anomaly } from "./anomalies.ts";
 import { bodiesKey, storeBodies } from "./bodies.ts";
@@ -139,9 +140,15 @@ export async function storeRecords(db: D1Database, entries: readonly RequestLogE
   if (rows.length === 0) return { records: 0, rowsWritten: 0, anomalies: [], hours: [] };
   const costed = rows.map((r) => ({
     id: String(r.id), keyId: r.key_id as string | null, provider: r.provider as string | null, model: r.model as string | null,
-    status: Number(r.status), costNanos: Number(r.cost_nanos), costKnown: r.cost_known === 1,
+    status: Number(r.status), costNanos: Number(r.cost_nanos), costKnown: r.cost_known === 1, flagged: r.anomaly !== null,
   }));
   const flagged = await overMedian(db, costed, factor);
+  // Requests flagged where they were charged (over their key's cap) are alerted from here too: once, like the rest.
+  for (const row of rows) {
+    if (row.anomaly !== "over_cap" || typeof row.key_id !== "string") continue;
+    const model = typeof row.provider === "string" ? `${row.provider}/${String(row.model)}` : undefined;
+    flagged.set(String(row.id), { type: "request_cost", reason: "over_cap", keyId: row.key_id, requestId: String(row.id), ...(model !== undefined && { model }), costUsd: nanosToUsd(Number(row.cost_nanos)) });
+  }
   for (const row of rows) if (row.anomaly === null && flagged.has(String(row.id))) row.anomaly = "over_median";
   const ids = JSON.stringify(rows.map((row) => row.id));
   const results = await db.batch([

@@ -167,8 +167,9 @@ export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<Arra
     : "CASE WHEN end_user = '' THEN '(none)' ELSE end_user END";
   const slot = `(${column} * ${columnMs} / ${unitMs}) * ${unitMs}`;
   const extra = perUser ? "" : `, SUM(estimated) AS estimated, SUM(cached_tokens) AS cached_tokens, SUM(reasoning_tokens) AS reasoning_tokens, ${bucketSums("lat")}, ${bucketSums("ttfb")}`;
-  const where = [`${column} >= ? / ${columnMs}`, `${column} < (? + ${columnMs} - 1) / ${columnMs}`];
-  const values: unknown[] = [q.from, q.to];
+  // Whole units, computed here: D1 binds JS numbers as REAL, and SQL would divide them as such.
+  const where = [`${column} >= ?`, `${column} < ?`];
+  const values: unknown[] = [Math.floor(q.from / columnMs), Math.ceil(q.to / columnMs)];
   if (q.key !== undefined) {
     where.push("key_id = ?");
     values.push(q.key);

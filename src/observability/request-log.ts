@@ -78,6 +78,23 @@ export function endpointOf(path: string): Endpoint {
   return "other";
 }
 
+/** The record of an answered request that calls no model (`GET /v1/models`): who asked, and when. */
+export function requestServed(sink: RecordSink, input: { requestId: string; time: number; keyId: string | null; endpoint: Endpoint; status: number }): void {
+  logRequest(sink, {
+    ...input,
+    requested: null,
+    provider: null,
+    model: null,
+    stream: false,
+    attempts: 0,
+    outcome: "completed",
+    usage: null,
+    costUsd: null,
+    costEstimated: false,
+    durationMs: Date.now() - input.time,
+  });
+}
+
 /**
  * The record of a request that ended in an error response: refused by the
  * gateway (4xx: key, validation, allow-list, budget, rate limit, size) or
@@ -169,7 +186,11 @@ export function logRequest(sink: RecordSink, entry: RequestLogEntry): void {
   console.log(line);
   const queue = sink.env.LOG_QUEUE;
   if (queue === undefined) return;
-  sink.executionCtx.waitUntil(
-    queue.send(withBodies(sink, entry), { contentType: "json" }).catch((err: unknown) => console.error(JSON.stringify({ msg: "request_log_send_failed", requestId: entry.requestId, error: String(err) }))),
+  const message = withBodies(sink, entry);
+  const failed = (err: unknown): void => console.error(JSON.stringify({ msg: "request_log_send_failed", requestId: entry.requestId, error: String(err) }));
+  // A message the queue refuses with its bodies (too large) still goes without them: the record is what must not be lost.
+  const sent = queue.send(message, { contentType: "json" }).catch((err: unknown) =>
+    message.capturedBodies === undefined ? failed(err) : queue.send({ ...message, capturedBodies: undefined }, { contentType: "json" }).catch(failed),
   );
+  sink.executionCtx.waitUntil(sent);
 }

@@ -31,20 +31,26 @@ async function deleteInChunks(db: D1Database, sql: string, cutoff: number): Prom
 }
 
 /** Prunes what is past its retention as of `now`; what it deleted, per table. */
+/** Listing pages of bodies one run may delete (1,000 each); the next hour carries on. */
+const MAX_BODY_PAGES = 50;
+
 /**
- * Deletes stored bodies of the days before `before` (they go with their
- * records): the days from a week before the cutoff up to it, one listing page
- * of each per run, so a day with more bodies than a page is finished next hour.
+ * Deletes the stored bodies of the days before `before` (they go with their
+ * records). Keys start with their day (`yyyy/mm/dd/`) and R2 lists in key
+ * order, so walking from the start meets the oldest first and stops at the
+ * first day still kept, whatever the retention was before or however long the
+ * cron did not run.
  */
 async function pruneBodies(bucket: R2Bucket | undefined, before: number): Promise<number> {
   if (bucket === undefined) return 0;
+  const keepFrom = bodiesKey("", before).replace(/\.json$/, "");
   let deleted = 0;
-  for (let day = 1; day <= 7; day++) {
-    const prefix = bodiesKey("", before - day * DAY_MS).replace(/\.json$/, "");
-    const listed = await bucket.list({ prefix, limit: 1000 });
-    if (listed.objects.length === 0) continue;
-    await bucket.delete(listed.objects.map((o) => o.key));
-    deleted += listed.objects.length;
+  for (let page = 0; page < MAX_BODY_PAGES; page++) {
+    const listed = await bucket.list({ limit: 1_000 });
+    const old = listed.objects.map((o) => o.key).filter((key) => key < keepFrom);
+    if (old.length > 0) await bucket.delete(old);
+    deleted += old.length;
+    if (old.length < listed.objects.length || !listed.truncated) break;
   }
   return deleted;
 }
@@ -57,6 +63,7 @@ export async function pruneLog(env: Env, now: number): Promise<{ requests: numbe
   const requests = await deleteInChunks(db, "DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests WHERE time < ?1 AND rolled = 1 LIMIT ?2)", recordsBefore);
   const hours = await deleteInChunks(db, "DELETE FROM rollup_hour WHERE (hour, key_id, provider, model) IN (SELECT hour, key_id, provider, model FROM rollup_hour WHERE hour < ?1 / 3600000 LIMIT ?2)", rollupsBefore);
   const dayRollups = await deleteInChunks(db, "DELETE FROM rollup_day WHERE (day, key_id, provider, model) IN (SELECT day, key_id, provider, model FROM rollup_day WHERE day < ?1 / 86400000 LIMIT ?2)", rollupsBefore);
+  await db.prepare("DELETE FROM anomalies WHERE at < ?").bind(rollupsBefore).run();
   const days = dayRollups + await deleteInChunks(db, "DELETE FROM rollup_day_user WHERE (day, key_id, end_user) IN (SELECT day, key_id, end_user FROM rollup_day_user WHERE day < ?1 / 86400000 LIMIT ?2)", rollupsBefore);
   const bodies = await pruneBodies(env.LOG_BODIES, recordsBefore);
   const pruned = { requests, hours, days, bodies };

@@ -50,7 +50,7 @@ describe("cost anomalies", () => {
     expect(Object.fromEntries(flags.map((f) => [f.id, f.anomaly]))).toEqual({ [spike.requestId]: "over_median", [normal.requestId]: null });
     const alerts = await delivered(tag);
     expect(alerts.map((a) => a.body)).toEqual([
-      { type: "request_cost", keyId, requestId: spike.requestId, model: "openai/gpt-4o-mini", costUsd: 0.000005001, baselineUsd: 0.000001, factor: 5 },
+      { type: "request_cost", reason: "over_median", keyId, requestId: spike.requestId, model: "openai/gpt-4o-mini", costUsd: 0.000005001, baselineUsd: 0.000001, factor: 5 },
     ]);
   });
 
@@ -78,7 +78,8 @@ describe("cost anomalies", () => {
 
   it("a request over its key's maxCostPerRequestUsd is flagged in its record", async () => {
     const L = withLedger();
-    const { id, key } = await newKey({ maxCostPerRequestUsd: 1 });
+    const hook = uniqueTag("cap-hook");
+    const { id, key } = await newKey({ maxCostPerRequestUsd: 1, alertWebhook: `${MOCK}/__mock/webhook/${hook}` });
     const model = uniqueTag("capped");
     await setPrice(model, 1, 1);
     // The provider reports 10 million prompt tokens ($10) for a request whose worst case was a few cents: over the $1 cap.
@@ -90,6 +91,9 @@ describe("cost anomalies", () => {
       const row = await db().prepare("SELECT anomaly FROM requests WHERE key_id = ?").bind(id).first<{ anomaly: string | null }>();
       if (row !== null) {
         expect([res.status, row.anomaly]).toEqual([200, "over_cap"]);
+        // Alerted once, by the log's consumer, to the key's webhook.
+        for (let j = 0; j < 100 && (await delivered(hook)).length === 0; j++) await new Promise((r) => setTimeout(r, 50));
+        expect((await delivered(hook)).map((a) => [a.body.type, a.body.reason, a.body.requestId])).toEqual([["request_cost", "over_cap", res.headers.get("x-switchyard-request-id")]]);
         return;
       }
       await new Promise((r) => setTimeout(r, 50));

@@ -29,7 +29,8 @@ const isNative = (attempt: Attempt): boolean => attempt.provider.preset.adapter 
  * gets the canonical OpenAI body, and its answer is translated to Anthropic's.
  */
 export async function messages(c: Context<AppEnv>): Promise<Response> {
-  const started = Date.now();
+  // When the request arrived: its record's time and its ledgers' day are the same instant.
+  const started = c.var.startedAt;
   const settings = settingsFor(c.env);
   const { body, bytes, text } = await readJsonRequest(c.req.raw, settings);
   captureBodies(c, text);
