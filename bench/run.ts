@@ -53,11 +53,12 @@ import { BenchError, LOGS, MOCK_UPSTREAM, ROOT, WORKERD, readSettings } from "./
 import { smokeTest } from "./lib/smoke-test.ts";
 import type { ComparedTargetName, Target } from "./lib/types.ts";
 import { readWranglerToml, writeConfigs, type Ports } from "./lib/workerd-config.ts";
+import { loggingChecks, loggingReport, loggingResults } from "./lib/logging-report.ts";
 
 /** Distinct free loopback ports: one per target (the ledger driver's in the gateway's process) and one for the KV the two gateways share. */
 async function pickPorts(): Promise<Ports> {
-  const ports: Ports = { gateway: 0, "gateway-no-health": 0, bare: 0, upstream: 0, "ledger-driver": 0, kv: 0 };
-  for (const name of ["upstream", "gateway", "gateway-no-health", "bare", "ledger-driver", "kv"] as const) {
+  const ports: Ports = { gateway: 0, "gateway-no-health": 0, "gateway-no-log": 0, bare: 0, upstream: 0, "ledger-driver": 0, "log-sink": 0, kv: 0 };
+  for (const name of ["upstream", "gateway", "gateway-no-health", "gateway-no-log", "bare", "ledger-driver", "log-sink", "kv"] as const) {
     let port = await freePort();
     while (Object.values(ports).includes(port)) port = await freePort();
     ports[name] = port;
@@ -85,12 +86,16 @@ async function main(): Promise<void> {
   const kv = startProcess("workerd-kv", WORKERD, ["serve", configs.kv, "config"]);
   const gateway = startProcess("workerd-gateway", WORKERD, ["serve", configs.gateway, "config"]);
   const noHealth = startProcess("workerd-gateway-no-health", WORKERD, ["serve", configs.gatewayNoHealth, "config"]);
+  const noLog = startProcess("workerd-gateway-no-log", WORKERD, ["serve", configs.gatewayNoLog, "config"]);
+  const logSink = startProcess("workerd-log-sink", WORKERD, ["serve", configs.logSink, "config"]);
   const bare = startProcess("workerd-bare", WORKERD, ["serve", configs.bare, "config"]);
   await waitForHttp("mock upstream", ports.upstream, upstream);
   await waitForHttp("workerd (kv)", ports.kv, kv);
   await waitForHttp("workerd (gateway)", ports.gateway, gateway);
   await waitForHttp("workerd (ledger driver)", ports["ledger-driver"], gateway);
   await waitForHttp("workerd (gateway-no-health)", ports["gateway-no-health"], noHealth);
+  await waitForHttp("workerd (gateway-no-log)", ports["gateway-no-log"], noLog);
+  await waitForHttp("workerd (log sink)", ports["log-sink"], logSink);
   await waitForHttp("workerd (bare)", ports.bare, bare);
   console.log(
     `servers: gateway :${ports.gateway} (workerd pid ${gateway.child.pid}, route health on), ` +
@@ -110,6 +115,7 @@ async function main(): Promise<void> {
     { name: "upstream", port: ports.upstream, child: null },
   ];
   const noHealthTarget: Target = { name: "gateway-no-health", port: ports["gateway-no-health"], child: noHealth.child };
+  const noLogTarget: Target = { name: "gateway-no-log", port: ports["gateway-no-log"], child: noLog.child };
   const driverTarget: Target = { name: "ledger-driver", port: ports["ledger-driver"], child: gateway.child };
   const scenarios = writeScenarios();
   await scriptBenchMock(ports.upstream);
@@ -122,16 +128,17 @@ async function main(): Promise<void> {
     console.log(`limits: a key without limits (off) and one with rpm/tpm that never refuse (on); redis-server ${pid}`);
   }
 
-  await smokeTest([...targets, noHealthTarget], scenarios, key);
+  await smokeTest([...targets, noHealthTarget, noLogTarget], scenarios, key);
   await smokeTestBudgets(gatewayTarget, driverTarget, budgets);
   if (limits !== null) await smokeTestLimits(gatewayTarget, limits);
   const failover = await failoverRuns(settings, { withHealth: gatewayTarget, withoutHealth: noHealthTarget }, key);
   const extraBlocks = [...(limits === null ? [] : [limitsBlock(gatewayTarget, limits)]), ...budgetBlocks(gatewayTarget, driverTarget, budgets)];
-  const { runs, warmups } = await loadRuns(settings, loadBlocks(targets, scenarios, noHealthTarget, extraBlocks), key);
+  const { runs, warmups } = await loadRuns(settings, loadBlocks(targets, scenarios, noHealthTarget, noLogTarget, extraBlocks), key);
+  const sink = (await (await fetch(`http://127.0.0.1:${ports["log-sink"]}/stats`)).json()) as { calls: number; messages: number };
   const ledgers = await countLedgers(ports.gateway, budgets, runs, warmups);
   const sequential = await sequentialRuns(settings, targets, scenarios.compared, key);
   const limitsSeq = limits === null ? null : await limitsSequential(settings, gatewayTarget, limits);
-  for (const server of [gateway, noHealth, bare, upstream, kv]) {
+  for (const server of [gateway, noHealth, noLog, logSink, bare, upstream, kv]) {
     if (!alive(server.child)) throw new BenchError(`a server exited during the benchmark: see ${relative(ROOT, LOGS)}`);
   }
   await stopAll();
@@ -157,8 +164,12 @@ async function main(): Promise<void> {
     budgetResults(runs, budgets, ledgers),
     limitsResults(runs, limitsRan, sequential.latency.bare.medianMs - sequential.latency.upstream.medianMs, settings.clkTck),
   );
-  const resultsPath = writeResults(results);
+  const logging = loggingResults(runs, sink);
+  const loggingTargets = loggingChecks(logging);
+  const resultsPath = writeResults({ ...results, logging, targets: [...results.targets, ...loggingTargets] });
   console.log(formatReport(results, info, targets, scenarios, resultsPath));
+  console.log(`\n${loggingReport(logging)}`);
+  for (const c of loggingTargets) console.log(`  ${c.pass ? "PASS" : "MISS"}  ${c.name}: ${c.value.toFixed(3)} (limit ≥ ${c.limit})`);
 }
 
 stopChildrenOnExit();

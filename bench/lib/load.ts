@@ -78,7 +78,7 @@ export function alternating<T>(items: readonly T[], rounds: number): T[] {
  * on the gateway (route health on, as deployed) and on the same bundle without
  * the ROUTE_HEALTH binding (`noHealth`). Then `extra` (the limits, budgets and hot-ledger blocks).
  */
-export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Target, extra: LoadBlock[] = []): LoadBlock[] {
+export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Target, noLog: Target, extra: LoadBlock[] = []): LoadBlock[] {
   const blocks: LoadBlock[] = scenarios.compared.map((scenario) => ({
     name: scenario.name,
     slots: targets.map((target) => ({ target, scenario })),
@@ -101,6 +101,10 @@ export function loadBlocks(targets: Target[], scenarios: Scenarios, noHealth: Ta
       { target: noHealth, scenario: scenarios.routed },
     ],
   });
+  // The request log on (noHealth, with LOG_QUEUE) and off (the same bundle and bindings without it).
+  const nonStream = scenarios.compared.find((s) => s.name === "non-stream");
+  if (nonStream === undefined) throw new BenchError("the non-stream scenario is required");
+  blocks.push({ name: "logging", slots: [{ target: noHealth, scenario: nonStream }, { target: noLog, scenario: nonStream }] });
   return [...blocks, ...extra];
 }
 

@@ -215,7 +215,7 @@ export function buildResults(
 export type Results = ReturnType<typeof buildResults>;
 
 /** Writes bench/out/results.json; returns its path relative to the repo. */
-export function writeResults(results: Results): string {
+export function writeResults(results: Results & Record<string, unknown>): string {
   const path = join(OUT, "results.json");
   writeFileSync(path, JSON.stringify(results, null, 2) + "\n");
   return relative(ROOT, path);

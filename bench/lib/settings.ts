@@ -35,6 +35,8 @@ export const LIMITS = {
   failoverHangSlackMs: 5,
   /** Throughput with route health on over the core gateway with it off (non-stream). */
   healthThroughputRatio: 0.95,
+  /** The request log on (one queue send per request, in the background) against off: issue 13's target. */
+  loggingThroughputRatio: 0.95,
   /** Throughput with a hard budget on the key (a reservation per request) over a key without one. */
   budgetsThroughputRatio: 0.85,
   /** p99 with budgets on minus off, under BENCH_CONNECTIONS (the Durable Object runs in the same process here). */

@@ -7,7 +7,7 @@ export type ComparedTargetName = "gateway" | "bare" | "upstream";
  * `gateway-no-health`: the same bundle without the ROUTE_HEALTH binding (health off,
  * the core gateway): the baseline of the health block, and where failover is timed.
  */
-export type TargetName = ComparedTargetName | "gateway-no-health" | "ledger-driver";
+export type TargetName = ComparedTargetName | "gateway-no-health" | "gateway-no-log" | "ledger-driver" | "log-sink";
 /** The requests every target answers: gateway vs bare vs upstream. */
 export type ComparedScenarioName = "non-stream" | "stream-20";
 /**
@@ -45,7 +45,7 @@ export type ScenarioName =
  * driven with more connections, through the gateway and by the ledger driver alone, or
  * "limits" for non-stream with rate limits off and on.
  */
-export type BlockName = ComparedScenarioName | "gateway-streams" | "health" | "budgets" | "hot-ledger" | "limits";
+export type BlockName = ComparedScenarioName | "gateway-streams" | "health" | "budgets" | "hot-ledger" | "limits" | "logging";
 
 export interface Target<N extends TargetName = TargetName> {
   name: N;

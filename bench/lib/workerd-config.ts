@@ -146,6 +146,10 @@ export interface WorkerdConfigs {
   gateway: string;
   /** The same gateway without the ROUTE_HEALTH binding: health off (budgets on). */
   gatewayNoHealth: string;
+  /** gatewayNoHealth without the LOG_QUEUE binding: the request log off (the logging block's other side). */
+  gatewayNoLog: string;
+  /** bench/log-sink.js on its own: the queue both gateways send their records to. */
+  logSink: string;
   bare: string;
   /** bench/kv-memory.js on its own: the CONFIG namespace of both gateways. */
   kv: string;
@@ -161,6 +165,11 @@ const SPEND_LEDGER_BINDING = `(name = "SPEND_LEDGER", durableObjectNamespace = (
 const ROUTE_HEALTH_NAMESPACE = `(className = "RouteHealth", uniqueKey = "switchyard-bench-route-health", enableSql = true)`;
 const SPEND_LEDGER_NAMESPACE = `(className = "SpendLedger", uniqueKey = "switchyard-bench-spend-ledger", enableSql = true)`;
 const KEY_REVOCATIONS_BINDING = `(name = "KEY_REVOCATIONS", durableObjectNamespace = (className = "KeyRevocations"))`;
+/**
+ * The request log's queue: workerd delivers each send to the `log-sink` service, here the sink
+ * process (bench/log-sink.js) over loopback, as a queue broker outside the isolate would take it.
+ */
+const LOG_QUEUE_BINDING = `(name = "LOG_QUEUE", queue = "log-sink")`;
 const KEY_REVOCATIONS_NAMESPACE = `(className = "KeyRevocations", uniqueKey = "switchyard-bench-key-revocations", enableSql = true)`;
 const DO_STORAGE_SERVICE = "do-storage";
 /** The ledger driver's binding: the gateway service's SpendLedger namespace, the objects the gateway itself uses. */
@@ -221,17 +230,27 @@ export function writeConfigs(
   const healthWorker = workerConfig(
     configDir,
     bundle.modules,
-    [...coreBindings, ...upstash, ROUTE_HEALTH_BINDING, SPEND_LEDGER_BINDING, KEY_REVOCATIONS_BINDING],
+    [...coreBindings, ...upstash, ROUTE_HEALTH_BINDING, SPEND_LEDGER_BINDING, KEY_REVOCATIONS_BINDING, LOG_QUEUE_BINDING],
     wrangler,
     durableObjects([ROUTE_HEALTH_NAMESPACE, SPEND_LEDGER_NAMESPACE, KEY_REVOCATIONS_NAMESPACE]),
   );
   const coreWorker = workerConfig(
     configDir,
     bundle.modules,
+    [...coreBindings, SPEND_LEDGER_BINDING, KEY_REVOCATIONS_BINDING, LOG_QUEUE_BINDING],
+    wrangler,
+    durableObjects([SPEND_LEDGER_NAMESPACE, KEY_REVOCATIONS_NAMESPACE]),
+  );
+  const noLogWorker = workerConfig(
+    configDir,
+    bundle.modules,
     [...coreBindings, SPEND_LEDGER_BINDING, KEY_REVOCATIONS_BINDING],
     wrangler,
     durableObjects([SPEND_LEDGER_NAMESPACE, KEY_REVOCATIONS_NAMESPACE]),
   );
+  const sinkModule: BundleModule = { name: "log-sink.js", path: join(BENCH, "log-sink.js"), kind: "esModule" };
+  const sinkWorker = workerConfig(configDir, [sinkModule], [], wrangler);
+  const sinkService = `external = (address = ${capnpText(`127.0.0.1:${ports["log-sink"]}`)}, http = ())`;
   const driverModule: BundleModule = { name: "ledger-driver.js", path: join(BENCH, "ledger-driver.js"), kind: "esModule" };
   const driverWorker = workerConfig(configDir, [driverModule], [DRIVER_LEDGER_BINDING, textBinding("LEDGER_SCOPE", ledgerScope)], wrangler);
   const kvModule: BundleModule = { name: "kv-memory.js", path: join(BENCH, "kv-memory.js"), kind: "esModule" };
@@ -242,6 +261,8 @@ export function writeConfigs(
   const configs: WorkerdConfigs = {
     gateway: join(configDir, "gateway.capnp"),
     gatewayNoHealth: join(configDir, "gateway-no-health.capnp"),
+    gatewayNoLog: join(configDir, "gateway-no-log.capnp"),
+    logSink: join(configDir, "log-sink.capnp"),
     bare: join(configDir, "bare.capnp"),
     kv: join(configDir, "kv.capnp"),
   };
@@ -253,6 +274,7 @@ export function writeConfigs(
       [
         ["gateway", `worker = ${healthWorker}`],
         ["ledger-driver", `worker = ${driverWorker}`],
+        ["log-sink", sinkService],
         ["kv", kvService],
         [DO_STORAGE_SERVICE, doStorage("gateway")],
       ],
@@ -261,13 +283,27 @@ export function writeConfigs(
   );
   writeFileSync(
     configs.gatewayNoHealth,
-    serverConfig(ports["gateway-no-health"], "gateway", [
-      ["gateway", `worker = ${coreWorker}`],
+    serverConfig(
+      ports["gateway-no-health"],
+      "gateway",
+      [
+        ["gateway", `worker = ${coreWorker}`],
+        ["log-sink", sinkService],
+        ["kv", kvService],
+        [DO_STORAGE_SERVICE, doStorage("gateway-no-health")],
+      ],
+    ),
+  );
+  writeFileSync(
+    configs.gatewayNoLog,
+    serverConfig(ports["gateway-no-log"], "gateway", [
+      ["gateway", `worker = ${noLogWorker}`],
       ["kv", kvService],
-      [DO_STORAGE_SERVICE, doStorage("gateway-no-health")],
+      [DO_STORAGE_SERVICE, doStorage("gateway-no-log")],
     ]),
   );
   writeFileSync(configs.bare, serverConfig(ports.bare, "bare", [["bare", `worker = ${bareWorker}`]]));
+  writeFileSync(configs.logSink, serverConfig(ports["log-sink"], "log-sink", [["log-sink", `worker = ${sinkWorker}`]]));
   writeFileSync(configs.kv, serverConfig(ports.kv, "kv", [["kv", `worker = ${kvWorker}`]]));
   return configs;
 }

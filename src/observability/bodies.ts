@@ -12,7 +12,7 @@ import { decoder, encoder } from "../streaming/bytes.ts";
 /** The most of an answer kept (a stream is held as it goes: this bounds the memory a capture takes). */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 /** What each body may take of a queue message, in bytes once JSON-escaped (a message holds 128 KB, the record included). */
-const MAX_QUEUED_BYTES = 48 * 1024;
+export const MAX_QUEUED_BODY_BYTES = 48 * 1024;
 
 /** `text` cut until it takes at most `budget` bytes as a JSON string (escapes and multi-byte characters counted). */
 function cutToBytes(text: string, budget: number): string {
@@ -64,8 +64,8 @@ export class BodyCapture {
   /** The bodies cut to ride in a queue message with their record. */
   queued(): CapturedBodies {
     const all = this.bodies();
-    const request = cutToBytes(all.request, MAX_QUEUED_BYTES);
-    const response = all.response === null ? null : cutToBytes(all.response, MAX_QUEUED_BYTES);
+    const request = cutToBytes(all.request, MAX_QUEUED_BODY_BYTES);
+    const response = all.response === null ? null : cutToBytes(all.response, MAX_QUEUED_BODY_BYTES);
     return { request, response, truncated: all.truncated || request !== all.request || response !== all.response };
   }
 }

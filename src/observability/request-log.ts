@@ -3,7 +3,8 @@ import type { Env } from "../env.ts";
 import type { Usage } from "../providers/types.ts";
 import type { BackgroundWork } from "../routing/health.ts";
 import { nanosToUsd } from "../metering/types.ts";
-import { bodiesKey, storeBodies, type BodyCapture } from "./bodies.ts";
+import { bodiesKey, MAX_QUEUED_BODY_BYTES, storeBodies, type BodyCapture } from "./bodies.ts";
+import { enqueueRecord } from "./log-sender.ts";
 
 /** The inbound endpoints a record names. */
 export type Endpoint = "chat" | "embeddings" | "messages" | "count_tokens" | "models" | "other";
@@ -178,8 +179,9 @@ function withBodies(sink: RecordSink, entry: RequestLogEntry): RequestLogEntry {
 /**
  * Writes the entry as one JSON line on the Worker's log (Workers Logs /
  * `wrangler tail` pick it up) and, with the LOG_QUEUE binding, sends it to the
- * request log's queue in the background: the request never waits for it, and
- * a failed send is logged, the console line standing in for it.
+ * request log's queue in the background, batched with the isolate's other
+ * records (log-sender.ts): the request never waits for it, and a failed send
+ * is logged, the console line standing in for it.
  */
 export function logRequest(sink: RecordSink, entry: RequestLogEntry): void {
   const line = JSON.stringify({ msg: "request", ...entry });
@@ -187,10 +189,7 @@ export function logRequest(sink: RecordSink, entry: RequestLogEntry): void {
   const queue = sink.env.LOG_QUEUE;
   if (queue === undefined) return;
   const message = withBodies(sink, entry);
-  const failed = (err: unknown): void => console.error(JSON.stringify({ msg: "request_log_send_failed", requestId: entry.requestId, error: String(err) }));
-  // A message the queue refuses with its bodies (too large) still goes without them: the record is what must not be lost.
-  const sent = queue.send(message, { contentType: "json" }).catch((err: unknown) =>
-    message.capturedBodies === undefined ? failed(err) : queue.send({ ...message, capturedBodies: undefined }, { contentType: "json" }).catch(failed),
-  );
-  sink.executionCtx.waitUntil(sent);
+  // Bytes, bounded from above without encoding again: 3 per UTF-16 unit, and what bodies may take (bodies.ts).
+  const bytes = line.length * 3 + (message.capturedBodies === undefined ? 0 : MAX_QUEUED_BODY_BYTES * 2);
+  enqueueRecord(queue, sink.executionCtx, message, bytes);
 }
