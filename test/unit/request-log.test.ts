@@ -3,7 +3,8 @@
  * rollups; the log's cost equals the ledgers' to the nano-dollar; retention
  * prunes what is past its time.
  */
-import { createMessageBatch, env, getQueueResult, createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, createScheduledController, env, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../src/index.ts";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env.ts";
 import { bucketOf, consumeLog, storeRecords } from "../../src/observability/log-consumer.ts";
@@ -116,6 +117,17 @@ describe("the request log", () => {
     expect(left).toEqual([recent.requestId]);
     const hours = (await db().prepare("SELECT hour FROM rollup_hour WHERE key_id = ?").bind(keyId).all()).results;
     expect(hours).toHaveLength(2); // the 31- and 29-day-old hours stay; the 401-day-old one goes
+  });
+
+  it("the Worker's scheduled() handler (the hourly Cron Trigger) runs the retention", async () => {
+    const keyId = `key_${uniqueTag("cron").slice(-16)}`;
+    const now = Date.now();
+    const stale = entry(uniqueTag("stale"), { keyId, time: now - 40 * 86_400_000 });
+    await storeRecords(db(), [stale], 5);
+    const ctx = createExecutionContext();
+    worker.scheduled(createScheduledController({ scheduledTime: now, cron: "17 * * * *" }), env as Env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await db().prepare("SELECT id FROM requests WHERE id = ?").bind(stale.requestId).first()).toBeNull();
   });
 
   it("a typical record takes under 1 KB of the database, indexes and rollups included (README's capacity figures)", async () => {
