@@ -5,20 +5,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { promisify } from "node:util";
 import type { LocalGateway } from "../../scripts/local-gateway.ts";
 import { ROOT } from "../../scripts/local-gateway.ts";
-import { startTestGateway } from "../support/test-gateway.ts";
+import { testGatewayForFile } from "../support/test-gateway.ts";
 
 const exec = promisify(execFile);
-let gw: LocalGateway | undefined;
-before(async () => {
-  gw = await startTestGateway({});
-});
-after(async () => {
-  await gw?.stop();
-});
+const gateway = testGatewayForFile();
 
 interface Page {
   data: Array<{ status: number; fallbacks: string | null; keyId: string | null }>;
@@ -26,7 +20,7 @@ interface Page {
 }
 
 test("demo traffic fills the log with answers, failovers, 402s and 429s", async () => {
-  const g = gw as LocalGateway;
+  const g = gateway();
   const { stdout } = await exec(process.execPath, [join(ROOT, "scripts/demo-traffic.ts"), "--url", g.url, "--admin-token", g.adminToken, "--seconds", "4", "--rps", "12"], { cwd: ROOT });
   assert.match(stdout, /done: /);
   const headers = { authorization: `Bearer ${g.adminToken}` };

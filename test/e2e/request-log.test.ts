@@ -4,25 +4,19 @@
  * answered and refused show in GET /admin/requests and GET /admin/analytics.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import type { LocalGateway } from "../../scripts/local-gateway.ts";
-import { startTestGateway } from "../support/test-gateway.ts";
+import { testGatewayForFile } from "../support/test-gateway.ts";
 
-let gw: LocalGateway | undefined;
-before(async () => {
-  gw = await startTestGateway({});
-});
-after(async () => {
-  await gw?.stop();
-});
+const gateway = testGatewayForFile();
 
 interface Page {
   data: Array<{ id: string; status: number; outcome: string; model: string | null; costUsd: number | null }>;
 }
 
 test("answered and refused requests reach D1 through the queue and show in /admin/requests and /admin/analytics", async () => {
-  const g = gw as LocalGateway;
+  const g = gateway();
   const chat = (model: string, key = g.gatewayKey) =>
     fetch(`${g.url}/v1/chat/completions`, {
       method: "POST",
@@ -54,7 +48,7 @@ test("answered and refused requests reach D1 through the queue and show in /admi
 });
 
 test("GET /admin/openapi.json validates as OpenAPI 3.1 against the official schema", async () => {
-  const g = gw as LocalGateway;
+  const g = gateway();
   const res = await fetch(`${g.url}/admin/openapi.json`, { headers: { authorization: `Bearer ${g.adminToken}` } });
   assert.equal(res.status, 200);
   const validator = new Validator();

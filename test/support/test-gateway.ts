@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { startLocalGateway, type LocalGateway } from "../../scripts/local-gateway.ts";
 import { freePort } from "./free-port.ts";
 
@@ -21,5 +22,20 @@ export async function startTestGateway(vars: Record<string, string>, state?: str
       await gw.stop();
       if (state === undefined) rmSync(folder, { recursive: true, force: true });
     },
+  };
+}
+
+/** A test file's gateway: started before its tests, stopped after them; `gateway()` while they run. */
+export function testGatewayForFile(vars: Record<string, string> = {}): () => LocalGateway {
+  let gw: LocalGateway | undefined;
+  before(async () => {
+    gw = await startTestGateway(vars);
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+  return () => {
+    if (gw === undefined) throw new Error("the test gateway has not started");
+    return gw;
   };
 }
