@@ -7,7 +7,6 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import type { LocalGateway } from "../../scripts/local-gateway.ts";
 import { ROOT } from "../../scripts/local-gateway.ts";
 import { testGatewayForFile } from "../support/test-gateway.ts";
 

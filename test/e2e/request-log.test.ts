@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import type { LocalGateway } from "../../scripts/local-gateway.ts";
 import { testGatewayForFile } from "../support/test-gateway.ts";
 
 const gateway = testGatewayForFile();
