@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { gatewayKeyAuth } from "./auth/gateway-key.ts";
 import type { AppEnv } from "./env.ts";
 import { adminRoutes } from "./http/admin.ts";
+import { sessionRoutes } from "./http/admin-session.ts";
 import { chatCompletions } from "./http/chat.ts";
 import { embeddings } from "./http/embeddings.ts";
 import { anthropicErrorResponse } from "./http/anthropic/errors.ts";
@@ -54,6 +55,8 @@ export function buildApp(): Hono<AppEnv> {
   v1.get("/models/*", retrieveModel);
   app.route("/v1", v1);
 
+  // Before the admin group: signing in is how a dashboard gets past its guard.
+  app.route("/admin/session", sessionRoutes());
   app.route("/admin", adminRoutes());
 
   app.notFound((c) => {

@@ -13,6 +13,7 @@ import { createKeySchema, routeSchema, updateKeySchema } from "../config/schemas
 import { priceOverrideSchema } from "../metering/price-overrides.ts";
 import { usageQuerySchema } from "./admin-budgets.ts";
 import { analyticsQuerySchema, requestsQuerySchema } from "./admin-requests.ts";
+import { signInSchema } from "./admin-session.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -58,6 +59,9 @@ export const ADMIN_ENDPOINTS: readonly Endpoint[] = [
   { method: "get", path: "/requests/{id}", summary: "One request's record (with its bodies when kept)", answers: "the record" },
   { method: "get", path: "/analytics", summary: "Series per model, provider, key or end user from the rollups", query: analyticsQuerySchema, answers: "`{from, to, interval, groupBy, series: [{group, points}]}`" },
   { method: "get", path: "/openapi.json", summary: "This document", answers: "an OpenAPI 3.1 document" },
+  { method: "post", path: "/session", summary: "Sign in with the admin token (the dashboard): sets an HttpOnly session cookie", body: signInSchema, answers: "`{signedIn, csrfToken, expiresAt}`: send csrfToken as x-switchyard-csrf with the cookie" },
+  { method: "get", path: "/session", summary: "Whether the session cookie is signed in, and its CSRF token", answers: "`{signedIn, csrfToken?, expiresAt?}`" },
+  { method: "delete", path: "/session", summary: "Sign out: removes the session cookie", answers: "`{signedIn: false}`" },
 ];
 
 const ERROR_SCHEMA: JsonSchema = {

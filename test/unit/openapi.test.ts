@@ -1,6 +1,7 @@
 /** Issue 13, item 5: GET /admin/openapi.json describes every admin endpoint, from the schemas the endpoints validate with. */
 import { describe, expect, it } from "vitest";
 import { adminRoutes } from "../../src/http/admin.ts";
+import { sessionRoutes } from "../../src/http/admin-session.ts";
 import { admin, gateway } from "./helpers.ts";
 
 interface Document {
@@ -17,11 +18,10 @@ describe("GET /admin/openapi.json", () => {
     expect(res.status).toBe(200);
     const doc = await res.json<Document>();
     expect(doc.openapi).toBe("3.1.0");
-    const served = new Set(
-      adminRoutes()
-        .routes.filter((r) => r.method !== "ALL")
-        .map((r) => `${r.method.toLowerCase()} /admin${templated(r.path)}`),
-    );
+    const served = new Set([
+      ...adminRoutes().routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} /admin${templated(r.path)}`),
+      ...sessionRoutes().routes.map((r) => `${r.method.toLowerCase()} /admin/session${templated(r.path)}`),
+    ]);
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`)));
     expect([...served].sort()).toEqual([...documented].sort());
   });
