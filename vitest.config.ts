@@ -3,6 +3,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildDashboard } from "./scripts/build-dashboard.ts";
 import { freePort } from "./test/support/free-port.ts";
 
 const ROOT_DIR = dirname(fileURLToPath(import.meta.url));
@@ -10,6 +11,8 @@ const ROOT_DIR = dirname(fileURLToPath(import.meta.url));
 // The mock provider's and the Redis bridge's ports are chosen before the workers start so they
 // can be bindings; test/support/global-setup.ts starts both on them.
 export default defineConfig(async () => {
+  // wrangler.toml's [assets] names the built dashboard: it must exist before the workers start.
+  await buildDashboard();
   const mockPort = Number(process.env.MOCK_UPSTREAM_PORT ?? (await freePort()));
   process.env.MOCK_UPSTREAM_PORT = String(mockPort);
   const redisPort = Number(process.env.TEST_REDIS_PORT ?? (await freePort()));

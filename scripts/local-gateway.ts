@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROVIDER_PRESETS, envPrefix } from "../src/providers/presets.ts";
 import { startMockUpstream, type MockUpstream } from "../test/support/mock-upstream.ts";
+import { buildDashboard } from "./build-dashboard.ts";
 import { BEDROCK_TEST_CREDENTIALS } from "../test/support/mock-upstream/bedrock-credentials.ts";
 import { startLocalRedis, type LocalRedis } from "../test/support/redis-bridge.ts";
 
@@ -138,7 +139,9 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     throw err;
   });
 
-  // The request log's D1 schema, as a deploy applies it (wrangler dev does not apply migrations itself).
+  // The dashboard's files (wrangler.toml's [assets]), then the request log's D1 schema, as a deploy applies it
+  // (wrangler dev does not apply migrations itself).
+  await buildDashboard();
   await applyLocalMigrations(options.persistTo).catch(async (err: unknown) => {
     await mock.close();
     await localRedis?.close();

@@ -10,6 +10,7 @@ import { countTokens } from "./http/anthropic/count-tokens.ts";
 import { messages } from "./http/anthropic/messages.ts";
 import { GatewayError, errorResponse } from "./http/errors.ts";
 import { health } from "./http/health.ts";
+import { dashboard } from "./http/dashboard.ts";
 import { listModels, retrieveModel } from "./http/models.ts";
 import { REQUEST_ID_HEADER, requestId } from "./http/request-id.ts";
 import { endpointOf, requestFailed, requestServed } from "./observability/request-log.ts";
@@ -24,6 +25,8 @@ export function buildApp(): Hono<AppEnv> {
   app.use("*", requestId());
 
   app.get("/health", health);
+  app.get("/dashboard", dashboard);
+  app.get("/dashboard/*", dashboard);
 
   const v1 = new Hono<AppEnv>();
   // Authentication is per endpoint so that an unknown path is a plain 404, key or not.

@@ -39,6 +39,8 @@ export interface Env {
   OTEL_EXPORTER_OTLP_HEADERS?: string;
   /** Raw records older than this many days are pruned by the hourly cron (30). */
   LOG_RETENTION_DAYS?: string;
+  /** The dashboard's files (Workers Static Assets, dashboard/dist), served by src/http/dashboard.ts. */
+  ASSETS?: Fetcher;
   /** Secret guarding /admin; the admin API is disabled when unset. */
   ADMIN_TOKEN?: string;
   /**

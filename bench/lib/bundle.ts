@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { gzipSync } from "node:zlib";
+import { buildDashboard } from "../../scripts/build-dashboard.ts";
 import { runCommand } from "./processes.ts";
 import { BenchError, LOGS, OUT, ROOT, WRANGLER } from "./settings.ts";
 
@@ -33,6 +34,7 @@ export async function buildBundle(): Promise<string> {
   const outdir = join(OUT, "bundle");
   rmSync(outdir, { recursive: true, force: true });
   console.log("bundle: wrangler deploy --dry-run --outdir bench/out/bundle");
+  await buildDashboard(); // wrangler.toml's [assets] must exist for the build
   const result = await runCommand(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outdir], {
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
     timeoutMs: 300_000,

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
+import { buildDashboard } from "../../scripts/build-dashboard.ts";
 import { ROOT } from "../../scripts/local-gateway.ts";
 
 const exec = promisify(execFile);
@@ -18,6 +19,7 @@ const BUNDLE_BUDGET_GZIP_BYTES = 175 * 1024;
 
 test("wrangler deploy --dry-run builds a bundle within 175 KB gzipped", async () => {
   const out = mkdtempSync(join(tmpdir(), "switchyard-build-"));
+  await buildDashboard();
   try {
     await exec(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out], {
       cwd: ROOT,
@@ -31,8 +33,9 @@ test("wrangler deploy --dry-run builds a bundle within 175 KB gzipped", async ()
   }
 });
 
-test("TypeScript strict typecheck passes: the Worker (src, unit tests) and the Node side (scripts, e2e, mock, bench)", async () => {
+test("TypeScript strict typecheck passes: the Worker (src, unit tests), the Node side (scripts, e2e, mock, bench) and the dashboard", async () => {
   const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
   await exec(process.execPath, [tsc, "--noEmit", "-p", ROOT], { cwd: ROOT });
   await exec(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.node.json")], { cwd: ROOT });
+  await exec(process.execPath, [tsc, "-p", join(ROOT, "dashboard/tsconfig.json")], { cwd: ROOT });
 });

@@ -56,3 +56,11 @@ test("GET /admin/openapi.json validates as OpenAPI 3.1 against the official sche
   assert.equal(result.valid, true);
   assert.equal(validator.version, "3.1");
 });
+
+test("wrangler dev serves the dashboard from its static assets, with its Content-Security-Policy", async () => {
+  const g = gateway();
+  const page = await fetch(`${g.url}/dashboard`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+  assert.match(await page.text(), /\/dashboard\/app\.js/);
+});

@@ -1,0 +1,82 @@
+/**
+ * The dashboard (issue 14): sign in with the admin token, then the overview's
+ * spend by model over the last 24 hours, drawn with uPlot. Everything comes
+ * from the admin API; nothing is fetched from anywhere else.
+ */
+import uPlot from "uplot";
+import { ApiError, analytics, session, signIn, signOut, type Analytics } from "./api.ts";
+
+const app = document.getElementById("app") as HTMLElement;
+const signOutButton = document.getElementById("sign-out") as HTMLButtonElement;
+
+const usd = (n: number): string => (n === 0 ? "$0" : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+function showSignIn(message = ""): void {
+  signOutButton.hidden = true;
+  const input = el("input", { type: "password", id: "token", name: "token", required: true, autocomplete: "current-password" });
+  const error = el("p", { className: "error", id: "sign-in-error", textContent: message });
+  const form = el("form", { id: "sign-in" }, el("label", { htmlFor: "token", textContent: "Admin token" }), input, el("button", { type: "submit", textContent: "Sign in" }), error);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    signIn(input.value)
+      .then(showOverview)
+      .catch((err: unknown) => showSignIn(err instanceof ApiError && err.status === 401 ? "That is not this gateway's admin token." : String(err)));
+  });
+  app.replaceChildren(el("h1", { textContent: "Sign in" }), form);
+  input.focus();
+}
+
+function chart(data: Analytics, host: HTMLElement): void {
+  const times = [...new Set(data.series.flatMap((s) => s.points.map((p) => Date.parse(p.time) / 1000)))].sort((a, b) => a - b);
+  const columns: number[][] = [times];
+  for (const s of data.series) {
+    const byTime = new Map(s.points.map((p) => [Date.parse(p.time) / 1000, p.costUsd]));
+    columns.push(times.map((t) => byTime.get(t) ?? 0));
+  }
+  const palette = ["#2f6fde", "#d9822b", "#2fa36b", "#c43d5c", "#7a5cc4", "#5a8f9e", "#a0862d"];
+  new uPlot(
+    {
+      width: Math.min(960, host.clientWidth || 960),
+      height: 280,
+      series: [{}, ...data.series.map((s, i) => ({ label: s.group, stroke: palette[i % palette.length], width: 2, value: (_u: uPlot, v: number | null) => (v === null ? "" : usd(v)) }))],
+      axes: [{}, { values: (_u: uPlot, ticks: number[]) => ticks.map(usd) }],
+    },
+    columns as uPlot.AlignedData,
+    host,
+  );
+}
+
+async function showOverview(): Promise<void> {
+  signOutButton.hidden = false;
+  app.replaceChildren(el("p", { className: "muted", textContent: "Loading…" }));
+  const to = Date.now();
+  const data = await analytics(`groupBy=model&interval=hour&from=${to - 86_400_000}&to=${to}`);
+  const total = data.series.reduce((sum, s) => sum + s.points.reduce((n, p) => n + p.costUsd, 0), 0);
+  const requests = data.series.reduce((sum, s) => sum + s.points.reduce((n, p) => n + p.requests, 0), 0);
+  const heading = el("h1", { textContent: "Overview: the last 24 hours" });
+  const summary = el("p", { id: "spend-total", textContent: `${usd(total)} spent on ${requests} requests` });
+  summary.dataset.totalUsd = String(total);
+  if (data.series.length === 0) {
+    app.replaceChildren(heading, summary, el("p", { className: "muted", textContent: "No requests yet: send one with a gateway key (POST /v1/chat/completions), or run `npm run demo-traffic`." }));
+    return;
+  }
+  const host = el("div", { id: "spend-chart", className: "chart" });
+  app.replaceChildren(heading, summary, el("h2", { textContent: "Spend by model" }), host);
+  chart(data, host);
+}
+
+signOutButton.addEventListener("click", () => {
+  signOut().then(() => showSignIn(), (err: unknown) => showSignIn(String(err)));
+});
+
+session()
+  .then((state) => (state.signedIn ? showOverview() : showSignIn()))
+  .catch((err: unknown) => {
+    app.replaceChildren(el("p", { className: "error", textContent: err instanceof ApiError && err.status === 403 ? "The dashboard is off: set the ADMIN_TOKEN secret." : `The gateway could not be reached: ${String(err)}` }));
+  });
