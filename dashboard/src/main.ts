@@ -9,7 +9,7 @@ import { ApiError, analytics, session, signIn, signOut, type Analytics } from ".
 const app = document.getElementById("app") as HTMLElement;
 const signOutButton = document.getElementById("sign-out") as HTMLButtonElement;
 
-const usd = (n: number): string => (n === 0 ? "$0" : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
+const usd = (n: number): string => (n === 0 ? "$0" : Math.abs(n) < 0.01 ? `$${Number(n.toPrecision(2))}` : `$${n.toFixed(2)}`);
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
   const node = Object.assign(document.createElement(tag), props);
@@ -32,8 +32,10 @@ function showSignIn(message = ""): void {
   input.focus();
 }
 
-function chart(data: Analytics, host: HTMLElement): void {
-  const times = [...new Set(data.series.flatMap((s) => s.points.map((p) => Date.parse(p.time) / 1000)))].sort((a, b) => a - b);
+/** Spend per model per hour over [from, to] (seconds), every hour drawn, an hour without spend at 0. */
+function chart(data: Analytics, host: HTMLElement, from: number, to: number): void {
+  const first = Math.floor(from / 3600) * 3600;
+  const times = Array.from({ length: Math.ceil((to - first) / 3600) }, (_, i) => first + i * 3600);
   const columns: number[][] = [times];
   for (const s of data.series) {
     const byTime = new Map(s.points.map((p) => [Date.parse(p.time) / 1000, p.costUsd]));
@@ -44,8 +46,18 @@ function chart(data: Analytics, host: HTMLElement): void {
     {
       width: Math.min(960, host.clientWidth || 960),
       height: 280,
-      series: [{}, ...data.series.map((s, i) => ({ label: s.group, stroke: palette[i % palette.length], width: 2, value: (_u: uPlot, v: number | null) => (v === null ? "" : usd(v)) }))],
-      axes: [{}, { values: (_u: uPlot, ticks: number[]) => ticks.map(usd) }],
+      scales: { x: { time: true, range: [first, to] } },
+      series: [
+        {},
+        ...data.series.map((s, i) => ({
+          label: s.group,
+          stroke: palette[i % palette.length],
+          width: 2,
+          points: { show: true, size: 5 },
+          value: (_u: uPlot, v: number | null) => (v === null ? "" : usd(v)),
+        })),
+      ],
+      axes: [{}, { size: 80, values: (_u: uPlot, ticks: number[]) => ticks.map(usd) }],
     },
     columns as uPlot.AlignedData,
     host,
@@ -68,7 +80,7 @@ async function showOverview(): Promise<void> {
   }
   const host = el("div", { id: "spend-chart", className: "chart" });
   app.replaceChildren(heading, summary, el("h2", { textContent: "Spend by model" }), host);
-  chart(data, host);
+  chart(data, host, (to - 86_400_000) / 1000, to / 1000);
 }
 
 signOutButton.addEventListener("click", () => {
