@@ -2,7 +2,8 @@
  * The dashboard in a real browser (issue 14): Debian's chromium driven by
  * playwright-core against the gateway as `npm start` runs it. Sign in (a wrong
  * token first), see the overview's spend drawn with the total the admin API
- * reports, sign out and be refused. Screenshots go to docs/screenshots.
+ * reports, sign out and be refused. Screenshots go to test-results/screenshots
+ * (README's, in docs/screenshots, with UPDATE_SCREENSHOTS=1).
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -13,7 +14,8 @@ import { ROOT } from "../../scripts/local-gateway.ts";
 import { testGatewayForFile } from "../support/test-gateway.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOTS = join(ROOT, "docs/screenshots");
+/** Each run's screenshots; `UPDATE_SCREENSHOTS=1` writes README's (docs/screenshots, committed) instead. */
+const SCREENSHOTS = join(ROOT, process.env.UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "test-results/screenshots");
 const gateway = testGatewayForFile();
 
 test("sign in, see the spend by model with the right total, sign out and be refused", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)` }, async () => {
