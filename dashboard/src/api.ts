@@ -55,3 +55,31 @@ export interface Analytics {
 }
 
 export const analytics = (query: string): Promise<Analytics> => call("GET", `/admin/analytics?${query}`);
+
+export interface RequestRecord {
+  id: string;
+  time: string;
+  keyId: string | null;
+  user: string | null;
+  endpoint: string;
+  requested: string | null;
+  provider: string | null;
+  model: string | null;
+  stream: boolean;
+  status: number;
+  outcome: string;
+  errorCode: string | null;
+  attempts: number;
+  fallbacks: string | null;
+  usage: { prompt_tokens?: number; completion_tokens?: number } | null;
+  costUsd: number | null;
+  costEstimated: boolean;
+  costParts?: Record<string, number>;
+  ttfbMs: number | null;
+  durationMs: number;
+  anomaly: string | null;
+  bodies?: { request: string; response: string | null; truncated: boolean };
+}
+
+export const requests = (query: string): Promise<{ data: RequestRecord[]; nextCursor: string | null }> => call("GET", `/admin/requests?${query}`);
+export const requestById = (id: string): Promise<RequestRecord> => call("GET", `/admin/requests/${encodeURIComponent(id)}`);

@@ -1,31 +1,27 @@
 /**
- * The dashboard (issue 14): sign in with the admin token, then the overview's
- * spend by model over the last 24 hours, drawn with uPlot. Everything comes
- * from the admin API; nothing is fetched from anywhere else.
+ * The dashboard (issue 14): sign in with the admin token, then its views
+ * (the overview's spend by model, drawn with uPlot; the request log and each
+ * request), one page routed by its path. Everything comes from the admin API;
+ * nothing is fetched from anywhere else.
  */
 import uPlot from "uplot";
 import { ApiError, analytics, session, signIn, signOut, type Analytics } from "./api.ts";
+import { el, link, usd } from "./dom.ts";
+import { showRequest, showRequests } from "./requests.ts";
 
 const app = document.getElementById("app") as HTMLElement;
 const signOutButton = document.getElementById("sign-out") as HTMLButtonElement;
 
-const usd = (n: number): string => (n === 0 ? "$0" : Math.abs(n) < 0.01 ? `$${Number(n.toPrecision(2))}` : `$${n.toFixed(2)}`);
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
 function showSignIn(message = ""): void {
   signOutButton.hidden = true;
+  nav.hidden = true;
   const input = el("input", { type: "password", id: "token", name: "token", required: true, autocomplete: "current-password" });
   const error = el("p", { className: "error", id: "sign-in-error", textContent: message });
   const form = el("form", { id: "sign-in" }, el("label", { htmlFor: "token", textContent: "Admin token" }), input, el("button", { type: "submit", textContent: "Sign in" }), error);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     signIn(input.value)
-      .then(showOverview)
+      .then(() => route())
       .catch((err: unknown) => showSignIn(err instanceof ApiError && err.status === 401 ? "That is not this gateway's admin token." : String(err)));
   });
   app.replaceChildren(el("h1", { textContent: "Sign in" }), form);
@@ -65,7 +61,6 @@ function chart(data: Analytics, host: HTMLElement, from: number, to: number): vo
 }
 
 async function showOverview(): Promise<void> {
-  signOutButton.hidden = false;
   app.replaceChildren(el("p", { className: "muted", textContent: "Loading…" }));
   const to = Date.now();
   const data = await analytics(`groupBy=model&interval=hour&from=${to - 86_400_000}&to=${to}`);
@@ -83,12 +78,38 @@ async function showOverview(): Promise<void> {
   chart(data, host, (to - 86_400_000) / 1000, to / 1000);
 }
 
+const nav = document.getElementById("nav") as HTMLElement;
+
+/** Shows the view of the current path (`/dashboard`, `/dashboard/requests`, `/dashboard/requests/<id>`). */
+async function route(): Promise<void> {
+  signOutButton.hidden = false;
+  nav.hidden = false;
+  const path = location.pathname.replace(/\/+$/, "");
+  const request = /^\/dashboard\/requests\/([^/]+)$/.exec(path);
+  try {
+    if (request?.[1] !== undefined) await showRequest(app, navigate, decodeURIComponent(request[1]));
+    else if (path === "/dashboard/requests") await showRequests(app, navigate, new URLSearchParams(location.search));
+    else await showOverview();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return showSignIn();
+    app.replaceChildren(el("p", { className: "error", textContent: `Could not load this view: ${String(err)}` }));
+  }
+}
+
+function navigate(path: string): void {
+  history.pushState(null, "", path);
+  void route();
+}
+
+window.addEventListener("popstate", () => void route());
+nav.append(link("/dashboard", "Overview", navigate), link("/dashboard/requests", "Requests", navigate));
+
 signOutButton.addEventListener("click", () => {
   signOut().then(() => showSignIn(), (err: unknown) => showSignIn(String(err)));
 });
 
 session()
-  .then((state) => (state.signedIn ? showOverview() : showSignIn()))
+  .then((state) => (state.signedIn ? route() : showSignIn()))
   .catch((err: unknown) => {
     app.replaceChildren(el("p", { className: "error", textContent: err instanceof ApiError && err.status === 403 ? "The dashboard is off: set the ADMIN_TOKEN secret." : `The gateway could not be reached: ${String(err)}` }));
   });

@@ -18,9 +18,10 @@ const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(ROOT, process.env.UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "test-results/screenshots");
 const gateway = testGatewayForFile();
 
-test("sign in, see the spend by model with the right total, sign out and be refused", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)` }, async () => {
+test("sign in, see the spend by model with the right total, find a request and open it, sign out and be refused", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)` }, async () => {
   const g = gateway();
   // Spend to show: three answers on two models.
+  const ids: string[] = [];
   for (const model of ["openai/gpt-4o-mini", "openai/gpt-4o-mini", "openai/gpt-4o"]) {
     const res = await fetch(`${g.url}/v1/chat/completions`, {
       method: "POST",
@@ -28,6 +29,7 @@ test("sign in, see the spend by model with the right total, sign out and be refu
       body: JSON.stringify({ model, messages: [{ role: "user", content: "Hello, dashboard" }] }),
     });
     assert.equal(res.status, 200);
+    ids.push(res.headers.get("x-switchyard-request-id") ?? "");
     await res.text();
   }
   // The records reach D1 through the queue (max_batch_timeout 5 s): wait until analytics has all three.
@@ -64,6 +66,19 @@ test("sign in, see the spend by model with the right total, sign out and be refu
     assert.ok(Math.abs(shown - total) < 1e-9, `the page shows ${shown}, the API ${total}`);
     await page.screenshot({ path: join(SCREENSHOTS, "overview.png"), fullPage: true });
     console.log(`dashboard: overview drawn ${shownMs} ms after sign-in`);
+    // The request log: find one of the requests by its id, and open its page.
+    await page.click("#nav a[href='/dashboard/requests']");
+    await page.waitForSelector("#requests tbody tr");
+    const id = ids[2] ?? "";
+    await page.fill("#filter-model", "gpt-4o");
+    await page.click("#request-filters button[type=submit]");
+    await page.waitForSelector(`#requests a[href='/dashboard/requests/${id}']`);
+    await page.screenshot({ path: join(SCREENSHOTS, "requests.png"), fullPage: true });
+    await page.click(`#requests a[href='/dashboard/requests/${id}']`);
+    await page.waitForSelector("#request-id");
+    assert.equal(await page.textContent("#request-id"), id);
+    assert.match((await page.textContent(".facts")) ?? "", /openai\/gpt-4o/);
+    await page.screenshot({ path: join(SCREENSHOTS, "request.png"), fullPage: true });
     // The session is a cookie the page cannot read.
     assert.equal(await page.evaluate(() => document.cookie), "");
     await page.click("#sign-out");
