@@ -19,6 +19,7 @@ console.log(`
 Switchyard is running at ${gateway.url}
   gateway key : ${gateway.gatewayKey}
   admin token : ${gateway.adminToken}
+  dashboard   : ${gateway.url}/dashboard (sign in with the admin token; \`npm run demo-traffic\` gives it something to show)
   mock provider: ${gateway.mock.url} answers for ${gateway.mocked.join(", ") || "no provider"}
   real providers: ${real}
   rate limits  : ${rateLimits}
