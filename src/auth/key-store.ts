@@ -95,6 +95,12 @@ async function readRecordById(env: Env, idKey: string): Promise<unknown> {
   return hash === null ? null : readKvJson(env.CONFIG, BY_HASH + hash);
 }
 
+/** A key's record by its public id, or null (no such key, or a record that does not parse). */
+export async function findKeyById(env: Env, id: string): Promise<KeyRecord | null> {
+  const parsed = keyRecordSchema.safeParse(await readRecordById(env, BY_ID + id));
+  return parsed.success ? parsed.data : null;
+}
+
 export async function listKeys(env: Env): Promise<KeyRecord[]> {
   const listed = await listKvKeys(env.CONFIG, BY_ID);
   const raws = await Promise.all(listed.map((k) => (k.metadata !== undefined && k.metadata !== null ? k.metadata : readRecordById(env, k.name))));

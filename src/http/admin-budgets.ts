@@ -136,6 +136,9 @@ function reportJson(report: UsageReport, groupBy: UsageGroupBy): Record<string, 
   return { scope: report.scope, period: report.period, periodStart: report.periodStart, groupBy, totalUsd: nanosToUsd(total), data: rows };
 }
 
+/** The start of the period `YYYY-MM-DD` or `YYYY-MM` names (epoch ms; NaN when it names none). */
+const periodStart = (raw: string): number => Date.parse(raw.length === 7 ? `${raw}-01T00:00:00Z` : `${raw}T00:00:00Z`);
+
 /** GET /admin/usage's query (also in /admin/openapi.json). */
 export const usageQuerySchema = z.strictObject({
   scope: z.string().default(GLOBAL_SCOPE).describe("a budget scope: `global`, `key:<key id>` or `user:<key id>:<end user>`"),
@@ -144,7 +147,7 @@ export const usageQuerySchema = z.strictObject({
   date: z
     .string()
     .regex(/^\d{4}-\d{2}(-\d{2})?$/, "use YYYY-MM-DD or YYYY-MM")
-    .refine((raw) => !Number.isNaN(Date.parse(raw.length === 7 ? `${raw}-01T00:00:00Z` : `${raw}T00:00:00Z`)), "not a date")
+    .refine((raw) => !Number.isNaN(periodStart(raw)), "not a date")
     .optional()
     .describe("YYYY-MM-DD or YYYY-MM: the period to report; the current one by default"),
 });
@@ -154,7 +157,7 @@ export async function usageReport(c: Context<AppEnv>): Promise<Response> {
   const q = validate(usageQuerySchema, c.req.query());
   const scope = parseScope(q.scope);
   const { period, groupBy } = q;
-  const at = q.date === undefined ? undefined : Date.parse(q.date.length === 7 ? `${q.date}-01T00:00:00Z` : `${q.date}T00:00:00Z`);
+  const at = q.date === undefined ? undefined : periodStart(q.date);
   const report = await ledgerOf(ledgers(c.env), scope).usage(scope, { period, groupBy, at });
   return c.json(reportJson(report, groupBy));
 }

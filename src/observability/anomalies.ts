@@ -12,8 +12,7 @@
  * look at an hour alerts once, and posted to the key's alertWebhook (else the
  * deployment's ALERT_WEBHOOK_URL) with what, by how much, and the request id.
  */
-import { readKvJson } from "../config/kv-json.ts";
-import { keyRecordSchema } from "../config/schemas.ts";
+import { findKeyById } from "../auth/key-store.ts";
 import type { Env } from "../env.ts";
 import { nanosToUsd } from "../metering/types.ts";
 import type { BackgroundWork } from "../routing/health.ts";
@@ -142,8 +141,6 @@ export async function alertOnce(env: Env, ctx: BackgroundWork, db: D1Database, a
 
 /** The key's alertWebhook, else the deployment's ALERT_WEBHOOK_URL, else none. */
 async function webhookFor(env: Env, keyId: string): Promise<string | null> {
-  const hash = await env.CONFIG.get(`keyid:${keyId}`);
-  const parsed = hash === null ? null : keyRecordSchema.safeParse(await readKvJson(env.CONFIG, `key:${hash}`));
-  const own = parsed?.success === true ? parsed.data.alertWebhook : undefined;
+  const own = (await findKeyById(env, keyId))?.alertWebhook;
   return own ?? (env.ALERT_WEBHOOK_URL !== undefined && env.ALERT_WEBHOOK_URL !== "" ? env.ALERT_WEBHOOK_URL : null);
 }

@@ -80,20 +80,11 @@ export function endpointOf(path: string): Endpoint {
 }
 
 /** The record of an answered request that calls no model (`GET /v1/models`): who asked, and when. */
+/** What the record of a request no provider answered says of the answer it did not get. */
+const NO_ANSWER = { provider: null, model: null, usage: null, costUsd: null, costEstimated: false } as const;
+
 export function requestServed(sink: RecordSink, input: { requestId: string; time: number; keyId: string | null; endpoint: Endpoint; status: number }): void {
-  logRequest(sink, {
-    ...input,
-    requested: null,
-    provider: null,
-    model: null,
-    stream: false,
-    attempts: 0,
-    outcome: "completed",
-    usage: null,
-    costUsd: null,
-    costEstimated: false,
-    durationMs: Date.now() - input.time,
-  });
+  logRequest(sink, { ...input, ...NO_ANSWER, requested: null, stream: false, attempts: 0, outcome: "completed", durationMs: Date.now() - input.time });
 }
 
 /**
@@ -124,15 +115,13 @@ export function requestFailed(sink: RecordSink, input: {
     user: input.user,
     endpoint: input.facts.endpoint,
     requested: input.facts.requested ?? null,
-    provider: null,
-    model: null,
+    ...NO_ANSWER,
     stream: input.facts.stream ?? false,
     attempts: Number.isFinite(attempts) ? attempts : 0,
     status: input.status,
     outcome: input.status < 500 ? "refused" : "failed",
     errorCode: input.code,
     ...(trail !== undefined && { fallbacks: trail }),
-    usage: null,
     costUsd: input.chargedNanos === null ? null : nanosToUsd(input.chargedNanos),
     ...(input.chargedNanos !== null && { costNanos: input.chargedNanos }),
     costEstimated: input.chargedNanos !== null,
