@@ -1,12 +1,13 @@
 /**
  * /admin/requests and /admin/analytics: the request log (D1) as the admin API
  * shows it. A record per request, filtered and paged newest first; analytics
- * series per model, provider, key or end user from the rollups.
+ * series per model, provider, key or end user from the rollups; and the cost
+ * anomalies the log's consumer found.
  */
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv, Env } from "../env.ts";
-import { analytics, findRecord, listRecords, parseCursor } from "../observability/log-queries.ts";
+import { analytics, findRecord, listAnomalies, listRecords, parseCursor } from "../observability/log-queries.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
 import { validate } from "./validate.ts";
 
@@ -57,6 +58,13 @@ export const analyticsQuerySchema = z.strictObject({
   key: text.optional(),
 });
 
+export const anomaliesQuerySchema = z.strictObject({
+  from: instant.optional().describe("found at or after this time"),
+  to: instant.optional(),
+  key: text.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
 export function requestLogRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
@@ -84,8 +92,13 @@ export function requestLogRoutes(): Hono<AppEnv> {
     if ((to - from) / (interval === "hour" ? DAY_MS / 24 : DAY_MS) > MAX_POINTS) {
       throw invalidRequest(`That span has more than ${MAX_POINTS} ${interval}s: narrow it or use interval=day.`, "interval");
     }
-    const series = await analytics(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key });
-    return c.json({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), interval, groupBy: q.groupBy, series });
+    const { series, totals } = await analytics(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key });
+    return c.json({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), interval, groupBy: q.groupBy, totals, series });
+  });
+
+  routes.get("/anomalies", async (c) => {
+    const q = validate(anomaliesQuerySchema, c.req.query());
+    return c.json({ object: "list", data: await listAnomalies(logDb(c.env), q) });
   });
 
   return routes;

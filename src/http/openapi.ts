@@ -12,7 +12,7 @@ import { budgetSchema } from "../budgets/ledger-types.ts";
 import { createKeySchema, routeSchema, updateKeySchema } from "../config/schemas.ts";
 import { priceOverrideSchema } from "../metering/price-overrides.ts";
 import { usageQuerySchema } from "./admin-budgets.ts";
-import { analyticsQuerySchema, requestsQuerySchema } from "./admin-requests.ts";
+import { analyticsQuerySchema, anomaliesQuerySchema, requestsQuerySchema } from "./admin-requests.ts";
 import { signInSchema } from "./admin-session.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -57,7 +57,8 @@ export const ADMIN_ENDPOINTS: readonly Endpoint[] = [
   { method: "get", path: "/usage", summary: "Spend by model or end user in a day or month", query: usageQuerySchema, answers: "`{scope, period, periodStart, groupBy, totalUsd, data: [row…]}`" },
   { method: "get", path: "/requests", summary: "The request log, newest first, filtered and paged", query: requestsQuerySchema, answers: "`{object: \"list\", data: [record…], nextCursor}`" },
   { method: "get", path: "/requests/{id}", summary: "One request's record (with its bodies when kept)", answers: "the record" },
-  { method: "get", path: "/analytics", summary: "Series per model, provider, key or end user from the rollups", query: analyticsQuerySchema, answers: "`{from, to, interval, groupBy, series: [{group, points}]}`" },
+  { method: "get", path: "/analytics", summary: "Series per model, provider, key or end user from the rollups", query: analyticsQuerySchema, answers: "`{from, to, interval, groupBy, totals, series: [{group, points}]}`: `totals` are the whole span's (percentiles from its summed histograms)" },
+  { method: "get", path: "/anomalies", summary: "Cost anomalies found by the request log, newest first", query: anomaliesQuerySchema, answers: "`{object: \"list\", data: [{foundAt, type, reason?, keyId, requestId?, hour?, model?, costUsd, baselineUsd?, factor?}]}`" },
   { method: "get", path: "/openapi.json", summary: "This document", answers: "an OpenAPI 3.1 document" },
   { method: "post", path: "/session", summary: "Sign in with the admin token (the dashboard): sets an HttpOnly session cookie", body: signInSchema, answers: "`{signedIn, csrfToken, expiresAt}`: send csrfToken as x-switchyard-csrf with the cookie" },
   { method: "get", path: "/session", summary: "Whether the session cookie is signed in, and its CSRF token", answers: "`{signedIn, csrfToken?, expiresAt?}`" },

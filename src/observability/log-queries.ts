@@ -87,27 +87,37 @@ export function parseCursor(cursor: string): { time: number; id: string } | null
   }
 }
 
+/** A WHERE clause built a condition at a time, its values bound in the same order. */
+function conditions(): { add: (sql: string, ...values: unknown[]) => void; sql: () => string; values: unknown[] } {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  return {
+    add: (sql, ...v) => {
+      parts.push(sql);
+      values.push(...v);
+    },
+    sql: () => (parts.length > 0 ? `WHERE ${parts.join(" AND ")}` : ""),
+    values,
+  };
+}
+
 /** One page of records matching `filter`, newest first, and the cursor of the next page (null: none). */
 export async function listRecords(db: D1Database, filter: RequestFilter, limit: number, after: { time: number; id: string } | null): Promise<{ data: Array<Record<string, unknown>>; nextCursor: string | null }> {
-  const where: string[] = [];
-  const values: unknown[] = [];
-  const add = (sql: string, ...v: unknown[]): void => {
-    where.push(sql);
-    values.push(...v);
-  };
+  const where = conditions();
+  const add = where.add;
   if (filter.key !== undefined) add("key_id = ?", filter.key);
   if (filter.user !== undefined) add("end_user = ?", filter.user);
   if (filter.model !== undefined) add("(model = ? OR requested = ? OR provider || '/' || model = ?)", filter.model, filter.model, filter.model);
   if (filter.provider !== undefined) add("provider = ?", filter.provider);
   if (filter.status !== undefined) add("status = ?", filter.status);
   if (filter.outcome !== undefined) add("outcome = ?", filter.outcome);
-  if (filter.anomaly === true) where.push("anomaly IS NOT NULL");
-  if (filter.anomaly === false) where.push("anomaly IS NULL");
+  if (filter.anomaly === true) add("anomaly IS NOT NULL");
+  if (filter.anomaly === false) add("anomaly IS NULL");
   if (filter.from !== undefined) add("time >= ?", filter.from);
   if (filter.to !== undefined) add("time < ?", filter.to);
   if (after !== null) add("(time < ? OR (time = ? AND id < ?))", after.time, after.time, after.id);
-  const sql = `SELECT * FROM requests ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY time DESC, id DESC LIMIT ?`;
-  const rows = (await db.prepare(sql).bind(...values, limit + 1).all<Row>()).results;
+  const sql = `SELECT * FROM requests ${where.sql()} ORDER BY time DESC, id DESC LIMIT ?`;
+  const rows = (await db.prepare(sql).bind(...where.values, limit + 1).all<Row>()).results;
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { data: page.map(recordJson), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
@@ -155,7 +165,7 @@ function quantile(row: Row, column: string, q: number): number | null {
  * the upper edge of its histogram bucket: within a factor of two, never under).
  * End users come from the daily rollup, so `groupBy=user` is by day.
  */
-export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<Array<{ group: string; points: Array<Record<string, unknown>> }>> {
+export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<{ series: Array<{ group: string; points: Array<Record<string, unknown>> }>; totals: Record<string, unknown> }> {
   const perUser = q.groupBy === "user";
   const unitMs = q.interval === "hour" ? HOUR_MS : DAY_MS;
   // The coarsest rollup that serves the interval: days read a thirtieth of the rows a month of hours would.
@@ -179,6 +189,9 @@ export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<Arra
     FROM ${table} WHERE ${where.join(" AND ")} GROUP BY t, g ORDER BY g, t`;
   const rows = (await db.prepare(sql).bind(...values).all<Row>()).results;
   const series = new Map<string, Array<Record<string, unknown>>>();
+  // The whole span's sums (and histograms, for its percentiles): what a group's points cannot give by adding.
+  const sums: Record<string, number> = {};
+  for (const row of rows) for (const [column, value] of Object.entries(row)) if (column !== "t" && column !== "g") sums[column] = (sums[column] ?? 0) + int(value);
   for (const row of rows) {
     const points = series.get(String(row.g)) ?? [];
     series.set(String(row.g), points);
@@ -202,5 +215,38 @@ export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<Arra
       }),
     });
   }
-  return [...series].map(([g, points]) => ({ group: g, points }));
+  return {
+    series: [...series].map(([g, points]) => ({ group: g, points })),
+    totals: {
+      requests: int(sums.requests),
+      errors: int(sums.errors),
+      refused: int(sums.refused),
+      costUsd: nanosToUsd(int(sums.cost_nanos)),
+      costNanos: int(sums.cost_nanos),
+      promptTokens: int(sums.prompt_tokens),
+      completionTokens: int(sums.completion_tokens),
+      latencyP50Ms: perUser ? null : quantile(sums, "lat", 0.5),
+      latencyP95Ms: perUser ? null : quantile(sums, "lat", 0.95),
+      ttfbP50Ms: perUser ? null : quantile(sums, "ttfb", 0.5),
+      ttfbP95Ms: perUser ? null : quantile(sums, "ttfb", 0.95),
+    },
+  };
+}
+
+export interface AnomalyQuery {
+  readonly from?: number | undefined;
+  readonly to?: number | undefined;
+  readonly key?: string | undefined;
+  readonly limit: number;
+}
+
+/** Anomalies the consumer found (anomalies.ts), newest first: each as it was alerted, with when it was found. */
+export async function listAnomalies(db: D1Database, q: AnomalyQuery): Promise<Array<Record<string, unknown>>> {
+  const where = conditions();
+  if (q.from !== undefined) where.add("at >= ?", q.from);
+  if (q.to !== undefined) where.add("at < ?", q.to);
+  if (q.key !== undefined) where.add("key_id = ?", q.key);
+  const sql = `SELECT at, detail FROM anomalies ${where.sql()} ORDER BY at DESC LIMIT ?`;
+  const rows = (await db.prepare(sql).bind(...where.values, q.limit).all<Row>()).results;
+  return rows.map((row) => ({ foundAt: new Date(int(row.at)).toISOString(), ...parseDetail(row.detail) }));
 }

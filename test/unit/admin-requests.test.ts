@@ -71,6 +71,7 @@ describe("GET /admin/requests", () => {
 interface Analytics {
   interval: string;
   series: Array<{ group: string; points: Array<{ time: string; requests: number; costNanos: number; errors: number; latencyP50Ms: number | null; latencyP95Ms: number | null }> }>;
+  totals: Record<string, unknown>;
 }
 
 describe("GET /admin/analytics", () => {
@@ -88,8 +89,15 @@ describe("GET /admin/analytics", () => {
     expect(mini?.points.map((p) => [p.requests, p.costNanos])).toEqual([[4, 40_000], [4, 40_000]]);
     // Durations 100–111 ms all fall in the 64–128 ms bucket: both percentiles are its upper edge.
     expect(mini?.points[0]).toMatchObject({ latencyP50Ms: 128, latencyP95Ms: 128 });
+    // The span's totals: 12 records, 120,000 nanos; TTFB 20–31 ms: p50 and p95 in the 16–32 ms bucket, durations in 64–128 ms.
+    expect(byModel.body.totals).toEqual({
+      requests: 12, errors: 0, refused: 0, costUsd: 0.00012, costNanos: 120_000, promptTokens: 1_200, completionTokens: 120,
+      latencyP50Ms: 128, latencyP95Ms: 128, ttfbP50Ms: 32, ttfbP95Ms: 32,
+    });
     const byUser = await get<Analytics>(`/admin/analytics?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=user`);
     expect(byUser.body.interval).toBe("day");
+    // End users are rolled up without latency histograms: their totals have no percentiles.
+    expect(byUser.body.totals).toMatchObject({ requests: 12, costNanos: 120_000, latencyP50Ms: null, ttfbP95Ms: null });
     expect(byUser.body.series.map((s) => [s.group, s.points[0]?.requests]).sort()).toEqual([["alice", 6], ["bob", 6]]);
     expect((await get<OpenAIError>(`/admin/analytics?groupBy=user&interval=hour`)).status).toBe(400);
     expect((await get<OpenAIError>(`/admin/analytics?from=${T0}&to=${T0 + 400 * 86_400_000}&interval=hour`)).status).toBe(400);
@@ -121,6 +129,27 @@ describe("GET /admin/analytics", () => {
     // Hand computation: 24 hours × 10 keys × 10 requests a day per model.
     expect(models[0]?.points[0]?.requests).toBe(2_400);
     expect(elapsed).toBeLessThan(100);
+  });
+});
+
+describe("GET /admin/anomalies", () => {
+  it("lists the anomalies found, newest first, by key and time, and explains a bad query", async () => {
+    const keyId = `key_${uniqueTag("anoms").slice(-16)}`;
+    const found = [
+      { type: "request_cost", reason: "over_median", keyId, requestId: "req_a", model: "openai/gpt-4o", costUsd: 0.5, baselineUsd: 0.01, factor: 5 },
+      { type: "hourly_spend", keyId, hour: "2026-11-20T03:00:00.000Z", costUsd: 2, baselineUsd: 0.1, factor: 5 },
+    ];
+    await db().batch(found.map((a, i) => db().prepare("INSERT INTO anomalies (kind, key_id, subject, at, detail) VALUES (?, ?, ?, ?, ?)").bind(a.type, keyId, `s${i}`, T0 + i * HOUR, JSON.stringify(a))));
+    const all = await get<{ data: Array<Record<string, unknown>> }>(`/admin/anomalies?key=${keyId}`);
+    expect(all.status).toBe(200);
+    expect(all.body.data).toEqual([
+      { foundAt: new Date(T0 + HOUR).toISOString(), ...found[1] },
+      { foundAt: new Date(T0).toISOString(), ...found[0] },
+    ]);
+    const early = await get<{ data: unknown[] }>(`/admin/anomalies?key=${keyId}&to=${T0 + HOUR}`);
+    expect(early.body.data).toHaveLength(1);
+    const bad = await get<OpenAIError>(`/admin/anomalies?limit=0`);
+    expect([bad.status, bad.body.error.param]).toEqual([400, "limit"]);
   });
 });
 
