@@ -46,18 +46,21 @@ export interface LocalGatewayOptions {
   useDevVars: boolean;
 }
 
-/** `wrangler d1 migrations apply --local` for the request log's database, into `persistTo` (or .wrangler/). */
-function applyLocalMigrations(persistTo: string | undefined): Promise<void> {
-  const args = [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "LOG_DB", "--local"];
-  if (persistTo !== undefined) args.push("--persist-to", persistTo);
+/** Runs the project's wrangler with `args` (local state in `persistTo`, or .wrangler/), failing with its output. */
+export function runWrangler(args: readonly string[], persistTo: string | undefined): Promise<void> {
+  const argv = [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), ...args];
+  if (persistTo !== undefined) argv.push("--persist-to", persistTo);
   return new Promise((resolve, reject) => {
     let output = "";
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+    const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`wrangler d1 migrations apply failed (${code}):\n${output.slice(-4000)}`))));
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (${code}):\n${output.slice(-4000)}`))));
   });
 }
+
+/** `wrangler d1 migrations apply --local` for the request log's database, into `persistTo` (or .wrangler/). */
+export const applyLocalMigrations = (persistTo: string | undefined): Promise<void> => runWrangler(["d1", "migrations", "apply", "LOG_DB", "--local"], persistTo);
 
 function readDevVars(): Record<string, string> {
   const file = join(ROOT, ".dev.vars");

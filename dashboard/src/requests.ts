@@ -4,7 +4,7 @@
  * fallback trail, timings, and its bodies when its key keeps them.
  */
 import { requestById, requests, type RequestRecord } from "./api.ts";
-import { el, link, localTime, usd } from "./dom.ts";
+import { el, field, link, localInput, localTime, meter, percent, select, usd } from "./dom.ts";
 
 const FILTERS = ["key", "user", "model", "provider", "status", "outcome"] as const;
 
@@ -17,11 +17,27 @@ export async function showRequests(app: HTMLElement, navigate: (path: string) =>
     const input = el("input", { name, id: `filter-${name}`, value: params.get(name) ?? "", placeholder: name });
     form.append(el("label", { htmlFor: input.id, className: "visually-hidden", textContent: name }), input);
   }
+  const anomaly = select("anomaly", ["", "true", "false"], params.get("anomaly") ?? "");
+  anomaly.id = "filter-anomaly";
+  for (const [option, text] of [["", "any cost"], ["true", "anomalies only"], ["false", "no anomalies"]] as const) {
+    const o = anomaly.querySelector(`option[value="${option}"]`);
+    if (o !== null) o.textContent = text;
+  }
+  form.append(el("label", { htmlFor: anomaly.id, className: "visually-hidden", textContent: "anomaly" }), anomaly);
+  // The time range, typed in the viewer's zone and sent as epoch milliseconds.
+  for (const name of ["from", "to"] as const) {
+    const given = Number(params.get(name));
+    const input = el("input", { type: "datetime-local", name, id: `filter-${name}`, value: params.has(name) && Number.isFinite(given) ? localInput(given) : "" });
+    form.append(field(name === "from" ? "From" : "To", input));
+  }
   form.append(el("button", { type: "submit", textContent: "Filter" }));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const query = new URLSearchParams();
-    for (const [name, value] of new FormData(form)) if (typeof value === "string" && value !== "") query.set(name, value);
+    for (const [name, value] of new FormData(form)) {
+      if (typeof value !== "string" || value === "") continue;
+      query.set(name, name === "from" || name === "to" ? String(new Date(value).getTime()) : value);
+    }
     navigate(`/dashboard/requests${query.size > 0 ? `?${query}` : ""}`);
   });
   const body = el("tbody");
@@ -64,29 +80,75 @@ export async function showRequests(app: HTMLElement, navigate: (path: string) =>
   await load(null);
 }
 
+/** The bill's parts in the order a price sheet lists them, in words. */
+const PARTS: ReadonlyArray<[part: string, label: string]> = [
+  ["input", "Input"],
+  ["cachedInput", "Cached input"],
+  ["cacheWrite", "Cache write (5 min)"],
+  ["cacheWrite1h", "Cache write (1 h)"],
+  ["audioInput", "Audio input"],
+  ["output", "Output"],
+  ["reasoning", "Reasoning"],
+  ["audioOutput", "Audio output"],
+  ["fees", "Fees (searches, pages, …)"],
+];
+
+function costTable(r: RequestRecord): HTMLElement {
+  const parts = r.costParts ?? {};
+  const known = PARTS.filter(([part]) => (parts[part] ?? 0) !== 0);
+  const other = Object.keys(parts).filter((part) => !PARTS.some(([p]) => p === part));
+  const whole = Object.values(parts).reduce((a, b) => a + b, 0);
+  const rows = [...known, ...other.map((p): [string, string] => [p, p])].map(([part, label]) =>
+    el("tr", {}, el("td", { textContent: label }), el("td", { textContent: usd(parts[part] ?? 0) }), el("td", { textContent: percent(parts[part] ?? 0, whole) })),
+  );
+  rows.push(el("tr", { className: "total" }, el("th", { scope: "row", textContent: "Total" }), el("td", { textContent: cost(r) }), el("td")));
+  return el("table", { id: "cost-parts", className: "narrow" }, el("thead", {}, el("tr", {}, ...["Rate", "Cost", "Share"].map((h) => el("th", { scope: "col", textContent: h })))), el("tbody", {}, ...rows));
+}
+
+/** The attempts in order: each that failed (the trail, `provider/model=why`), then the one that answered. */
+function trail(r: RequestRecord): HTMLElement {
+  const failed = (r.fallbacks ?? "").split(", ").filter((t) => t !== "");
+  const items = failed.map((t) => {
+    const at = t.lastIndexOf("=");
+    return el("li", { className: "failed", textContent: `${at > 0 ? t.slice(0, at) : t}: ${at > 0 ? t.slice(at + 1) : "failed"}, so the next target was tried` });
+  });
+  if (r.model !== null) items.push(el("li", { textContent: `${r.provider}/${r.model}: answered ${r.status}` }));
+  return el("ol", { id: "trail" }, ...items);
+}
+
 export async function showRequest(app: HTMLElement, navigate: (path: string) => void, id: string): Promise<void> {
   const r = await requestById(id);
   const rows: Array<[string, string]> = [
     ["Time", localTime(r.time)],
     ["Key", r.keyId ?? "(none)"],
     ["End user", r.user ?? "(none)"],
-    ["Model", `${r.requested ?? ""}${r.model !== null ? ` → ${r.provider}/${r.model}` : ""}`],
+    ["Endpoint", `${r.endpoint}${r.stream ? ", streamed" : ""}`],
+    ["Model", `${r.requested ?? ""}${r.model !== null ? ` → ${r.provider}/${r.model}` : ""}${r.degradedTo !== null && r.degradedTo !== undefined ? ` (degraded to ${r.degradedTo})` : ""}`],
     ["Status", `${r.status} ${r.outcome}${r.errorCode !== null ? ` (${r.errorCode})` : ""}`],
     ["Cost", cost(r)],
     ["Tokens", `${r.usage?.prompt_tokens ?? 0} in, ${r.usage?.completion_tokens ?? 0} out`],
-    ["Time to first byte", r.ttfbMs === null ? "" : `${r.ttfbMs} ms`],
-    ["Duration", `${r.durationMs} ms`],
     ["Attempts", `${r.attempts}${r.fallbacks !== null ? `: ${r.fallbacks}` : ""}`],
-    ["Anomaly", r.anomaly ?? "none"],
+    ["Anomaly", r.anomaly === "over_cap" ? "over the key's per-request cap" : r.anomaly === "over_median" ? "far over the key's usual cost on this model" : (r.anomaly ?? "none")],
   ];
-  const parts = Object.entries(r.costParts ?? {}).map(([part, value]) => el("li", { textContent: `${part}: ${usd(value)}` }));
+  const timing = el(
+    "div",
+    { id: "timings" },
+    el("p", { textContent: `First byte after ${r.ttfbMs === null ? "–" : `${r.ttfbMs} ms`}, done after ${r.durationMs} ms` }),
+    meter(r.durationMs, [{ value: r.ttfbMs ?? 0, className: "reserved", label: "waiting for the first byte" }, { value: Math.max(0, r.durationMs - (r.ttfbMs ?? 0)), className: "spent", label: "answering" }], (n) => `${n} ms`),
+  );
   app.replaceChildren(
     link("/dashboard/requests", "← Requests", navigate),
     el("h1", { id: "request-id", textContent: r.id }),
     el("dl", { className: "facts" }, ...rows.flatMap(([term, value]) => [el("dt", { textContent: term }), el("dd", { textContent: value })])),
-    ...(parts.length > 0 ? [el("h2", { textContent: "Cost by rate" }), el("ul", {}, ...parts)] : []),
+    el("h2", { textContent: "Attempts" }),
+    trail(r),
+    el("h2", { textContent: "Timings" }),
+    timing,
+    el("h2", { textContent: r.costEstimated ? "Cost by rate (estimated: the provider reported no usage)" : "Cost by rate" }),
+    costTable(r),
+    ...(r.usage !== null ? [el("details", {}, el("summary", { textContent: "Usage as the provider reported it" }), el("pre", { textContent: JSON.stringify(r.usage, null, 2) }))] : []),
     ...(r.bodies !== undefined
-      ? [el("h2", { textContent: `Bodies${r.bodies.truncated ? " (cut)" : ""}` }), el("pre", { textContent: r.bodies.request }), el("pre", { textContent: r.bodies.response ?? "" })]
+      ? [el("h2", { textContent: `Bodies${r.bodies.truncated ? " (cut)" : ""}` }), el("h3", { textContent: "Request" }), el("pre", { textContent: r.bodies.request }), el("h3", { textContent: "Response" }), el("pre", { textContent: r.bodies.response ?? "" })]
       : []),
   );
 }

@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv, Env } from "../env.ts";
-import { analytics, findRecord, listAnomalies, listRecords, parseCursor } from "../observability/log-queries.ts";
+import { analytics, findRecord, listAnomalies, listRecords, parseCursor, topGroups } from "../observability/log-queries.ts";
 import { GatewayError, invalidRequest } from "./errors.ts";
 import { validate } from "./validate.ts";
 
@@ -58,6 +58,22 @@ export const analyticsQuerySchema = z.strictObject({
   key: text.optional(),
 });
 
+/** GET /admin/analytics/top: the groups that cost the most over a span. */
+export const topQuerySchema = analyticsQuerySchema.extend({ limit: z.coerce.number().int().min(1).max(100).default(10) });
+
+/** A query's span (the last 24 hours by default) and the interval that serves it; a 400 for one that cannot be served. */
+function spanOf(q: { from?: number | undefined; to?: number | undefined; interval?: "hour" | "day" | undefined; groupBy: string }): { from: number; to: number; interval: "hour" | "day" } {
+  const to = q.to ?? Date.now();
+  const from = q.from ?? to - DAY_MS;
+  if (from >= to) throw invalidRequest("'from' must be before 'to'.", "from");
+  const interval = q.interval ?? (q.groupBy === "user" || to - from > 7 * DAY_MS ? "day" : "hour");
+  if (q.groupBy === "user" && interval === "hour") throw invalidRequest("End users are rolled up per day: use interval=day with groupBy=user.", "interval");
+  if ((to - from) / (interval === "hour" ? DAY_MS / 24 : DAY_MS) > MAX_POINTS) {
+    throw invalidRequest(`That span has more than ${MAX_POINTS} ${interval}s: narrow it or use interval=day.`, "interval");
+  }
+  return { from, to, interval };
+}
+
 export const anomaliesQuerySchema = z.strictObject({
   from: instant.optional().describe("found at or after this time"),
   to: instant.optional(),
@@ -84,16 +100,16 @@ export function requestLogRoutes(): Hono<AppEnv> {
 
   routes.get("/analytics", async (c) => {
     const q = validate(analyticsQuerySchema, c.req.query());
-    const to = q.to ?? Date.now();
-    const from = q.from ?? to - DAY_MS;
-    if (from >= to) throw invalidRequest("'from' must be before 'to'.", "from");
-    const interval = q.interval ?? (q.groupBy === "user" || to - from > 7 * DAY_MS ? "day" : "hour");
-    if (q.groupBy === "user" && interval === "hour") throw invalidRequest("End users are rolled up per day: use interval=day with groupBy=user.", "interval");
-    if ((to - from) / (interval === "hour" ? DAY_MS / 24 : DAY_MS) > MAX_POINTS) {
-      throw invalidRequest(`That span has more than ${MAX_POINTS} ${interval}s: narrow it or use interval=day.`, "interval");
-    }
+    const { from, to, interval } = spanOf(q);
     const { series, totals } = await analytics(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key });
     return c.json({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), interval, groupBy: q.groupBy, totals, series });
+  });
+
+  routes.get("/analytics/top", async (c) => {
+    const q = validate(topQuerySchema, c.req.query());
+    const { from, to, interval } = spanOf(q);
+    const data = await topGroups(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key, limit: q.limit });
+    return c.json({ object: "list", from: new Date(from).toISOString(), to: new Date(to).toISOString(), groupBy: q.groupBy, data });
   });
 
   routes.get("/anomalies", async (c) => {

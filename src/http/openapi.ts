@@ -12,7 +12,7 @@ import { budgetSchema } from "../budgets/ledger-types.ts";
 import { createKeySchema, routeSchema, updateKeySchema } from "../config/schemas.ts";
 import { priceOverrideSchema } from "../metering/price-overrides.ts";
 import { usageQuerySchema } from "./admin-budgets.ts";
-import { analyticsQuerySchema, anomaliesQuerySchema, requestsQuerySchema } from "./admin-requests.ts";
+import { analyticsQuerySchema, anomaliesQuerySchema, requestsQuerySchema, topQuerySchema } from "./admin-requests.ts";
 import { signInSchema } from "./admin-session.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -58,6 +58,7 @@ export const ADMIN_ENDPOINTS: readonly Endpoint[] = [
   { method: "get", path: "/requests", summary: "The request log, newest first, filtered and paged", query: requestsQuerySchema, answers: "`{object: \"list\", data: [record…], nextCursor}`" },
   { method: "get", path: "/requests/{id}", summary: "One request's record (with its bodies when kept)", answers: "the record" },
   { method: "get", path: "/analytics", summary: "Series per model, provider, key or end user from the rollups", query: analyticsQuerySchema, answers: "`{from, to, interval, groupBy, totals, series: [{group, points}]}`: `totals` are the whole span's (percentiles from its summed histograms)" },
+  { method: "get", path: "/analytics/top", summary: "The groups (models, providers, keys or end users) that cost the most over a span", query: topQuerySchema, answers: "`{object: \"list\", from, to, groupBy, data: [{group, requests, errors, refused, costUsd, costNanos}]}`, most expensive first" },
   { method: "get", path: "/anomalies", summary: "Cost anomalies found by the request log, newest first", query: anomaliesQuerySchema, answers: "`{object: \"list\", data: [{foundAt, type, reason?, keyId, requestId?, hour?, model?, costUsd, baselineUsd?, factor?}]}`" },
   { method: "get", path: "/openapi.json", summary: "This document", answers: "an OpenAPI 3.1 document" },
   { method: "post", path: "/session", summary: "Sign in with the admin token (the dashboard): sets an HttpOnly session cookie", body: signInSchema, answers: "`{signedIn, csrfToken, expiresAt}`: send csrfToken as x-switchyard-csrf with the cookie" },

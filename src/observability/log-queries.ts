@@ -159,6 +159,43 @@ function quantile(row: Row, column: string, q: number): number | null {
   return bucketEdgeMs(LATENCY_BUCKETS - 1);
 }
 
+/** The coarsest rollup that serves the interval: days read a twenty-fourth of the rows a month of hours would. */
+function rollupFor(groupBy: GroupBy, interval: Interval): { table: string; column: string; columnMs: number } {
+  if (groupBy === "user") return { table: "rollup_day_user", column: "day", columnMs: DAY_MS };
+  return interval === "day" ? { table: "rollup_day", column: "day", columnMs: DAY_MS } : { table: "rollup_hour", column: "hour", columnMs: HOUR_MS };
+}
+
+function groupExpression(groupBy: GroupBy): string {
+  if (groupBy === "model") return "CASE WHEN provider = '' THEN '(none)' ELSE provider || '/' || model END";
+  if (groupBy === "provider") return "CASE WHEN provider = '' THEN '(none)' ELSE provider END";
+  if (groupBy === "key") return "CASE WHEN key_id = '' THEN '(none)' ELSE key_id END";
+  return "CASE WHEN end_user = '' THEN '(none)' ELSE end_user END";
+}
+
+/** The rows of [from, to) in whole units of `columnMs`, and of one key if asked. */
+function spanConditions(column: string, columnMs: number, q: { from: number; to: number; key?: string | undefined }): ReturnType<typeof conditions> {
+  const where = conditions();
+  // Whole units, computed here: D1 binds JS numbers as REAL, and SQL would divide them as such.
+  where.add(`${column} >= ?`, Math.floor(q.from / columnMs));
+  where.add(`${column} < ?`, Math.ceil(q.to / columnMs));
+  if (q.key !== undefined) where.add("key_id = ?", q.key);
+  return where;
+}
+
+/**
+ * The groups that cost the most over a span, with their requests and errors:
+ * one GROUP BY over the rollup, no time slots or histograms, so a month of
+ * rollups ranks in one cheap query (the overview's top keys, users and models).
+ */
+export async function topGroups(db: D1Database, q: AnalyticsQuery & { readonly limit: number }): Promise<Array<Record<string, unknown>>> {
+  const { table, column, columnMs } = rollupFor(q.groupBy, q.interval);
+  const where = spanConditions(column, columnMs, q);
+  const sql = `SELECT ${groupExpression(q.groupBy)} AS g, SUM(requests) AS requests, SUM(errors) AS errors, SUM(refused) AS refused, SUM(cost_nanos) AS cost_nanos
+    FROM ${table} ${where.sql()} GROUP BY g ORDER BY cost_nanos DESC, requests DESC, g LIMIT ?`;
+  const rows = (await db.prepare(sql).bind(...where.values, q.limit).all<Row>()).results;
+  return rows.map((row) => ({ group: String(row.g), requests: int(row.requests), errors: int(row.errors), refused: int(row.refused), costUsd: nanosToUsd(int(row.cost_nanos)), costNanos: int(row.cost_nanos) }));
+}
+
 /**
  * Series per group and interval from the rollups: requests, cost, tokens,
  * errors and refusals, and latency and time-to-first-byte percentiles (each
@@ -168,26 +205,15 @@ function quantile(row: Row, column: string, q: number): number | null {
 export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<{ series: Array<{ group: string; points: Array<Record<string, unknown>> }>; totals: Record<string, unknown> }> {
   const perUser = q.groupBy === "user";
   const unitMs = q.interval === "hour" ? HOUR_MS : DAY_MS;
-  // The coarsest rollup that serves the interval: days read a thirtieth of the rows a month of hours would.
-  const [table, column, columnMs] = perUser ? ["rollup_day_user", "day", DAY_MS] : q.interval === "day" ? ["rollup_day", "day", DAY_MS] : ["rollup_hour", "hour", HOUR_MS];
-  const group =
-    q.groupBy === "model" ? "CASE WHEN provider = '' THEN '(none)' ELSE provider || '/' || model END"
-    : q.groupBy === "provider" ? "CASE WHEN provider = '' THEN '(none)' ELSE provider END"
-    : q.groupBy === "key" ? "CASE WHEN key_id = '' THEN '(none)' ELSE key_id END"
-    : "CASE WHEN end_user = '' THEN '(none)' ELSE end_user END";
+  const { table, column, columnMs } = rollupFor(q.groupBy, q.interval);
+  const group = groupExpression(q.groupBy);
   const slot = `(${column} * ${columnMs} / ${unitMs}) * ${unitMs}`;
   const extra = perUser ? "" : `, SUM(estimated) AS estimated, SUM(cached_tokens) AS cached_tokens, SUM(reasoning_tokens) AS reasoning_tokens, ${bucketSums("lat")}, ${bucketSums("ttfb")}`;
-  // Whole units, computed here: D1 binds JS numbers as REAL, and SQL would divide them as such.
-  const where = [`${column} >= ?`, `${column} < ?`];
-  const values: unknown[] = [Math.floor(q.from / columnMs), Math.ceil(q.to / columnMs)];
-  if (q.key !== undefined) {
-    where.push("key_id = ?");
-    values.push(q.key);
-  }
+  const where = spanConditions(column, columnMs, q);
   const sql = `SELECT ${slot} AS t, ${group} AS g, SUM(requests) AS requests, SUM(errors) AS errors, SUM(refused) AS refused,
       SUM(cost_nanos) AS cost_nanos, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens${extra}
-    FROM ${table} WHERE ${where.join(" AND ")} GROUP BY t, g ORDER BY g, t`;
-  const rows = (await db.prepare(sql).bind(...values).all<Row>()).results;
+    FROM ${table} ${where.sql()} GROUP BY t, g ORDER BY g, t`;
+  const rows = (await db.prepare(sql).bind(...where.values).all<Row>()).results;
   const series = new Map<string, Array<Record<string, unknown>>>();
   // The whole span's sums (and histograms, for its percentiles): what a group's points cannot give by adding.
   const sums: Record<string, number> = {};

@@ -94,6 +94,12 @@ describe("GET /admin/analytics", () => {
       requests: 12, errors: 0, refused: 0, costUsd: 0.00012, costNanos: 120_000, promptTokens: 1_200, completionTokens: 120,
       latencyP50Ms: 128, latencyP95Ms: 128, ttfbP50Ms: 32, ttfbP95Ms: 32,
     });
+    // The most expensive models over the span: gpt-4o-mini (8 × 10,000 nanos) before gpt-4o (4 × 10,000).
+    const top = await get<{ data: Array<{ group: string; requests: number; costNanos: number }> }>(`/admin/analytics/top?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=model`);
+    expect(top.body.data.map((g) => [g.group, g.requests, g.costNanos])).toEqual([["openai/gpt-4o-mini", 8, 80_000], ["openai/gpt-4o", 4, 40_000]]);
+    const topUser = await get<{ data: Array<{ group: string }> }>(`/admin/analytics/top?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=user&limit=1`);
+    expect(topUser.body.data).toHaveLength(1);
+    expect((await get<OpenAIError>(`/admin/analytics/top?limit=101`)).status).toBe(400);
     const byUser = await get<Analytics>(`/admin/analytics?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=user`);
     expect(byUser.body.interval).toBe("day");
     // End users are rolled up without latency histograms: their totals have no percentiles.
