@@ -74,15 +74,22 @@ const words = (n: number): string => Array.from({ length: n }, (_, i) => `word${
 
 /** One request of the demo's mix, and the status it got. */
 async function oneRequest(keys: readonly DemoKey[]): Promise<number> {
-  const k = pick(keys);
+  let k = pick(keys);
   const roll = random();
-  const model = roll < 0.1 ? "demo-fallback" : roll < 0.75 ? pick(CHEAP) : pick(DEAR);
+  let model = roll < 0.1 ? "demo-fallback" : roll < 0.75 ? pick(CHEAP) : pick(DEAR);
   const stream = random() < 0.4;
   const mock: Record<string, unknown> = { content: words(5 + Math.floor(random() * 120)) };
   // A failover: the alias's first target is down this time.
   if (model === "demo-fallback") Object.assign(mock, { status: 503, onlyModel: "gpt-4o-mini" });
-  // Now and then an answer far longer than usual: a cost anomaly.
+  // Now and then an answer far longer than usual: a cost anomaly once a key and model have a median.
   if (random() < 0.02) mock.content = words(4_000);
+  // Rarer still, a provider bills far more than the request looked like (400k prompt tokens on gpt-4o, $1):
+  // over the chat app's $0.50 cap per request, flagged at once.
+  if (random() < 0.01) {
+    k = keys.find((candidate) => candidate.name === "chat-app") ?? k;
+    model = "openai/gpt-4o";
+    mock.usage = { prompt_tokens: 400_000, completion_tokens: 1_000, total_tokens: 401_000 };
+  }
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${k.key}`, "content-type": "application/json", "x-switchyard-user": pick(k.users) },
