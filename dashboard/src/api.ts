@@ -61,6 +61,9 @@ export interface Totals {
 }
 
 export interface Analytics {
+  /** The span the rollups covered (whole hours; whole UTC days for end users). */
+  from: string;
+  to: string;
   interval: "hour" | "day";
   totals: Totals;
   series: Array<{ group: string; points: Point[] }>;
@@ -93,6 +96,10 @@ export interface RequestRecord {
   attempts: number;
   fallbacks: string | null;
   degradedTo?: string | null;
+  /** Calls a provider bills that gave no answer (a timeout after the request was sent, a cut stream). */
+  billedWithoutAnswer?: Array<{ target: string; why: string; costUsd: number | null }>;
+  /** What the usage reported that no price covers (left out of the cost). */
+  unpriced?: string[];
   usage: { prompt_tokens?: number; completion_tokens?: number } | null;
   costUsd: number | null;
   costEstimated: boolean;
@@ -199,5 +206,5 @@ export interface TargetHealth {
 }
 
 export const routes = (): Promise<{ data: StoredRoute[] }> => call("GET", "/admin/routes");
-export const health = (): Promise<{ data: TargetHealth[] }> => call("GET", "/admin/health?limit=500");
+export const health = (): Promise<{ data: TargetHealth[]; has_more: boolean }> => call("GET", "/admin/health?limit=500");
 export const resetBreaker = (target: string): Promise<unknown> => call("POST", `/admin/health/${target.split("/").map(encodeURIComponent).join("/")}/reset`);

@@ -3,7 +3,9 @@
  * key or user), drawn with uPlot as stacked bars. uPlot does not stack by
  * itself: each group is drawn as its running total over the groups below it,
  * the tallest first, so each bar's visible band is that group's own spend; the
- * legend shows each group's own value, not the running total.
+ * legend shows each group's own value, not the running total. Legend entries
+ * do not hide their series (CSS): hiding one band of a running total would
+ * only repaint it in the colour of the next.
  */
 import uPlot from "uplot";
 import type { Analytics } from "./api.ts";
@@ -51,9 +53,7 @@ export function spendChart(host: HTMLElement, data: Analytics, fromSec: number, 
   const stacked: number[][] = [];
   groups.forEach((g, gi) => stacked.push(g.values.map((v, i) => v + (gi > 0 ? (stacked[gi - 1]?.[i] ?? 0) : 0))));
   const order = groups.map((_, i) => i).reverse();
-  const fg = cssVar("--fg") || "#1b1f24";
-  const line = cssVar("--line") || "#d8dee4";
-  const axis = { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
+  const axis = axisStyle();
   const bars = uPlot.paths.bars?.({ size: [0.8, 48], align: 1 });
   const chart = new uPlot(
     {
@@ -78,7 +78,55 @@ export function spendChart(host: HTMLElement, data: Analytics, fromSec: number, 
     [times, ...order.map((gi) => stacked[gi] ?? [])] as uPlot.AlignedData,
     host,
   );
-  const resize = (): void => chart.setSize({ width: Math.max(300, host.clientWidth), height: 280 });
-  new ResizeObserver(resize).observe(host);
+  host.setAttribute("role", "img");
+  host.setAttribute("aria-label", `Spend per ${data.interval}, stacked: ${groups.map((g) => `${g.group} ${usd(g.total)}`).join(", ")}`);
+  fitWidth(host, chart);
   return chart;
+}
+
+/** Requests and errors per interval, over every group. */
+export function trafficChart(host: HTMLElement, data: Analytics, fromSec: number, toSec: number): uPlot {
+  const step = data.interval === "hour" ? 3600 : 86_400;
+  const times = slots(fromSec, toSec, step);
+  const index = new Map(times.map((t, i) => [t, i]));
+  const requests = times.map(() => 0);
+  const errors = times.map(() => 0);
+  for (const s of data.series) {
+    for (const p of s.points) {
+      const i = index.get(Date.parse(p.time) / 1000);
+      if (i === undefined) continue;
+      requests[i] = (requests[i] ?? 0) + p.requests;
+      errors[i] = (errors[i] ?? 0) + p.errors;
+    }
+  }
+  const axis = axisStyle();
+  const chart = new uPlot(
+    {
+      width: Math.max(300, host.clientWidth || 960),
+      height: 180,
+      scales: { x: { time: true, range: [times[0] ?? fromSec, (times.at(-1) ?? toSec) + step] } },
+      series: [
+        {},
+        { label: "requests", stroke: cssVar("--accent") || "#2f6fde", width: 2, points: { show: false } },
+        { label: "errors (5xx, cut streams)", stroke: cssVar("--error") || "#b3261e", width: 2, points: { show: false } },
+      ],
+      axes: [axis, { ...axis, size: 60 }],
+    },
+    [times, requests, errors] as uPlot.AlignedData,
+    host,
+  );
+  host.setAttribute("role", "img");
+  host.setAttribute("aria-label", `Requests per ${data.interval}: ${requests.reduce((a, b) => a + b, 0)} in all, ${errors.reduce((a, b) => a + b, 0)} errors`);
+  fitWidth(host, chart);
+  return chart;
+}
+
+function axisStyle(): uPlot.Axis {
+  const line = cssVar("--line") || "#d8dee4";
+  return { stroke: cssVar("--fg") || "#1b1f24", grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
+}
+
+/** Keeps the chart as wide as its box (a window resized, a phone turned). */
+function fitWidth(host: HTMLElement, chart: uPlot): void {
+  new ResizeObserver(() => chart.setSize({ width: Math.max(300, host.clientWidth), height: chart.height })).observe(host);
 }

@@ -5,8 +5,27 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial
   return node;
 }
 
-/** USD with sensible precision: cents when it is dollars, two significant digits when it is fractions of a cent. */
-export const usd = (n: number): string => (n === 0 ? "$0" : Math.abs(n) < 0.01 ? `$${Number(n.toPrecision(2))}` : `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
+/**
+ * USD with sensible precision: cents from ten cents up, two significant digits
+ * below (a cheap request's $0.000041), never in exponent notation.
+ */
+export function usd(n: number): string {
+  if (n === 0) return "$0";
+  const sign = n < 0 ? "-" : "";
+  const abs = Math.abs(n);
+  const digits = abs >= 0.1 ? { minimumFractionDigits: 2, maximumFractionDigits: 2 } : { maximumSignificantDigits: 2, maximumFractionDigits: 12 };
+  return `${sign}$${abs.toLocaleString("en-US", digits)}`;
+}
+
+/** The latest time a Date can hold: a time from the address beyond it would throw where it is shown. */
+const MAX_TIME_MS = 8.64e15;
+
+/** Epoch milliseconds from an address parameter, or null when it is none (missing, not a number, out of a Date's range). */
+export function timeParam(raw: string | null): number | null {
+  if (raw === null || raw === "") return null;
+  const ms = Number(raw);
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME_MS ? ms : null;
+}
 
 /** A time in the viewer's zone. */
 export const localTime = (iso: string | number): string => new Date(iso).toLocaleString();

@@ -60,14 +60,19 @@ function routeSection(r: StoredRoute, byTarget: Map<string, TargetHealth>, refre
 
 export async function showHealth(app: HTMLElement): Promise<void> {
   const refresh = (): void => void showHealth(app).catch((err: unknown) => app.append(note(String(err), "error")));
-  const [routeList, healthList] = await Promise.all([routes(), health()]);
-  const byTarget = new Map(healthList.data.map((h) => [h.target, h]));
-  const routed = new Set(routeList.data.flatMap((r) => r.route.targets.map((t) => `${t.provider}/${t.model}`)));
-  const others = healthList.data.filter((h) => !routed.has(h.target));
+  // Routes are configuration and health is Durable Object state: either can be missing without the other.
+  const [routeList, healthList] = await Promise.allSettled([routes(), health()]);
+  if (routeList.status === "rejected") throw routeList.reason;
+  const healthData = healthList.status === "fulfilled" ? healthList.value.data : [];
+  const byTarget = new Map(healthData.map((h) => [h.target, h]));
+  const routed = new Set(routeList.value.data.flatMap((r) => r.route.targets.map((t) => `${t.provider}/${t.model}`)));
+  const others = healthData.filter((h) => !routed.has(h.target));
   app.replaceChildren(
     el("h1", { textContent: "Routes & health" }),
     el("div", { className: "actions" }, button("Refresh", refresh, { className: "secondary", id: "refresh-health" })),
-    ...(routeList.data.length === 0 ? [note("No routes: add one with PUT /admin/routes/<alias>.", "empty")] : routeList.data.map((r) => routeSection(r, byTarget, refresh))),
+    ...(healthList.status === "rejected" ? [note(`Target health could not be read: ${healthList.reason instanceof Error ? healthList.reason.message : String(healthList.reason)}`, "error")] : []),
+    ...(healthList.status === "fulfilled" && healthList.value.has_more ? [note("Only the first 500 targets are shown (GET /admin/health pages the rest).")] : []),
+    ...(routeList.value.data.length === 0 ? [note("No routes: add one with PUT /admin/routes/<alias>.", "empty")] : routeList.value.data.map((r) => routeSection(r, byTarget, refresh))),
     el("section", { className: "panel" }, el("h2", { textContent: "Targets called by name" }), others.length > 0 ? table(others.map((h) => targetRow(h.target, "–", h, refresh))) : note("None: every target called is in a route above.", "empty")),
   );
 }

@@ -48,6 +48,7 @@ function keyForm(current: GatewayKey | undefined, submit: (settings: KeySettings
 /** A new key's secret, shown this once. */
 function secretBox(created: GatewayKey & { key: string }): HTMLElement {
   const secret = el("input", { id: "new-key-secret", readOnly: true, value: created.key, className: "secret" });
+  secret.setAttribute("aria-label", `Secret of the key ${created.name}`);
   const copied = el("span", { className: "muted", role: "status" });
   const copy = button("Copy", () => {
     secret.select();
@@ -111,7 +112,18 @@ function keyRow(k: GatewayKey, refresh: (created?: GatewayKey & { key: string })
 
 export async function showKeys(app: HTMLElement, navigate: (path: string) => void, created?: GatewayKey & { key: string }): Promise<void> {
   const refresh = (made?: GatewayKey & { key: string }): void => void showKeys(app, navigate, made).catch((err: unknown) => app.append(note(String(err), "error")));
-  const list = await keys();
+  // A new key's secret first, whatever happens next: were the list to fail, it could not be shown again.
+  const heading = el("h1", { textContent: "Keys" });
+  const secret = created !== undefined ? [secretBox(created)] : [];
+  if (created !== undefined) app.replaceChildren(heading, ...secret);
+  let list: { data: GatewayKey[] };
+  try {
+    list = await keys();
+  } catch (err) {
+    if (created === undefined) throw err;
+    app.append(note(`The key list could not be loaded: ${err instanceof Error ? err.message : String(err)}`, "error"));
+    return;
+  }
   const adding = el(
     "details",
     { className: "panel", id: "create-key" },
@@ -119,8 +131,8 @@ export async function showKeys(app: HTMLElement, navigate: (path: string) => voi
     keyForm(undefined, async (settings) => refresh(await createKey({ ...settings, models: settings.models ?? undefined, maxCostPerRequestUsd: settings.maxCostPerRequestUsd ?? undefined, limits: settings.limits ?? undefined, logBodies: settings.logBodies ?? undefined }))),
   );
   app.replaceChildren(
-    el("h1", { textContent: "Keys" }),
-    ...(created !== undefined ? [secretBox(created)] : []),
+    heading,
+    ...secret,
     adding,
     ...(list.data.length === 0 ? [note("No gateway keys yet: create one above, then call the gateway with it as the Bearer token.", "empty")] : list.data.map((k) => keyRow(k, refresh, navigate))),
   );

@@ -40,8 +40,12 @@ const VIEWS: ReadonlyArray<[path: string, title: string]> = [
   ["/dashboard/keys", "Keys"],
 ];
 
-/** Shows the view of the current path. */
+/** Counts navigations: a view that finishes loading after the next navigation began is dropped, not shown. */
+let navigations = 0;
+
+/** Shows the view of the current path, built off-page and swapped in once loaded. */
 async function route(): Promise<void> {
+  const current = ++navigations;
   signOutButton.hidden = false;
   nav.hidden = false;
   const path = location.pathname.replace(/\/+$/, "");
@@ -52,18 +56,30 @@ async function route(): Promise<void> {
   }
   document.title = `${VIEWS.find(([p]) => p === section)?.[1] ?? "Overview"} · Switchyard`;
   app.replaceChildren(note("Loading…"));
+  app.setAttribute("aria-busy", "true");
+  const view = el("div");
   const request = /^\/dashboard\/requests\/([^/]+)$/.exec(path);
   const params = new URLSearchParams(location.search);
   try {
-    if (request?.[1] !== undefined) await showRequest(app, navigate, decodeURIComponent(request[1]));
-    else if (path === "/dashboard/requests") await showRequests(app, navigate, params);
-    else if (path === "/dashboard/budgets") await showBudgets(app);
-    else if (path === "/dashboard/routes") await showHealth(app);
-    else if (path === "/dashboard/keys") await showKeys(app, navigate);
-    else await showOverview(app, navigate, params);
+    if (request?.[1] !== undefined) await showRequest(view, navigate, decodeURIComponent(request[1]));
+    else if (path === "/dashboard/requests") await showRequests(view, navigate, params);
+    else if (path === "/dashboard/budgets") await showBudgets(view);
+    else if (path === "/dashboard/routes") await showHealth(view);
+    else if (path === "/dashboard/keys") await showKeys(view, navigate);
+    else await showOverview(view, navigate, params);
   } catch (err) {
+    if (current !== navigations) return;
     if (err instanceof ApiError && err.status === 401) return showSignIn("Your session has ended: sign in again.");
-    app.replaceChildren(note(`Could not load this view: ${err instanceof Error ? err.message : String(err)}`, "error"), el("button", { type: "button", textContent: "Try again", onclick: () => void route() }));
+    view.replaceChildren(note(`Could not load this view: ${err instanceof Error ? err.message : String(err)}`, "error"), el("button", { type: "button", textContent: "Try again", onclick: () => void route() }));
+  }
+  if (current !== navigations) return;
+  app.replaceChildren(view);
+  app.removeAttribute("aria-busy");
+  // Keyboard and screen-reader users land on the new view's heading, as after a page load.
+  const heading = view.querySelector("h1");
+  if (heading !== null) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
   }
 }
 

@@ -7,9 +7,9 @@
  * can be shared or reloaded. Each part loads on its own: one that fails says
  * so where it would have been, and the rest still shows.
  */
-import { analytics, anomalies, budgets, keys, topGroups, usage, type Anomaly, type BudgetStatus, type TopGroup } from "./api.ts";
-import { spendChart } from "./chart.ts";
-import { el, field, link, localInput, localTime, meter, ms, note, percent, select, stat, usd } from "./dom.ts";
+import { analytics, anomalies, type Analytics, budgets, keys, topGroups, usage, type Anomaly, type BudgetStatus, type TopGroup } from "./api.ts";
+import { spendChart, trafficChart } from "./chart.ts";
+import { el, field, link, localInput, localTime, meter, ms, note, percent, select, stat, timeParam, usd } from "./dom.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -28,9 +28,9 @@ interface Range {
 function rangeOf(params: URLSearchParams, now: number): Range {
   const name = params.get("range");
   if (name === "custom") {
-    const from = Number(params.get("from"));
-    const to = Number(params.get("to"));
-    if (Number.isFinite(from) && Number.isFinite(to) && from < to) return { name, from, to };
+    const from = timeParam(params.get("from"));
+    const to = timeParam(params.get("to"));
+    if (from !== null && to !== null && from < to) return { name, from, to };
   }
   const known = name !== null && Object.hasOwn(RANGES, name) ? (name as keyof typeof RANGES) : "24h";
   return { name: known, from: now - RANGES[known], to: now };
@@ -109,7 +109,9 @@ export async function showOverview(app: HTMLElement, navigate: (path: string) =>
   const ranked = (g: GroupBy): Promise<{ data: TopGroup[] }> => topGroups(`groupBy=${g}&limit=5&interval=${intervalFor(range, g)}&${span}`);
   // The rest of the page is asked for at once, beside the main series, and shown as it can be.
   const rest = Promise.allSettled([ranked("model"), ranked("key"), ranked("user"), usage("global", "day"), usage("global", "month"), budgets(), anomalies(`${span}&limit=20`), keys()]);
-  const main = await analytics(`groupBy=${groupBy}&interval=${intervalFor(range, groupBy)}&${span}`);
+  const series = (g: GroupBy): Promise<Analytics> => analytics(`groupBy=${g}&interval=${intervalFor(range, g)}&${span}`);
+  // End users are rolled up by UTC day and without latencies: the figures and traffic come from the per-model series then.
+  const [main, overall]: [Analytics, Analytics] = groupBy === "user" ? await Promise.all([series("user"), series("model")]) : await series(groupBy).then((m) => [m, m]);
   const [byModel, byKey, byUser, today, month, budgetList, found, keyList] = await rest;
   const budgetsNow = settledValue(budgetList)?.data ?? [];
   const globalBudget = (period: string): BudgetStatus | undefined => budgetsNow.find((b) => b.scope === "global" && b.period === period);
@@ -122,7 +124,7 @@ export async function showOverview(app: HTMLElement, navigate: (path: string) =>
     return a;
   };
 
-  const t = main.totals;
+  const t = overall.totals;
   const total = stat(range.name === "custom" ? "Spend in range" : `Spend, last ${range.name}`, usd(t.costUsd), `${t.requests.toLocaleString()} requests`, "spend-total");
   total.dataset.totalUsd = String(t.costUsd);
   const cards = el(
@@ -137,9 +139,11 @@ export async function showOverview(app: HTMLElement, navigate: (path: string) =>
   );
   const chartPanel = el("section", { className: "panel wide" }, el("h2", { textContent: `Spend by ${groupBy} per ${main.interval}` }));
   const host = el("div", { id: "spend-chart", className: "chart" });
+  const traffic = el("div", { id: "traffic-chart", className: "chart" });
+  if (groupBy === "user") chartPanel.append(note(`End users are counted by whole UTC days: ${localTime(main.from)} to ${localTime(main.to)}.`));
   if (main.series.length === 0) {
     chartPanel.append(note("No requests in this range yet: send one with a gateway key (for instance `curl $GATEWAY/v1/chat/completions -H \"Authorization: Bearer $KEY\" -d '{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'`), or run `npm run demo-traffic` locally.", "empty"));
-  } else chartPanel.append(host);
+  } else chartPanel.append(host, el("h2", { textContent: `Requests and errors per ${overall.interval}` }), traffic);
   const failed = (r: PromiseSettledResult<unknown>, title: string): HTMLElement | null => (r.status === "rejected" ? el("section", { className: "panel" }, el("h2", { textContent: title }), note(failure(r), "error")) : null);
   app.replaceChildren(
     el("h1", { textContent: "Overview" }),
@@ -156,5 +160,8 @@ export async function showOverview(app: HTMLElement, navigate: (path: string) =>
       failed(found, "Anomalies") ?? anomalyList(settledValue(found)?.data ?? [], (id) => names.get(id) ?? id, navigate),
     ),
   );
-  if (main.series.length > 0) spendChart(host, main, range.from / 1000, range.to / 1000);
+  if (main.series.length > 0) {
+    spendChart(host, main, Date.parse(main.from) / 1000, range.to / 1000);
+    trafficChart(traffic, overall, Date.parse(overall.from) / 1000, range.to / 1000);
+  }
 }

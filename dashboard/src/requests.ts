@@ -3,10 +3,11 @@
  * cursor), and /dashboard/requests/<id>: one request, its cost by rate, its
  * fallback trail, timings, and its bodies when its key keeps them.
  */
-import { requestById, requests, type RequestRecord } from "./api.ts";
-import { el, field, link, localInput, localTime, meter, percent, select, usd } from "./dom.ts";
+import { ApiError, requestById, requests, type RequestRecord } from "./api.ts";
+import { busy, el, field, link, localInput, localTime, meter, note, percent, select, timeParam, usd } from "./dom.ts";
 
 const FILTERS = ["key", "user", "model", "provider", "status", "outcome"] as const;
+const PLACEHOLDERS: Readonly<Record<(typeof FILTERS)[number], string>> = { key: "key_…", user: "end user", model: "alias or provider/model", provider: "openai", status: "402", outcome: "refused" };
 
 const tokens = (r: RequestRecord): string => String((r.usage?.prompt_tokens ?? 0) + (r.usage?.completion_tokens ?? 0));
 const cost = (r: RequestRecord): string => (r.costUsd === null ? "unpriced" : `${r.costEstimated ? "≈ " : ""}${usd(r.costUsd)}`);
@@ -14,8 +15,8 @@ const cost = (r: RequestRecord): string => (r.costUsd === null ? "unpriced" : `$
 export async function showRequests(app: HTMLElement, navigate: (path: string) => void, params: URLSearchParams): Promise<void> {
   const form = el("form", { id: "request-filters", className: "filters" });
   for (const name of FILTERS) {
-    const input = el("input", { name, id: `filter-${name}`, value: params.get(name) ?? "", placeholder: name });
-    form.append(el("label", { htmlFor: input.id, className: "visually-hidden", textContent: name }), input);
+    const input = el("input", { name, id: `filter-${name}`, value: params.get(name) ?? "", placeholder: PLACEHOLDERS[name] });
+    form.append(field(name[0]?.toUpperCase() + name.slice(1), input));
   }
   const anomaly = select("anomaly", ["", "true", "false"], params.get("anomaly") ?? "");
   anomaly.id = "filter-anomaly";
@@ -23,11 +24,11 @@ export async function showRequests(app: HTMLElement, navigate: (path: string) =>
     const o = anomaly.querySelector(`option[value="${option}"]`);
     if (o !== null) o.textContent = text;
   }
-  form.append(el("label", { htmlFor: anomaly.id, className: "visually-hidden", textContent: "anomaly" }), anomaly);
+  form.append(field("Cost", anomaly));
   // The time range, typed in the viewer's zone and sent as epoch milliseconds.
   for (const name of ["from", "to"] as const) {
-    const given = Number(params.get(name));
-    const input = el("input", { type: "datetime-local", name, id: `filter-${name}`, value: params.has(name) && Number.isFinite(given) ? localInput(given) : "" });
+    const given = timeParam(params.get(name));
+    const input = el("input", { type: "datetime-local", name, id: `filter-${name}`, value: given === null ? "" : localInput(given) });
     form.append(field(name === "from" ? "From" : "To", input));
   }
   form.append(el("button", { type: "submit", textContent: "Filter" }));
@@ -38,7 +39,8 @@ export async function showRequests(app: HTMLElement, navigate: (path: string) =>
       if (typeof value !== "string" || value === "") continue;
       query.set(name, name === "from" || name === "to" ? String(new Date(value).getTime()) : value);
     }
-    navigate(`/dashboard/requests${query.size > 0 ? `?${query}` : ""}`);
+    const search = query.toString();
+    navigate(`/dashboard/requests${search !== "" ? `?${search}` : ""}`);
   });
   const body = el("tbody");
   const table = el(
@@ -48,7 +50,15 @@ export async function showRequests(app: HTMLElement, navigate: (path: string) =>
     body,
   );
   const more = el("button", { type: "button", id: "next-page", textContent: "Next page", hidden: true });
-  app.replaceChildren(el("h1", { textContent: "Requests" }), form, el("div", { className: "table" }, table), more);
+  // A request id from a response header or a support ticket opens that request's page.
+  const id = el("input", { name: "id", id: "find-id", placeholder: "req_…", required: true, pattern: "\\S+" });
+  const find = el("form", { id: "find-request", className: "inline" }, field("Request id", id), el("button", { type: "submit", textContent: "Open", className: "secondary" }));
+  find.addEventListener("submit", (event) => {
+    event.preventDefault();
+    navigate(`/dashboard/requests/${encodeURIComponent(id.value.trim())}`);
+  });
+  const problem = el("div");
+  app.replaceChildren(el("h1", { textContent: "Requests" }), find, form, problem, el("div", { className: "table" }, table), more);
 
   const query = new URLSearchParams(params);
   query.set("limit", "50");
@@ -63,7 +73,7 @@ export async function showRequests(app: HTMLElement, navigate: (path: string) =>
         el(
           "tr",
           { className: r.status >= 400 ? "failed" : "" },
-          el("td", {}, link(`/dashboard/requests/${r.id}`, r.id, navigate)),
+          el("td", {}, link(`/dashboard/requests/${encodeURIComponent(r.id)}`, r.id, navigate)),
           el("td", { textContent: localTime(r.time) }),
           el("td", { textContent: r.model ?? r.requested ?? "" }),
           el("td", { textContent: r.provider ?? "" }),
@@ -75,9 +85,15 @@ export async function showRequests(app: HTMLElement, navigate: (path: string) =>
       );
     }
     more.hidden = page.nextCursor === null;
-    more.onclick = () => void load(page.nextCursor);
+    more.onclick = () => void busy(more, problem, () => load(page.nextCursor));
   };
-  await load(null);
+  // A filter the API refuses (a status that is no number, …) is said under the form, which stays to correct it.
+  try {
+    await load(null);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) throw err;
+    problem.replaceChildren(note(err instanceof Error ? err.message : String(err), "error"));
+  }
 }
 
 /** The bill's parts in the order a price sheet lists them, in words. */
@@ -101,7 +117,12 @@ function costTable(r: RequestRecord): HTMLElement {
   const rows = [...known, ...other.map((p): [string, string] => [p, p])].map(([part, label]) =>
     el("tr", {}, el("td", { textContent: label }), el("td", { textContent: usd(parts[part] ?? 0) }), el("td", { textContent: percent(parts[part] ?? 0, whole) })),
   );
+  // Calls billed without an answer are in the total but in no rate of the answer: listed so the parts add up.
+  for (const b of r.billedWithoutAnswer ?? []) {
+    rows.push(el("tr", {}, el("td", { textContent: `${b.target}, billed without an answer (${b.why})` }), el("td", { textContent: b.costUsd === null ? "unpriced" : usd(b.costUsd) }), el("td")));
+  }
   rows.push(el("tr", { className: "total" }, el("th", { scope: "row", textContent: "Total" }), el("td", { textContent: cost(r) }), el("td")));
+  if ((r.unpriced ?? []).length > 0) rows.push(el("tr", {}, el("td", { colSpan: 3, className: "muted", textContent: `Not priced, left out: ${(r.unpriced ?? []).join(", ")}` })));
   return el("table", { id: "cost-parts", className: "narrow" }, el("thead", {}, el("tr", {}, ...["Rate", "Cost", "Share"].map((h) => el("th", { scope: "col", textContent: h })))), el("tbody", {}, ...rows));
 }
 

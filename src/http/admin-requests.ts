@@ -101,15 +101,16 @@ export function requestLogRoutes(): Hono<AppEnv> {
   routes.get("/analytics", async (c) => {
     const q = validate(analyticsQuerySchema, c.req.query());
     const { from, to, interval } = spanOf(q);
-    const { series, totals } = await analytics(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key });
-    return c.json({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), interval, groupBy: q.groupBy, totals, series });
+    const read = await analytics(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key });
+    // The span the rollups cover (whole hours; whole UTC days for end users), which may be wider than asked.
+    return c.json({ from: new Date(read.from).toISOString(), to: new Date(read.to).toISOString(), interval, groupBy: q.groupBy, totals: read.totals, series: read.series });
   });
 
   routes.get("/analytics/top", async (c) => {
     const q = validate(topQuerySchema, c.req.query());
     const { from, to, interval } = spanOf(q);
-    const data = await topGroups(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key, limit: q.limit });
-    return c.json({ object: "list", from: new Date(from).toISOString(), to: new Date(to).toISOString(), groupBy: q.groupBy, data });
+    const top = await topGroups(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key, limit: q.limit });
+    return c.json({ object: "list", from: new Date(top.from).toISOString(), to: new Date(top.to).toISOString(), groupBy: q.groupBy, data: top.data });
   });
 
   routes.get("/anomalies", async (c) => {

@@ -144,7 +144,6 @@ export interface AnalyticsQuery {
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-const bucketSums = (column: string): string => Array.from({ length: LATENCY_BUCKETS }, (_, i) => `SUM(${column}_${i}) AS ${column}_${i}`).join(", ");
 
 /** The value at quantile `q` of a histogram: the upper edge of the bucket it falls in (null: no values). */
 function quantile(row: Row, column: string, q: number): number | null {
@@ -159,11 +158,49 @@ function quantile(row: Row, column: string, q: number): number | null {
   return bucketEdgeMs(LATENCY_BUCKETS - 1);
 }
 
-/** The coarsest rollup that serves the interval: days read a twenty-fourth of the rows a month of hours would. */
-function rollupFor(groupBy: GroupBy, interval: Interval): { table: string; column: string; columnMs: number } {
-  if (groupBy === "user") return { table: "rollup_day_user", column: "day", columnMs: DAY_MS };
-  return interval === "day" ? { table: "rollup_day", column: "day", columnMs: DAY_MS } : { table: "rollup_hour", column: "hour", columnMs: HOUR_MS };
+/** The rows of a span, from the rollups, as a FROM clause: each row's time as `ms`, with `columns`. */
+interface RollupSource {
+  readonly sql: string;
+  readonly values: unknown[];
+  /** The span the rows cover: whole hours (whole UTC days for end users), at least [from, to). */
+  readonly from: number;
+  readonly to: number;
 }
+
+/**
+ * The cheapest rollups that cover [from, to) to the hour: per hour for hourly
+ * series; for daily ones, the whole UTC days inside the span from the daily
+ * rollup (a twenty-fourth of the rows) and the hours at either edge from the
+ * hourly one, so "the last 30 days" is 30 days and not up to 31. End users
+ * are rolled up by day only: their span is whole UTC days.
+ */
+function rollupSource(q: { from: number; to: number; interval: Interval; groupBy: GroupBy; key?: string | undefined }, columns: readonly string[]): RollupSource {
+  const values: unknown[] = [];
+  const cols = columns.join(", ");
+  // Whole units, computed here: D1 binds JS numbers as REAL, and SQL would divide them as such.
+  const part = (table: string, unit: "hour" | "day", ranges: ReadonlyArray<readonly [number, number]>): string => {
+    const unitMs = unit === "hour" ? HOUR_MS : DAY_MS;
+    const span = ranges.map(([a, b]) => {
+      values.push(a, b);
+      return `(${unit} >= ? AND ${unit} < ?)`;
+    });
+    if (q.key !== undefined) values.push(q.key);
+    return `SELECT ${unit} * ${unitMs} AS ms, ${cols} FROM ${table} WHERE (${span.join(" OR ")})${q.key !== undefined ? " AND key_id = ?" : ""}`;
+  };
+  if (q.groupBy === "user") {
+    const [d0, d1] = [Math.floor(q.from / DAY_MS), Math.ceil(q.to / DAY_MS)];
+    return { sql: `(${part("rollup_day_user", "day", [[d0, d1]])})`, values, from: d0 * DAY_MS, to: d1 * DAY_MS };
+  }
+  const [h0, h1] = [Math.floor(q.from / HOUR_MS), Math.ceil(q.to / HOUR_MS)];
+  const [d0, d1] = [Math.ceil(q.from / DAY_MS), Math.floor(q.to / DAY_MS)];
+  if (q.interval === "hour" || d0 >= d1) return { sql: `(${part("rollup_hour", "hour", [[h0, h1]])})`, values, from: h0 * HOUR_MS, to: h1 * HOUR_MS };
+  const days = part("rollup_day", "day", [[d0, d1]]);
+  const edges = part("rollup_hour", "hour", [[h0, d0 * 24], [d1 * 24, h1]]);
+  return { sql: `(${days} UNION ALL ${edges})`, values, from: h0 * HOUR_MS, to: h1 * HOUR_MS };
+}
+
+const BUCKETS = (column: string): string[] => Array.from({ length: LATENCY_BUCKETS }, (_, i) => `${column}_${i}`);
+const GROUP_COLUMNS: Readonly<Record<GroupBy, readonly string[]>> = { model: ["provider", "model"], provider: ["provider"], key: ["key_id"], user: ["end_user"] };
 
 function groupExpression(groupBy: GroupBy): string {
   if (groupBy === "model") return "CASE WHEN provider = '' THEN '(none)' ELSE provider || '/' || model END";
@@ -172,28 +209,18 @@ function groupExpression(groupBy: GroupBy): string {
   return "CASE WHEN end_user = '' THEN '(none)' ELSE end_user END";
 }
 
-/** The rows of [from, to) in whole units of `columnMs`, and of one key if asked. */
-function spanConditions(column: string, columnMs: number, q: { from: number; to: number; key?: string | undefined }): ReturnType<typeof conditions> {
-  const where = conditions();
-  // Whole units, computed here: D1 binds JS numbers as REAL, and SQL would divide them as such.
-  where.add(`${column} >= ?`, Math.floor(q.from / columnMs));
-  where.add(`${column} < ?`, Math.ceil(q.to / columnMs));
-  if (q.key !== undefined) where.add("key_id = ?", q.key);
-  return where;
-}
-
 /**
  * The groups that cost the most over a span, with their requests and errors:
  * one GROUP BY over the rollup, no time slots or histograms, so a month of
  * rollups ranks in one cheap query (the overview's top keys, users and models).
  */
-export async function topGroups(db: D1Database, q: AnalyticsQuery & { readonly limit: number }): Promise<Array<Record<string, unknown>>> {
-  const { table, column, columnMs } = rollupFor(q.groupBy, q.interval);
-  const where = spanConditions(column, columnMs, q);
+export async function topGroups(db: D1Database, q: AnalyticsQuery & { readonly limit: number }): Promise<{ from: number; to: number; data: Array<Record<string, unknown>> }> {
+  const source = rollupSource(q, [...GROUP_COLUMNS[q.groupBy], "requests", "errors", "refused", "cost_nanos"]);
   const sql = `SELECT ${groupExpression(q.groupBy)} AS g, SUM(requests) AS requests, SUM(errors) AS errors, SUM(refused) AS refused, SUM(cost_nanos) AS cost_nanos
-    FROM ${table} ${where.sql()} GROUP BY g ORDER BY cost_nanos DESC, requests DESC, g LIMIT ?`;
-  const rows = (await db.prepare(sql).bind(...where.values, q.limit).all<Row>()).results;
-  return rows.map((row) => ({ group: String(row.g), requests: int(row.requests), errors: int(row.errors), refused: int(row.refused), costUsd: nanosToUsd(int(row.cost_nanos)), costNanos: int(row.cost_nanos) }));
+    FROM ${source.sql} GROUP BY g ORDER BY cost_nanos DESC, requests DESC, g LIMIT ?`;
+  const rows = (await db.prepare(sql).bind(...source.values, q.limit).all<Row>()).results;
+  const data = rows.map((row) => ({ group: String(row.g), requests: int(row.requests), errors: int(row.errors), refused: int(row.refused), costUsd: nanosToUsd(int(row.cost_nanos)), costNanos: int(row.cost_nanos) }));
+  return { from: source.from, to: source.to, data };
 }
 
 /**
@@ -202,18 +229,15 @@ export async function topGroups(db: D1Database, q: AnalyticsQuery & { readonly l
  * the upper edge of its histogram bucket: within a factor of two, never under).
  * End users come from the daily rollup, so `groupBy=user` is by day.
  */
-export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<{ series: Array<{ group: string; points: Array<Record<string, unknown>> }>; totals: Record<string, unknown> }> {
+export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<{ from: number; to: number; series: Array<{ group: string; points: Array<Record<string, unknown>> }>; totals: Record<string, unknown> }> {
   const perUser = q.groupBy === "user";
   const unitMs = q.interval === "hour" ? HOUR_MS : DAY_MS;
-  const { table, column, columnMs } = rollupFor(q.groupBy, q.interval);
-  const group = groupExpression(q.groupBy);
-  const slot = `(${column} * ${columnMs} / ${unitMs}) * ${unitMs}`;
-  const extra = perUser ? "" : `, SUM(estimated) AS estimated, SUM(cached_tokens) AS cached_tokens, SUM(reasoning_tokens) AS reasoning_tokens, ${bucketSums("lat")}, ${bucketSums("ttfb")}`;
-  const where = spanConditions(column, columnMs, q);
-  const sql = `SELECT ${slot} AS t, ${group} AS g, SUM(requests) AS requests, SUM(errors) AS errors, SUM(refused) AS refused,
-      SUM(cost_nanos) AS cost_nanos, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens${extra}
-    FROM ${table} ${where.sql()} GROUP BY t, g ORDER BY g, t`;
-  const rows = (await db.prepare(sql).bind(...where.values).all<Row>()).results;
+  const counted = ["requests", "errors", "refused", "cost_nanos", "prompt_tokens", "completion_tokens"];
+  const detailed = perUser ? [] : ["estimated", "cached_tokens", "reasoning_tokens", ...BUCKETS("lat"), ...BUCKETS("ttfb")];
+  const source = rollupSource(q, [...GROUP_COLUMNS[q.groupBy], ...counted, ...detailed]);
+  const sql = `SELECT (ms / ${unitMs}) * ${unitMs} AS t, ${groupExpression(q.groupBy)} AS g, ${[...counted, ...detailed].map((c) => `SUM(${c}) AS ${c}`).join(", ")}
+    FROM ${source.sql} GROUP BY t, g ORDER BY g, t`;
+  const rows = (await db.prepare(sql).bind(...source.values).all<Row>()).results;
   const series = new Map<string, Array<Record<string, unknown>>>();
   // The whole span's sums (and histograms, for its percentiles): what a group's points cannot give by adding.
   const sums: Record<string, number> = {};
@@ -242,6 +266,8 @@ export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<{ se
     });
   }
   return {
+    from: source.from,
+    to: source.to,
     series: [...series].map(([g, points]) => ({ group: g, points })),
     totals: {
       requests: int(sums.requests),

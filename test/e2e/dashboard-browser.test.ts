@@ -110,6 +110,20 @@ test("every view in a real browser: spend, anomalies, the request log, budgets e
     await page.waitForURL(/range=7d/);
     await page.waitForSelector(`#spend-chart .u-legend >> text=${app.id}`);
     assert.equal(Number(await page.getAttribute("#spend-total", "data-total-usd")).toFixed(9), total.toFixed(9));
+    // Stacked by end user: counted by UTC day (said so), the figures still those of the range.
+    await page.selectOption("#group-by", "user");
+    await page.waitForSelector("text=End users are counted by whole UTC days");
+    assert.equal(Number(await page.getAttribute("#spend-total", "data-total-usd")).toFixed(9), total.toFixed(9));
+    // A custom range typed in the viewer's zone: the last two hours hold all the traffic.
+    const local = (ms: number): string => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await page.selectOption("#group-by", "model");
+    await page.waitForURL(/groupBy=model/);
+    await page.fill("#range-from", local(Date.now() - 2 * 3_600_000));
+    await page.fill("#range-to", local(Date.now() + 3_600_000));
+    await page.click("#custom-range button[type=submit]");
+    await page.waitForURL(/range=custom/);
+    await page.waitForSelector("#traffic-chart canvas");
+    assert.equal(Number(await page.getAttribute("#spend-total", "data-total-usd")).toFixed(9), total.toFixed(9));
 
     // The request log: the failover found by its id through the filters, and its page with the trail.
     await page.click("#nav a[href='/dashboard/requests']");
@@ -125,6 +139,13 @@ test("every view in a real browser: spend, anomalies, the request log, budgets e
     assert.match(facts, /deepseek\/deepseek-chat/);
     assert.match((await page.textContent("#trail")) ?? "", /openai\/gpt-4o-mini: 503/, "the fallback trail names the target that failed");
     await shot(page, "request");
+    // A request id from a response header opens its page directly.
+    await page.click("#nav a[href='/dashboard/requests']");
+    await page.fill("#find-id", anomalyId);
+    await page.press("#find-id", "Enter");
+    await page.waitForSelector(`#request-id:text('${anomalyId}')`);
+    assert.match((await page.textContent(".facts")) ?? "", /over the key's per-request cap/);
+    assert.match((await page.textContent("#cost-parts")) ?? "", /Input/);
 
     // Budgets: a hard budget on the key too small for any request refuses it (402); raised, it serves.
     await page.click("#nav a[href='/dashboard/budgets']");
@@ -166,6 +187,12 @@ test("every view in a real browser: spend, anomalies, the request log, budgets e
     assert.equal((await chat(secret, "openai/gpt-4o-mini")).status, 200);
     assert.equal((await chat(secret, "deepseek/deepseek-chat")).status, 403, "the allow-list typed in the form binds");
     const made = page.locator("article.key", { hasText: "made-in-browser" });
+    // Its allow-list edited: DeepSeek too.
+    await made.locator("button:text('Edit')").click();
+    await made.locator("[name=models]").fill("openai/*, deepseek/*");
+    await made.locator("button[type=submit]").click();
+    await page.waitForSelector("article.key:has-text('models: openai/*, deepseek/*')");
+    assert.equal((await chat(secret, "deepseek/deepseek-chat")).status, 200, "the edited allow-list binds");
     await made.locator("button:text('Revoke')").click();
     await page.waitForSelector("article.key:has-text('made-in-browser')", { state: "detached" });
     assert.equal((await chat(secret, "openai/gpt-4o-mini")).status, 401);

@@ -97,8 +97,9 @@ describe("GET /admin/analytics", () => {
     // The most expensive models over the span: gpt-4o-mini (8 × 10,000 nanos) before gpt-4o (4 × 10,000).
     const top = await get<{ data: Array<{ group: string; requests: number; costNanos: number }> }>(`/admin/analytics/top?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=model`);
     expect(top.body.data.map((g) => [g.group, g.requests, g.costNanos])).toEqual([["openai/gpt-4o-mini", 8, 80_000], ["openai/gpt-4o", 4, 40_000]]);
-    const topUser = await get<{ data: Array<{ group: string }> }>(`/admin/analytics/top?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=user&limit=1`);
-    expect(topUser.body.data).toHaveLength(1);
+    // Alice and Bob each made 6 requests, 10,000 nanos each: the tie is broken by name, and limit=1 keeps one.
+    const topUser = await get<{ data: Array<{ group: string; requests: number; costNanos: number }> }>(`/admin/analytics/top?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=user&limit=1`);
+    expect(topUser.body.data).toEqual([expect.objectContaining({ group: "alice", requests: 6, costNanos: 60_000 })]);
     expect((await get<OpenAIError>(`/admin/analytics/top?limit=101`)).status).toBe(400);
     const byUser = await get<Analytics>(`/admin/analytics?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=user`);
     expect(byUser.body.interval).toBe("day");
@@ -107,6 +108,24 @@ describe("GET /admin/analytics", () => {
     expect(byUser.body.series.map((s) => [s.group, s.points[0]?.requests]).sort()).toEqual([["alice", 6], ["bob", 6]]);
     expect((await get<OpenAIError>(`/admin/analytics?groupBy=user&interval=hour`)).status).toBe(400);
     expect((await get<OpenAIError>(`/admin/analytics?from=${T0}&to=${T0 + 400 * 86_400_000}&interval=hour`)).status).toBe(400);
+  });
+
+  it("a daily series covers its span to the hour: whole days from the daily rollup, the edges from the hourly one", async () => {
+    const keyId = `key_${uniqueTag("edges").slice(-16)}`;
+    const at = [1, 13, 49, 77, 79].map((h) => T0 + h * HOUR + 60_000);
+    await storeRecords(db(), at.map((time, i) => entry(keyId, i, { requestId: `req_${keyId}_e${i}`, time })), 5);
+    // From 12:00 on the first day to 06:00 on the fourth: hours 13, 49 (a whole day inside) and 77 count; 1 and 79 are outside.
+    const from = T0 + 12 * HOUR;
+    const to = T0 + 78 * HOUR;
+    const series = await get<Analytics & { from: string; to: string }>(`/admin/analytics?key=${keyId}&from=${from}&to=${to}&interval=day&groupBy=model`);
+    expect(series.body.totals).toMatchObject({ requests: 3, costNanos: 30_000 });
+    expect([series.body.from, series.body.to]).toEqual([new Date(from).toISOString(), new Date(to).toISOString()]);
+    // Per UTC day: one on the first, one on the third, one on the fourth.
+    expect(series.body.series.flatMap((s) => s.points.map((p) => [p.time, p.requests])).sort()).toEqual(
+      [0, 2, 3].map((d) => [new Date(T0 + d * 24 * HOUR).toISOString(), 1]),
+    );
+    const top = await get<{ data: Array<{ requests: number }> }>(`/admin/analytics/top?key=${keyId}&from=${from}&to=${to}&interval=day&groupBy=key`);
+    expect(top.body.data.map((g) => g.requests)).toEqual([3]);
   });
 
   it("answers over 30 days × 10 keys × 10 models of rollups in under 100 ms (from the daily rollup the consumer keeps beside the hourly)", async () => {
