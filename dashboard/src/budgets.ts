@@ -5,7 +5,7 @@
  * next reservation), a delete, and a form to set a new one.
  */
 import { budgets, deleteBudget, putBudget, type Budget, type BudgetStatus } from "./api.ts";
-import { busy, button, el, field, localTime, meter, note, percent, select, usd } from "./dom.ts";
+import { busy, dangerButton, editToggle, el, field, localTime, meter, note, percent, select, usd } from "./dom.ts";
 
 /** The form for a budget (a new one when `current` is undefined); `done` re-renders the view. */
 function budgetForm(current: BudgetStatus | undefined, done: () => void): HTMLFormElement {
@@ -57,21 +57,13 @@ function budgetCard(b: BudgetStatus, refresh: () => void): HTMLElement {
   const period = b.period === "total" ? "for all time" : `per ${b.period}, resets ${b.resetsAt === null ? "never" : localTime(b.resetsAt)}`;
   const card = el("article", { className: "budget panel" });
   card.dataset.scope = b.scope;
-  const edit = el("div", { hidden: true });
+  const edit = el("div");
   const problem = el("div");
-  const remove = button("Delete", () => {
-    if (!confirm(`Delete the budget on ${b.scope}? Its requests are then not limited by it.`)) return;
-    void busy(remove, problem, async () => {
-      await deleteBudget(b.scope);
-      refresh();
-    });
-  }, { className: "danger" });
-  const toggle = button("Edit", () => {
-    edit.hidden = !edit.hidden;
-    toggle.setAttribute("aria-expanded", String(!edit.hidden));
-    if (!edit.hidden && edit.childElementCount === 0) edit.append(budgetForm(b, refresh));
-  }, { className: "secondary" });
-  toggle.setAttribute("aria-expanded", "false");
+  const remove = dangerButton("Delete", `Delete the budget on ${b.scope}? Its requests are then not limited by it.`, problem, async () => {
+    await deleteBudget(b.scope);
+    refresh();
+  });
+  const toggle = editToggle(edit, () => budgetForm(b, refresh));
   card.append(
     el("header", {}, el("h2", { textContent: b.scope }), el("span", { className: `badge ${b.mode}`, textContent: b.mode })),
     meter(b.limitUsd, [{ value: b.spentUsd, className: "spent", label: "spent" }, { value: b.reservedUsd, className: "reserved", label: "reserved" }]),

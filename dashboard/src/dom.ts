@@ -108,3 +108,23 @@ export async function busy(control: HTMLButtonElement, where: HTMLElement, actio
     control.disabled = false;
   }
 }
+
+/** A destructive action's button: asks first, then runs `action` with its failure shown in `where`. */
+export function dangerButton(text: string, question: string, where: HTMLElement, action: () => Promise<void>): HTMLButtonElement {
+  const b = button(text, () => {
+    if (confirm(question)) void busy(b, where, action);
+  }, { className: "danger" });
+  return b;
+}
+
+/** An "Edit" button that shows and hides `panel`, building its form the first time it opens. */
+export function editToggle(panel: HTMLElement, build: () => HTMLElement): HTMLButtonElement {
+  panel.hidden = true;
+  const b = button("Edit", () => {
+    panel.hidden = !panel.hidden;
+    b.setAttribute("aria-expanded", String(!panel.hidden));
+    if (!panel.hidden && panel.childElementCount === 0) panel.append(build());
+  }, { className: "secondary" });
+  b.setAttribute("aria-expanded", "false");
+  return b;
+}

@@ -4,7 +4,7 @@
  * allow-list, per-request cost cap, rate limits and body logging.
  */
 import { createKey, keys, revokeKey, updateKey, type GatewayKey, type KeySettings } from "./api.ts";
-import { busy, button, el, field, link, localTime, note, select, usd } from "./dom.ts";
+import { busy, button, dangerButton, editToggle, el, field, link, localTime, note, select, usd } from "./dom.ts";
 
 /** The allow-list as typed: names split on commas, spaces or lines; empty means every model. */
 const modelList = (raw: string): string[] | null => {
@@ -78,25 +78,17 @@ function summary(k: GatewayKey): string {
 
 function keyRow(k: GatewayKey, refresh: (created?: GatewayKey & { key: string }) => void, navigate: (path: string) => void): HTMLElement {
   const problem = el("div");
-  const edit = el("div", { hidden: true });
-  const revoke = button("Revoke", () => {
-    if (!confirm(`Revoke “${k.name}” (${k.id})? Requests with it are refused from now on; this cannot be undone.`)) return;
-    void busy(revoke, problem, async () => {
-      await revokeKey(k.id);
+  const edit = el("div");
+  const revoke = dangerButton("Revoke", `Revoke “${k.name}” (${k.id})? Requests with it are refused from now on; this cannot be undone.`, problem, async () => {
+    await revokeKey(k.id);
+    refresh();
+  });
+  const toggle = editToggle(edit, () =>
+    keyForm(k, async (settings) => {
+      await updateKey(k.id, settings);
       refresh();
-    });
-  }, { className: "danger" });
-  const toggle = button("Edit", () => {
-    edit.hidden = !edit.hidden;
-    toggle.setAttribute("aria-expanded", String(!edit.hidden));
-    if (!edit.hidden && edit.childElementCount === 0) {
-      edit.append(keyForm(k, async (settings) => {
-        await updateKey(k.id, settings);
-        refresh();
-      }));
-    }
-  }, { className: "secondary" });
-  toggle.setAttribute("aria-expanded", "false");
+    }),
+  );
   const row = el(
     "article",
     { className: "key panel" },
