@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { settingsFor } from "../../config/settings.ts";
 import type { AppEnv } from "../../env.ts";
-import { nativeMessagesRequest } from "../../providers/anthropic/native.ts";
+import { nativeCallOf, nativeMessagesRequest } from "../../providers/anthropic/native.ts";
 import { executePlan } from "../../routing/execute.ts";
 import { readJsonObject } from "../body.ts";
 import { invalidRequest } from "../errors.ts";
@@ -37,13 +37,10 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   const user = endUserFor(c.var.gatewayKey, c.req.header(USER_HEADER), isObject(body.metadata) ? body.metadata.user_id : undefined);
   const models = ruleNames(plan.requested, attempts.map(targetLabel));
   const limits = await RequestLimits.admit({ env: c.env, ctx: c.executionCtx, key: c.var.gatewayKey, user, models, promptTokens: 0, tokens: false });
-  const beta = c.req.header("anthropic-beta") ?? null;
+  const call = nativeCallOf(c.req, "/messages/count_tokens");
   const executed = await executePlan(
     { ...plan, attempts },
-    (a) => {
-      const upstream = nativeMessagesRequest(a.provider, body, a.model, beta);
-      return { ...upstream, url: `${upstream.url}/count_tokens` };
-    },
+    (a) => nativeMessagesRequest(a.provider, body, a.model, call),
     { deadlineMs: settings.upstreamTimeoutMs, stream: false, onCall: healthReporter(c.env, c.executionCtx, plan) },
   ).catch((err: unknown) => {
     limits.refund();

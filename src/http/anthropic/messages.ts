@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { settingsFor } from "../../config/settings.ts";
 import type { AppEnv } from "../../env.ts";
-import { nativeMessagesRequest, nativeMessagesStream, readNativeMessage } from "../../providers/anthropic/native.ts";
+import { nativeCallOf, nativeMessagesRequest, nativeMessagesStream, readNativeMessage } from "../../providers/anthropic/native.ts";
 import { decoder } from "../../streaming/bytes.ts";
 import { isObject, type Json } from "../../providers/json.ts";
 import type { TranslatedBody } from "../../providers/types.ts";
@@ -40,7 +40,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const bodyUser = isObject(body.metadata) ? body.metadata.user_id : undefined;
   const meter = await admitRequest(c, planned, { body, bytes, purpose: "chat", started, bodyUser });
   const stream = request.stream === true;
-  const beta = c.req.header("anthropic-beta") ?? null;
+  const call = nativeCallOf(c.req, "/messages");
 
   // Translated once per kind of target, and only if a non-Anthropic target is tried.
   const canonical = new Map<string, Json>();
@@ -61,7 +61,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
       plan,
       meter.gated((a) =>
         isNative(a)
-          ? nativeMessagesRequest(a.provider, body, a.model, beta)
+          ? nativeMessagesRequest(a.provider, body, a.model, call)
           : a.adapter.chatRequest(a.provider, { body: canonicalFor(a), upstreamModel: a.model, stream, outputCap: meter.outputCapOf(a) }),
       ),
       runOptions(c, meter, plan, stream),

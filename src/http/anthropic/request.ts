@@ -14,8 +14,11 @@ import { invalidRequest } from "../errors.ts";
 /** Anthropic tool types that run on Anthropic's side (web search, code execution, …): no other provider has them. */
 const isServerTool = (tool: Json): boolean => typeof tool.type === "string" && tool.type !== "custom";
 
-/** `thinking.budget_tokens` → the nearest OpenAI `reasoning_effort`. */
-function reasoningEffort(thinking: unknown): string | undefined {
+/** `output_config.effort` (Claude Code sends it), else `thinking.budget_tokens` → the nearest OpenAI `reasoning_effort`. */
+function reasoningEffort(thinking: unknown, outputConfig: unknown): string | undefined {
+  const effort = isObject(outputConfig) ? outputConfig.effort : undefined;
+  if (effort === "low" || effort === "medium" || effort === "high") return effort;
+  if (effort === "max") return "high";
   if (!isObject(thinking)) return undefined;
   if (thinking.type === "adaptive") return "medium";
   if (thinking.type !== "enabled") return undefined;
@@ -140,6 +143,16 @@ function systemMessage(system: unknown): Json | null {
   return { role: "system", content: collapse(parts, "\n\n") };
 }
 
+/** A `system` turn among the messages, as an OpenAI system message in the same place. */
+function systemTurn(content: unknown, at: string): Json {
+  if (typeof content === "string") return { role: "system", content };
+  const parts = (content as unknown[]).map((block, i) => {
+    if (!isObject(block)) throw invalidRequest(`${at}.content.${i} must be a content block object.`, `${at}.content.${i}`);
+    return userPart(block, `${at}.content.${i}`);
+  });
+  return { role: "system", content: collapse(parts, "\n\n") };
+}
+
 function tools(list: unknown): Json[] | undefined {
   if (!Array.isArray(list)) return undefined;
   return list.map((tool: unknown, i) => {
@@ -198,7 +211,10 @@ export function anthropicToOpenAI(body: Readonly<Json>, target: TranslationTarge
   input.forEach((message, i) => {
     const m = message as Json;
     if (m.role === "assistant") messages.push(assistantMessage(m.content, `messages.${i}`));
-    else messages.push(...userMessages(m.content, `messages.${i}`));
+    else if (m.role === "user") messages.push(...userMessages(m.content, `messages.${i}`));
+    // A system turn inside the conversation (Claude Code's environment text) stays where it is, as a system message.
+    else if (m.role === "system") messages.push(systemTurn(m.content, `messages.${i}`));
+    else throw invalidRequest(`messages.${i}.role: the role '${String(m.role)}' can only be sent to Anthropic models.`, `messages.${i}.role`, "unsupported_content");
   });
   const out: Json = { model: body.model, messages, [target.maxTokensField]: body.max_tokens };
   if (typeof body.temperature === "number") out.temperature = body.temperature;
@@ -211,7 +227,7 @@ export function anthropicToOpenAI(body: Readonly<Json>, target: TranslationTarge
   }
   const format = responseFormat(body);
   if (format !== undefined) out.response_format = format;
-  const effort = target.reasoning ? reasoningEffort(body.thinking) : undefined;
+  const effort = target.reasoning ? reasoningEffort(body.thinking, body.output_config) : undefined;
   if (effort !== undefined) out.reasoning_effort = effort;
   if (isObject(body.metadata) && typeof body.metadata.user_id === "string") out.user = body.metadata.user_id;
   // Usage on streams: each adapter asks for it where its provider accepts the option.

@@ -3,10 +3,12 @@ import { MAX_REQUESTED_OUTPUT_TOKENS } from "../../metering/worst-case.ts";
 import { modelIdSchema } from "../../config/schemas.ts";
 
 /**
- * What the gateway checks of an Anthropic Messages request: what routing and
- * translation rely on, with Anthropic's own rules for them (`max_tokens` is
- * required, roles are `user` or `assistant`, the system prompt is a separate
- * field). Everything else passes through: to Anthropic untouched, to other
+ * What the gateway checks of an Anthropic Messages request: only what routing,
+ * metering and translation rely on, never a rule stricter than Anthropic's own
+ * (`max_tokens` is required, each message has a role and content). Roles are
+ * not limited to `user` and `assistant`: Claude Code sends `system` turns
+ * inside `messages`, and Anthropic takes new roles before this gateway knows
+ * them. Everything else passes through: to Anthropic untouched, to other
  * providers through the translation, which refuses what it cannot carry.
  */
 const messagesSchema = z
@@ -15,8 +17,8 @@ const messagesSchema = z
   .check((ctx) => {
     ctx.value.forEach((message, i) => {
       const m = typeof message === "object" && message !== null ? (message as Record<string, unknown>) : {};
-      if (m.role !== "user" && m.role !== "assistant") {
-        ctx.issues.push({ code: "custom", message: "each message's role must be 'user' or 'assistant' (the system prompt is the top-level 'system' field)", path: [i, "role"], input: message });
+      if (typeof m.role !== "string" || m.role.length === 0) {
+        ctx.issues.push({ code: "custom", message: "each message needs a 'role' ('user' or 'assistant'; the system prompt is the top-level 'system' field)", path: [i, "role"], input: message });
         return;
       }
       if (typeof m.content !== "string" && !Array.isArray(m.content)) {

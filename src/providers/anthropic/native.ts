@@ -25,12 +25,28 @@ export function anthropicHeaders(provider: ProviderConfig, stream: boolean): Hea
  * (DESIGN: never translate twice): the client's body with only `model`
  * replaced, and its `anthropic-beta` flags, which opt into features by name.
  */
-export function nativeMessagesRequest(provider: ProviderConfig, body: Readonly<Json>, model: string, beta: string | null): UpstreamRequest {
-  const headers = anthropicHeaders(provider, body.stream === true);
-  if (beta !== null) headers.set("anthropic-beta", beta);
-  const messages = withoutUnsignedThinking(body.messages);
-  return { url: `${provider.baseUrl}/messages`, init: { method: "POST", headers, body: JSON.stringify({ ...body, model, messages }) } };
+/** How the client called: its beta flags (`anthropic-beta`), whether it used the SDK's beta endpoint (`?beta=true`), and which endpoint. */
+export interface NativeCall {
+  readonly beta: string | null;
+  readonly betaQuery: boolean;
+  readonly path: "/messages" | "/messages/count_tokens";
 }
+
+export function nativeMessagesRequest(provider: ProviderConfig, body: Readonly<Json>, model: string, call: NativeCall): UpstreamRequest {
+  const headers = anthropicHeaders(provider, body.stream === true);
+  if (call.beta !== null) headers.set("anthropic-beta", call.beta);
+  const messages = withoutUnsignedThinking(body.messages);
+  // The beta endpoint's marker goes along: the request reaches Anthropic as the client sent it.
+  const url = `${provider.baseUrl}${call.path}${call.betaQuery ? "?beta=true" : ""}`;
+  return { url, init: { method: "POST", headers, body: JSON.stringify({ ...body, model, messages }) } };
+}
+
+/** The native call a client's request asks for. */
+export const nativeCallOf = (req: { header(name: string): string | undefined; query(name: string): string | undefined }, path: NativeCall["path"]): NativeCall => ({
+  beta: req.header("anthropic-beta") ?? null,
+  betaQuery: req.query("beta") === "true",
+  path,
+});
 
 const unsigned = (block: unknown): block is Json =>
   isObject(block) && block.type === "thinking" && (typeof block.signature !== "string" || block.signature.length === 0);
