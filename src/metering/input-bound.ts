@@ -215,9 +215,13 @@ class Tally {
   }
 }
 
-/** Input named by reference at the top level: Anthropic's remote MCP servers (their tool results), Gemini's `cached_content`. */
+/**
+ * Input named by reference at the top level: Anthropic's remote MCP servers (their tool results), Gemini's `cached_content`,
+ * an earlier response of OpenAI's Responses API (`previous_response_id`: its whole conversation is input).
+ */
 function referencedInput(body: Readonly<Record<string, unknown>>): boolean {
   if (Array.isArray(body.mcp_servers) && body.mcp_servers.length > 0) return true;
+  if (typeof body.previous_response_id === "string") return true;
   const google = isObject(body.google) ? body.google : isObject(body.extra_body) && isObject(body.extra_body.google) ? body.extra_body.google : undefined;
   return google?.cached_content !== undefined;
 }

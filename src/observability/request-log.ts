@@ -7,7 +7,7 @@ import { bodiesKey, MAX_QUEUED_BODY_BYTES, storeBodies, type BodyCapture } from 
 import { enqueueRecord } from "./log-sender.ts";
 
 /** The inbound endpoints a record names. */
-export type Endpoint = "chat" | "embeddings" | "messages" | "count_tokens" | "models" | "other";
+export type Endpoint = "chat" | "embeddings" | "messages" | "responses" | "count_tokens" | "models" | "other";
 
 /**
  * One line per request, whatever its outcome, written when it is over (after

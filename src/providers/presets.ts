@@ -26,6 +26,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     modelFamilies: ["gpt-", "o1", "o3", "o4-", "chatgpt-", "text-embedding-"],
     reasoningModels: /^(o[1-9]|gpt-5)/,
     serviceTiers: true,
+    responsesPath: "/responses",
     models: ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large"],
   }),
   preset({
@@ -178,6 +179,8 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     apiVersion: "2024-10-21",
     streamUsageOption: true,
     serviceTiers: true,
+    // The v1 Responses API: the model is the deployment's name, and no api-version is sent.
+    responsesPath: "/v1/responses",
     embeddings: true,
     // Deployments are named by each operator: none to list ahead of time.
     models: [],

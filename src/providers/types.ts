@@ -132,6 +132,11 @@ export interface ProviderPreset {
    * Perplexity), which the gateway adds back.
    */
   readonly usage?: "openai" | "reasoning-apart";
+  /**
+   * Where the provider serves OpenAI's Responses API (after the base URL): /v1/responses is then
+   * passed through natively (body, answer and events untouched but `model`); without it, translated.
+   */
+  readonly responsesPath?: string;
   /** The API takes OpenAI's `service_tier` and names the tier it served in its answer (OpenAI, Azure, xAI). */
   readonly serviceTiers?: boolean;
   /**

@@ -1,4 +1,4 @@
-import { concatBytes, decoder, endOfLastEvent } from "../../streaming/bytes.ts";
+import { nativeRelay, sseEventName } from "../../streaming/native-relay.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import { readAnswerBytes } from "../answer-body.ts";
 import { isObject, type Json } from "../json.ts";
@@ -75,80 +75,41 @@ export async function readNativeMessage(upstream: Response): Promise<TranslatedB
   return usageInBody(await readAnswerBytes(upstream), normaliseAnthropicUsage);
 }
 
-/** The `event:` name an Anthropic SSE event starts with (it always sends one). */
-function eventName(event: string): string {
-  const start = event.startsWith("event:") ? 6 : -1;
-  if (start === -1) return "";
-  const end = event.indexOf("\n");
-  return event.slice(start, end === -1 ? undefined : end).trim();
-}
-
-/** An event that has not ended after this many bytes is relayed unscanned rather than held. */
-const MAX_HELD_BYTES = 1024 * 1024;
-
 /**
- * A native Anthropic stream relayed byte for byte, up to its last complete
- * event (a partial event is held, so that an error event the relay may have to
- * add never lands inside one). Alongside, the few events carrying usage
- * (`message_start`, `message_delta`) are parsed, and the end (`message_stop`,
- * or an `error` event, already in the client's format) is seen.
+ * A native Anthropic stream relayed byte for byte (streaming/native-relay.ts).
+ * Alongside, the few events carrying usage (`message_start`, `message_delta`)
+ * are parsed, and the end (`message_stop`, or an `error` event, already in
+ * the client's format) is seen.
  */
 export function nativeMessagesStream(): StreamTranslator {
-  let held: Uint8Array | null = null;
   const raw: Json = {};
   let done = false;
   let inBand: string | null = null;
-
   const merge = (usage: unknown): void => mergeCounts(raw, usage);
 
-  /** `complete` ends on an event boundary (ASCII), so it decodes on its own. */
-  function scan(complete: Uint8Array): void {
-    for (const event of decoder.decode(complete).split(/\r?\n\r?\n/)) {
-      const name = eventName(event);
-      if (name === "message_start") {
-        const payload = sseEventJson(event);
-        if (isObject(payload) && isObject(payload.message)) merge(payload.message.usage);
-      } else if (name === "message_delta") {
-        const payload = sseEventJson(event);
-        if (isObject(payload)) merge(payload.usage);
-      } else if (name === "message_stop") done = true;
-      else if (name === "error") {
-        const payload = sseEventJson(event);
-        const error = isObject(payload) && isObject(payload.error) ? payload.error : {};
-        inBand = typeof error.message === "string" ? error.message : "Anthropic reported an error mid-stream";
-        done = true;
-      }
+  const relay = nativeRelay((event) => {
+    const name = sseEventName(event);
+    if (name === "message_start") {
+      const payload = sseEventJson(event);
+      if (isObject(payload) && isObject(payload.message)) merge(payload.message.usage);
+    } else if (name === "message_delta") {
+      const payload = sseEventJson(event);
+      if (isObject(payload)) merge(payload.usage);
+    } else if (name === "message_stop") done = true;
+    else if (name === "error") {
+      const payload = sseEventJson(event);
+      const error = isObject(payload) && isObject(payload.error) ? payload.error : {};
+      inBand = typeof error.message === "string" ? error.message : "Anthropic reported an error mid-stream";
+      done = true;
     }
-  }
+  });
 
   return {
-    push(chunk, emit) {
-      const bytes = held === null ? chunk : concatBytes(held, chunk);
-      held = null;
-      const end = endOfLastEvent(bytes);
-      if (end < bytes.length && bytes.length - end <= MAX_HELD_BYTES) {
-        held = bytes.slice(end);
-        if (end === 0) return;
-        const complete = bytes.subarray(0, end);
-        emit(complete);
-        scan(complete);
-        return;
-      }
-      emit(bytes); // whole events, or one too long to hold: relayed as is
-      if (end > 0) scan(bytes.subarray(0, end));
-    },
-    end(emit) {
-      if (held !== null && held.length > 0) {
-        emit(held);
-        scan(held);
-      }
-      held = null;
-    },
-    discardPartial() {
-      held = null;
-    },
+    push: relay.push,
+    end: relay.end,
+    discardPartial: relay.discardPartial,
     usage: () => normaliseAnthropicUsage(raw),
     inBandError: () => inBand,
-    completed: () => done || (held !== null && /^event:\s*message_stop\b/m.test(decoder.decode(held))),
+    completed: () => done || /^event:\s*message_stop\b/m.test(relay.heldText()),
   };
 }

@@ -3,6 +3,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { responses } from './responses.ts';
 import { anthropicAuthError, countTokens, messages, sendAnthropicError } from './anthropic.ts';
 import { bedrockRoute } from './bedrock.ts';
 import { chat } from './chat.ts';
@@ -54,10 +55,11 @@ function recordHeaders(req: IncomingMessage): Record<string, string> {
 const GEMINI_METHOD = /\/models\/([^/:]+):(?:generateContent|streamGenerateContent|batchEmbedContents)$/;
 const BEDROCK_METHOD = /\/model\/([^/]+)\/converse(-stream)?$/;
 
-function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'messages' | 'count_tokens' | 'gemini' | 'bedrock' | undefined {
+function routeOf(method: string, path: string): 'chat' | 'responses' | 'embeddings' | 'models' | 'messages' | 'count_tokens' | 'gemini' | 'bedrock' | undefined {
   if (method === 'POST' && GEMINI_METHOD.test(path)) return 'gemini';
   if (method === 'POST' && BEDROCK_METHOD.test(path)) return 'bedrock';
   if (method === 'POST' && path.endsWith('/chat/completions')) return 'chat';
+  if (method === 'POST' && path.endsWith('/responses')) return 'responses';
   if (method === 'POST' && path.endsWith('/messages/count_tokens')) return 'count_tokens';
   if (method === 'POST' && path.endsWith('/messages')) return 'messages';
   if (method === 'POST' && path.endsWith('/embeddings')) return 'embeddings';
@@ -178,6 +180,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   if (delay && !(await wait(ctx, delay))) return;
   const status = nonNegInt(mock.status);
   if (status !== undefined && status >= 200 && status <= 599) return sendFault(ctx, status, mock);
+  if (route === 'responses') return responses(ctx, body, mock);
   return route === 'chat' ? chat(ctx, body, mock) : embeddings(ctx, body);
 }
 

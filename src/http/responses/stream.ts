@@ -1,0 +1,170 @@
+/**
+ * A provider's stream translator (whose output is Chat Completions chunks)
+ * wrapped so that a /v1/responses client receives OpenAI's semantic events,
+ * each with its `sequence_number`: `response.created` and `.in_progress`;
+ * per output item `response.output_item.added` … `.done`; for text
+ * `response.content_part.added`, `response.output_text.delta` and `.done`,
+ * `response.content_part.done`; for thinking a reasoning item with
+ * `response.reasoning_summary_part.added`, `response.reasoning_summary_text.delta`
+ * and `.done`; for each tool call `response.function_call_arguments.delta` and
+ * `.done`; then `response.completed` (or `response.incomplete`) with usage. An
+ * error inside the stream is an `error` event followed by `response.failed`.
+ */
+import { encoder } from "../../streaming/bytes.ts";
+import { sseJsonReader } from "../../streaming/sse.ts";
+import { isObject, type Json } from "../../providers/json.ts";
+import type { StreamTranslator } from "../../providers/types.ts";
+import { functionCallItem, incompleteReason, messageItem, newId, reasoningItem, responseObject, responsesUsage } from "./response.ts";
+
+interface OpenItem {
+  readonly kind: "message" | "reasoning";
+  readonly index: number;
+  readonly id: string;
+  text: string;
+}
+
+interface ToolItem {
+  readonly index: number;
+  readonly id: string;
+  readonly callId: string;
+  readonly name: string;
+  args: string;
+}
+
+/** Sequence numbers shared with the relay's error event, so an error after the commit point continues the count. */
+export interface Sequence {
+  next(): number;
+}
+
+export function responsesEvent(type: string, data: Json, sequence: Sequence): Uint8Array {
+  return encoder.encode(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence.next(), ...data })}\n\n`);
+}
+
+export function responsesClientStream(inner: StreamTranslator, request: Readonly<Json>, requestedModel: string, sequence: Sequence): StreamTranslator {
+  const chunks = sseJsonReader();
+  const id = newId("resp");
+  const createdAt = Math.floor(Date.now() / 1000);
+  const output: Json[] = [];
+  let started = false;
+  let failed: string | null = null;
+  let open: OpenItem | null = null;
+  const tools = new Map<number, ToolItem>();
+  let finish: unknown = null;
+  const ev = (type: string, data: Json): Uint8Array => responsesEvent(type, data, sequence);
+  const snapshot = (status: string, extra: Partial<{ usage: Json | null; incomplete: string | null }> = {}): Json =>
+    responseObject(request, requestedModel, { id, createdAt, status, output: status === "in_progress" ? [] : output, usage: extra.usage ?? null, incomplete: extra.incomplete ?? null });
+
+  function start(emit: (b: Uint8Array) => void): void {
+    if (started) return;
+    started = true;
+    emit(ev("response.created", { response: snapshot("in_progress") }));
+    emit(ev("response.in_progress", { response: snapshot("in_progress") }));
+  }
+
+  function close(emit: (b: Uint8Array) => void): void {
+    if (open === null) return;
+    const { kind, index, id: itemId, text } = open;
+    open = null;
+    if (kind === "message") {
+      const part = { type: "output_text", text, annotations: [] };
+      emit(ev("response.output_text.done", { item_id: itemId, output_index: index, content_index: 0, text }));
+      emit(ev("response.content_part.done", { item_id: itemId, output_index: index, content_index: 0, part }));
+      output[index] = messageItem(itemId, text);
+    } else {
+      emit(ev("response.reasoning_summary_text.done", { item_id: itemId, output_index: index, summary_index: 0, text }));
+      emit(ev("response.reasoning_summary_part.done", { item_id: itemId, output_index: index, summary_index: 0, part: { type: "summary_text", text } }));
+      output[index] = reasoningItem(itemId, text);
+    }
+    emit(ev("response.output_item.done", { output_index: index, item: output[index] }));
+  }
+
+  function textual(kind: OpenItem["kind"], delta: string, emit: (b: Uint8Array) => void): void {
+    if (open?.kind !== kind) {
+      close(emit);
+      const index = output.length;
+      const itemId = newId(kind === "message" ? "msg" : "rs");
+      open = { kind, index, id: itemId, text: "" };
+      output.push(kind === "message" ? { ...messageItem(itemId, "", "in_progress"), content: [] } : { type: "reasoning", id: itemId, summary: [] });
+      emit(ev("response.output_item.added", { output_index: index, item: output[index] }));
+      if (kind === "message") emit(ev("response.content_part.added", { item_id: itemId, output_index: index, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }));
+      else emit(ev("response.reasoning_summary_part.added", { item_id: itemId, output_index: index, summary_index: 0, part: { type: "summary_text", text: "" } }));
+    }
+    const item = open as OpenItem;
+    item.text += delta;
+    if (kind === "message") emit(ev("response.output_text.delta", { item_id: item.id, output_index: item.index, content_index: 0, delta }));
+    else emit(ev("response.reasoning_summary_text.delta", { item_id: item.id, output_index: item.index, summary_index: 0, delta }));
+  }
+
+  function toolDelta(call: Json, emit: (b: Uint8Array) => void): void {
+    const toolIndex = typeof call.index === "number" ? call.index : 0;
+    const fn = isObject(call.function) ? call.function : {};
+    let tool = tools.get(toolIndex);
+    if (tool === undefined) {
+      close(emit);
+      tool = { index: output.length, id: newId("fc"), callId: typeof call.id === "string" ? call.id : newId("call"), name: typeof fn.name === "string" ? fn.name : "", args: "" };
+      tools.set(toolIndex, tool);
+      output.push(functionCallItem(tool.id, tool.callId, tool.name, "", "in_progress"));
+      emit(ev("response.output_item.added", { output_index: tool.index, item: output[tool.index] }));
+    }
+    if (typeof fn.arguments === "string" && fn.arguments.length > 0) {
+      tool.args += fn.arguments;
+      emit(ev("response.function_call_arguments.delta", { item_id: tool.id, output_index: tool.index, delta: fn.arguments }));
+    }
+  }
+
+  function handle(chunk: Json, emit: (b: Uint8Array) => void): void {
+    if (failed !== null) return;
+    if (isObject(chunk.error)) {
+      start(emit);
+      const error = chunk.error;
+      const message = typeof error.message === "string" ? error.message : "The provider reported an error.";
+      const code = typeof error.code === "string" ? error.code : "upstream_error";
+      emit(ev("error", { code, message, param: null }));
+      emit(ev("response.failed", { response: { ...snapshot("failed"), error: { code, message } } }));
+      failed = message;
+      return;
+    }
+    start(emit);
+    const choice = Array.isArray(chunk.choices) && isObject(chunk.choices[0]) ? chunk.choices[0] : null;
+    if (choice === null) return; // the usage chunk: read from the inner translator at the end
+    const delta = isObject(choice.delta) ? choice.delta : {};
+    const reasoning = delta.reasoning_content ?? delta.reasoning;
+    if (typeof reasoning === "string" && reasoning.length > 0) textual("reasoning", reasoning, emit);
+    if (typeof delta.content === "string" && delta.content.length > 0) textual("message", delta.content, emit);
+    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) if (isObject(call)) toolDelta(call, emit);
+    if (typeof choice.finish_reason === "string") finish = choice.finish_reason;
+  }
+
+  const translate = (emit: (b: Uint8Array) => void) => (bytes: Uint8Array): void => {
+    chunks.push(bytes, (chunk) => handle(chunk, emit));
+  };
+
+  return {
+    push(chunk, emit) {
+      inner.push(chunk, translate(emit));
+    },
+    end(emit) {
+      inner.end(translate(emit));
+      chunks.end((chunk) => handle(chunk, emit));
+      if (failed !== null) return;
+      start(emit);
+      close(emit);
+      for (const tool of tools.values()) {
+        emit(ev("response.function_call_arguments.done", { item_id: tool.id, output_index: tool.index, arguments: tool.args }));
+        output[tool.index] = functionCallItem(tool.id, tool.callId, tool.name, tool.args);
+        emit(ev("response.output_item.done", { output_index: tool.index, item: output[tool.index] }));
+      }
+      const incomplete = incompleteReason(finish);
+      const usage = responsesUsage(inner.usage());
+      const status = incomplete === null ? "completed" : "incomplete";
+      emit(ev(`response.${status}`, { response: snapshot(status, { usage, incomplete }) }));
+    },
+    discardPartial() {
+      inner.discardPartial();
+      chunks.discard();
+    },
+    usage: () => inner.usage(),
+    completed: () => failed !== null || inner.completed(),
+    inBandError: () => failed ?? inner.inBandError?.() ?? null,
+  };
+}

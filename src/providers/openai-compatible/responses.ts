@@ -1,0 +1,85 @@
+/**
+ * OpenAI's Responses API served natively (issue 15): a provider whose preset
+ * has `responsesPath` (OpenAI, Azure OpenAI) gets the client's body with only
+ * `model` replaced, and its answer and event stream pass back byte for byte.
+ * Only the usage is read: from the answer's root `usage`, or from the stream's
+ * terminal event (`response.completed`, `.incomplete` or `.failed`).
+ */
+import { nativeRelay, sseEventName } from "../../streaming/native-relay.ts";
+import { sseEventJson } from "../../streaming/sse.ts";
+import { readAnswerBytes } from "../answer-body.ts";
+import { isObject, type Json } from "../json.ts";
+import type { ProviderConfig, StreamTranslator, TranslatedBody, UpstreamRequest, Usage } from "../types.ts";
+import { tokenCount } from "../usage.ts";
+import { usageInBody } from "./usage-in-body.ts";
+import { withServiceTier } from "./usage.ts";
+
+/**
+ * A Responses usage (`input_tokens` with `input_tokens_details.cached_tokens`,
+ * `output_tokens` with `output_tokens_details.reasoning_tokens`) in the
+ * gateway's terms: the same totals under Chat Completions' names.
+ */
+export function normaliseResponsesUsage(raw: unknown): Usage | null {
+  if (!isObject(raw)) return null;
+  const input = tokenCount(raw.input_tokens);
+  const output = tokenCount(raw.output_tokens);
+  const cached = isObject(raw.input_tokens_details) ? tokenCount(raw.input_tokens_details.cached_tokens) : 0;
+  const reasoning = isObject(raw.output_tokens_details) ? tokenCount(raw.output_tokens_details.reasoning_tokens) : 0;
+  if (raw.input_tokens === undefined && raw.output_tokens === undefined) return null;
+  return {
+    prompt_tokens: input,
+    completion_tokens: output,
+    total_tokens: input + output,
+    prompt_tokens_details: { cached_tokens: Math.min(cached, input) },
+    completion_tokens_details: { reasoning_tokens: Math.min(reasoning, output) },
+  };
+}
+
+/** The native request: the client's body, its model replaced, to the preset's Responses path. */
+export function nativeResponsesRequest(provider: ProviderConfig, body: Readonly<Json>, model: string): UpstreamRequest {
+  const headers = new Headers({ "content-type": "application/json", accept: body.stream === true ? "text/event-stream" : "application/json" });
+  if (provider.apiKey !== undefined) {
+    if (provider.preset.authHeader === "authorization") headers.set("authorization", `Bearer ${provider.apiKey}`);
+    else headers.set(provider.preset.authHeader, provider.apiKey);
+  }
+  return { url: `${provider.baseUrl}${provider.preset.responsesPath ?? "/responses"}`, init: { method: "POST", headers, body: JSON.stringify({ ...body, model }) } };
+}
+
+/** A native answer passes on as its bytes; only its root usage (and the tier it was served at) is read. */
+export async function readNativeResponse(upstream: Response, provider: ProviderConfig): Promise<TranslatedBody> {
+  return usageInBody(await readAnswerBytes(upstream), normaliseResponsesUsage, provider.preset.serviceTiers === true);
+}
+
+const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
+
+/** The native event stream, relayed byte for byte; the terminal event's usage read, an `error` event seen. */
+export function nativeResponsesStream(): StreamTranslator {
+  let usage: Usage | null = null;
+  let done = false;
+  let inBand: string | null = null;
+  const relay = nativeRelay((event) => {
+    const name = sseEventName(event);
+    if (TERMINAL.has(name)) {
+      const payload = sseEventJson(event);
+      const response = isObject(payload) && isObject(payload.response) ? payload.response : {};
+      usage = withServiceTier(normaliseResponsesUsage(response.usage), response.service_tier);
+      done = true;
+      if (name === "response.failed") {
+        const error = isObject(response.error) ? response.error : {};
+        inBand = typeof error.message === "string" ? error.message : "The provider reported the response failed";
+      }
+    } else if (name === "error") {
+      const payload = sseEventJson(event);
+      inBand = isObject(payload) && typeof payload.message === "string" ? payload.message : "The provider reported an error mid-stream";
+      done = true;
+    }
+  });
+  return {
+    push: relay.push,
+    end: relay.end,
+    discardPartial: relay.discardPartial,
+    usage: () => usage,
+    inBandError: () => inBand,
+    completed: () => done || /^event:\s*response\.(completed|incomplete|failed)\b/m.test(relay.heldText()),
+  };
+}
