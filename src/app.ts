@@ -4,7 +4,7 @@ import type { AppEnv } from "./env.ts";
 import { adminRoutes } from "./http/admin.ts";
 import { sessionRoutes } from "./http/admin-session.ts";
 import { chatCompletions } from "./http/chat.ts";
-import { responses } from "./http/responses/responses.ts";
+import { removeResponse, responseInputItems, responses, retrieveResponse } from "./http/responses/responses.ts";
 import { embeddings } from "./http/embeddings.ts";
 import { anthropicErrorResponse } from "./http/anthropic/errors.ts";
 import { countTokens } from "./http/anthropic/count-tokens.ts";
@@ -39,7 +39,7 @@ export function buildApp(): Hono<AppEnv> {
   };
   v1.use("/messages", anthropicFormat);
   v1.use("/messages/count_tokens", anthropicFormat);
-  for (const path of ["/chat/completions", "/responses", "/messages", "/messages/count_tokens", "/embeddings", "/models", "/models/*"]) v1.use(path, auth);
+  for (const path of ["/chat/completions", "/responses", "/responses/*", "/messages", "/messages/count_tokens", "/embeddings", "/models", "/models/*"]) v1.use(path, auth);
   // Model listings call no model, but they are requests too: each leaves its record (failures leave theirs in onError).
   const recordListing: MiddlewareHandler<AppEnv> = async (c, next) => {
     await next();
@@ -51,6 +51,10 @@ export function buildApp(): Hono<AppEnv> {
   v1.all("/chat/completions", methodNotAllowed("POST"));
   v1.post("/responses", responses);
   v1.all("/responses", methodNotAllowed("POST"));
+  v1.get("/responses/:id", retrieveResponse);
+  v1.delete("/responses/:id", removeResponse);
+  v1.all("/responses/:id", methodNotAllowed("GET, DELETE"));
+  v1.get("/responses/:id/input_items", responseInputItems);
   v1.post("/messages", messages);
   v1.all("/messages", methodNotAllowed("POST"));
   v1.post("/messages/count_tokens", countTokens);

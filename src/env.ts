@@ -33,6 +33,10 @@ export interface Env {
   ALERT_WEBHOOK_URL?: string;
   /** Request and response bodies of the keys that log them (`logBodies`), under yyyy/mm/dd/<request id>.json. */
   LOG_BODIES?: R2Bucket;
+  /** Responses the gateway made for other providers than OpenAI (`store`, `previous_response_id`, GET/DELETE /v1/responses/{id}). */
+  RESPONSE_STORE?: R2Bucket;
+  /** Days a stored response is kept (default 30, as OpenAI keeps its own). */
+  RESPONSE_RETENTION_DAYS?: string;
   /** OpenTelemetry export of the request log: the OTLP/HTTP endpoint (base, or traces), and its headers (a secret: `key=value,…`). */
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;

@@ -2,7 +2,8 @@ import { buildApp } from "./app.ts";
 import type { Env } from "./env.ts";
 import { consumeLog } from "./observability/log-consumer.ts";
 import type { RequestLogEntry } from "./observability/request-log.ts";
-import { pruneLog } from "./observability/retention.ts";
+import { pruneBodies, pruneLog } from "./observability/retention.ts";
+import { retentionDays } from "./http/responses/store.ts";
 
 export { RouteHealth } from "./durable/route-health.ts";
 export { SpendLedger } from "./durable/spend-ledger.ts";
@@ -14,8 +15,9 @@ export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   // The request log's consumer: records from LOG_QUEUE into D1 (src/observability/log-consumer.ts).
   queue: (batch, env, ctx) => consumeLog(batch, env, ctx),
-  // The hourly Cron Trigger: the request log's retention.
+  // The hourly Cron Trigger: the request log's retention, and the stored responses' (whole days past RESPONSE_RETENTION_DAYS).
   scheduled: (controller, env, ctx) => {
     ctx.waitUntil(pruneLog(env, controller.scheduledTime));
+    ctx.waitUntil(pruneBodies(env.RESPONSE_STORE, controller.scheduledTime - retentionDays(env) * 86_400_000));
   },
 } satisfies ExportedHandler<Env, RequestLogEntry>;

@@ -41,7 +41,8 @@ const MAX_BODY_PAGES = 50;
  * first day still kept, whatever the retention was before or however long the
  * cron did not run.
  */
-async function pruneBodies(bucket: R2Bucket | undefined, before: number): Promise<number> {
+/** Deletes the objects of a bucket whose keys start with a day (`yyyy/mm/dd/…`) before `before`'s. */
+export async function pruneBodies(bucket: R2Bucket | undefined, before: number): Promise<number> {
   if (bucket === undefined) return 0;
   const keepFrom = bodiesKey("", before).replace(/\.json$/, "");
   let deleted = 0;

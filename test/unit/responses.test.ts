@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { responsesToChat } from "../../src/http/responses/request.ts";
 import { chatToResponse } from "../../src/http/responses/response.ts";
 import { normaliseResponsesUsage } from "../../src/providers/openai-compatible/responses.ts";
-import { MOCK, gateway, json, uniqueTag, upstreamSaw, type OpenAIError } from "./helpers.ts";
+import { MOCK, admin, gateway, json, uniqueTag, upstreamSaw, type OpenAIError } from "./helpers.ts";
 import { budgetOf, newKey, setBudget, setPrice, settled, withLedger } from "./ledger-helpers.ts";
 
 const L = withLedger({ ANTHROPIC_BASE_URL: `${MOCK}/v1`, ANTHROPIC_API_KEY: "mock-anthropic-key" });
@@ -85,7 +85,7 @@ describe("a chat answer as a response object", () => {
   it("reasoning as a summary item, the text as a message, tool calls as function_call items; a cut answer is incomplete", () => {
     const usage = { prompt_tokens: 20, completion_tokens: 12, total_tokens: 32, prompt_tokens_details: { cached_tokens: 5 }, completion_tokens_details: { reasoning_tokens: 4 } };
     const completion = { created: 1_800_000_000, choices: [{ finish_reason: "length", message: { role: "assistant", content: "Partly", reasoning_content: "Thinking…", tool_calls: [{ id: "call_9", type: "function", function: { name: "f", arguments: "{}" } }] } }] };
-    const response = chatToResponse(completion, usage, { instructions: "Be brief.", metadata: { team: "a" } }, "fast");
+    const response = chatToResponse(completion, usage, { instructions: "Be brief.", metadata: { team: "a" } }, "fast", { id: "resp_test", store: false });
     expect(response).toMatchObject({
       object: "response",
       created_at: 1_800_000_000,
@@ -164,5 +164,65 @@ describe("/v1/responses metering", () => {
     const other = await gateway("/v1/responses", json({ model: "anthropic/claude-sonnet-4-5", input: "And then?", previous_response_id: "resp_abc" }), L);
     expect(other.status).toBe(400);
     expect((await other.json<OpenAIError>()).error.param).toBe("previous_response_id");
+  });
+});
+
+describe("responses the gateway keeps (providers other than OpenAI)", () => {
+  const post = (body: Record<string, unknown>, key = "sk-test-dev-key"): Promise<Response> => gateway("/v1/responses", json(body, key), L);
+  const call = (method: string, path: string, key = "sk-test-dev-key"): Promise<Response> => gateway(path, { method, headers: { authorization: `Bearer ${key}` } }, L);
+
+  it("previous_response_id chains three turns on Anthropic: each turn sends the whole conversation, kept by the gateway", async () => {
+    const tag = uniqueTag("chain");
+    const first = await post({ model: "anthropic/claude-sonnet-4-5", instructions: "Be brief.", input: `Turn one ${tag}`, user: tag });
+    expect(first.status).toBe(200);
+    const one = await first.json<{ id: string; store: boolean }>();
+    expect(one.id).toMatch(/^resp_sy\d{8}[0-9a-f]{32}$/);
+    expect(one.store).toBe(true);
+    const second = await (await post({ model: "anthropic/claude-sonnet-4-5", input: `Turn two ${tag}`, previous_response_id: one.id, user: tag })).json<{ id: string }>();
+    // The third turn streamed: its response is kept as the stream ends.
+    const third = await post({ model: "anthropic/claude-sonnet-4-5", input: `Turn three ${tag}`, previous_response_id: second.id, stream: true, user: tag });
+    const events = await third.text();
+    const completed = JSON.parse(events.split("\n\n").find((e) => e.startsWith("event: response.completed"))?.split("data: ")[1] ?? "{}") as { response: { id: string } };
+    const seen = await upstreamSaw(tag);
+    const lastTurn = seen.at(-1)?.body.messages as Array<{ role: string; content: unknown }>;
+    // Anthropic saw the whole conversation: user, assistant, user, assistant, user (instructions are not carried over, as at OpenAI).
+    expect(lastTurn.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant", "user"]);
+    expect(JSON.stringify(lastTurn)).toContain("Turn one");
+    expect(seen.at(-1)?.body.system).toBeUndefined();
+    // The streamed turn is kept too, and its input items are the whole conversation.
+    const items = await (await call("GET", `/v1/responses/${completed.response.id}/input_items?order=asc`)).json<{ data: Array<{ role?: string; type?: string }>; has_more: boolean }>();
+    expect(items.data.map((i) => i.role)).toEqual(["user", "assistant", "user", "assistant", "user"]);
+  });
+
+  it("GET and DELETE serve the key's own responses only; store: false keeps nothing; an unknown id is a 404", async () => {
+    const owner = await newKey();
+    const other = await newKey();
+    const made = await (await post({ model: "anthropic/claude-sonnet-4-5", input: "Keep me" }, owner.key)).json<{ id: string; output: unknown[] }>();
+    const got = await call("GET", `/v1/responses/${made.id}`, owner.key);
+    expect(got.status).toBe(200);
+    expect((await got.json<{ id: string; output: unknown[] }>()).output).toEqual(made.output);
+    expect((await call("GET", `/v1/responses/${made.id}`, other.key)).status).toBe(404);
+    expect((await call("DELETE", `/v1/responses/${made.id}`, other.key)).status).toBe(404);
+    // Another key cannot continue it either.
+    const stolen = await post({ model: "anthropic/claude-sonnet-4-5", input: "More", previous_response_id: made.id }, other.key);
+    expect(stolen.status).toBe(404);
+    expect((await stolen.json<OpenAIError>()).error.code).toBe("response_not_found");
+    const deleted = await call("DELETE", `/v1/responses/${made.id}`, owner.key);
+    expect(await deleted.json()).toEqual({ id: made.id, object: "response", deleted: true });
+    expect((await call("GET", `/v1/responses/${made.id}`, owner.key)).status).toBe(404);
+    const unkept = await (await post({ model: "anthropic/claude-sonnet-4-5", input: "Forget me", store: false }, owner.key)).json<{ id: string; store: boolean }>();
+    expect(unkept.store).toBe(false);
+    expect((await call("GET", `/v1/responses/${unkept.id}`, owner.key)).status).toBe(404);
+  });
+
+  it("a response OpenAI stored pins the request to the route's OpenAI targets; a route without one is a 400 that says so", async () => {
+    await gateway("/admin/routes/anthropic-then-openai", admin("PUT", { targets: [{ provider: "anthropic", model: "claude-sonnet-4-5" }, { provider: "openai", model: "gpt-4.1" }] }), L);
+    const pinned = await post({ model: "anthropic-then-openai", input: "And then?", previous_response_id: "resp_0123456789abcdef" });
+    expect(pinned.status).toBe(200);
+    expect(pinned.headers.get("x-switchyard-provider")).toBe("openai");
+    await pinned.text();
+    const none = await post({ model: "anthropic/claude-sonnet-4-5", input: "And then?", previous_response_id: "resp_0123456789abcdef" });
+    expect(none.status).toBe(400);
+    expect((await none.json<OpenAIError>()).error.param).toBe("previous_response_id");
   });
 });

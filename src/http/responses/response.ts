@@ -33,7 +33,7 @@ export function incompleteReason(finish: unknown): string | null {
 }
 
 /** The response object around `output`: the request's settings echoed, as OpenAI does. */
-export function responseObject(request: Readonly<Json>, requestedModel: string, parts: { id: string; createdAt: number; status: string; output: Json[]; usage: Json | null; incomplete: string | null }): Json {
+export function responseObject(request: Readonly<Json>, requestedModel: string, parts: { id: string; createdAt: number; status: string; output: Json[]; usage: Json | null; incomplete: string | null; store: boolean }): Json {
   const text = isObject(request.text) ? request.text : { format: { type: "text" } };
   return {
     id: parts.id,
@@ -49,7 +49,7 @@ export function responseObject(request: Readonly<Json>, requestedModel: string, 
     parallel_tool_calls: request.parallel_tool_calls ?? true,
     previous_response_id: request.previous_response_id ?? null,
     reasoning: { effort: isObject(request.reasoning) ? (request.reasoning.effort ?? null) : null, summary: null },
-    store: false,
+    store: parts.store,
     temperature: request.temperature ?? 1,
     text,
     tool_choice: request.tool_choice ?? "auto",
@@ -81,8 +81,14 @@ export const functionCallItem = (id: string, callId: string, name: string, args:
   status,
 });
 
+/** Who the response is: its id, and whether the gateway keeps it (store.ts). */
+export interface ResponseIdentity {
+  readonly id: string;
+  readonly store: boolean;
+}
+
 /** A whole Chat Completions answer as a response object. */
-export function chatToResponse(completion: Readonly<Json>, usage: Usage | null, request: Readonly<Json>, requestedModel: string): Json {
+export function chatToResponse(completion: Readonly<Json>, usage: Usage | null, request: Readonly<Json>, requestedModel: string, identity: ResponseIdentity): Json {
   const choice = Array.isArray(completion.choices) && isObject(completion.choices[0]) ? completion.choices[0] : {};
   const message = isObject(choice.message) ? choice.message : {};
   const output: Json[] = [];
@@ -97,7 +103,8 @@ export function chatToResponse(completion: Readonly<Json>, usage: Usage | null, 
   }
   const incomplete = incompleteReason(choice.finish_reason);
   return responseObject(request, requestedModel, {
-    id: newId("resp"),
+    id: identity.id,
+    store: identity.store,
     createdAt: typeof completion.created === "number" ? completion.created : Math.floor(Date.now() / 1000),
     status: incomplete === null ? "completed" : "incomplete",
     output,

@@ -28,30 +28,60 @@ import { validate } from "../validate.ts";
 import { meteringView } from "./metering.ts";
 import { droppedTools, responsesToChat, type ChatTarget } from "./request.ts";
 import { chatToResponse } from "./response.ts";
-import { responsesRequestSchema } from "./schema.ts";
+import { inputItemsQuerySchema, responsesRequestSchema } from "./schema.ts";
+import { deleteResponse, historyOf, inputItems, isStoredId, loadResponse, responseNotFound, responseStore, saveResponse, storedResponseId, type StoredResponse } from "./store.ts";
 import { responsesClientStream, responsesEvent, type Sequence } from "./stream.ts";
 
 const isNative = (attempt: Attempt): boolean => attempt.provider.preset.responsesPath !== undefined;
 
+/**
+ * The request as the targets get it: a `previous_response_id` the gateway stored is replaced by
+ * the conversation it names (its input and output, then this request's input); one it did not
+ * store is OpenAI's, and only OpenAI can continue it.
+ */
+async function resolvePrevious(c: Context<AppEnv>, body: Json): Promise<{ body: Json; openAIs: boolean }> {
+  const id = body.previous_response_id;
+  if (typeof id !== "string") return { body, openAIs: false };
+  if (!isStoredId(id)) return { body, openAIs: true };
+  const prior = await loadSoon(c, id);
+  if (prior === null) throw responseNotFound(id);
+  const { previous_response_id: _previous, ...rest } = body;
+  return { body: { ...rest, input: [...historyOf(prior), ...inputItems(body.input)] }, openAIs: false };
+}
+
+/** A stored response, waiting briefly for one whose stream has just ended (it is stored as the stream closes). */
+async function loadSoon(c: Context<AppEnv>, id: string): Promise<StoredResponse | null> {
+  for (let tries = 0; ; tries++) {
+    const found = await loadResponse(c.env, c.var.gatewayKey.id, id);
+    if (found !== null || tries >= 5) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function responses(c: Context<AppEnv>): Promise<Response> {
   const started = c.var.startedAt;
   const settings = settingsFor(c.env);
-  const { body, bytes, text } = await readJsonRequest(c.req.raw, settings);
+  const { body: sent, bytes, text } = await readJsonRequest(c.req.raw, settings);
   captureBodies(c, text);
-  const request = validate(responsesRequestSchema, body);
+  const request = validate(responsesRequestSchema, sent);
   const stream = request.stream === true;
   c.set("requestFacts", { endpoint: "responses", requested: request.model, stream });
-  const planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
+  const { body, openAIs } = await resolvePrevious(c, sent);
+  let planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
+  if (openAIs) {
+    // A conversation OpenAI stored can be continued by OpenAI alone: the route's other targets have none of it.
+    const attempts = planned.attempts.filter(isNative);
+    if (attempts.length === 0) {
+      throw invalidRequest(`'previous_response_id' names a response OpenAI stored, and '${request.model}' has no OpenAI target to continue it. Send the conversation's items in 'input' instead (as with store: false), or use an OpenAI model.`, "previous_response_id", "unsupported_parameter");
+    }
+    planned = { ...planned, attempts };
+  }
   const bodyUser = typeof body.safety_identifier === "string" ? body.safety_identifier : body.user;
   const meter = await admitRequest(c, planned, { body: meteringView(body), bytes, purpose: "chat", started, bodyUser });
 
   // Translated once per kind of target, and only if a target that needs it is tried.
   const canonical = new Map<string, Json>();
   const canonicalFor = (attempt: Attempt): Json => {
-    // A conversation stored by OpenAI is OpenAI's to continue: another provider has none of it.
-    if (typeof body.previous_response_id === "string") {
-      throw invalidRequest(`'previous_response_id' names a response stored by OpenAI; ${attempt.provider.preset.displayName} cannot continue it. Send the conversation's items in 'input' (as with store: false), or route this model to OpenAI.`, "previous_response_id", "unsupported_parameter");
-    }
     const { preset } = attempt.provider;
     const target: ChatTarget = {
       maxTokensField: preset.outputCapField ?? "max_tokens",
@@ -78,20 +108,31 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   const native = isNative(attempt);
   const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "responses", model: request.model, stream }), started, sink: c };
   const dropped = native ? [] : droppedTools(body);
+  // A translated answer is kept (OpenAI keeps its own) unless the client says store: false.
+  const bucket = responseStore(c.env);
+  const identity = { id: storedResponseId(started), store: !native && body.store !== false && bucket !== null };
+  const keep = (made: Json): Promise<void> =>
+    identity.store && bucket !== null ? saveResponse(bucket, c.var.gatewayKey.id, { response: made, input: inputItems(body.input) }) : Promise.resolve();
 
   let response: Response;
   if (executed.stream === null) {
+    let made: Json | null = null;
     const read = native ? (upstream: Response) => readNativeResponse(upstream, attempt.provider) : async (upstream: Response): Promise<TranslatedBody> => {
       const chat = await attempt.adapter.readChatResponse(upstream, attempt.provider);
       const completion: unknown = JSON.parse(typeof chat.body === "string" ? chat.body : decoder.decode(chat.body));
       if (!isObject(completion)) throw new Error("the answer is not a JSON object");
-      return { body: JSON.stringify(chatToResponse(completion, chat.usage, body, request.model)), usage: chat.usage };
+      made = chatToResponse(completion, chat.usage, body, request.model, identity);
+      return { body: JSON.stringify(made), usage: chat.usage };
     };
     response = await chargedAnswer(executed, read, { ...answer, purpose: "chat", costInBody: true });
+    // Kept before the answer goes out: the client's next turn may name it at once.
+    if (made !== null) await keep(made);
   } else {
     let n = 0;
     const sequence: Sequence = { next: () => n++ };
-    const translator = () => (native ? nativeResponsesStream() : responsesClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), body, request.model, sequence));
+    const onFinal = (made: Json): void => c.executionCtx.waitUntil(keep(made).catch((err: unknown) => console.error(JSON.stringify({ msg: "response_store_failed", error: String(err) }))));
+    const translator = () =>
+      native ? nativeResponsesStream() : responsesClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), body, request.model, sequence, identity, onFinal);
     // A failure after the commit point, as OpenAI's `error` event (its numbering continues the stream's).
     const errorEvent = (message: string, code: string): Uint8Array => responsesEvent("error", { code, message, param: null }, sequence);
     response = chargedStream(c, executed, translator, { ...answer, errorEvent });
@@ -99,4 +140,32 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   // Built-in tools a translated target cannot run were left out; the rest of the request was served.
   if (dropped.length > 0) response.headers.set("x-switchyard-dropped-tools", headerSafe(dropped.join(", ")));
   return response;
+}
+
+/** GET /v1/responses/{id}: a response the gateway kept for this key. */
+export async function retrieveResponse(c: Context<AppEnv>): Promise<Response> {
+  const id = c.req.param("id") ?? "";
+  const stored = await loadResponse(c.env, c.var.gatewayKey.id, id);
+  if (stored === null) throw responseNotFound(id);
+  return c.json(stored.response);
+}
+
+/** DELETE /v1/responses/{id}. */
+export async function removeResponse(c: Context<AppEnv>): Promise<Response> {
+  const id = c.req.param("id") ?? "";
+  if (!(await deleteResponse(c.env, c.var.gatewayKey.id, id))) throw responseNotFound(id);
+  return c.json({ id, object: "response", deleted: true });
+}
+
+/** GET /v1/responses/{id}/input_items: the conversation's input items, newest first by default (`order`, `limit`, `after`, as OpenAI pages them). */
+export async function responseInputItems(c: Context<AppEnv>): Promise<Response> {
+  const id = c.req.param("id") ?? "";
+  const stored = await loadResponse(c.env, c.var.gatewayKey.id, id);
+  if (stored === null) throw responseNotFound(id);
+  const q = validate(inputItemsQuerySchema, c.req.query());
+  const items = stored.input.map((item, i) => ({ id: typeof item.id === "string" ? item.id : `${id}_in_${i}`, ...item }));
+  const ordered = q.order === "asc" ? items : [...items].reverse();
+  const from = q.after === undefined ? 0 : ordered.findIndex((item) => item.id === q.after) + 1;
+  const data = ordered.slice(from, from + q.limit);
+  return c.json({ object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: from + q.limit < ordered.length });
 }

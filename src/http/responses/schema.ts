@@ -28,3 +28,11 @@ export const responsesRequestSchema = z
   .refine((body) => body.input !== undefined || typeof body.previous_response_id === "string", { message: "'input' is required (a string or a list of input items)", path: ["input"] });
 
 export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
+
+/** GET /v1/responses/{id}/input_items' query, as OpenAI pages it. */
+export const inputItemsQuerySchema = z.strictObject({
+  order: z.enum(["asc", "desc"]).default("desc"),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().max(200).optional(),
+  include: z.union([z.string(), z.array(z.string())]).optional(),
+});

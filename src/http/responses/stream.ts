@@ -14,7 +14,7 @@ import { encoder } from "../../streaming/bytes.ts";
 import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../../providers/json.ts";
 import type { StreamTranslator } from "../../providers/types.ts";
-import { functionCallItem, incompleteReason, messageItem, newId, reasoningItem, responseObject, responsesUsage } from "./response.ts";
+import { functionCallItem, incompleteReason, messageItem, newId, reasoningItem, responseObject, responsesUsage, type ResponseIdentity } from "./response.ts";
 
 interface OpenItem {
   readonly kind: "message" | "reasoning";
@@ -40,9 +40,13 @@ export function responsesEvent(type: string, data: Json, sequence: Sequence): Ui
   return encoder.encode(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence.next(), ...data })}\n\n`);
 }
 
-export function responsesClientStream(inner: StreamTranslator, request: Readonly<Json>, requestedModel: string, sequence: Sequence): StreamTranslator {
+/**
+ * `identity`: the response's id and whether it is kept; `onFinal` receives the final response
+ * object (completed or incomplete, not failed) as the stream ends, to be stored.
+ */
+export function responsesClientStream(inner: StreamTranslator, request: Readonly<Json>, requestedModel: string, sequence: Sequence, identity: ResponseIdentity, onFinal: (response: Json) => void): StreamTranslator {
   const chunks = sseJsonReader();
-  const id = newId("resp");
+  const { id, store } = identity;
   const createdAt = Math.floor(Date.now() / 1000);
   const output: Json[] = [];
   let started = false;
@@ -52,7 +56,7 @@ export function responsesClientStream(inner: StreamTranslator, request: Readonly
   let finish: unknown = null;
   const ev = (type: string, data: Json): Uint8Array => responsesEvent(type, data, sequence);
   const snapshot = (status: string, extra: Partial<{ usage: Json | null; incomplete: string | null }> = {}): Json =>
-    responseObject(request, requestedModel, { id, createdAt, status, output: status === "in_progress" ? [] : output, usage: extra.usage ?? null, incomplete: extra.incomplete ?? null });
+    responseObject(request, requestedModel, { id, store, createdAt, status, output: status === "in_progress" ? [] : output, usage: extra.usage ?? null, incomplete: extra.incomplete ?? null });
 
   function start(emit: (b: Uint8Array) => void): void {
     if (started) return;
@@ -157,7 +161,9 @@ export function responsesClientStream(inner: StreamTranslator, request: Readonly
       const incomplete = incompleteReason(finish);
       const usage = responsesUsage(inner.usage());
       const status = incomplete === null ? "completed" : "incomplete";
-      emit(ev(`response.${status}`, { response: snapshot(status, { usage, incomplete }) }));
+      const final = snapshot(status, { usage, incomplete });
+      emit(ev(`response.${status}`, { response: final }));
+      onFinal(final);
     },
     discardPartial() {
       inner.discardPartial();

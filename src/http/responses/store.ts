@@ -1,0 +1,95 @@
+/**
+ * Responses the gateway made from providers other than OpenAI, kept so that
+ * `previous_response_id` can continue them and `GET` / `DELETE
+ * /v1/responses/{id}` (and `…/input_items`) serve them, as OpenAI does for its
+ * own (issue 15). Each is one R2 object (RESPONSE_STORE) under
+ * `yyyy/mm/dd/<key id>/<response id>.json`: the day leads, so the retention
+ * cron drops whole days past RESPONSE_RETENTION_DAYS (30) the way it drops
+ * request bodies, and the key id is in the path, so a key never reads another
+ * key's responses. The id carries its day (`resp_sy<yyyymmdd><hex>`), so a
+ * read needs no index; OpenAI's ids (hex only) never look like one.
+ */
+import type { Env } from "../../env.ts";
+import { isObject, type Json } from "../../providers/json.ts";
+import { GatewayError } from "../errors.ts";
+
+const DAY_MS = 86_400_000;
+const DEFAULT_RETENTION_DAYS = 30;
+const STORED_ID = /^resp_sy(\d{4})(\d{2})(\d{2})[0-9a-f]{32}$/;
+
+export interface StoredResponse {
+  /** The response object as the client received it. */
+  readonly response: Json;
+  /** Every input item of the conversation up to this response (a previous response's included), as the model saw them. */
+  readonly input: Json[];
+}
+
+export function retentionDays(env: Env): number {
+  const days = Number(env.RESPONSE_RETENTION_DAYS);
+  return Number.isInteger(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS;
+}
+
+/** A new id for a response the gateway keeps: its day, then 128 random bits. */
+export function storedResponseId(now: number): string {
+  const day = new Date(now).toISOString().slice(0, 10).replaceAll("-", "");
+  return `resp_sy${day}${crypto.randomUUID().replaceAll("-", "")}`;
+}
+
+export const isStoredId = (id: string): boolean => STORED_ID.test(id);
+
+function objectKey(keyId: string, id: string): string | null {
+  const m = STORED_ID.exec(id);
+  return m === null ? null : `${m[1]}/${m[2]}/${m[3]}/${keyId}/${id}.json`;
+}
+
+export function responseStore(env: Env): R2Bucket | null {
+  return env.RESPONSE_STORE ?? null;
+}
+
+export async function saveResponse(bucket: R2Bucket, keyId: string, stored: StoredResponse): Promise<void> {
+  const key = objectKey(keyId, String(stored.response.id));
+  if (key === null) return;
+  await bucket.put(key, JSON.stringify(stored), { httpMetadata: { contentType: "application/json" } });
+}
+
+/** A stored response of `keyId`, or null: none with that id, another key's, or past retention. */
+export async function loadResponse(env: Env, keyId: string, id: string): Promise<StoredResponse | null> {
+  const bucket = responseStore(env);
+  const key = objectKey(keyId, id);
+  if (bucket === null || key === null) return null;
+  const started = Date.parse(`${key.slice(0, 10).replaceAll("/", "-")}T00:00:00Z`);
+  if (Date.now() - started > (retentionDays(env) + 1) * DAY_MS) return null;
+  const object = await bucket.get(key);
+  if (object === null) return null;
+  const parsed: unknown = JSON.parse(await object.text());
+  if (!isObject(parsed) || !isObject(parsed.response) || !Array.isArray(parsed.input)) return null;
+  return { response: parsed.response, input: parsed.input.filter(isObject) };
+}
+
+export async function deleteResponse(env: Env, keyId: string, id: string): Promise<boolean> {
+  const bucket = responseStore(env);
+  const key = objectKey(keyId, id);
+  if (bucket === null || key === null || (await bucket.head(key)) === null) return false;
+  await bucket.delete(key);
+  return true;
+}
+
+export const responseNotFound = (id: string): GatewayError =>
+  new GatewayError(404, `No response with id '${id}' is stored for this key (responses are kept 30 days; OpenAI's own are read from OpenAI).`, { code: "response_not_found", param: "response_id" });
+
+/**
+ * The items a continued conversation starts with: the stored input, then the
+ * stored output as input (without item ids, which only the gateway knows, and
+ * without reasoning summaries, which are not the provider's signed reasoning).
+ */
+export function historyOf(stored: StoredResponse): Json[] {
+  const output = Array.isArray(stored.response.output) ? stored.response.output.filter(isObject) : [];
+  const replayed = output.filter((item) => item.type !== "reasoning").map(({ id: _id, status: _status, ...item }) => item);
+  return [...stored.input, ...replayed];
+}
+
+/** A request's `input` as items (a string is one user message). */
+export function inputItems(input: unknown): Json[] {
+  if (typeof input === "string") return [{ type: "message", role: "user", content: input }];
+  return Array.isArray(input) ? input.filter(isObject) : [];
+}
