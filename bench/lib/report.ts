@@ -63,6 +63,8 @@ const STREAM_KINDS: Record<GatewayStreamScenarioName, string> = {
   "stream-20-anthropic": "chat/completions ← Anthropic, translated",
   "messages-stream-20": "/v1/messages ← OpenAI, translated",
   "messages-native-stream-20": "/v1/messages ← Anthropic, relayed",
+  "responses-stream-20": "/v1/responses ← DeepSeek chat chunks, translated",
+  "responses-native-stream-20": "/v1/responses ← OpenAI, relayed",
 };
 
 /**
@@ -139,6 +141,8 @@ export function buildResults(
   const load = {} as Record<ComparedScenarioName, Record<ComparedTargetName, LoadAggregate>>;
   const comparison = {} as Comparison;
   const health = healthComparison(runs, scenarios);
+  const streams = gatewayStreamsComparison(runs, scenarios);
+  const streamCpu = (name: string): number => streams.streams.find((st) => st.scenario === name)?.load.cpuMsPerReq ?? NaN;
   for (const scenario of scenarios.compared) {
     const of = (t: ComparedTargetName): LoadAggregate => aggregateOf(runs, scenario.name, scenario.name, t);
     const g = of("gateway");
@@ -167,6 +171,12 @@ export function buildResults(
       LIMITS.healthThroughputRatio,
       "×",
       "at least",
+    ),
+    check(
+      "CPU per request, /v1/responses translated − /v1/messages translated (20-event streams from chat chunks)",
+      streamCpu("responses-stream-20") - streamCpu("messages-stream-20"),
+      LIMITS.responsesOverMessagesCpuMs,
+      "ms",
     ),
     ...failoverChecks(failover),
     ...limitsChecks(limits),
@@ -201,7 +211,7 @@ export function buildResults(
     runs,
     load,
     comparison,
-    gatewayStreams: gatewayStreamsComparison(runs, scenarios),
+    gatewayStreams: streams,
     health,
     limits,
     ...budgetResults,

@@ -1,7 +1,7 @@
 /** The requests the targets are measured with, written to bench/out for wrk.lua. */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BenchError, CHAT_PATH, MESSAGES_PATH, OUT, STREAM_EVENTS } from "./settings.ts";
+import { BenchError, CHAT_PATH, MESSAGES_PATH, OUT, RESPONSES_PATH, STREAM_EVENTS } from "./settings.ts";
 import type { ComparedScenarioName, GatewayStreamScenarioName, Scenario, ScenarioName, HealthScenarioName } from "./types.ts";
 import { scriptMock } from "../../test/support/mock-script.ts";
 import { adminRequest } from "./admin.ts";
@@ -71,10 +71,14 @@ export function writeScenarios(): Scenarios {
     messages,
     mock,
   });
+  // /v1/responses: translated from an OpenAI-compatible provider's chat chunks (DeepSeek's preset has no Responses API),
+  // and relayed from OpenAI's own Responses events.
+  const responsesTranslated = write("responses-stream-20", RESPONSES_PATH, true, { model: "deepseek/mock-model", stream: true, input: `Say hello ${SCRIPT_WORD}` });
+  const responsesNative = write("responses-native-stream-20", RESPONSES_PATH, true, { model: "openai/mock-model", stream: true, input: "Say hello", mock });
   const routed = write("non-stream-routed", CHAT_PATH, false, { model: ROUTED_ALIAS, messages });
   return {
     compared: [nonStream, passThrough],
-    gatewayStreams: [translated, messagesTranslated, messagesNative],
+    gatewayStreams: [translated, messagesTranslated, messagesNative, responsesTranslated, responsesNative],
     nonStream,
     passThrough,
     routed,

@@ -7,7 +7,7 @@
  */
 import { Agent } from "node:http";
 import type { Scenarios } from "./scenarios.ts";
-import { BenchError, CHAT_PATH, MESSAGES_PATH, STREAM_EVENTS } from "./settings.ts";
+import { BenchError, CHAT_PATH, MESSAGES_PATH, RESPONSES_PATH, STREAM_EVENTS } from "./settings.ts";
 import { timedRequestRetry, type Timed } from "./timed-request.ts";
 import type { GatewayStreamScenarioName, Scenario, Target } from "./types.ts";
 
@@ -61,6 +61,28 @@ function problemWithAnthropicStream(result: Timed): string | undefined {
   return undefined;
 }
 
+/** A Responses event stream: exactly STREAM_EVENTS text deltas (the last the mock's last), sequence numbers in order, response.completed last. */
+function problemWithResponsesStream(result: Timed): string | undefined {
+  if (result.status !== 200) return `status ${result.status}`;
+  const events = result.body.split(/\r?\n\r?\n/).filter((e) => e.trim() !== "");
+  const texts: string[] = [];
+  let last = "";
+  let sequence = -1;
+  for (const event of events) {
+    const data = /^data: (.*)$/m.exec(event)?.[1];
+    if (data === undefined) return "an event without data";
+    const parsed = JSON.parse(data) as { type: string; sequence_number: number; delta?: string };
+    if (!(parsed.sequence_number > sequence)) return `sequence number ${parsed.sequence_number} after ${sequence}`;
+    sequence = parsed.sequence_number;
+    if (parsed.type === "response.output_text.delta") texts.push(String(parsed.delta));
+    last = parsed.type;
+  }
+  if (last !== "response.completed") return `a stream ending with ${last || "nothing"}, not response.completed`;
+  if (texts.length !== STREAM_EVENTS) return `${texts.length} text deltas, not ${STREAM_EVENTS}`;
+  if (texts.at(-1) !== LAST_DELTA) return `a last text delta of ${JSON.stringify(texts.at(-1))}`;
+  return undefined;
+}
+
 /** What each gateway-only stream's answer must be, and the upstream call it must have made. */
 const GATEWAY_STREAMS: Record<
   GatewayStreamScenarioName,
@@ -77,6 +99,14 @@ const GATEWAY_STREAMS: Record<
   "messages-native-stream-20": {
     problem: problemWithAnthropicStream,
     upstream: { path: MESSAGES_PATH, header: "x-api-key", value: "mock-key" },
+  },
+  "responses-stream-20": {
+    problem: problemWithResponsesStream,
+    upstream: { path: CHAT_PATH, header: "authorization", value: "Bearer mock-key" },
+  },
+  "responses-native-stream-20": {
+    problem: problemWithResponsesStream,
+    upstream: { path: RESPONSES_PATH, header: "authorization", value: "Bearer mock-key" },
   },
 };
 

@@ -16,7 +16,7 @@ export type ComparedScenarioName = "non-stream" | "stream-20";
  * POST /v1/messages an OpenAI stream translated to Anthropic events
  * (messages-stream-20) and an Anthropic stream relayed (messages-native-stream-20).
  */
-export type GatewayStreamScenarioName = "stream-20-anthropic" | "messages-stream-20" | "messages-native-stream-20";
+export type GatewayStreamScenarioName = "stream-20-anthropic" | "messages-stream-20" | "messages-native-stream-20" | "responses-stream-20" | "responses-native-stream-20";
 /** The health block's request: through an alias, since only route targets are reported to route health. */
 export type HealthScenarioName = "non-stream-routed";
 /**

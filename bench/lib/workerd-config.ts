@@ -217,6 +217,9 @@ export function writeConfigs(
     // The same mock as Anthropic (its POST /v1/messages), for the translated stream scenario.
     ANTHROPIC_BASE_URL: `${upstreamOrigin}/v1`,
     ANTHROPIC_API_KEY: "mock-key",
+    // An OpenAI-compatible provider without the Responses API, for /v1/responses translated from chat chunks.
+    DEEPSEEK_BASE_URL: `${upstreamOrigin}/v1`,
+    DEEPSEEK_API_KEY: "mock-key",
   };
   const coreBindings = [
     `(name = "CONFIG", kvNamespace = "kv")`,

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { responsesToChat } from "../../src/http/responses/request.ts";
 import { chatToResponse } from "../../src/http/responses/response.ts";
-import { normaliseResponsesUsage } from "../../src/providers/openai-compatible/responses.ts";
+import { nativeResponsesStream, normaliseResponsesUsage, readNativeResponse } from "../../src/providers/openai-compatible/responses.ts";
+import type { ProviderConfig } from "../../src/providers/types.ts";
 import { MOCK, admin, gateway, json, uniqueTag, upstreamSaw, type OpenAIError } from "./helpers.ts";
 import { budgetOf, newKey, setBudget, setPrice, settled, withLedger } from "./ledger-helpers.ts";
 
@@ -108,6 +109,30 @@ describe("a chat answer as a response object", () => {
       prompt_tokens: 100, completion_tokens: 30, total_tokens: 130, prompt_tokens_details: { cached_tokens: 40 }, completion_tokens_details: { reasoning_tokens: 10 },
     });
     expect(normaliseResponsesUsage({ foo: 1 })).toBeNull();
+  });
+});
+
+describe("OpenAI's built-in tool calls, billed per call", () => {
+  const provider = { preset: { serviceTiers: true }, maxAnswerBytes: 1_000_000 } as unknown as ProviderConfig;
+  const usage = { input_tokens: 10, output_tokens: 5 };
+  const output = [{ type: "web_search_call", id: "ws_1", status: "completed" }, { type: "web_search_call", id: "ws_2", status: "completed" }, { type: "file_search_call", id: "fs_1" }, { type: "message", content: [] }];
+
+  it("are counted from a native answer into the usage's billing (never free: priced or listed as unpriced)", async () => {
+    const read = await readNativeResponse(new Response(JSON.stringify({ id: "resp_1", output, usage })), provider, true);
+    expect(read.usage?.billing).toEqual({ searches: 2, otherUses: { file_search_call: 1 } });
+    // Without built-in tools in the request the answer is not searched.
+    expect((await readNativeResponse(new Response(JSON.stringify({ id: "resp_1", output, usage })), provider, false)).usage?.billing).toBeUndefined();
+  });
+
+  it("are counted from a native stream's response.completed", () => {
+    const stream = nativeResponsesStream();
+    const completed = `event: response.completed\ndata: ${JSON.stringify({ type: "response.completed", sequence_number: 3, response: { id: "resp_1", output, usage } })}\n\n`;
+    const sent: Uint8Array[] = [];
+    stream.push(new TextEncoder().encode(completed), (b) => sent.push(b));
+    stream.end((b) => sent.push(b));
+    expect(stream.completed()).toBe(true);
+    expect(stream.usage()?.billing).toEqual({ searches: 2, otherUses: { file_search_call: 1 } });
+    expect(new TextDecoder().decode(sent[0])).toBe(completed);
   });
 });
 

@@ -117,7 +117,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   let response: Response;
   if (executed.stream === null) {
     let made: Json | null = null;
-    const read = native ? (upstream: Response) => readNativeResponse(upstream, attempt.provider) : async (upstream: Response): Promise<TranslatedBody> => {
+    const read = native ? (upstream: Response) => readNativeResponse(upstream, attempt.provider, droppedTools(body).length > 0) : async (upstream: Response): Promise<TranslatedBody> => {
       const chat = await attempt.adapter.readChatResponse(upstream, attempt.provider);
       const completion: unknown = JSON.parse(typeof chat.body === "string" ? chat.body : decoder.decode(chat.body));
       if (!isObject(completion)) throw new Error("the answer is not a JSON object");

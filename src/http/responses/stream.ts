@@ -61,8 +61,11 @@ export function responsesClientStream(inner: StreamTranslator, request: Readonly
   function start(emit: (b: Uint8Array) => void): void {
     if (started) return;
     started = true;
-    emit(ev("response.created", { response: snapshot("in_progress") }));
-    emit(ev("response.in_progress", { response: snapshot("in_progress") }));
+    // The same response object in both events: written once.
+    const response = JSON.stringify(snapshot("in_progress"));
+    for (const type of ["response.created", "response.in_progress"]) {
+      emit(encoder.encode(`event: ${type}\ndata: {"type":"${type}","sequence_number":${sequence.next()},"response":${response}}\n\n`));
+    }
   }
 
   function close(emit: (b: Uint8Array) => void): void {
@@ -95,8 +98,17 @@ export function responsesClientStream(inner: StreamTranslator, request: Readonly
     }
     const item = open as OpenItem;
     item.text += delta;
-    if (kind === "message") emit(ev("response.output_text.delta", { item_id: item.id, output_index: item.index, content_index: 0, delta }));
-    else emit(ev("response.reasoning_summary_text.delta", { item_id: item.id, output_index: item.index, summary_index: 0, delta }));
+    emit(deltaEvent(kind === "message" ? "response.output_text.delta" : "response.reasoning_summary_text.delta", item, delta));
+  }
+
+  /**
+   * A text delta, the event a stream sends most: written from a template (the object OpenAI
+   * sends, its fields in its order) rather than built and stringified, which costs a stream of
+   * many small deltas measurably more CPU (npm run bench).
+   */
+  function deltaEvent(type: string, item: OpenItem, delta: string): Uint8Array {
+    const where = type === "response.output_text.delta" ? `"content_index":0` : `"summary_index":0`;
+    return encoder.encode(`event: ${type}\ndata: {"type":"${type}","sequence_number":${sequence.next()},"item_id":"${item.id}","output_index":${item.index},${where},"delta":${JSON.stringify(delta)}}\n\n`);
   }
 
   function toolDelta(call: Json, emit: (b: Uint8Array) => void): void {

@@ -5,6 +5,7 @@
  * Only the usage is read: from the answer's root `usage`, or from the stream's
  * terminal event (`response.completed`, `.incomplete` or `.failed`).
  */
+import { encoder, indexOfBytes } from "../../streaming/bytes.ts";
 import { nativeRelay, sseEventName } from "../../streaming/native-relay.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import { readAnswerBytes } from "../answer-body.ts";
@@ -45,9 +46,45 @@ export function nativeResponsesRequest(provider: ProviderConfig, body: Readonly<
   return { url: `${provider.baseUrl}${provider.preset.responsesPath ?? "/responses"}`, init: { method: "POST", headers, body: JSON.stringify({ ...body, model }) } };
 }
 
-/** A native answer passes on as its bytes; only its root usage (and the tier it was served at) is read. */
-export async function readNativeResponse(upstream: Response, provider: ProviderConfig): Promise<TranslatedBody> {
-  return usageInBody(await readAnswerBytes(upstream), normaliseResponsesUsage, provider.preset.serviceTiers === true);
+/**
+ * Calls of OpenAI's built-in tools, which OpenAI bills per call beside the tokens (web search,
+ * file search, code interpreter containers, image generation): counted from the answer's output
+ * items into the usage's billing, so that a call is never free in the meter: priced where the
+ * price table has its fee, listed as unpriced otherwise.
+ */
+const BILLED_CALLS = ["web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call"] as const;
+
+function withBuiltInCalls(usage: Usage | null, count: (type: string) => number): Usage | null {
+  if (usage === null) return null;
+  const other: Record<string, number> = {};
+  let searches = 0;
+  for (const type of BILLED_CALLS) {
+    const n = count(type);
+    if (n === 0) continue;
+    if (type === "web_search_call") searches = n;
+    else other[type] = n;
+  }
+  if (searches === 0 && Object.keys(other).length === 0) return usage;
+  return { ...usage, billing: { ...usage.billing, ...(searches > 0 && { searches }), ...(Object.keys(other).length > 0 && { otherUses: { ...usage.billing?.otherUses, ...other } }) } };
+}
+
+/** How many output items of `type` a native answer's bytes hold (OpenAI writes `"type":"<type>"` without spaces). */
+function countInBytes(bytes: Uint8Array, type: string): number {
+  const needle = encoder.encode(`"type":"${type}"`);
+  let n = 0;
+  for (let i = indexOfBytes(bytes, needle); i !== -1; i = indexOfBytes(bytes, needle, i + needle.length)) n++;
+  return n;
+}
+
+/**
+ * A native answer passes on as its bytes; only its root usage (and the tier it was served at) is
+ * read, and, when the request offered built-in tools (`builtInTools`), how many calls they made.
+ */
+export async function readNativeResponse(upstream: Response, provider: ProviderConfig, builtInTools: boolean): Promise<TranslatedBody> {
+  const answer = usageInBody(await readAnswerBytes(upstream), normaliseResponsesUsage, provider.preset.serviceTiers === true);
+  if (!builtInTools || typeof answer.body === "string") return answer;
+  const bytes = answer.body;
+  return { ...answer, usage: withBuiltInCalls(answer.usage, (type) => countInBytes(bytes, type)) };
 }
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
@@ -62,7 +99,9 @@ export function nativeResponsesStream(): StreamTranslator {
     if (TERMINAL.has(name)) {
       const payload = sseEventJson(event);
       const response = isObject(payload) && isObject(payload.response) ? payload.response : {};
-      usage = withServiceTier(normaliseResponsesUsage(response.usage), response.service_tier);
+      const items = Array.isArray(response.output) ? response.output : [];
+      const count = (type: string): number => items.filter((item) => isObject(item) && item.type === type).length;
+      usage = withBuiltInCalls(withServiceTier(normaliseResponsesUsage(response.usage), response.service_tier), count);
       done = true;
       if (name === "response.failed") {
         const error = isObject(response.error) ? response.error : {};
