@@ -3,7 +3,7 @@ import type { Env } from "./env.ts";
 import { consumeLog } from "./observability/log-consumer.ts";
 import type { RequestLogEntry } from "./observability/request-log.ts";
 import { pruneBodies, pruneLog } from "./observability/retention.ts";
-import { retentionDays } from "./http/responses/store.ts";
+import { pruneOpenAIOwners, retentionDays } from "./http/responses/store.ts";
 
 export { RouteHealth } from "./durable/route-health.ts";
 export { SpendLedger } from "./durable/spend-ledger.ts";
@@ -19,5 +19,6 @@ export default {
   scheduled: (controller, env, ctx) => {
     ctx.waitUntil(pruneLog(env, controller.scheduledTime));
     ctx.waitUntil(pruneBodies(env.RESPONSE_STORE, controller.scheduledTime - retentionDays(env) * 86_400_000));
+    ctx.waitUntil(pruneOpenAIOwners(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env, RequestLogEntry>;

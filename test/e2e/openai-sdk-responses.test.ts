@@ -79,6 +79,8 @@ for (const { kind, model, native } of PROVIDERS) {
       for (const type of ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added", "response.output_text.done", "response.output_item.done", "response.completed"]) assert.ok(types.has(type), `${type} was sent`);
       assert.equal(final.usage?.input_tokens, plain.usage.input_tokens);
       assert.equal(final.usage?.output_tokens, plain.usage.output_tokens);
+      // A translated stream's final usage carries the cost, as the plain answer's does (OpenAI's own events are relayed as sent).
+      if (!native) assert.equal((final.usage as unknown as { cost?: number }).cost, (plain.usage as unknown as { cost?: number }).cost);
     });
 
     test("a function-tool round trip: function_call → function_call_output → the answer", async () => {

@@ -181,14 +181,34 @@ describe("/v1/responses metering", () => {
     expect((await gateway("/v1/responses", { method: "GET", headers: { authorization: "Bearer sk-test-dev-key" } }, L)).status).toBe(405);
   });
 
-  it("previous_response_id reaches OpenAI untouched, and is refused (400) by a provider that cannot continue OpenAI's conversation", async () => {
+  it("previous_response_id reaches OpenAI untouched for the key that made the response, is a 404 for another key, and is refused (400) by a provider that cannot continue it", async () => {
+    const owner = await newKey();
+    const other = await newKey();
+    const first = await (await gateway("/v1/responses", json({ model: "openai/gpt-4.1", input: "Hello" }, owner.key), L)).json<{ id: string }>();
     const tag = uniqueTag("resp-prev");
-    const native = await gateway("/v1/responses", json({ model: "openai/gpt-4.1", input: "And then?", previous_response_id: "resp_abc", user: tag }), L);
-    expect(native.status).toBe(200);
-    expect((await upstreamSaw(tag))[0]?.body.previous_response_id).toBe("resp_abc");
-    const other = await gateway("/v1/responses", json({ model: "anthropic/claude-sonnet-4-5", input: "And then?", previous_response_id: "resp_abc" }), L);
-    expect(other.status).toBe(400);
-    expect((await other.json<OpenAIError>()).error.param).toBe("previous_response_id");
+    // The tie to the key is written in the background: the next turn may come a moment later.
+    let native: Response | undefined;
+    for (let i = 0; i < 20; i++) {
+      native = await gateway("/v1/responses", json({ model: "openai/gpt-4.1", input: "And then?", previous_response_id: first.id, user: tag }, owner.key), L);
+      if (native.status !== 404) break;
+      await native.text();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(native?.status).toBe(200);
+    expect((await upstreamSaw(tag))[0]?.body.previous_response_id).toBe(first.id);
+    const stolen = await gateway("/v1/responses", json({ model: "openai/gpt-4.1", input: "And then?", previous_response_id: first.id }, other.key), L);
+    expect(stolen.status).toBe(404);
+    const elsewhere = await gateway("/v1/responses", json({ model: "anthropic/claude-sonnet-4-5", input: "And then?", previous_response_id: first.id }, owner.key), L);
+    expect(elsewhere.status).toBe(400);
+    expect((await elsewhere.json<OpenAIError>()).error.param).toBe("previous_response_id");
+  });
+
+  it("background runs and conversations by id are refused on every target (a background run bills past the budget)", async () => {
+    for (const [field, value] of [["background", true], ["conversation", "conv_1"]] as const) {
+      const res = await gateway("/v1/responses", json({ model: "openai/gpt-4.1", input: "Hi", [field]: value }), L);
+      expect(res.status).toBe(400);
+      expect((await res.json<OpenAIError>()).error.param).toBe(field);
+    }
   });
 });
 
@@ -241,13 +261,39 @@ describe("responses the gateway keeps (providers other than OpenAI)", () => {
   });
 
   it("a response OpenAI stored pins the request to the route's OpenAI targets; a route without one is a 400 that says so", async () => {
+    const made = await (await post({ model: "openai/gpt-4.1", input: "Hello" })).json<{ id: string }>();
     await gateway("/admin/routes/anthropic-then-openai", admin("PUT", { targets: [{ provider: "anthropic", model: "claude-sonnet-4-5" }, { provider: "openai", model: "gpt-4.1" }] }), L);
-    const pinned = await post({ model: "anthropic-then-openai", input: "And then?", previous_response_id: "resp_0123456789abcdef" });
-    expect(pinned.status).toBe(200);
-    expect(pinned.headers.get("x-switchyard-provider")).toBe("openai");
-    await pinned.text();
-    const none = await post({ model: "anthropic/claude-sonnet-4-5", input: "And then?", previous_response_id: "resp_0123456789abcdef" });
+    let pinned: Response | undefined;
+    for (let i = 0; i < 20; i++) {
+      pinned = await post({ model: "anthropic-then-openai", input: "And then?", previous_response_id: made.id });
+      if (pinned.status !== 404) break;
+      await pinned.text();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(pinned?.status).toBe(200);
+    expect(pinned?.headers.get("x-switchyard-provider")).toBe("openai");
+    await pinned?.text();
+    const none = await post({ model: "anthropic/claude-sonnet-4-5", input: "And then?", previous_response_id: made.id });
     expect(none.status).toBe(400);
     expect((await none.json<OpenAIError>()).error.param).toBe("previous_response_id");
+  });
+
+  it("a continued conversation counts as input: over the request size limit it is a 413", async () => {
+    const small = withLedger({ ANTHROPIC_BASE_URL: `${MOCK}/v1`, ANTHROPIC_API_KEY: "mock-anthropic-key", MAX_REQUEST_BYTES: "4000" });
+    const long = "x".repeat(2_500);
+    const first = await (await gateway("/v1/responses", json({ model: "anthropic/claude-sonnet-4-5", input: long }), small)).json<{ id: string }>();
+    const next = await gateway("/v1/responses", json({ model: "anthropic/claude-sonnet-4-5", input: long, previous_response_id: first.id }), small);
+    expect(next.status).toBe(413);
+    expect((await next.json<OpenAIError>()).error.param).toBe("previous_response_id");
+  });
+
+  it("input_items pages with order, limit and after, and an unknown after is a 400", async () => {
+    const made = await (await post({ model: "anthropic/claude-sonnet-4-5", input: [{ role: "user", content: "one" }, { role: "user", content: "two" }, { role: "user", content: "three" }] })).json<{ id: string }>();
+    const page = await (await call("GET", `/v1/responses/${made.id}/input_items?limit=2&include[]=message.input_image.image_url`)).json<{ data: Array<{ id: string; content: string }>; has_more: boolean; last_id: string }>();
+    expect(page.data.map((i) => i.content)).toEqual(["three", "two"]);
+    expect(page.has_more).toBe(true);
+    const rest = await (await call("GET", `/v1/responses/${made.id}/input_items?limit=2&after=${page.last_id}`)).json<{ data: Array<{ content: string }>; has_more: boolean }>();
+    expect([rest.data.map((i) => i.content), rest.has_more]).toEqual([["one"], false]);
+    expect((await call("GET", `/v1/responses/${made.id}/input_items?after=nope`)).status).toBe(400);
   });
 });

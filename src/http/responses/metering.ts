@@ -23,7 +23,8 @@ const contentOf = (content: unknown): unknown => (Array.isArray(content) ? conte
 
 export function meteringView(body: Readonly<Json>): Json {
   const messages: Json[] = [];
-  let referenced = typeof body.previous_response_id === "string";
+  // A stored prompt template (OpenAI's `prompt`) is input the body does not carry, as a conversation by id is.
+  let referenced = typeof body.previous_response_id === "string" || body.prompt !== undefined;
   if (typeof body.instructions === "string") messages.push({ role: "system", content: body.instructions });
   if (typeof body.input === "string") messages.push({ role: "user", content: body.input });
   for (const item of Array.isArray(body.input) ? body.input : []) {

@@ -165,6 +165,10 @@ function effort(reasoning: unknown): string | undefined {
 
 /** The canonical body for a translated target. */
 export function responsesToChat(body: Readonly<Json>, target: ChatTarget): Json {
+  // One the gateway kept was resolved into `input` before translation; any left is OpenAI's, which no other provider can continue.
+  if (typeof body.previous_response_id === "string") {
+    throw invalidRequest("'previous_response_id' names a response OpenAI stored; only OpenAI models can continue it.", "previous_response_id", "unsupported_parameter");
+  }
   for (const field of ONLY_NATIVE) {
     if (body[field] !== undefined && body[field] !== null && body[field] !== false) {
       throw invalidRequest(`'${field}' is served by OpenAI's own Responses API; it can only be used with OpenAI models.`, field, "unsupported_parameter");

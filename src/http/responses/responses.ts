@@ -14,13 +14,13 @@ import type { AppEnv } from "../../env.ts";
 import { isObject, type Json } from "../../providers/json.ts";
 import { nativeResponsesRequest, nativeResponsesStream, readNativeResponse } from "../../providers/openai-compatible/responses.ts";
 import type { TranslatedBody } from "../../providers/types.ts";
-import { decoder } from "../../streaming/bytes.ts";
+import { decoder, encoder } from "../../streaming/bytes.ts";
 import { executePlan } from "../../routing/execute.ts";
 import { healthView } from "../../routing/health.ts";
 import type { Attempt } from "../../routing/plan.ts";
 import { allowedPlan } from "../allowed-plan.ts";
 import { readJsonRequest } from "../body.ts";
-import { invalidRequest } from "../errors.ts";
+import { GatewayError, invalidRequest } from "../errors.ts";
 import { headerSafe } from "../header-value.ts";
 import { admitRequest, captureBodies, chargedAnswer, chargedStream, meteredRun, runOptions } from "../metered.ts";
 import { answeredLogEntry } from "../upstream-response.ts";
@@ -29,7 +29,7 @@ import { meteringView } from "./metering.ts";
 import { droppedTools, responsesToChat, type ChatTarget } from "./request.ts";
 import { chatToResponse } from "./response.ts";
 import { inputItemsQuerySchema, responsesRequestSchema } from "./schema.ts";
-import { deleteResponse, historyOf, inputItems, isStoredId, loadResponse, responseNotFound, responseStore, saveResponse, storedResponseId, type StoredResponse } from "./store.ts";
+import { deleteResponse, historyOf, inputItems, isStoredId, loadResponse, ownsOpenAIResponse, recordOpenAIResponse, responseNotFound, responseStore, rootResponseId, saveResponse, storedResponseId, type StoredResponse } from "./store.ts";
 import { responsesClientStream, responsesEvent, type Sequence } from "./stream.ts";
 
 const isNative = (attempt: Attempt): boolean => attempt.provider.preset.responsesPath !== undefined;
@@ -37,16 +37,26 @@ const isNative = (attempt: Attempt): boolean => attempt.provider.preset.response
 /**
  * The request as the targets get it: a `previous_response_id` the gateway stored is replaced by
  * the conversation it names (its input and output, then this request's input); one it did not
- * store is OpenAI's, and only OpenAI can continue it.
+ * store is OpenAI's, and only OpenAI can continue it, and only for the key that made it.
+ * `bytes`: the size the meter bounds the input by (the whole conversation's, once resolved).
  */
-async function resolvePrevious(c: Context<AppEnv>, body: Json): Promise<{ body: Json; openAIs: boolean }> {
+async function resolvePrevious(c: Context<AppEnv>, body: Json, bytes: number, maxBytes: number): Promise<{ body: Json; bytes: number; openAIs: boolean }> {
   const id = body.previous_response_id;
-  if (typeof id !== "string") return { body, openAIs: false };
-  if (!isStoredId(id)) return { body, openAIs: true };
+  if (typeof id !== "string") return { body, bytes, openAIs: false };
+  if (!isStoredId(id)) {
+    if (!(await ownsOpenAIResponse(c.env, c.var.gatewayKey.id, id))) throw responseNotFound(id);
+    return { body, bytes, openAIs: true };
+  }
   const prior = await loadSoon(c, id);
   if (prior === null) throw responseNotFound(id);
   const { previous_response_id: _previous, ...rest } = body;
-  return { body: { ...rest, input: [...historyOf(prior), ...inputItems(body.input)] }, openAIs: false };
+  const resolved = { ...rest, input: [...historyOf(prior), ...inputItems(body.input)] };
+  // The stored conversation is input too: it counts against the request size limit, and the worst case bounds all of it.
+  const size = encoder.encode(JSON.stringify(resolved)).byteLength;
+  if (size > maxBytes) {
+    throw new GatewayError(413, `The conversation '${id}' continues is ${size} bytes with this input, over this gateway's limit of ${maxBytes}: start a new one, or send fewer items.`, { code: "request_too_large", param: "previous_response_id" });
+  }
+  return { body: resolved, bytes: size, openAIs: false };
 }
 
 /** A stored response, waiting briefly for one whose stream has just ended (it is stored as the stream closes). */
@@ -66,7 +76,14 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   const request = validate(responsesRequestSchema, sent);
   const stream = request.stream === true;
   c.set("requestFacts", { endpoint: "responses", requested: request.model, stream });
-  const { body, openAIs } = await resolvePrevious(c, sent);
+  // Served by OpenAI's own servers after the answer (a background run bills on after the gateway settled), or
+  // naming state the gateway cannot tie to this key (another key's conversation): refused on every target.
+  for (const field of ["background", "conversation"] as const) {
+    if (sent[field] !== undefined && sent[field] !== null && sent[field] !== false) {
+      throw invalidRequest(`'${field}' is not served through this gateway: ${field === "background" ? "a background run goes on billing after the answer, past the request's budget" : "send the conversation's items in 'input', or use previous_response_id"}.`, field, "unsupported_parameter");
+    }
+  }
+  const { body, bytes: meteredBytes, openAIs } = await resolvePrevious(c, sent, bytes, settings.maxRequestBytes);
   let planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
   if (openAIs) {
     // A conversation OpenAI stored can be continued by OpenAI alone: the route's other targets have none of it.
@@ -77,7 +94,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
     planned = { ...planned, attempts };
   }
   const bodyUser = typeof body.safety_identifier === "string" ? body.safety_identifier : body.user;
-  const meter = await admitRequest(c, planned, { body: meteringView(body), bytes, purpose: "chat", started, bodyUser });
+  const meter = await admitRequest(c, planned, { body: meteringView(body), bytes: meteredBytes, purpose: "chat", started, bodyUser });
 
   // Translated once per kind of target, and only if a target that needs it is tried.
   const canonical = new Map<string, Json>();
@@ -111,8 +128,13 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   // A translated answer is kept (OpenAI keeps its own) unless the client says store: false.
   const bucket = responseStore(c.env);
   const identity = { id: storedResponseId(started), store: !native && body.store !== false && bucket !== null };
+  const logFailure = (err: unknown): void => console.error(JSON.stringify({ msg: "response_store_failed", error: String(err) }));
   const keep = (made: Json): Promise<void> =>
-    identity.store && bucket !== null ? saveResponse(bucket, c.var.gatewayKey.id, { response: made, input: inputItems(body.input) }) : Promise.resolve();
+    identity.store && bucket !== null ? saveResponse(bucket, c.var.gatewayKey.id, { response: made, input: inputItems(body.input) }).catch(logFailure) : Promise.resolve();
+  // A response OpenAI keeps (store is its default) is this key's to continue: remembered, so no other key can.
+  const ownOpenAI = (id: string | null): void => {
+    if (native && id !== null && body.store !== false) c.executionCtx.waitUntil(recordOpenAIResponse(c.env, c.var.gatewayKey.id, id).catch(logFailure));
+  };
 
   let response: Response;
   if (executed.stream === null) {
@@ -124,15 +146,27 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
       made = chatToResponse(completion, chat.usage, body, request.model, identity);
       return { body: JSON.stringify(made), usage: chat.usage };
     };
-    response = await chargedAnswer(executed, read, { ...answer, purpose: "chat", costInBody: true });
+    let nativeId: string | null = null;
+    const readAndNote = native
+      ? async (upstream: Response): Promise<TranslatedBody> => {
+          const answered = await read(upstream);
+          nativeId = typeof answered.body === "string" ? null : rootResponseId(answered.body);
+          return answered;
+        }
+      : read;
+    response = await chargedAnswer(executed, readAndNote, { ...answer, purpose: "chat", costInBody: true });
     // Kept before the answer goes out: the client's next turn may name it at once.
     if (made !== null) await keep(made);
+    ownOpenAI(nativeId);
   } else {
     let n = 0;
     const sequence: Sequence = { next: () => n++ };
-    const onFinal = (made: Json): void => c.executionCtx.waitUntil(keep(made).catch((err: unknown) => console.error(JSON.stringify({ msg: "response_store_failed", error: String(err) }))));
+    const onFinal = (made: Json): void => c.executionCtx.waitUntil(keep(made));
+    const costOf = meter.costOf(attempt);
     const translator = () =>
-      native ? nativeResponsesStream() : responsesClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), body, request.model, sequence, identity, onFinal);
+      native
+        ? nativeResponsesStream(ownOpenAI)
+        : responsesClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), { request: body, requestedModel: request.model, sequence, identity, onFinal, costOf });
     // A failure after the commit point, as OpenAI's `error` event (its numbering continues the stream's).
     const errorEvent = (message: string, code: string): Uint8Array => responsesEvent("error", { code, message, param: null }, sequence);
     response = chargedStream(c, executed, translator, { ...answer, errorEvent });
@@ -165,7 +199,9 @@ export async function responseInputItems(c: Context<AppEnv>): Promise<Response> 
   const q = validate(inputItemsQuerySchema, c.req.query());
   const items = stored.input.map((item, i) => ({ id: typeof item.id === "string" ? item.id : `${id}_in_${i}`, ...item }));
   const ordered = q.order === "asc" ? items : [...items].reverse();
-  const from = q.after === undefined ? 0 : ordered.findIndex((item) => item.id === q.after) + 1;
+  const at = q.after === undefined ? -1 : ordered.findIndex((item) => item.id === q.after);
+  if (q.after !== undefined && at === -1) throw invalidRequest(`'after' names no input item of '${id}'.`, "after");
+  const from = at + 1;
   const data = ordered.slice(from, from + q.limit);
   return c.json({ object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: from + q.limit < ordered.length });
 }

@@ -30,9 +30,8 @@ export const responsesRequestSchema = z
 export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
 
 /** GET /v1/responses/{id}/input_items' query, as OpenAI pages it. */
-export const inputItemsQuerySchema = z.strictObject({
+export const inputItemsQuerySchema = z.looseObject({
   order: z.enum(["asc", "desc"]).default("desc"),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   after: z.string().max(200).optional(),
-  include: z.union([z.string(), z.array(z.string())]).optional(),
 });

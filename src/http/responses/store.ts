@@ -93,3 +93,47 @@ export function inputItems(input: unknown): Json[] {
   if (typeof input === "string") return [{ type: "message", role: "user", content: input }];
   return Array.isArray(input) ? input.filter(isObject) : [];
 }
+
+/**
+ * Responses OpenAI keeps for this gateway's one OpenAI account are tied to the gateway key that
+ * made them (an empty R2 object, `openai/<key id>/<response id>`), so that no other key can
+ * continue one by its id. Without RESPONSE_STORE no tie can be kept, and any key's id is taken.
+ */
+const ownerKey = (keyId: string, id: string): string => `openai/${keyId}/${id}`;
+const OPENAI_ID = /^[A-Za-z0-9_-]{1,200}$/;
+
+export async function recordOpenAIResponse(env: Env, keyId: string, id: string): Promise<void> {
+  const bucket = responseStore(env);
+  if (bucket !== null && OPENAI_ID.test(id)) await bucket.put(ownerKey(keyId, id), "");
+}
+
+export async function ownsOpenAIResponse(env: Env, keyId: string, id: string): Promise<boolean> {
+  const bucket = responseStore(env);
+  if (bucket === null) return true;
+  if (!OPENAI_ID.test(id)) return false;
+  const head = await bucket.head(ownerKey(keyId, id));
+  return head !== null && Date.now() - head.uploaded.getTime() <= retentionDays(env) * DAY_MS;
+}
+
+/** Drops ties older than the retention (OpenAI keeps its responses 30 days): a page of 1,000 at a time, at most `pages`. */
+export async function pruneOpenAIOwners(env: Env, now: number, pages = 20): Promise<number> {
+  const bucket = responseStore(env);
+  if (bucket === null) return 0;
+  let deleted = 0;
+  let cursor: string | undefined;
+  for (let page = 0; page < pages; page++) {
+    const listed = await bucket.list({ prefix: "openai/", limit: 1_000, ...(cursor !== undefined && { cursor }) });
+    const old = listed.objects.filter((o) => now - o.uploaded.getTime() > retentionDays(env) * DAY_MS).map((o) => o.key);
+    if (old.length > 0) await bucket.delete(old);
+    deleted += old.length;
+    if (!listed.truncated) break;
+    cursor = listed.cursor;
+  }
+  return deleted;
+}
+
+/** The id at the start of a native answer (OpenAI writes `{"id":"resp_…"` first), or null. */
+export function rootResponseId(bytes: Uint8Array): string | null {
+  const head = new TextDecoder().decode(bytes.subarray(0, 512));
+  return /^\s*\{\s*"id"\s*:\s*"([A-Za-z0-9_-]{1,200})"/.exec(head)?.[1] ?? null;
+}

@@ -13,7 +13,7 @@
 import { encoder } from "../../streaming/bytes.ts";
 import { sseJsonReader } from "../../streaming/sse.ts";
 import { isObject, type Json } from "../../providers/json.ts";
-import type { StreamTranslator } from "../../providers/types.ts";
+import type { CostOf, StreamTranslator } from "../../providers/types.ts";
 import { functionCallItem, incompleteReason, messageItem, newId, reasoningItem, responseObject, responsesUsage, type ResponseIdentity } from "./response.ts";
 
 interface OpenItem {
@@ -44,7 +44,18 @@ export function responsesEvent(type: string, data: Json, sequence: Sequence): Ui
  * `identity`: the response's id and whether it is kept; `onFinal` receives the final response
  * object (completed or incomplete, not failed) as the stream ends, to be stored.
  */
-export function responsesClientStream(inner: StreamTranslator, request: Readonly<Json>, requestedModel: string, sequence: Sequence, identity: ResponseIdentity, onFinal: (response: Json) => void): StreamTranslator {
+export interface ResponsesStreamOptions {
+  readonly request: Readonly<Json>;
+  readonly requestedModel: string;
+  readonly sequence: Sequence;
+  readonly identity: ResponseIdentity;
+  readonly onFinal: (response: Json) => void;
+  /** The gateway's cost of a usage, written into the final usage (`usage.cost`), as chat streams carry it. */
+  readonly costOf?: CostOf | undefined;
+}
+
+export function responsesClientStream(inner: StreamTranslator, options: ResponsesStreamOptions): StreamTranslator {
+  const { request, requestedModel, sequence, identity, onFinal, costOf } = options;
   const chunks = sseJsonReader();
   const { id, store } = identity;
   const createdAt = Math.floor(Date.now() / 1000);
@@ -171,7 +182,9 @@ export function responsesClientStream(inner: StreamTranslator, request: Readonly
         emit(ev("response.output_item.done", { output_index: tool.index, item: output[tool.index] }));
       }
       const incomplete = incompleteReason(finish);
-      const usage = responsesUsage(inner.usage());
+      const used = inner.usage();
+      const cost = used === null ? null : (costOf?.(used) ?? null);
+      const usage = responsesUsage(used === null || cost === null ? used : { ...used, cost });
       const status = incomplete === null ? "completed" : "incomplete";
       const final = snapshot(status, { usage, incomplete });
       emit(ev(`response.${status}`, { response: final }));

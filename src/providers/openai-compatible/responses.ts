@@ -89,8 +89,8 @@ export async function readNativeResponse(upstream: Response, provider: ProviderC
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
-/** The native event stream, relayed byte for byte; the terminal event's usage read, an `error` event seen. */
-export function nativeResponsesStream(): StreamTranslator {
+/** The native event stream, relayed byte for byte; the terminal event's usage read (and its response id passed to `onId`), an `error` event seen. */
+export function nativeResponsesStream(onId: (id: string | null) => void = () => {}): StreamTranslator {
   let usage: Usage | null = null;
   let done = false;
   let inBand: string | null = null;
@@ -103,6 +103,7 @@ export function nativeResponsesStream(): StreamTranslator {
       const count = (type: string): number => items.filter((item) => isObject(item) && item.type === type).length;
       usage = withBuiltInCalls(withServiceTier(normaliseResponsesUsage(response.usage), response.service_tier), count);
       done = true;
+      onId(typeof response.id === "string" ? response.id : null);
       if (name === "response.failed") {
         const error = isObject(response.error) ? response.error : {};
         inBand = typeof error.message === "string" ? error.message : "The provider reported the response failed";
