@@ -15,7 +15,7 @@ import type { RequestLogEntry } from "./request-log.ts";
 
 type Attribute = { key: string; value: { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean } };
 
-const OPERATIONS: Readonly<Record<string, string>> = { chat: "chat", messages: "chat", embeddings: "embeddings", count_tokens: "count_tokens" };
+const OPERATIONS: Readonly<Record<string, string>> = { chat: "chat", messages: "chat", responses: "chat", embeddings: "embeddings", count_tokens: "count_tokens" };
 const SPAN_KIND_CLIENT = 3;
 const STATUS_ERROR = 2;
 const STATUS_UNSET = 0;
