@@ -30,8 +30,8 @@ export const LIMITS = {
   responsesOverMessagesCpuMs: 0.1,
   sequentialAddedMs: 0.2,
   firstEventAddedMs: 0.2,
-  // "175 KB gzipped", read as KiB: the unit wrangler prints its bundle sizes in (test/e2e/build.test.ts holds the same budget).
-  bundleGzipBytes: 175 * 1024,
+  // "185 KB gzipped", read as KiB: the unit wrangler prints its bundle sizes in (test/e2e/build.test.ts holds the same budget).
+  bundleGzipBytes: 185 * 1024,
   /** failover-503: p50 through the alias minus the secondary alone. */
   failover503AddedMs: 2,
   /** failover-hang: p50 may exceed the primary's ttfbTimeoutMs plus the secondary's own p50 by this much. */

@@ -109,7 +109,8 @@ export async function showOverview(app: HTMLElement, navigate: (path: string) =>
   const ranked = (g: GroupBy): Promise<{ data: TopGroup[] }> => topGroups(`groupBy=${g}&limit=5&interval=${intervalFor(range, g)}&${span}`);
   // The rest of the page is asked for at once, beside the main series, and shown as it can be.
   const rest = Promise.allSettled([ranked("model"), ranked("key"), ranked("user"), usage("global", "day"), usage("global", "month"), budgets(), anomalies(`${span}&limit=20`), keys()]);
-  const series = (g: GroupBy): Promise<Analytics> => analytics(`groupBy=${g}&interval=${intervalFor(range, g)}&${span}`);
+  // The chart needs each point's cost and counts only: the totals carry the percentiles.
+  const series = (g: GroupBy): Promise<Analytics> => analytics(`groupBy=${g}&interval=${intervalFor(range, g)}&latency=false&${span}`);
   // End users are rolled up by UTC day and without latencies: the figures and traffic come from the per-model series then.
   const [main, overall]: [Analytics, Analytics] = groupBy === "user" ? await Promise.all([series("user"), series("model")]) : await series(groupBy).then((m) => [m, m]);
   const [byModel, byKey, byUser, today, month, budgetList, found, keyList] = await rest;

@@ -56,10 +56,11 @@ export const analyticsQuerySchema = z.strictObject({
   interval: z.enum(["hour", "day"]).optional(),
   groupBy: z.enum(["model", "provider", "key", "user"]).default("model"),
   key: text.optional(),
+  latency: z.enum(["true", "false"]).transform((v) => v === "true").optional().describe("false: points without percentiles (a lighter query; the totals keep theirs)"),
 });
 
 /** GET /admin/analytics/top: the groups that cost the most over a span. */
-export const topQuerySchema = analyticsQuerySchema.extend({ limit: z.coerce.number().int().min(1).max(100).default(10) });
+export const topQuerySchema = analyticsQuerySchema.omit({ latency: true }).extend({ limit: z.coerce.number().int().min(1).max(100).default(10) });
 
 /** A query's span (the last 24 hours by default) and the interval that serves it; a 400 for one that cannot be served. */
 function spanOf(q: { from?: number | undefined; to?: number | undefined; interval?: "hour" | "day" | undefined; groupBy: string }): { from: number; to: number; interval: "hour" | "day" } {
@@ -101,7 +102,7 @@ export function requestLogRoutes(): Hono<AppEnv> {
   routes.get("/analytics", async (c) => {
     const q = validate(analyticsQuerySchema, c.req.query());
     const { from, to, interval } = spanOf(q);
-    const read = await analytics(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key });
+    const read = await analytics(logDb(c.env), { from, to, interval, groupBy: q.groupBy, key: q.key, latency: q.latency });
     // The span the rollups cover (whole hours; whole UTC days for end users), which may be wider than asked.
     return c.json({ from: new Date(read.from).toISOString(), to: new Date(read.to).toISOString(), interval, groupBy: q.groupBy, totals: read.totals, series: read.series });
   });

@@ -140,6 +140,8 @@ export interface AnalyticsQuery {
   readonly interval: Interval;
   readonly groupBy: GroupBy;
   readonly key?: string | undefined;
+  /** Percentiles (and estimated, cached, reasoning counts) on each point; the totals always have them. */
+  readonly latency?: boolean | undefined;
 }
 
 const HOUR_MS = 3_600_000;
@@ -231,17 +233,25 @@ export async function topGroups(db: D1Database, q: AnalyticsQuery & { readonly l
  */
 export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<{ from: number; to: number; series: Array<{ group: string; points: Array<Record<string, unknown>> }>; totals: Record<string, unknown> }> {
   const perUser = q.groupBy === "user";
+  // Points without latency (`latency: false`, the dashboard's chart) leave the 32 histogram columns to one ungrouped sum.
+  const pointLatency = !perUser && q.latency !== false;
   const unitMs = q.interval === "hour" ? HOUR_MS : DAY_MS;
   const counted = ["requests", "errors", "refused", "cost_nanos", "prompt_tokens", "completion_tokens"];
   const detailed = perUser ? [] : ["estimated", "cached_tokens", "reasoning_tokens", ...BUCKETS("lat"), ...BUCKETS("ttfb")];
+  const perPoint = pointLatency ? [...counted, ...detailed] : counted;
   const source = rollupSource(q, [...GROUP_COLUMNS[q.groupBy], ...counted, ...detailed]);
-  const sql = `SELECT (ms / ${unitMs}) * ${unitMs} AS t, ${groupExpression(q.groupBy)} AS g, ${[...counted, ...detailed].map((c) => `SUM(${c}) AS ${c}`).join(", ")}
-    FROM ${source.sql} GROUP BY t, g ORDER BY g, t`;
+  const sums$ = (columns: readonly string[]): string => columns.map((c) => `SUM(${c}) AS ${c}`).join(", ");
+  const sql = `SELECT (ms / ${unitMs}) * ${unitMs} AS t, ${groupExpression(q.groupBy)} AS g, ${sums$(perPoint)} FROM ${source.sql} GROUP BY t, g ORDER BY g, t`;
   const rows = (await db.prepare(sql).bind(...source.values).all<Row>()).results;
   const series = new Map<string, Array<Record<string, unknown>>>();
   // The whole span's sums (and histograms, for its percentiles): what a group's points cannot give by adding.
   const sums: Record<string, number> = {};
-  for (const row of rows) for (const [column, value] of Object.entries(row)) if (column !== "t" && column !== "g") sums[column] = (sums[column] ?? 0) + int(value);
+  if (perPoint.length === counted.length + detailed.length) {
+    for (const row of rows) for (const [column, value] of Object.entries(row)) if (column !== "t" && column !== "g") sums[column] = (sums[column] ?? 0) + int(value);
+  } else {
+    const total = await db.prepare(`SELECT ${sums$([...counted, ...detailed])} FROM ${source.sql}`).bind(...source.values).first<Row>();
+    for (const [column, value] of Object.entries(total ?? {})) sums[column] = int(value);
+  }
   for (const row of rows) {
     const points = series.get(String(row.g)) ?? [];
     series.set(String(row.g), points);
@@ -254,7 +264,7 @@ export async function analytics(db: D1Database, q: AnalyticsQuery): Promise<{ fr
       costNanos: int(row.cost_nanos),
       promptTokens: int(row.prompt_tokens),
       completionTokens: int(row.completion_tokens),
-      ...(!perUser && {
+      ...(pointLatency && {
         estimated: int(row.estimated),
         cachedTokens: int(row.cached_tokens),
         reasoningTokens: int(row.reasoning_tokens),

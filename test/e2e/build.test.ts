@@ -13,14 +13,16 @@ import { ROOT } from "../../scripts/local-gateway.ts";
 const exec = promisify(execFile);
 /**
  * Raised from 150 KB for issue 12's hardening (+5.5 KB gzipped: limits, revocations, scrubbing, audit
- * records) and issue 13's request log (+6 KB: queue consumer, rollups, anomalies, bodies, OTLP, OpenAPI).
+ * records) and issue 13's request log (+6 KB: queue consumer, rollups, anomalies, bodies, OTLP, OpenAPI);
+ * to 185 KB for issue 15's Responses API (+5 KB: its translation both ways, its events, the store, the
+ * native relay), which left 0.3 KB under 175.
  */
-const BUNDLE_BUDGET_GZIP_BYTES = 175 * 1024;
+const BUNDLE_BUDGET_GZIP_BYTES = 185 * 1024;
 
 /** The dashboard's files together (issue 14's target). */
 const DASHBOARD_BUDGET_GZIP_BYTES = 150 * 1024;
 
-test("wrangler deploy --dry-run builds a bundle within 175 KB gzipped, and the dashboard's files within 150 KB", async () => {
+test("wrangler deploy --dry-run builds a bundle within 185 KB gzipped, and the dashboard's files within 150 KB", async () => {
   const out = mkdtempSync(join(tmpdir(), "switchyard-build-"));
   const dashboardBytes = await buildDashboard();
   assert.ok(dashboardBytes <= DASHBOARD_BUDGET_GZIP_BYTES, `the dashboard is ${dashboardBytes} bytes gzipped`);

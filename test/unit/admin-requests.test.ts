@@ -94,6 +94,10 @@ describe("GET /admin/analytics", () => {
       requests: 12, errors: 0, refused: 0, costUsd: 0.00012, costNanos: 120_000, promptTokens: 1_200, completionTokens: 120,
       latencyP50Ms: 128, latencyP95Ms: 128, ttfbP50Ms: 32, ttfbP95Ms: 32,
     });
+    // Without per-point latency (the dashboard's chart): the same counts per point, no percentiles on them, the same totals.
+    const light = await get<Analytics>(`/admin/analytics?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=model&latency=false`);
+    expect(light.body.series.find((s) => s.group === "openai/gpt-4o-mini")?.points.map((p) => [p.requests, p.costNanos, p.latencyP50Ms])).toEqual([[4, 40_000, undefined], [4, 40_000, undefined]]);
+    expect(light.body.totals).toEqual(byModel.body.totals);
     // The most expensive models over the span: gpt-4o-mini (8 × 10,000 nanos) before gpt-4o (4 × 10,000).
     const top = await get<{ data: Array<{ group: string; requests: number; costNanos: number }> }>(`/admin/analytics/top?key=${keyId}&from=${T0}&to=${T0 + 2 * HOUR}&groupBy=model`);
     expect(top.body.data.map((g) => [g.group, g.requests, g.costNanos])).toEqual([["openai/gpt-4o-mini", 8, 80_000], ["openai/gpt-4o", 4, 40_000]]);
