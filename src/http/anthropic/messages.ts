@@ -12,7 +12,8 @@ import { admitRequest, captureBodies, chargedAnswer, chargedStream, meteredRun, 
 import { answeredLogEntry } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { anthropicSseError } from "./errors.ts";
-import { anthropicToOpenAI, type TranslationTarget } from "./request.ts";
+import { anthropicToOpenAI } from "./request.ts";
+import { translationCache } from "../chat-target.ts";
 import { openAIToAnthropicMessage } from "./response.ts";
 import { messagesRequestSchema } from "./schema.ts";
 import { anthropicClientStream } from "./stream.ts";
@@ -42,19 +43,7 @@ export async function messages(c: Context<AppEnv>): Promise<Response> {
   const stream = request.stream === true;
   const call = nativeCallOf(c.req, "/messages");
 
-  // Translated once per kind of target, and only if a non-Anthropic target is tried.
-  const canonical = new Map<string, Json>();
-  const canonicalFor = (attempt: Attempt): Json => {
-    const { preset } = attempt.provider;
-    const target: TranslationTarget = {
-      maxTokensField: preset.outputCapField ?? "max_tokens",
-      reasoning: preset.adapter !== "openai-compatible" || preset.reasoningModels?.test(attempt.model) === true,
-    };
-    const key = `${target.maxTokensField}:${target.reasoning}`;
-    let translated = canonical.get(key);
-    if (translated === undefined) canonical.set(key, (translated = anthropicToOpenAI(body, target)));
-    return translated;
-  };
+  const canonicalFor = translationCache((target) => anthropicToOpenAI(body, target));
 
   const executed = await meteredRun(meter, (plan) =>
     executePlan(

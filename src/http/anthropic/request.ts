@@ -1,4 +1,5 @@
 import { isObject, type Json } from "../../providers/json.ts";
+import type { ChatTarget } from "../chat-target.ts";
 import { invalidRequest } from "../errors.ts";
 
 /**
@@ -177,13 +178,6 @@ function toolChoice(choice: unknown, out: Json): void {
 
 const ANTHROPIC_ONLY = ["mcp_servers", "container"] as const;
 
-/** What the target accepts beyond the common core. */
-export interface TranslationTarget {
-  /** What the target's API calls the output cap. */
-  maxTokensField: "max_tokens" | "max_completion_tokens";
-  /** Whether it takes `reasoning_effort` (OpenAI's non-reasoning models refuse it with a 400). */
-  reasoning: boolean;
-}
 
 /** Structured outputs (`output_config.format`, or the beta `output_format`) → OpenAI's json_schema response_format. */
 function responseFormat(body: Readonly<Json>): Json | undefined {
@@ -196,7 +190,7 @@ function responseFormat(body: Readonly<Json>): Json | undefined {
 }
 
 /** The canonical body for a translated target. */
-export function anthropicToOpenAI(body: Readonly<Json>, target: TranslationTarget): Json {
+export function anthropicToOpenAI(body: Readonly<Json>, target: ChatTarget): Json {
   for (const field of ANTHROPIC_ONLY) {
     if (body[field] !== undefined) throw invalidRequest(`'${field}' is an Anthropic feature; it can only be used with Anthropic models.`, field, "unsupported_parameter");
   }

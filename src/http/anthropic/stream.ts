@@ -1,5 +1,5 @@
 import { encoder } from "../../streaming/bytes.ts";
-import { sseJsonReader } from "../../streaming/sse.ts";
+import { clientStream } from "../../streaming/client-stream.ts";
 import { isObject, type Json } from "../../providers/json.ts";
 import type { StreamTranslator } from "../../providers/types.ts";
 import { ANTHROPIC_ERROR_TYPES, anthropicErrorType } from "./errors.ts";
@@ -18,7 +18,6 @@ type OpenBlock = { kind: "text" | "thinking"; index: number };
  * usage chunk: Anthropic clients expect usage in `message_delta`.
  */
 export function anthropicClientStream(inner: StreamTranslator, requestedModel: string): StreamTranslator {
-  const chunks = sseJsonReader(); // the inner translator's OpenAI chunks
   let started = false;
   let failed: string | null = null; // the error relayed in-band, which ends the stream
   let nextIndex = 0;
@@ -97,18 +96,10 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
     if (typeof choice.finish_reason === "string") stop = stopReason(choice.finish_reason);
   }
 
-  const translate = (emit: (b: Uint8Array) => void) => (bytes: Uint8Array): void => {
-    chunks.push(bytes, (chunk) => handle(chunk, emit));
-  };
-
-  return {
-    push(chunk, emit) {
-      inner.push(chunk, translate(emit));
-    },
-    end(emit) {
-      inner.end(translate(emit));
-      chunks.end((chunk) => handle(chunk, emit));
-      if (failed !== null) return;
+  return clientStream(inner, {
+    handle,
+    failed: () => failed,
+    finish(emit) {
       start({}, emit);
       close(emit);
       for (const index of toolBlocks.values()) emit(event("content_block_stop", { index }));
@@ -117,13 +108,5 @@ export function anthropicClientStream(inner: StreamTranslator, requestedModel: s
       emit(event("message_delta", { delta: { stop_reason: reason, stop_sequence: null }, usage: anthropicUsage(inner.usage()) }));
       emit(event("message_stop", {}));
     },
-    discardPartial() {
-      inner.discardPartial();
-      chunks.discard();
-    },
-    usage: () => inner.usage(),
-    // An error already sent in-band ends the stream as reported: the relay adds nothing.
-    completed: () => failed !== null || inner.completed(),
-    inBandError: () => failed ?? inner.inBandError?.() ?? null,
-  };
+  });
 }

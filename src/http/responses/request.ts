@@ -13,11 +13,7 @@
 import { isObject, type Json } from "../../providers/json.ts";
 import { invalidRequest } from "../errors.ts";
 
-/** What the target accepts beyond the common core (as for /v1/messages). */
-export interface ChatTarget {
-  readonly maxTokensField: "max_tokens" | "max_completion_tokens";
-  readonly reasoning: boolean;
-}
+import type { ChatTarget } from "../chat-target.ts";
 
 /** Tools that run on OpenAI's side (web search, file search, code interpreter, computer use, MCP, image generation, …). */
 export const isBuiltInTool = (tool: Json): boolean => tool.type !== "function";

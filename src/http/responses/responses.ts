@@ -26,7 +26,8 @@ import { admitRequest, captureBodies, chargedAnswer, chargedStream, meteredRun, 
 import { answeredLogEntry } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { meteringView } from "./metering.ts";
-import { droppedTools, responsesToChat, type ChatTarget } from "./request.ts";
+import { droppedTools, responsesToChat } from "./request.ts";
+import { translationCache } from "../chat-target.ts";
 import { chatToResponse } from "./response.ts";
 import { inputItemsQuerySchema, responsesRequestSchema } from "./schema.ts";
 import { deleteResponse, historyOf, inputItems, isStoredId, loadResponse, ownsOpenAIResponse, recordOpenAIResponse, responseNotFound, responseStore, rootResponseId, saveResponse, storedResponseId, type StoredResponse } from "./store.ts";
@@ -96,19 +97,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   const bodyUser = typeof body.safety_identifier === "string" ? body.safety_identifier : body.user;
   const meter = await admitRequest(c, planned, { body: meteringView(body), bytes: meteredBytes, purpose: "chat", started, bodyUser });
 
-  // Translated once per kind of target, and only if a target that needs it is tried.
-  const canonical = new Map<string, Json>();
-  const canonicalFor = (attempt: Attempt): Json => {
-    const { preset } = attempt.provider;
-    const target: ChatTarget = {
-      maxTokensField: preset.outputCapField ?? "max_tokens",
-      reasoning: preset.adapter !== "openai-compatible" || preset.reasoningModels?.test(attempt.model) === true,
-    };
-    const key = `${target.maxTokensField}:${target.reasoning}`;
-    let translated = canonical.get(key);
-    if (translated === undefined) canonical.set(key, (translated = responsesToChat(body, target)));
-    return translated;
-  };
+  const canonicalFor = translationCache((target) => responsesToChat(body, target));
 
   const executed = await meteredRun(meter, (plan) =>
     executePlan(

@@ -11,7 +11,7 @@
  * error inside the stream is an `error` event followed by `response.failed`.
  */
 import { encoder } from "../../streaming/bytes.ts";
-import { sseJsonReader } from "../../streaming/sse.ts";
+import { clientStream } from "../../streaming/client-stream.ts";
 import { isObject, type Json } from "../../providers/json.ts";
 import type { CostOf, StreamTranslator } from "../../providers/types.ts";
 import { functionCallItem, incompleteReason, messageItem, newId, reasoningItem, responseObject, responsesUsage, type ResponseIdentity } from "./response.ts";
@@ -56,7 +56,6 @@ export interface ResponsesStreamOptions {
 
 export function responsesClientStream(inner: StreamTranslator, options: ResponsesStreamOptions): StreamTranslator {
   const { request, requestedModel, sequence, identity, onFinal, costOf } = options;
-  const chunks = sseJsonReader();
   const { id, store } = identity;
   const createdAt = Math.floor(Date.now() / 1000);
   const output: Json[] = [];
@@ -162,18 +161,10 @@ export function responsesClientStream(inner: StreamTranslator, options: Response
     if (typeof choice.finish_reason === "string") finish = choice.finish_reason;
   }
 
-  const translate = (emit: (b: Uint8Array) => void) => (bytes: Uint8Array): void => {
-    chunks.push(bytes, (chunk) => handle(chunk, emit));
-  };
-
-  return {
-    push(chunk, emit) {
-      inner.push(chunk, translate(emit));
-    },
-    end(emit) {
-      inner.end(translate(emit));
-      chunks.end((chunk) => handle(chunk, emit));
-      if (failed !== null) return;
+  return clientStream(inner, {
+    handle,
+    failed: () => failed,
+    finish(emit) {
       start(emit);
       close(emit);
       for (const tool of tools.values()) {
@@ -190,12 +181,5 @@ export function responsesClientStream(inner: StreamTranslator, options: Response
       emit(ev(`response.${status}`, { response: final }));
       onFinal(final);
     },
-    discardPartial() {
-      inner.discardPartial();
-      chunks.discard();
-    },
-    usage: () => inner.usage(),
-    completed: () => failed !== null || inner.completed(),
-    inBandError: () => failed ?? inner.inBandError?.() ?? null,
-  };
+  });
 }
