@@ -47,10 +47,30 @@ function askedTier(attempt: Attempt, body: Readonly<Record<string, unknown>>): s
   return asked === undefined || asked === "auto" ? attempt.provider.defaultServiceTier : asked;
 }
 
+/** OpenAI's server-run tools billed per call, besides their tokens (web search, file search, code interpreter containers, image generation). */
+const PER_CALL_TOOL = /^(web_search|file_search$|code_interpreter$|image_generation$)/;
+
+/**
+ * A built-in tool the request offers a target that runs it (one serving the Responses API
+ * natively) whose per-call fee the price does not have: nothing then bounds what its calls cost.
+ * A web search is bounded where the price has its fee (`fees.webSearchTool`, by requestBounds).
+ */
+function unpricedTool(attempt: Attempt, price: ModelPrice, body: Readonly<Record<string, unknown>>): string | undefined {
+  if (attempt.provider.preset.responsesPath === undefined || !Array.isArray(body.tools)) return undefined;
+  for (const tool of body.tools) {
+    const type = typeof tool === "object" && tool !== null && typeof (tool as { type?: unknown }).type === "string" ? (tool as { type: string }).type : "";
+    if (!PER_CALL_TOOL.test(type) || (type.startsWith("web_search") && price.fees?.webSearchTool !== undefined)) continue;
+    return `its built-in tool ${type} (billed per call; no fee for it in the price table)`;
+  }
+  return undefined;
+}
+
 function billOf(attempt: Attempt, price: ModelPrice | null, body: Readonly<Record<string, unknown>>, bounds: RequestBounds, hedged: boolean): TargetBill {
   const cap = outputCap(body, price, attempt.adapter.outputCeiling?.(attempt.model));
   const calls = hedged ? 1 : (attempt.maxAttempts ?? 1);
   if (price === null) return { price, outputCap: cap, worst: null, calls };
+  const tool = unpricedTool(attempt, price, body);
+  if (tool !== undefined) return { price, outputCap: cap, worst: null, unbounded: tool, calls };
   const asked = askedTier(attempt, body);
   const tier = serviceTierOf(asked);
   const tiers = tier === undefined ? null : billableTiers(price, tier);

@@ -32,6 +32,8 @@ export const priceOverrideSchema = z.strictObject({
   maxOutputTokens: z.int().positive().max(10_000_000).optional(),
   /** The context window: caps the worst case of input the body cannot bound (src/metering/worst-case.ts). */
   maxInputTokens: z.int().positive().max(100_000_000).optional(),
+  /** USD per call of a web search tool (OpenAI's `web_search`: $0.01–0.025), so a hard budget can bound and charge searches. */
+  webSearchPerCallUsd: z.number().nonnegative().max(10).optional(),
   longContext: z
     .strictObject({ thresholdTokens: z.int().positive(), inputPerMTok: rate, outputPerMTok: rate, ...optionalRates })
     .optional(),
@@ -81,6 +83,7 @@ export function toModelPrice(o: PriceFields): ModelPrice {
     ...(lc !== undefined && { longContext: { ...tierFromApi(lc), threshold: lc.thresholdTokens } }),
     ...(o.maxOutputTokens !== undefined && { maxOutputTokens: o.maxOutputTokens }),
     ...(o.maxInputTokens !== undefined && { maxInputTokens: o.maxInputTokens }),
+    ...(o.webSearchPerCallUsd !== undefined && { fees: { webSearchTool: o.webSearchPerCallUsd } }),
   };
 }
 
@@ -90,6 +93,7 @@ export function toPriceFields(p: ModelPrice): PriceFields {
     ...tierToApi(p),
     ...(p.maxOutputTokens !== undefined && { maxOutputTokens: p.maxOutputTokens }),
     ...(p.maxInputTokens !== undefined && { maxInputTokens: p.maxInputTokens }),
+    ...(typeof p.fees?.webSearchTool === "number" && { webSearchPerCallUsd: p.fees.webSearchTool }),
     ...(lc !== undefined && { longContext: { thresholdTokens: lc.threshold, ...tierToApi(lc) } }),
   };
 }

@@ -172,6 +172,25 @@ describe("/v1/responses metering", () => {
     expect((await budgetOf(`key:${id}`)).reservedUsd).toBeGreaterThanOrEqual(0);
   });
 
+  it("OpenAI's built-in tools are billed per call: without that fee in the price, a hard budget refuses them (402), as it refuses unpriced models", async () => {
+    const { id, key } = await newKey();
+    const model = uniqueTag("resp-tools");
+    await setPrice(model, 2, 8);
+    expect((await setBudget(`key:${id}`, { limitUsd: 10, period: "day", mode: "hard" })).status).toBe(200);
+    const searching = await gateway("/v1/responses", json({ model: `openai/${model}`, input: "News?", max_output_tokens: 50, tools: [{ type: "web_search" }] }, key), L);
+    expect(searching.status).toBe(402);
+    const error = (await searching.json<OpenAIError>()).error;
+    expect([error.code, error.message.includes("web_search")]).toEqual(["model_unpriced", true]);
+    const functions = await gateway("/v1/responses", json({ model: `openai/${model}`, input: "News?", max_output_tokens: 50, tools: [{ type: "function", name: "f", parameters: { type: "object" } }] }, key), L);
+    expect(functions.status).toBe(200);
+    await functions.text();
+    // With the fee in the price (an admin's override), the searches are bounded and the request served.
+    await setPrice(model, 2, 8, { webSearchPerCallUsd: 0.01 });
+    const priced = await gateway("/v1/responses", json({ model: `openai/${model}`, input: "News?", max_output_tokens: 50, tools: [{ type: "web_search" }] }, key), L);
+    expect(priced.status).toBe(200);
+    await priced.text();
+  });
+
   it("a request without input or a model is a 400 in OpenAI's shape; other methods are 405", async () => {
     const noInput = await gateway("/v1/responses", json({ model: "openai/gpt-4.1" }), L);
     expect(noInput.status).toBe(400);
