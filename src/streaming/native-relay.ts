@@ -6,7 +6,7 @@
  * parsed there; the rest are not). Used by /v1/messages on Anthropic and
  * /v1/responses on OpenAI.
  */
-import { concatBytes, decoder, endOfLastEvent } from "./bytes.ts";
+import { concatBytes, decoder, endOfEventAt, endOfLastEvent } from "./bytes.ts";
 
 /** An event that has not ended after this many bytes is relayed unscanned rather than held. */
 const MAX_HELD_BYTES = 1024 * 1024;
@@ -27,14 +27,45 @@ export interface NativeRelay {
   heldText(): string;
 }
 
-export function nativeRelay(scan: (event: string) => void): NativeRelay {
+/** The end of an oversized event kept while it is relayed unscanned: where a terminal event's usage is. */
+const TAIL_BYTES = 64 * 1024;
+
+const tailOf = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const joined = a.length === 0 ? b : concatBytes(a, b);
+  return joined.length <= TAIL_BYTES ? joined : joined.slice(joined.length - TAIL_BYTES);
+};
+
+/**
+ * `onOversized`: called with the name and the last TAIL_BYTES of an event too long to hold
+ * (a final response carrying generated images), once it ends, since `scan` never sees it.
+ */
+export function nativeRelay(scan: (event: string) => void, onOversized?: (name: string, tail: Uint8Array) => void): NativeRelay {
   let held: Uint8Array | null = null;
+  /** The event being relayed unscanned: its name and its tail so far. */
+  let big: { name: string; tail: Uint8Array } | null = null;
   /** `complete` ends on an event boundary (ASCII), so it decodes on its own. */
   const scanAll = (complete: Uint8Array): void => {
     for (const event of decoder.decode(complete).split(/\r?\n\r?\n/)) scan(event);
   };
-  return {
+  const finishBig = (): void => {
+    if (big !== null) onOversized?.(big.name, big.tail);
+    big = null;
+  };
+
+  const relay: NativeRelay = {
     push(chunk, emit) {
+      if (big !== null) {
+        // The blank line that ends it may straddle two chunks.
+        const straddles = big.tail.at(-1) === 0x0a && chunk[0] === 0x0a;
+        const end = straddles ? 1 : endOfEventAt(chunk, 0);
+        const part = chunk.subarray(0, end);
+        emit(part);
+        big.tail = tailOf(big.tail, part);
+        if (end === chunk.length && !straddles && !/\n\r?\n$/.test(decoder.decode(part.subarray(Math.max(0, part.length - 4))))) return;
+        finishBig();
+        if (end < chunk.length) relay.push(chunk.subarray(end), emit);
+        return;
+      }
       const bytes = held === null ? chunk : concatBytes(held, chunk);
       held = null;
       const end = endOfLastEvent(bytes);
@@ -48,6 +79,10 @@ export function nativeRelay(scan: (event: string) => void): NativeRelay {
       }
       emit(bytes); // whole events, or one too long to hold: relayed as is
       if (end > 0) scanAll(bytes.subarray(0, end));
+      if (end < bytes.length) {
+        const partial = bytes.subarray(end);
+        big = { name: sseEventName(decoder.decode(partial.subarray(0, 200))), tail: tailOf(new Uint8Array(0), partial) };
+      }
     },
     end(emit) {
       if (held !== null && held.length > 0) {
@@ -55,10 +90,13 @@ export function nativeRelay(scan: (event: string) => void): NativeRelay {
         scanAll(held);
       }
       held = null;
+      finishBig();
     },
     discardPartial() {
       held = null;
+      big = null;
     },
     heldText: () => (held === null ? "" : decoder.decode(held)),
   };
+  return relay;
 }

@@ -136,6 +136,24 @@ describe("OpenAI's built-in tool calls, billed per call", () => {
   });
 });
 
+describe("a native stream whose final event is too long to hold", () => {
+  it("is relayed byte for byte, in any chunking, and its usage is read from the event's end", () => {
+    const image = "A".repeat(1_500_000); // a generated image's base64: the final event is over 1 MiB
+    const response = { id: "resp_big", output: [{ type: "image_generation_call", result: image }], usage: { input_tokens: 12, output_tokens: 7 }, metadata: {} };
+    const text = `event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_big"}}\n\nevent: response.completed\ndata: ${JSON.stringify({ type: "response.completed", sequence_number: 1, response })}\n\n`;
+    const bytes = new TextEncoder().encode(text);
+    for (const size of [65_536, 1_000_003, bytes.length]) {
+      const stream = nativeResponsesStream();
+      const sent: Uint8Array[] = [];
+      for (let i = 0; i < bytes.length; i += size) stream.push(bytes.subarray(i, i + size), (b) => sent.push(b));
+      stream.end((b) => sent.push(b));
+      expect(new TextDecoder().decode(new Uint8Array(sent.flatMap((b) => [...b])))).toBe(text);
+      expect(stream.completed()).toBe(true);
+      expect(stream.usage()).toMatchObject({ prompt_tokens: 12, completion_tokens: 7 });
+    }
+  });
+});
+
 describe("/v1/responses metering", () => {
   it("charges the price table's cost, by hand, natively and translated, into the ledger and the answer", async () => {
     const { id, key } = await newKey();

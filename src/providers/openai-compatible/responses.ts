@@ -5,7 +5,8 @@
  * Only the usage is read: from the answer's root `usage`, or from the stream's
  * terminal event (`response.completed`, `.incomplete` or `.failed`).
  */
-import { encoder, indexOfBytes } from "../../streaming/bytes.ts";
+import { decoder, encoder, endOfJsonObject, indexOfBytes, lastIndexOfBytes } from "../../streaming/bytes.ts";
+import { USAGE_KEY, usageValueAt } from "./stream.ts";
 import { nativeRelay, sseEventName } from "../../streaming/native-relay.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import { readAnswerBytes } from "../answer-body.ts";
@@ -94,6 +95,23 @@ export function nativeResponsesStream(onId: (id: string | null) => void = () => 
   let usage: Usage | null = null;
   let done = false;
   let inBand: string | null = null;
+  // A terminal event too long to hold (a response with generated images) is relayed unscanned: its
+  // usage, at the end of the response object, is read from the event's tail instead.
+  const oversized = (name: string, tail: Uint8Array): void => {
+    if (!TERMINAL.has(name)) return;
+    done = true;
+    for (let i = lastIndexOfBytes(tail, USAGE_KEY); i !== -1; i = i > 0 ? lastIndexOfBytes(tail, USAGE_KEY, i - 1) : -1) {
+      const start = usageValueAt(tail, i);
+      const end = start === -1 ? -1 : endOfJsonObject(tail, start);
+      if (end === -1) continue;
+      try {
+        usage = normaliseResponsesUsage(JSON.parse(decoder.decode(tail.subarray(start, end))));
+      } catch {
+        continue;
+      }
+      if (usage !== null) return;
+    }
+  };
   const relay = nativeRelay((event) => {
     const name = sseEventName(event);
     if (TERMINAL.has(name)) {
@@ -113,7 +131,7 @@ export function nativeResponsesStream(onId: (id: string | null) => void = () => 
       inBand = isObject(payload) && typeof payload.message === "string" ? payload.message : "The provider reported an error mid-stream";
       done = true;
     }
-  });
+  }, oversized);
   return {
     push: relay.push,
     end: relay.end,
