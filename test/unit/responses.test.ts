@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { responsesToChat } from "../../src/http/responses/request.ts";
 import { chatToResponse } from "../../src/http/responses/response.ts";
 import { nativeResponsesStream, normaliseResponsesUsage, readNativeResponse } from "../../src/providers/openai-compatible/responses.ts";
-import type { ProviderConfig } from "../../src/providers/types.ts";
+import type { ProviderConfig, StreamTranslator } from "../../src/providers/types.ts";
+import { responsesClientStream } from "../../src/http/responses/stream.ts";
 import { MOCK, admin, gateway, json, uniqueTag, upstreamSaw, type OpenAIError } from "./helpers.ts";
 import { budgetOf, newKey, setBudget, setPrice, settled, withLedger } from "./ledger-helpers.ts";
 
@@ -63,6 +64,13 @@ describe("a Responses request translated to the canonical chat body", () => {
       user: "user-7",
       stream: true,
     });
+  });
+
+  it("allowed_tools sends only the tools it allows, with its mode as the tool choice", () => {
+    const fn = (name: string) => ({ type: "function", name, parameters: { type: "object" } });
+    const chat = responsesToChat({ model: "m", input: "Hi", tools: [fn("a"), fn("b"), fn("c")], tool_choice: { type: "allowed_tools", mode: "required", tools: [{ type: "function", name: "b" }] } }, target);
+    expect((chat.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual(["b"]);
+    expect(chat.tool_choice).toBe("required");
   });
 
   it("refuses what only OpenAI can serve with a 400 naming it", () => {
@@ -133,6 +141,25 @@ describe("OpenAI's built-in tool calls, billed per call", () => {
     expect(stream.completed()).toBe(true);
     expect(stream.usage()?.billing).toEqual({ searches: 2, otherUses: { file_search_call: 1 } });
     expect(new TextDecoder().decode(sent[0])).toBe(completed);
+  });
+});
+
+describe("a translated stream", () => {
+  it("gives a call id the provider repeats its own, so the SDK sees two calls", () => {
+    const passThrough: StreamTranslator = { push: (b, emit) => emit(b), end: () => {}, discardPartial: () => {}, usage: () => null, completed: () => true };
+    let n = 0;
+    const stream = responsesClientStream(passThrough, { request: {}, requestedModel: "m", sequence: { next: () => n++ }, identity: { id: "resp_t", store: false }, onFinal: () => {} });
+    const chunk = (delta: object, finish: string | null = null): Uint8Array => new TextEncoder().encode(`data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+    const out: string[] = [];
+    const emit = (b: Uint8Array): void => void out.push(new TextDecoder().decode(b));
+    stream.push(chunk({ tool_calls: [{ index: 0, id: "call_same", type: "function", function: { name: "a", arguments: "{}" } }] }), emit);
+    stream.push(chunk({ tool_calls: [{ index: 1, id: "call_same", type: "function", function: { name: "b", arguments: "{}" } }] }, "tool_calls"), emit);
+    stream.end(emit);
+    const completed = out.map((e) => JSON.parse(e.split("data: ")[1] ?? "{}") as { type: string; response?: { output: Array<{ call_id: string }> } }).find((e) => e.type === "response.completed");
+    const ids = completed?.response?.output.map((o) => o.call_id) ?? [];
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe("call_same");
+    expect(ids[1]).not.toBe("call_same");
   });
 });
 
@@ -260,7 +287,8 @@ describe("responses the gateway keeps (providers other than OpenAI)", () => {
     const one = await first.json<{ id: string; store: boolean }>();
     expect(one.id).toMatch(/^resp_sy\d{8}[0-9a-f]{32}$/);
     expect(one.store).toBe(true);
-    const second = await (await post({ model: "anthropic/claude-sonnet-4-5", input: `Turn two ${tag}`, previous_response_id: one.id, user: tag })).json<{ id: string }>();
+    const second = await (await post({ model: "anthropic/claude-sonnet-4-5", input: `Turn two ${tag}`, previous_response_id: one.id, user: tag })).json<{ id: string; previous_response_id: string | null }>();
+    expect(second.previous_response_id).toBe(one.id);
     // The third turn streamed: its response is kept as the stream ends.
     const third = await post({ model: "anthropic/claude-sonnet-4-5", input: `Turn three ${tag}`, previous_response_id: second.id, stream: true, user: tag });
     const events = await third.text();

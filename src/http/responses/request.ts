@@ -179,7 +179,11 @@ export function responsesToChat(body: Readonly<Json>, target: ChatTarget): Json 
   if (typeof body.temperature === "number") out.temperature = body.temperature;
   if (typeof body.top_p === "number") out.top_p = body.top_p;
   const dropped = droppedTools(body);
-  const functions = tools(body.tools);
+  // `allowed_tools` narrows the tools the model may call this turn (the full list stays cached at OpenAI): elsewhere, only those are sent.
+  const allowed = isObject(body.tool_choice) && body.tool_choice.type === "allowed_tools" && Array.isArray(body.tool_choice.tools)
+    ? new Set(body.tool_choice.tools.filter(isObject).map((t) => t.name))
+    : null;
+  const functions = tools(body.tools).filter((t) => allowed === null || allowed.has((t.function as Json).name));
   if (functions.length > 0) {
     out.tools = functions;
     const choice = toolChoice(body.tool_choice, dropped);

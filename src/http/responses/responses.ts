@@ -132,7 +132,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
       const chat = await attempt.adapter.readChatResponse(upstream, attempt.provider);
       const completion: unknown = JSON.parse(typeof chat.body === "string" ? chat.body : decoder.decode(chat.body));
       if (!isObject(completion)) throw new Error("the answer is not a JSON object");
-      made = chatToResponse(completion, chat.usage, body, request.model, identity);
+      made = chatToResponse(completion, chat.usage, sent, request.model, identity);
       return { body: JSON.stringify(made), usage: chat.usage };
     };
     let nativeId: string | null = null;
@@ -155,7 +155,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
     const translator = () =>
       native
         ? nativeResponsesStream(ownOpenAI)
-        : responsesClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), { request: body, requestedModel: request.model, sequence, identity, onFinal, costOf });
+        : responsesClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), { request: sent, requestedModel: request.model, sequence, identity, onFinal, costOf });
     // A failure after the commit point, as OpenAI's `error` event (its numbering continues the stream's).
     const errorEvent = (message: string, code: string): Uint8Array => responsesEvent("error", { code, message, param: null }, sequence);
     response = chargedStream(c, executed, translator, { ...answer, errorEvent });

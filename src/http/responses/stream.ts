@@ -127,7 +127,9 @@ export function responsesClientStream(inner: StreamTranslator, options: Response
     let tool = tools.get(toolIndex);
     if (tool === undefined) {
       close(emit);
-      tool = { index: output.length, id: newId("fc"), callId: typeof call.id === "string" ? call.id : newId("call"), name: typeof fn.name === "string" ? fn.name : "", args: "" };
+      // A call id the provider gave twice would make two output items one to the SDK: the second gets its own.
+      const given = typeof call.id === "string" && ![...tools.values()].some((t) => t.callId === call.id) ? call.id : newId("call");
+      tool = { index: output.length, id: newId("fc"), callId: given, name: typeof fn.name === "string" ? fn.name : "", args: "" };
       tools.set(toolIndex, tool);
       output.push(functionCallItem(tool.id, tool.callId, tool.name, "", "in_progress"));
       emit(ev("response.output_item.added", { output_index: tool.index, item: output[tool.index] }));
