@@ -6,7 +6,7 @@
  * parsed there; the rest are not). Used by /v1/messages on Anthropic and
  * /v1/responses on OpenAI.
  */
-import { concatBytes, decoder, endOfEventAt, endOfLastEvent } from "./bytes.ts";
+import { concatBytes, decoder, encoder, endOfEventAt, endOfLastEvent } from "./bytes.ts";
 
 /** An event that has not ended after this many bytes is relayed unscanned rather than held. */
 const MAX_HELD_BYTES = 1024 * 1024;
@@ -39,13 +39,25 @@ const tailOf = (a: Uint8Array, b: Uint8Array): Uint8Array => {
  * `onOversized`: called with the name and the last TAIL_BYTES of an event too long to hold
  * (a final response carrying generated images), once it ends, since `scan` never sees it.
  */
-export function nativeRelay(scan: (event: string) => void, onOversized?: (name: string, tail: Uint8Array) => void): NativeRelay {
+export function nativeRelay(scan: (event: string) => string | void, onOversized?: (name: string, tail: Uint8Array) => void): NativeRelay {
   let held: Uint8Array | null = null;
   /** The event being relayed unscanned: its name and its tail so far. */
   let big: { name: string; tail: Uint8Array } | null = null;
-  /** `complete` ends on an event boundary (ASCII), so it decodes on its own. */
-  const scanAll = (complete: Uint8Array): void => {
-    for (const event of decoder.decode(complete).split(/\r?\n\r?\n/)) scan(event);
+  /**
+   * Scans `complete` (it ends on an event boundary, ASCII, so it decodes on its own) and relays
+   * it: as its own bytes, or, when `scan` rewrote an event (a final usage given its cost), as
+   * the events with that one replaced.
+   */
+  const relayScanned = (complete: Uint8Array, emit: (bytes: Uint8Array) => void): void => {
+    const events = decoder.decode(complete).split(/(?<=\r?\n\r?\n)/);
+    let rewritten = false;
+    const out = events.map((event) => {
+      const replaced = scan(event);
+      if (typeof replaced !== "string") return event;
+      rewritten = true;
+      return replaced;
+    });
+    emit(rewritten ? encoder.encode(out.join("")) : complete);
   };
   const finishBig = (): void => {
     if (big !== null) onOversized?.(big.name, big.tail);
@@ -72,23 +84,19 @@ export function nativeRelay(scan: (event: string) => void, onOversized?: (name: 
       if (end < bytes.length && bytes.length - end <= MAX_HELD_BYTES) {
         held = bytes.slice(end);
         if (end === 0) return;
-        const complete = bytes.subarray(0, end);
-        emit(complete);
-        scanAll(complete);
+        relayScanned(bytes.subarray(0, end), emit);
         return;
       }
-      emit(bytes); // whole events, or one too long to hold: relayed as is
-      if (end > 0) scanAll(bytes.subarray(0, end));
+      // Whole events, or one too long to hold: the whole events scanned, the start of the long one relayed as is.
+      if (end > 0) relayScanned(bytes.subarray(0, end), emit);
+      if (end < bytes.length) emit(bytes.subarray(end));
       if (end < bytes.length) {
         const partial = bytes.subarray(end);
         big = { name: sseEventName(decoder.decode(partial.subarray(0, 200))), tail: tailOf(new Uint8Array(0), partial) };
       }
     },
     end(emit) {
-      if (held !== null && held.length > 0) {
-        emit(held);
-        scanAll(held);
-      }
+      if (held !== null && held.length > 0) relayScanned(held, emit);
       held = null;
       finishBig();
     },

@@ -142,6 +142,20 @@ describe("OpenAI's built-in tool calls, billed per call", () => {
     expect(stream.usage()?.billing).toEqual({ searches: 2, otherUses: { file_search_call: 1 } });
     expect(new TextDecoder().decode(sent[0])).toBe(completed);
   });
+
+  it("the final event of a native stream carries the gateway's cost in its usage; the events before it pass as they came", () => {
+    const stream = nativeResponsesStream(() => {}, (u) => (u.prompt_tokens * 2_000 + u.completion_tokens * 8_000) / 1e9);
+    const created = `event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1"}}\n\n`;
+    const completed = `event: response.completed\ndata: ${JSON.stringify({ type: "response.completed", sequence_number: 1, response: { id: "resp_1", output: [], usage } })}\n\n`;
+    const sent: string[] = [];
+    stream.push(new TextEncoder().encode(created + completed), (b) => sent.push(new TextDecoder().decode(b)));
+    stream.end((b) => sent.push(new TextDecoder().decode(b)));
+    const text = sent.join("");
+    expect(text.startsWith(created)).toBe(true);
+    const final = JSON.parse(text.slice(created.length).split("data: ")[1] ?? "{}") as { response: { usage: Record<string, number> } };
+    // Hand computation: 10 input tokens × 2,000 nanos + 5 output tokens × 8,000 nanos = 60,000 nanos.
+    expect(final.response.usage).toEqual({ ...usage, cost: 0.00006 });
+  });
 });
 
 describe("a translated stream", () => {

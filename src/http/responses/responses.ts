@@ -154,7 +154,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
     const costOf = meter.costOf(attempt);
     const translator = () =>
       native
-        ? nativeResponsesStream(ownOpenAI)
+        ? nativeResponsesStream(ownOpenAI, costOf)
         : responsesClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), { request: sent, requestedModel: request.model, sequence, identity, onFinal, costOf });
     // A failure after the commit point, as OpenAI's `error` event (its numbering continues the stream's).
     const errorEvent = (message: string, code: string): Uint8Array => responsesEvent("error", { code, message, param: null }, sequence);

@@ -11,7 +11,7 @@ import { nativeRelay, sseEventName } from "../../streaming/native-relay.ts";
 import { sseEventJson } from "../../streaming/sse.ts";
 import { readAnswerBytes } from "../answer-body.ts";
 import { isObject, type Json } from "../json.ts";
-import type { ProviderConfig, StreamTranslator, TranslatedBody, UpstreamRequest, Usage } from "../types.ts";
+import type { CostOf, ProviderConfig, StreamTranslator, TranslatedBody, UpstreamRequest, Usage } from "../types.ts";
 import { tokenCount } from "../usage.ts";
 import { usageInBody } from "./usage-in-body.ts";
 import { withServiceTier } from "./usage.ts";
@@ -90,8 +90,11 @@ export async function readNativeResponse(upstream: Response, provider: ProviderC
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
-/** The native event stream, relayed byte for byte; the terminal event's usage read (and its response id passed to `onId`), an `error` event seen. */
-export function nativeResponsesStream(onId: (id: string | null) => void = () => {}): StreamTranslator {
+/**
+ * The native event stream, relayed byte for byte but for its terminal event, whose usage is read
+ * (and given the gateway's cost, `costOf`) and whose response id goes to `onId`; an `error` event seen.
+ */
+export function nativeResponsesStream(onId: (id: string | null) => void = () => {}, costOf?: CostOf): StreamTranslator {
   let usage: Usage | null = null;
   let done = false;
   let inBand: string | null = null;
@@ -125,6 +128,12 @@ export function nativeResponsesStream(onId: (id: string | null) => void = () => 
       if (name === "response.failed") {
         const error = isObject(response.error) ? response.error : {};
         inBand = typeof error.message === "string" ? error.message : "The provider reported the response failed";
+      }
+      // The gateway's cost in the final usage, as in a chat stream's usage chunk: the one event not relayed as it came.
+      const cost = usage === null || costOf === undefined ? null : costOf(usage);
+      if (cost !== null && isObject(payload) && isObject(response.usage)) {
+        response.usage.cost = cost;
+        return `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
       }
     } else if (name === "error") {
       const payload = sseEventJson(event);
