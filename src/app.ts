@@ -14,7 +14,7 @@ import { health } from "./http/health.ts";
 import { dashboard } from "./http/dashboard.ts";
 import { listModels, retrieveModel } from "./http/models.ts";
 import { REQUEST_ID_HEADER, requestId } from "./http/request-id.ts";
-import { endpointOf, requestFailed, requestServed } from "./observability/request-log.ts";
+import { endpointOf, requestFailed, requestServed, type Endpoint } from "./observability/request-log.ts";
 
 const methodNotAllowed = (allowed: string) => (): never => {
   throw new GatewayError(405, `Method not allowed here; use ${allowed}.`, { code: "method_not_allowed", headers: { allow: allowed } });
@@ -41,12 +41,14 @@ export function buildApp(): Hono<AppEnv> {
   v1.use("/messages/count_tokens", anthropicFormat);
   for (const path of ["/chat/completions", "/responses", "/responses/*", "/messages", "/messages/count_tokens", "/embeddings", "/models", "/models/*"]) v1.use(path, auth);
   // Model listings call no model, but they are requests too: each leaves its record (failures leave theirs in onError).
-  const recordListing: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const recordServed = (endpoint: Endpoint): MiddlewareHandler<AppEnv> => async (c, next) => {
     await next();
-    if (c.res.status < 400) requestServed(c, { requestId: c.var.requestId, time: c.var.startedAt, keyId: c.var.gatewayKey.id, endpoint: "models", status: c.res.status });
+    if (c.res.status < 400) requestServed(c, { requestId: c.var.requestId, time: c.var.startedAt, keyId: c.var.gatewayKey.id, endpoint, status: c.res.status });
   };
-  v1.use("/models", recordListing);
-  v1.use("/models/*", recordListing);
+  v1.use("/models", recordServed("models"));
+  v1.use("/models/*", recordServed("models"));
+  // Reading or deleting a stored response calls no model either: a record each, as a listing has.
+  v1.use("/responses/*", recordServed("responses"));
   v1.post("/chat/completions", chatCompletions);
   v1.all("/chat/completions", methodNotAllowed("POST"));
   v1.post("/responses", responses);

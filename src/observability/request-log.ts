@@ -73,6 +73,7 @@ export interface RequestFacts {
 export function endpointOf(path: string): Endpoint {
   if (path === "/v1/chat/completions") return "chat";
   if (path === "/v1/messages") return "messages";
+  if (path === "/v1/responses" || path.startsWith("/v1/responses/")) return "responses";
   if (path === "/v1/messages/count_tokens") return "count_tokens";
   if (path === "/v1/embeddings") return "embeddings";
   if (path === "/v1/models" || path.startsWith("/v1/models/")) return "models";
