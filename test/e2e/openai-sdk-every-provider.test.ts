@@ -5,26 +5,11 @@
  * speaks each one's wire format behind the gateway running in `wrangler dev`.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import OpenAI from "openai";
-import type { LocalGateway } from "../../scripts/local-gateway.ts";
-import { scriptMock } from "../support/mock-script.ts";
-import { startTestGateway } from "../support/test-gateway.ts";
+import { openAIGatewayForFile } from "../support/openai-gateway.ts";
 
-let gw: LocalGateway;
-let client: OpenAI;
-
-before(async () => {
-  gw = await startTestGateway({ UPSTREAM_TIMEOUT_MS: "1500" });
-  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.gatewayKey, maxRetries: 0 });
-});
-
-after(async () => {
-  await gw?.stop();
-});
-
-/** Gives upstream requests containing `word` these mock options (translated bodies carry no `mock` field). */
-const script = (word: string, mock: Record<string, unknown>): Promise<void> => scriptMock(gw.mock.url, word, mock);
+const { gw, client, script } = openAIGatewayForFile();
 
 const tools: OpenAI.ChatCompletionTool[] = [
   { type: "function", function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
@@ -45,7 +30,7 @@ for (const { kind, model, auth } of PROVIDERS) {
   describe(`the openai SDK served by ${kind}`, () => {
     test("chat, and the same chat streamed: same text, same finish reason, same usage", async () => {
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "system", content: "Be brief." }, { role: "user", content: "Say hello" }];
-      const { data: plain, response } = await client.chat.completions.create({ model, messages }).withResponse();
+      const { data: plain, response } = await client().chat.completions.create({ model, messages }).withResponse();
       assert.equal(response.headers.get("x-switchyard-provider"), model.split("/")[0]);
       assert.equal(plain.object, "chat.completion");
       assert.equal(plain.choices[0]?.message.role, "assistant");
@@ -54,7 +39,7 @@ for (const { kind, model, auth } of PROVIDERS) {
       assert.ok((plain.usage?.prompt_tokens ?? 0) > 0 && (plain.usage?.completion_tokens ?? 0) > 0);
       assert.equal(plain.usage?.total_tokens, (plain.usage?.prompt_tokens ?? 0) + (plain.usage?.completion_tokens ?? 0));
 
-      const stream = await client.chat.completions.create({ model, messages, stream: true, stream_options: { include_usage: true } });
+      const stream = await client().chat.completions.create({ model, messages, stream: true, stream_options: { include_usage: true } });
       let text = "";
       let finish: string | null = null;
       let usage: OpenAI.CompletionUsage | undefined;
@@ -75,7 +60,7 @@ for (const { kind, model, auth } of PROVIDERS) {
       // `input` for the OpenAI, Anthropic and Bedrock mocks, `args` for Gemini's: each speaks its API's words.
       await script(word, { toolCall: { name: "get_weather", input: { city: "Oslo" }, args: { city: "Oslo" } } });
       const ask: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: `Weather in Oslo? ${word}` }];
-      const first = await client.chat.completions.create({ model, messages: ask, tools });
+      const first = await client().chat.completions.create({ model, messages: ask, tools });
       assert.equal(first.choices[0]?.finish_reason, "tool_calls");
       const call = first.choices[0]?.message.tool_calls?.[0];
       assert.ok(call !== undefined && call.type === "function");
@@ -83,7 +68,7 @@ for (const { kind, model, auth } of PROVIDERS) {
       assert.deepEqual(JSON.parse(call.function.arguments), { city: "Oslo" });
       assert.ok(call.id.length > 0);
 
-      const stream = await client.chat.completions.create({ model, messages: ask, tools, stream: true });
+      const stream = await client().chat.completions.create({ model, messages: ask, tools, stream: true });
       const calls = new Map<number, { id: string; name: string; args: string }>();
       let finish: string | null = null;
       for await (const chunk of stream) {
@@ -99,7 +84,7 @@ for (const { kind, model, auth } of PROVIDERS) {
       assert.deepEqual(JSON.parse(calls.get(0)?.args ?? ""), { city: "Oslo" });
 
       // The assistant message goes back as the SDK returned it (provider signatures included).
-      const answer = await client.chat.completions.create({
+      const answer = await client().chat.completions.create({
         model,
         tools,
         messages: [...ask, first.choices[0]!.message, { role: "tool", tool_call_id: call.id, content: "-3°C, snow" }],
@@ -111,14 +96,14 @@ for (const { kind, model, auth } of PROVIDERS) {
     test("a rate-limited provider is a RateLimitError in the SDK", async () => {
       const word = `limited-${crypto.randomUUID()}`;
       await script(word, { status: 429 });
-      await assert.rejects(client.chat.completions.create({ model, messages: [{ role: "user", content: word }] }), OpenAI.RateLimitError);
+      await assert.rejects(client().chat.completions.create({ model, messages: [{ role: "user", content: word }] }), OpenAI.RateLimitError);
     });
 
     test("the provider's key travels in its own header, never in the URL", async () => {
       const word = `auth-${crypto.randomUUID()}`;
       await script(word, {});
-      await client.chat.completions.create({ model, messages: [{ role: "user", content: word }] });
-      const [seen] = gw.mock.requests.filter((r) => r.tag === word);
+      await client().chat.completions.create({ model, messages: [{ role: "user", content: word }] });
+      const [seen] = gw().mock.requests.filter((r) => r.tag === word);
       assert.ok(seen !== undefined && auth(seen.headers), `auth headers: ${JSON.stringify(seen?.headers)}`);
       assert.ok(!/key=|mock-key/.test(`${seen.path}${seen.query}`), `no key in ${seen.path}${seen.query}`);
     });

@@ -8,28 +8,14 @@
  * error; a budget 402 and a rate-limit 429 reach the SDK as its errors.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import OpenAI from "openai";
-import type { LocalGateway } from "../../scripts/local-gateway.ts";
-import { scriptMock } from "../support/mock-script.ts";
-import { startTestGateway } from "../support/test-gateway.ts";
+import { openAIGatewayForFile } from "../support/openai-gateway.ts";
 
-let gw: LocalGateway;
-let client: OpenAI;
-
-before(async () => {
-  gw = await startTestGateway({ UPSTREAM_TIMEOUT_MS: "1500" });
-  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.gatewayKey, maxRetries: 0 });
-});
-
-after(async () => {
-  await gw?.stop();
-});
-
-const script = (word: string, mock: Record<string, unknown>): Promise<void> => scriptMock(gw.mock.url, word, mock);
+const { gw, client, script } = openAIGatewayForFile();
 
 async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${gw().url}${path}`, { method, headers: { authorization: `Bearer ${gw().adminToken}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
   return (await res.json()) as T;
 }
@@ -46,9 +32,9 @@ const PROVIDERS: ReadonlyArray<{ kind: string; model: string; native: boolean }>
 ];
 
 for (const { kind, model, native } of PROVIDERS) {
-  describe(`client.responses served by ${kind}`, () => {
+  describe(`client().responses served by ${kind}`, () => {
     test("create, and the same streamed: the same text, status and usage; the cost in usage and its header", async () => {
-      const { data: plain, response } = await client.responses.create({ model, instructions: "Be brief.", input: "Say hello" }).withResponse();
+      const { data: plain, response } = await client().responses.create({ model, instructions: "Be brief.", input: "Say hello" }).withResponse();
       assert.equal(response.headers.get("x-switchyard-provider"), model.split("/")[0]);
       assert.equal(plain.object, "response");
       assert.equal(plain.status, "completed");
@@ -62,7 +48,7 @@ for (const { kind, model, native } of PROVIDERS) {
         assert.equal((plain.usage as unknown as { cost: number }).cost, cost);
       }
 
-      const stream = client.responses.stream({ model, instructions: "Be brief.", input: "Say hello" });
+      const stream = client().responses.stream({ model, instructions: "Be brief.", input: "Say hello" });
       const types = new Set<string>();
       let sequence = -1;
       let text = "";
@@ -87,19 +73,19 @@ for (const { kind, model, native } of PROVIDERS) {
       const word = `tools-${crypto.randomUUID()}`;
       await script(word, { toolCall: { name: "get_weather", input: { city: "Oslo" }, args: { city: "Oslo" } } });
       const ask: OpenAI.Responses.ResponseInputItem[] = [{ role: "user", content: `Weather in Oslo? ${word}` }];
-      const first = await client.responses.create({ model, input: ask, tools: [weather] });
+      const first = await client().responses.create({ model, input: ask, tools: [weather] });
       const call = first.output.find((item): item is OpenAI.Responses.ResponseFunctionToolCall => item.type === "function_call");
       assert.ok(call !== undefined, `a function call in ${JSON.stringify(first.output)}`);
       assert.equal(call.name, "get_weather");
       assert.deepEqual(JSON.parse(call.arguments), { city: "Oslo" });
       assert.ok(call.call_id.length > 0);
 
-      const streamed = client.responses.stream({ model, input: ask, tools: [weather] });
+      const streamed = client().responses.stream({ model, input: ask, tools: [weather] });
       let args = "";
       for await (const event of streamed) if (event.type === "response.function_call_arguments.delta") args += event.delta;
       assert.deepEqual(JSON.parse(args), { city: "Oslo" });
 
-      const answer = await client.responses.create({ model, tools: [weather], input: [...ask, call, { type: "function_call_output", call_id: call.call_id, output: "-3°C, snow" }] });
+      const answer = await client().responses.create({ model, tools: [weather], input: [...ask, call, { type: "function_call_output", call_id: call.call_id, output: "-3°C, snow" }] });
       assert.equal(answer.status, "completed");
       assert.equal(answer.output_text, "Hello from the mock upstream.");
     });
@@ -107,17 +93,17 @@ for (const { kind, model, native } of PROVIDERS) {
     test("structured output (text.format json_schema) and reasoning effort are accepted; an answer cut at max_output_tokens is incomplete", async () => {
       const word = `format-${crypto.randomUUID()}`;
       await script(word, {});
-      const res = await client.responses.create({
+      const res = await client().responses.create({
         model,
         input: `Weather as JSON ${word}`,
         text: { format: { type: "json_schema", name: "weather", schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false }, strict: true } },
         max_output_tokens: 200,
       });
       assert.equal(res.status, "completed");
-      const [seen] = gw.mock.requests.filter((r) => r.tag === word);
+      const [seen] = gw().mock.requests.filter((r) => r.tag === word);
       const body = seen?.body as Record<string, unknown> | undefined;
       if (native) assert.deepEqual((body?.text as { format: { name: string } }).format.name, "weather");
-      const cut = await client.responses.create({ model, input: "Say hello", max_output_tokens: 2 });
+      const cut = await client().responses.create({ model, input: "Say hello", max_output_tokens: 2 });
       assert.equal(cut.status, "incomplete");
       assert.equal(cut.incomplete_details?.reason, "max_output_tokens");
     });
@@ -125,17 +111,17 @@ for (const { kind, model, native } of PROVIDERS) {
     test("a rate-limited provider is a RateLimitError in the SDK", async () => {
       const word = `limited-${crypto.randomUUID()}`;
       await script(word, { status: 429 });
-      await assert.rejects(client.responses.create({ model, input: word }), OpenAI.RateLimitError);
+      await assert.rejects(client().responses.create({ model, input: word }), OpenAI.RateLimitError);
     });
   });
 }
 
-describe("client.responses and the gateway's rules", () => {
+describe("client().responses and the gateway's rules", () => {
   test("a first-event error fails over to the route's next target, before anything reached the client", async () => {
     await admin("PUT", "/admin/routes/responses-failover", { targets: [{ provider: "groq", model: "llama-3.3-70b-versatile" }, { provider: "anthropic", model: "claude-sonnet-4-5" }] });
     const word = `first-event-${crypto.randomUUID()}`;
     await script(word, { firstEventError: true, onlyModel: "llama-3.3-70b-versatile" });
-    const { data, response } = await client.responses.create({ model: "responses-failover", input: word, stream: true }).withResponse();
+    const { data, response } = await client().responses.create({ model: "responses-failover", input: word, stream: true }).withResponse();
     let text = "";
     for await (const event of data) if (event.type === "response.output_text.delta") text += event.delta;
     assert.equal(text, "Hello from the mock upstream.");
@@ -146,7 +132,7 @@ describe("client.responses and the gateway's rules", () => {
   test("a hard budget too small for the request is a 402 in OpenAI's error shape", async () => {
     const key = await admin<{ id: string; key: string }>("POST", "/admin/keys", { name: "responses-budget" });
     await admin("PUT", `/admin/budgets/key:${key.id}`, { limitUsd: 0.000001, period: "day", mode: "hard" });
-    const limited = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key.key, maxRetries: 0 });
+    const limited = new OpenAI({ baseURL: `${gw().url}/v1`, apiKey: key.key, maxRetries: 0 });
     const err = await limited.responses.create({ model: "openai/gpt-4.1", input: "Hello" }).then(() => null, (e: unknown) => e);
     assert.ok(err instanceof OpenAI.APIError, String(err));
     assert.equal(err.status, 402);
@@ -155,16 +141,16 @@ describe("client.responses and the gateway's rules", () => {
 
   test("a key's rate limit is a 429 RateLimitError", async () => {
     const key = await admin<{ id: string; key: string }>("POST", "/admin/keys", { name: "responses-limited", limits: { rpm: 1 } });
-    const limited = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key.key, maxRetries: 0 });
+    const limited = new OpenAI({ baseURL: `${gw().url}/v1`, apiKey: key.key, maxRetries: 0 });
     await limited.responses.create({ model: "openai/gpt-4.1", input: "Hello" });
     await assert.rejects(limited.responses.create({ model: "openai/gpt-4.1", input: "Hello" }), OpenAI.RateLimitError);
   });
 
   test("built-in tools a translated target cannot run are left out and named in a header; forcing one is a 400", async () => {
-    const { data, response } = await client.responses.create({ model: "anthropic/claude-sonnet-4-5", input: "Hello", tools: [weather, { type: "web_search" }] }).withResponse();
+    const { data, response } = await client().responses.create({ model: "anthropic/claude-sonnet-4-5", input: "Hello", tools: [weather, { type: "web_search" }] }).withResponse();
     assert.equal(data.status, "completed");
     assert.equal(response.headers.get("x-switchyard-dropped-tools"), "web_search");
-    const err = await client.responses.create({ model: "anthropic/claude-sonnet-4-5", input: "Hello", tools: [{ type: "web_search" }], tool_choice: { type: "web_search" } as unknown as "auto" }).then(() => null, (e: unknown) => e);
+    const err = await client().responses.create({ model: "anthropic/claude-sonnet-4-5", input: "Hello", tools: [{ type: "web_search" }], tool_choice: { type: "web_search" } as unknown as "auto" }).then(() => null, (e: unknown) => e);
     assert.ok(err instanceof OpenAI.BadRequestError, String(err));
   });
 
@@ -174,9 +160,9 @@ describe("client.responses and the gateway's rules", () => {
     for (const model of ["openai/gpt-4.1", "anthropic/claude-sonnet-4-5"]) {
       const word = `codex-${crypto.randomUUID()}`;
       await script(word, {});
-      const res = await client.responses.create({ model, input: [...input, { role: "user", content: word }], store: false, include: ["reasoning.encrypted_content"], prompt_cache_key: "session-1" });
+      const res = await client().responses.create({ model, input: [...input, { role: "user", content: word }], store: false, include: ["reasoning.encrypted_content"], prompt_cache_key: "session-1" });
       assert.equal(res.status, "completed");
-      const [seen] = gw.mock.requests.filter((r) => r.tag === word);
+      const [seen] = gw().mock.requests.filter((r) => r.tag === word);
       const text = JSON.stringify(seen?.body);
       assert.equal(text.includes("gAAAA-opaque"), model.startsWith("openai/"), `${model}: ${text.slice(0, 300)}`);
       assert.equal(text.includes("session-1"), model.startsWith("openai/"));
