@@ -113,7 +113,8 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   const { attempt } = executed;
   const native = isNative(attempt);
   const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "responses", model: request.model, stream }), started, sink: c };
-  const dropped = native ? [] : droppedTools(body);
+  const builtInTools = droppedTools(body);
+  const dropped = native ? [] : builtInTools;
   // A translated answer is kept (OpenAI keeps its own) unless the client says store: false.
   const bucket = responseStore(c.env);
   const identity = { id: storedResponseId(started), store: !native && body.store !== false && bucket !== null };
@@ -128,22 +129,21 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   let response: Response;
   if (executed.stream === null) {
     let made: Json | null = null;
-    const read = native ? (upstream: Response) => readNativeResponse(upstream, attempt.provider, droppedTools(body).length > 0) : async (upstream: Response): Promise<TranslatedBody> => {
-      const chat = await attempt.adapter.readChatResponse(upstream, attempt.provider);
-      const completion: unknown = JSON.parse(typeof chat.body === "string" ? chat.body : decoder.decode(chat.body));
-      if (!isObject(completion)) throw new Error("the answer is not a JSON object");
-      made = chatToResponse(completion, chat.usage, sent, request.model, identity);
-      return { body: JSON.stringify(made), usage: chat.usage };
-    };
     let nativeId: string | null = null;
-    const readAndNote = native
+    const read = native
       ? async (upstream: Response): Promise<TranslatedBody> => {
-          const answered = await read(upstream);
+          const answered = await readNativeResponse(upstream, attempt.provider, builtInTools.length > 0);
           nativeId = typeof answered.body === "string" ? null : rootResponseId(answered.body);
           return answered;
         }
-      : read;
-    response = await chargedAnswer(executed, readAndNote, { ...answer, purpose: "chat", costInBody: true });
+      : async (upstream: Response): Promise<TranslatedBody> => {
+          const chat = await attempt.adapter.readChatResponse(upstream, attempt.provider);
+          const completion: unknown = JSON.parse(typeof chat.body === "string" ? chat.body : decoder.decode(chat.body));
+          if (!isObject(completion)) throw new Error("the answer is not a JSON object");
+          made = chatToResponse(completion, chat.usage, sent, request.model, identity);
+          return { body: JSON.stringify(made), usage: chat.usage };
+        };
+    response = await chargedAnswer(executed, read, { ...answer, purpose: "chat", costInBody: true });
     // Kept before the answer goes out: the client's next turn may name it at once.
     if (made !== null) await keep(made);
     ownOpenAI(nativeId);

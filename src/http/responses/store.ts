@@ -11,6 +11,7 @@
  */
 import type { Env } from "../../env.ts";
 import { isObject, type Json } from "../../providers/json.ts";
+import { decoder } from "../../streaming/bytes.ts";
 import { GatewayError } from "../errors.ts";
 
 const DAY_MS = 86_400_000;
@@ -134,6 +135,6 @@ export async function pruneOpenAIOwners(env: Env, now: number, pages = 20): Prom
 
 /** The id at the start of a native answer (OpenAI writes `{"id":"resp_…"` first), or null. */
 export function rootResponseId(bytes: Uint8Array): string | null {
-  const head = new TextDecoder().decode(bytes.subarray(0, 512));
+  const head = decoder.decode(bytes.subarray(0, 512));
   return /^\s*\{\s*"id"\s*:\s*"([A-Za-z0-9_-]{1,200})"/.exec(head)?.[1] ?? null;
 }
