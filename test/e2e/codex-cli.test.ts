@@ -69,6 +69,10 @@ test("codex exec through Anthropic (translated): it answers, runs the tool call 
   assert.match(out, /Hello from the mock upstream\./, out);
   const seen = gw.mock.requests.filter((r) => r.tag === word);
   assert.deepEqual(seen.map((r) => r.path), ["/v1/messages", "/v1/messages"], "two turns, both translated to Anthropic's API");
+  // Codex's namespaced tools (its sub-agents) reach Anthropic as functions; only its web_search, which OpenAI runs, is left out.
+  const offered = ((seen[0]?.body as { tools?: Array<{ name: string; type?: string }> }).tools ?? []).map((t) => t.name);
+  assert.ok(offered.includes("exec_command") && offered.includes("multi_agent_v1__spawn_agent"), offered.join(", "));
+  assert.ok(!offered.some((name) => /web_search/.test(name)), offered.join(", "));
   const lastTurn = JSON.stringify(seen[1]?.body);
   assert.match(lastTurn, /tool_result/);
   assert.match(lastTurn, /codex-ran-the-tool/);

@@ -73,6 +73,39 @@ describe("a Responses request translated to the canonical chat body", () => {
     expect(chat.tool_choice).toBe("required");
   });
 
+  it("custom and namespaced tools become functions (a custom tool's grammar in its description), and their past calls and outputs become tool calls and tool messages", () => {
+    const chat = responsesToChat({
+      model: "m",
+      input: [
+        { role: "user", content: "Patch it" },
+        { type: "custom_tool_call", call_id: "call_p", name: "apply_patch", input: "*** Begin Patch\n*** End Patch" },
+        { type: "function_call", call_id: "call_s", name: "spawn_agent", namespace: "multi_agent_v1", arguments: '{"task":"t"}' },
+        { type: "custom_tool_call_output", call_id: "call_p", output: "Done!" },
+        { type: "function_call_output", call_id: "call_s", output: "agent-1" },
+      ],
+      tools: [
+        { type: "custom", name: "apply_patch", description: "Edit files.", format: { type: "grammar", syntax: "lark", definition: "start: /.+/" } },
+        { type: "namespace", name: "multi_agent_v1", description: "Sub-agents.", tools: [{ type: "function", name: "spawn_agent", parameters: { type: "object" } }] },
+        { type: "web_search" },
+      ],
+      tool_choice: { type: "custom", name: "apply_patch" },
+    }, target);
+    expect(chat.messages).toEqual([
+      { role: "user", content: "Patch it" },
+      { role: "assistant", content: null, tool_calls: [
+        { id: "call_p", type: "function", function: { name: "apply_patch", arguments: JSON.stringify({ input: "*** Begin Patch\n*** End Patch" }) } },
+        { id: "call_s", type: "function", function: { name: "multi_agent_v1__spawn_agent", arguments: '{"task":"t"}' } },
+      ] },
+      { role: "tool", tool_call_id: "call_p", content: "Done!" },
+      { role: "tool", tool_call_id: "call_s", content: "agent-1" },
+    ]);
+    expect(chat.tools).toEqual([
+      { type: "function", function: { name: "apply_patch", description: "Edit files.\n\nThe input must match this lark grammar:\nstart: /.+/", parameters: { type: "object", properties: { input: { type: "string", description: "The tool's whole input, as free text." } }, required: ["input"] } } },
+      { type: "function", function: { name: "multi_agent_v1__spawn_agent", parameters: { type: "object" } } },
+    ]);
+    expect(chat.tool_choice).toEqual({ type: "function", function: { name: "apply_patch" } });
+  });
+
   it("refuses what only OpenAI can serve with a 400 naming it", () => {
     const refused = (body: Record<string, unknown>): string => {
       try {
@@ -110,6 +143,21 @@ describe("a chat answer as a response object", () => {
     expect(output[0]).toMatchObject({ summary: [{ type: "summary_text", text: "Thinking…" }] });
     expect(output[1]).toMatchObject({ role: "assistant", content: [{ type: "output_text", text: "Partly", annotations: [] }] });
     expect(output[2]).toMatchObject({ call_id: "call_9", name: "f", arguments: "{}", status: "completed" });
+  });
+
+  it("a call of a custom tool is a custom_tool_call with its input, a call of a namespaced tool a function_call with its namespace", () => {
+    const request = { tools: [{ type: "custom", name: "apply_patch" }, { type: "namespace", name: "ns", tools: [{ type: "function", name: "go" }] }] };
+    const calls = [
+      { id: "call_1", type: "function", function: { name: "apply_patch", arguments: JSON.stringify({ input: "patch text" }) } },
+      { id: "call_2", type: "function", function: { name: "ns__go", arguments: "{}" } },
+      { id: "call_3", type: "function", function: { name: "apply_patch", arguments: "not json" } },
+    ];
+    const response = chatToResponse({ choices: [{ finish_reason: "tool_calls", message: { role: "assistant", content: null, tool_calls: calls } }] }, null, request, "m", { id: "resp_t", store: false });
+    const output = response.output as Array<Record<string, unknown>>;
+    expect(output[0]).toMatchObject({ type: "custom_tool_call", call_id: "call_1", name: "apply_patch", input: "patch text" });
+    expect(output[1]).toMatchObject({ type: "function_call", call_id: "call_2", name: "go", namespace: "ns", arguments: "{}" });
+    // A model that ignored the wrapper: its text is the input.
+    expect(output[2]).toMatchObject({ type: "custom_tool_call", input: "not json" });
   });
 
   it("a native usage reads in the gateway's terms (cached within input, reasoning within output)", () => {
@@ -174,6 +222,38 @@ describe("a translated stream", () => {
     expect(ids).toHaveLength(2);
     expect(ids[0]).toBe("call_same");
     expect(ids[1]).not.toBe("call_same");
+  });
+});
+
+describe("a translated stream's custom and namespaced tool calls", () => {
+  it("a custom call streams its input as custom_tool_call_input events, a namespaced call its arguments with the namespace on the item", () => {
+    const passThrough: StreamTranslator = { push: (b, emit) => emit(b), end: () => {}, discardPartial: () => {}, usage: () => null, completed: () => true };
+    let n = 0;
+    const request = { tools: [{ type: "custom", name: "apply_patch" }, { type: "namespace", name: "ns", tools: [{ type: "function", name: "go" }] }] };
+    const stream = responsesClientStream(passThrough, { request, requestedModel: "m", sequence: { next: () => n++ }, identity: { id: "resp_t", store: false }, onFinal: () => {} });
+    const chunk = (delta: object, finish: string | null = null): Uint8Array => new TextEncoder().encode(`data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+    const events: Array<Record<string, unknown>> = [];
+    const emit = (b: Uint8Array): void => void events.push(JSON.parse(new TextDecoder().decode(b).split("data: ")[1] ?? "{}") as Record<string, unknown>);
+    stream.push(chunk({ tool_calls: [{ index: 0, id: "call_p", type: "function", function: { name: "apply_patch", arguments: '{"input":"*** Begin' } }] }), emit);
+    stream.push(chunk({ tool_calls: [{ index: 0, function: { arguments: ' Patch"}' } }] }), emit);
+    stream.push(chunk({ tool_calls: [{ index: 1, id: "call_g", type: "function", function: { name: "ns__go", arguments: "{}" } }] }, "tool_calls"), emit);
+    stream.end(emit);
+    const types = events.map((e) => e.type);
+    expect(types).toEqual([
+      "response.created", "response.in_progress",
+      "response.output_item.added", "response.output_item.added", "response.function_call_arguments.delta",
+      "response.custom_tool_call_input.delta", "response.custom_tool_call_input.done", "response.output_item.done",
+      "response.function_call_arguments.done", "response.output_item.done",
+      "response.completed",
+    ]);
+    expect(events[2]?.item).toMatchObject({ type: "custom_tool_call", call_id: "call_p", name: "apply_patch", input: "" });
+    expect(events[6]).toMatchObject({ input: "*** Begin Patch", output_index: 0 });
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    const completed = events.at(-1)?.response as { output: unknown[] };
+    expect(completed.output).toEqual([
+      expect.objectContaining({ type: "custom_tool_call", input: "*** Begin Patch" }),
+      expect.objectContaining({ type: "function_call", name: "go", namespace: "ns", arguments: "{}", status: "completed" }),
+    ]);
   });
 });
 

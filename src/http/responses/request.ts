@@ -2,9 +2,9 @@
  * A Responses API request → the gateway's canonical Chat Completions body,
  * for providers that do not speak the Responses API themselves (every one but
  * OpenAI and Azure OpenAI). `instructions` and `developer` items become system
- * messages, message items become messages, `function_call` and
- * `function_call_output` items become tool calls and tool messages, function
- * tools and `text.format` their Chat Completions forms. What only OpenAI's
+ * messages, message items become messages, function and custom tool calls
+ * and their outputs become tool calls and tool messages, the client's tools
+ * functions (tools.ts) and `text.format` its Chat Completions form. What only OpenAI's
  * servers can do is dropped where the answer means the same without it
  * (encrypted reasoning items, `prompt_cache_key`, `include`, `store`) and
  * refused with a 400 naming it otherwise (stored items by reference, files
@@ -12,17 +12,9 @@
  */
 import { isObject, type Json } from "../../providers/json.ts";
 import { invalidRequest } from "../errors.ts";
+import { chatName, chatToolChoice, chatTools, customArguments, droppedTools } from "./tools.ts";
 
 import type { ChatTarget } from "../chat-target.ts";
-
-/** Tools that run on OpenAI's side (web search, file search, code interpreter, computer use, MCP, image generation, …). */
-export const isBuiltInTool = (tool: Json): boolean => tool.type !== "function";
-
-/** Built-in tools a translated target cannot run: dropped from its request, named in `x-switchyard-dropped-tools`. */
-export function droppedTools(body: Readonly<Json>): string[] {
-  if (!Array.isArray(body.tools)) return [];
-  return [...new Set(body.tools.filter((t): t is Json => isObject(t) && isBuiltInTool(t)).map((t) => String(t.type)))];
-}
 
 const ONLY_NATIVE = ["background", "conversation", "prompt"] as const;
 
@@ -97,14 +89,15 @@ function inputMessages(input: unknown): Json[] {
         const message = lastAssistant();
         message.content = typeof message.content === "string" && typeof content === "string" ? message.content + content : content;
       } else messages.push({ role, content });
-    } else if (type === "function_call") {
+    } else if (type === "function_call" || type === "custom_tool_call") {
       const message = lastAssistant();
       const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
-      calls.push({ id: raw.call_id, type: "function", function: { name: raw.name, arguments: typeof raw.arguments === "string" ? raw.arguments : "{}" } });
+      const args = type === "custom_tool_call" ? customArguments(raw.input) : typeof raw.arguments === "string" ? raw.arguments : "{}";
+      calls.push({ id: raw.call_id, type: "function", function: { name: chatName(raw.name, raw.namespace), arguments: args } });
       message.tool_calls = calls;
-    } else if (type === "function_call_output") {
+    } else if (type === "function_call_output" || type === "custom_tool_call_output") {
       messages.push({ role: "tool", tool_call_id: raw.call_id, content: outputText(raw.output, at) });
-    } else if (type === "reasoning" || (typeof type === "string" && /_call$|_call_output$/.test(type) && type !== "custom_tool_call")) {
+    } else if (type === "reasoning" || (typeof type === "string" && /_call$|_call_output$/.test(type))) {
       // Encrypted reasoning is OpenAI's alone, and a built-in tool's past call is history its results already carry.
       return;
     } else if (type === "item_reference") {
@@ -114,30 +107,6 @@ function inputMessages(input: unknown): Json[] {
     }
   });
   return messages;
-}
-
-function tools(list: unknown): Json[] {
-  if (!Array.isArray(list)) return [];
-  return list.filter((t): t is Json => isObject(t) && !isBuiltInTool(t)).map((t) => ({
-    type: "function",
-    function: {
-      name: t.name,
-      parameters: t.parameters ?? { type: "object", properties: {} },
-      ...(typeof t.description === "string" && { description: t.description }),
-      ...(typeof t.strict === "boolean" && { strict: t.strict }),
-    },
-  }));
-}
-
-function toolChoice(choice: unknown, dropped: readonly string[]): unknown {
-  if (choice === "auto" || choice === "none" || choice === "required") return choice;
-  if (!isObject(choice)) return undefined;
-  if (choice.type === "function") return { type: "function", function: { name: choice.name } };
-  if (choice.type === "allowed_tools") return choice.mode === "required" ? "required" : "auto";
-  if (typeof choice.type === "string" && dropped.includes(choice.type)) {
-    throw invalidRequest(`'tool_choice' requires the built-in tool '${choice.type}', which only OpenAI models can run.`, "tool_choice", "unsupported_tool");
-  }
-  return undefined;
 }
 
 function responseFormat(text: unknown): Json | undefined {
@@ -179,17 +148,13 @@ export function responsesToChat(body: Readonly<Json>, target: ChatTarget): Json 
   if (typeof body.temperature === "number") out.temperature = body.temperature;
   if (typeof body.top_p === "number") out.top_p = body.top_p;
   const dropped = droppedTools(body);
-  // `allowed_tools` narrows the tools the model may call this turn (the full list stays cached at OpenAI): elsewhere, only those are sent.
-  const allowed = isObject(body.tool_choice) && body.tool_choice.type === "allowed_tools" && Array.isArray(body.tool_choice.tools)
-    ? new Set(body.tool_choice.tools.filter(isObject).map((t) => t.name))
-    : null;
-  const functions = tools(body.tools).filter((t) => allowed === null || allowed.has((t.function as Json).name));
+  const functions = chatTools(body);
+  const choice = chatToolChoice(body.tool_choice, dropped);
   if (functions.length > 0) {
     out.tools = functions;
-    const choice = toolChoice(body.tool_choice, dropped);
     if (choice !== undefined) out.tool_choice = choice;
     if (typeof body.parallel_tool_calls === "boolean") out.parallel_tool_calls = body.parallel_tool_calls;
-  } else toolChoice(body.tool_choice, dropped);
+  }
   const format = responseFormat(body.text);
   if (format !== undefined) out.response_format = format;
   const reasoningEffort = target.reasoning ? effort(body.reasoning) : undefined;

@@ -1,13 +1,15 @@
 /**
  * A Chat Completions answer (the canonical format every adapter yields) → a
  * Responses API `response` object: reasoning (as a summary), the message's
- * text and each tool call as output items, the status (`incomplete` with its
+ * text and each tool call as output items (as the kind of tool the client
+ * registered: tools.ts), the status (`incomplete` with its
  * reason when the answer was cut at the output cap or by a content filter),
  * and usage in the Responses API's names. The request's settings are echoed
  * as OpenAI echoes them.
  */
 import { isObject, type Json } from "../../providers/json.ts";
 import type { Usage } from "../../providers/types.ts";
+import { callItem, clientToolMap } from "./tools.ts";
 
 const hex = (): string => crypto.randomUUID().replaceAll("-", "");
 export const newId = (prefix: string): string => `${prefix}_${hex()}`;
@@ -72,15 +74,6 @@ export const messageItem = (id: string, text: string, status = "completed"): Jso
 
 export const reasoningItem = (id: string, summary: string): Json => ({ type: "reasoning", id, summary: [{ type: "summary_text", text: summary }] });
 
-export const functionCallItem = (id: string, callId: string, name: string, args: string, status = "completed"): Json => ({
-  type: "function_call",
-  id,
-  call_id: callId,
-  name,
-  arguments: args,
-  status,
-});
-
 /** Who the response is: its id, and whether the gateway keeps it (store.ts). */
 export interface ResponseIdentity {
   readonly id: string;
@@ -96,10 +89,12 @@ export function chatToResponse(completion: Readonly<Json>, usage: Usage | null, 
   if (typeof reasoning === "string" && reasoning.length > 0) output.push(reasoningItem(newId("rs"), reasoning));
   const text = typeof message.content === "string" ? message.content : "";
   if (text.length > 0 || !Array.isArray(message.tool_calls)) output.push(messageItem(newId("msg"), text));
-  for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
+  const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
+  const tools = calls.length > 0 ? clientToolMap(request) : new Map<string, never>();
+  for (const call of calls) {
     if (!isObject(call)) continue;
     const fn = isObject(call.function) ? call.function : {};
-    output.push(functionCallItem(newId("fc"), String(call.id ?? newId("call")), String(fn.name ?? ""), typeof fn.arguments === "string" ? fn.arguments : "{}"));
+    output.push(callItem(tools, { id: newId("fc"), callId: String(call.id ?? newId("call")), name: String(fn.name ?? ""), args: typeof fn.arguments === "string" ? fn.arguments : "{}" }));
   }
   const incomplete = incompleteReason(choice.finish_reason);
   return responseObject(request, requestedModel, {

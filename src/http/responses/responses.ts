@@ -26,7 +26,8 @@ import { admitRequest, captureBodies, chargedAnswer, chargedStream, meteredRun, 
 import { answeredLogEntry } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { meteringView } from "./metering.ts";
-import { droppedTools, responsesToChat } from "./request.ts";
+import { responsesToChat } from "./request.ts";
+import { droppedTools } from "./tools.ts";
 import { translationCache } from "../chat-target.ts";
 import { chatToResponse } from "./response.ts";
 import { inputItemsQuerySchema, responsesRequestSchema } from "./schema.ts";

@@ -7,14 +7,16 @@
  * `response.content_part.done`; for thinking a reasoning item with
  * `response.reasoning_summary_part.added`, `response.reasoning_summary_text.delta`
  * and `.done`; for each tool call `response.function_call_arguments.delta` and
- * `.done`; then `response.completed` (or `response.incomplete`) with usage. An
+ * `.done` (for a custom tool `response.custom_tool_call_input.delta` and
+ * `.done`, its input whole); then `response.completed` (or `response.incomplete`) with usage. An
  * error inside the stream is an `error` event followed by `response.failed`.
  */
 import { encoder } from "../../streaming/bytes.ts";
 import { clientStream } from "../../streaming/client-stream.ts";
 import { isObject, type Json } from "../../providers/json.ts";
 import type { CostOf, StreamTranslator } from "../../providers/types.ts";
-import { functionCallItem, incompleteReason, messageItem, newId, reasoningItem, responseObject, responsesUsage, type ResponseIdentity } from "./response.ts";
+import { callItem, clientToolMap, type ClientTool } from "./tools.ts";
+import { incompleteReason, messageItem, newId, reasoningItem, responseObject, responsesUsage, type ResponseIdentity } from "./response.ts";
 
 interface OpenItem {
   readonly kind: "message" | "reasoning";
@@ -28,6 +30,8 @@ interface ToolItem {
   readonly id: string;
   readonly callId: string;
   readonly name: string;
+  /** A custom tool's input is only known whole (it comes wrapped in JSON arguments): sent as one delta at the end. */
+  readonly custom: boolean;
   args: string;
 }
 
@@ -63,6 +67,11 @@ export function responsesClientStream(inner: StreamTranslator, options: Response
   let failed: string | null = null;
   let open: OpenItem | null = null;
   const tools = new Map<number, ToolItem>();
+  let clientTools: ReadonlyMap<string, ClientTool> | null = null;
+  const item = (tool: ToolItem, status?: string): Json => {
+    clientTools ??= clientToolMap(request);
+    return callItem(clientTools, { id: tool.id, callId: tool.callId, name: tool.name, args: tool.args, ...(status !== undefined && { status }) });
+  };
   let finish: unknown = null;
   const ev = (type: string, data: Json): Uint8Array => responsesEvent(type, data, sequence);
   const snapshot = (status: string, extra: Partial<{ usage: Json | null; incomplete: string | null }> = {}): Json =>
@@ -129,14 +138,17 @@ export function responsesClientStream(inner: StreamTranslator, options: Response
       close(emit);
       // A call id the provider gave twice would make two output items one to the SDK: the second gets its own.
       const given = typeof call.id === "string" && ![...tools.values()].some((t) => t.callId === call.id) ? call.id : newId("call");
-      tool = { index: output.length, id: newId("fc"), callId: given, name: typeof fn.name === "string" ? fn.name : "", args: "" };
+      const name = typeof fn.name === "string" ? fn.name : "";
+      clientTools ??= clientToolMap(request);
+      const custom = clientTools.get(name)?.kind === "custom";
+      tool = { index: output.length, id: newId(custom ? "ctc" : "fc"), callId: given, name, custom, args: "" };
       tools.set(toolIndex, tool);
-      output.push(functionCallItem(tool.id, tool.callId, tool.name, "", "in_progress"));
+      output.push(item(tool, "in_progress"));
       emit(ev("response.output_item.added", { output_index: tool.index, item: output[tool.index] }));
     }
     if (typeof fn.arguments === "string" && fn.arguments.length > 0) {
       tool.args += fn.arguments;
-      emit(ev("response.function_call_arguments.delta", { item_id: tool.id, output_index: tool.index, delta: fn.arguments }));
+      if (!tool.custom) emit(ev("response.function_call_arguments.delta", { item_id: tool.id, output_index: tool.index, delta: fn.arguments }));
     }
   }
 
@@ -170,9 +182,14 @@ export function responsesClientStream(inner: StreamTranslator, options: Response
       start(emit);
       close(emit);
       for (const tool of tools.values()) {
-        emit(ev("response.function_call_arguments.done", { item_id: tool.id, output_index: tool.index, arguments: tool.args }));
-        output[tool.index] = functionCallItem(tool.id, tool.callId, tool.name, tool.args);
-        emit(ev("response.output_item.done", { output_index: tool.index, item: output[tool.index] }));
+        const done = item(tool);
+        output[tool.index] = done;
+        const where = { item_id: tool.id, output_index: tool.index };
+        if (tool.custom) {
+          emit(ev("response.custom_tool_call_input.delta", { ...where, delta: done.input as string }));
+          emit(ev("response.custom_tool_call_input.done", { ...where, input: done.input as string }));
+        } else emit(ev("response.function_call_arguments.done", { ...where, arguments: tool.args }));
+        emit(ev("response.output_item.done", { output_index: tool.index, item: done }));
       }
       const incomplete = incompleteReason(finish);
       const used = inner.usage();
