@@ -162,6 +162,7 @@ export interface GatewayKey {
   maxCostPerRequestUsd?: number;
   limits?: Record<string, unknown>;
   logBodies?: "off" | "anomalies" | "all";
+  storeResponses?: boolean;
 }
 
 /** A key's editable settings; `null` clears one. */
@@ -171,6 +172,7 @@ export interface KeySettings {
   maxCostPerRequestUsd?: number | null;
   limits?: Record<string, unknown> | null;
   logBodies?: "off" | "anomalies" | "all" | null;
+  storeResponses?: false | null;
 }
 
 export const keys = (): Promise<{ data: GatewayKey[] }> => call("GET", "/admin/keys");

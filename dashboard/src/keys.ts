@@ -1,7 +1,8 @@
 /**
  * /dashboard/keys: the gateway keys; create one (its secret shown once, with
  * a copy button: KV keeps only its hash), revoke one, edit its name, model
- * allow-list, per-request cost cap, rate limits and body logging.
+ * allow-list, per-request cost cap, rate limits, body logging and whether
+ * its /v1/responses answers are kept.
  */
 import { createKey, keys, revokeKey, updateKey, type GatewayKey, type KeySettings } from "./api.ts";
 import { busy, button, dangerButton, editToggle, el, field, link, localTime, note, select, usd } from "./dom.ts";
@@ -27,9 +28,10 @@ function keyForm(current: GatewayKey | undefined, submit: (settings: KeySettings
   const cap = el("input", { name: "maxCostPerRequestUsd", type: "number", min: "0.000001", step: "any", value: current?.maxCostPerRequestUsd === undefined ? "" : String(current.maxCostPerRequestUsd), placeholder: "none" });
   const limits = el("textarea", { name: "limits", rows: 2, value: current?.limits === undefined ? "" : JSON.stringify(current.limits), placeholder: '{"rpm": 60, "tpm": 100000}' });
   const bodies = select("logBodies", ["off", "anomalies", "all"], current?.logBodies ?? "off");
+  const responses = select("storeResponses", ["kept", "not kept"], current?.storeResponses === false ? "not kept" : "kept");
   const save = el("button", { type: "submit", textContent: current === undefined ? "Create key" : "Save" });
   const problem = el("div");
-  const form = el("form", { className: "key-form grid-form" }, field("Name", name), field("Models allowed", models), field("Max cost per request (USD)", cap), field("Rate limits (JSON)", limits), field("Keep bodies", bodies), el("div", { className: "actions" }, save), problem);
+  const form = el("form", { className: "key-form grid-form" }, field("Name", name), field("Models allowed", models), field("Max cost per request (USD)", cap), field("Rate limits (JSON)", limits), field("Keep bodies", bodies), field("Responses API answers", responses), el("div", { className: "actions" }, save), problem);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     void busy(save, problem, async () => {
@@ -39,6 +41,7 @@ function keyForm(current: GatewayKey | undefined, submit: (settings: KeySettings
         maxCostPerRequestUsd: cap.value === "" ? null : Number(cap.value),
         limits: limitsOf(limits.value),
         logBodies: bodies.value as KeySettings["logBodies"],
+        storeResponses: responses.value === "not kept" ? false : null,
       });
     });
   });
@@ -73,6 +76,7 @@ function summary(k: GatewayKey): string {
   if (k.maxCostPerRequestUsd !== undefined) parts.push(`at most ${usd(k.maxCostPerRequestUsd)} a request`);
   if (k.limits !== undefined) parts.push(`limits ${JSON.stringify(k.limits)}`);
   if (k.logBodies !== undefined && k.logBodies !== "off") parts.push(`keeps bodies: ${k.logBodies}`);
+  if (k.storeResponses === false) parts.push("keeps no responses");
   return parts.join(" · ");
 }
 
@@ -120,7 +124,7 @@ export async function showKeys(app: HTMLElement, navigate: (path: string) => voi
     "details",
     { className: "panel", id: "create-key" },
     el("summary", { textContent: "Create a key" }),
-    keyForm(undefined, async (settings) => refresh(await createKey({ ...settings, models: settings.models ?? undefined, maxCostPerRequestUsd: settings.maxCostPerRequestUsd ?? undefined, limits: settings.limits ?? undefined, logBodies: settings.logBodies ?? undefined }))),
+    keyForm(undefined, async (settings) => refresh(await createKey({ ...settings, models: settings.models ?? undefined, maxCostPerRequestUsd: settings.maxCostPerRequestUsd ?? undefined, limits: settings.limits ?? undefined, logBodies: settings.logBodies ?? undefined, storeResponses: settings.storeResponses ?? undefined }))),
   );
   app.replaceChildren(
     heading,

@@ -18,6 +18,8 @@ export interface GatewayKey {
   limits?: import("../limits/config.ts").KeyLimits | undefined;
   /** Keep request and response bodies in R2 (observability/bodies.ts). */
   logBodies?: "off" | "anomalies" | "all" | undefined;
+  /** false: /v1/responses answers are not kept, whatever the request's `store` (http/responses/store.ts). */
+  storeResponses?: boolean | undefined;
   /** Requests must name their end user (400 otherwise). */
   requireEndUser?: boolean | undefined;
   /** The end user of every request of the key, whatever the request says. */

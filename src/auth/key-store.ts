@@ -75,6 +75,7 @@ export async function createKey(env: Env, input: CreateKeyInput): Promise<{ secr
     limits: input.limits,
     requireEndUser: input.requireEndUser,
     logBodies: input.logBodies,
+    storeResponses: input.storeResponses,
     pinEndUser: input.pinEndUser,
   };
   // The id index first: a key that can be used must always be revocable. Its

@@ -88,6 +88,8 @@ const keySpendingFields = {
   limits: keyLimitsSchema.optional(),
   /** Keep request and response bodies in R2: for every request ("all"), for the anomalies only, or not at all (default). */
   logBodies: z.enum(["off", "anomalies", "all"]).optional(),
+  /** Keep /v1/responses answers the gateway made (for `previous_response_id`), as clients ask by default; false keeps none. */
+  storeResponses: z.boolean().optional(),
   /** Refuse (400) requests that name no end user: per-user budgets and limits then bind every request. */
   requireEndUser: z.boolean().optional(),
   /** Every request of the key is attributed to this end user, whatever it sends (a key minted per customer). */
@@ -116,6 +118,7 @@ export const updateKeySchema = z.strictObject({
   limits: keySpendingFields.limits.nullable(),
   requireEndUser: keySpendingFields.requireEndUser.nullable(),
   logBodies: keySpendingFields.logBodies.nullable(),
+  storeResponses: keySpendingFields.storeResponses.nullable(),
   pinEndUser: keySpendingFields.pinEndUser.nullable(),
 });
 export type UpdateKeyInput = z.infer<typeof updateKeySchema>;

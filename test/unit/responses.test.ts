@@ -419,6 +419,20 @@ describe("responses the gateway keeps (providers other than OpenAI)", () => {
     expect((await call("GET", `/v1/responses/${unkept.id}`, owner.key)).status).toBe(404);
   });
 
+  it("a key set to keep no responses (storeResponses: false) is served but keeps nothing, whatever the request's store", async () => {
+    const discreet = await newKey({ storeResponses: false });
+    const made = await (await post({ model: "anthropic/claude-sonnet-4-5", input: "Forget me too", store: true }, discreet.key)).json<{ id: string; store: boolean; output: unknown[] }>();
+    expect([made.store, made.output.length]).toEqual([false, 1]);
+    expect((await call("GET", `/v1/responses/${made.id}`, discreet.key)).status).toBe(404);
+    const chained = await post({ model: "anthropic/claude-sonnet-4-5", input: "More", previous_response_id: made.id }, discreet.key);
+    expect(chained.status).toBe(404);
+    // The admin API edits the setting like any other (null: back to the default, keep).
+    const patched = await gateway(`/admin/keys/${discreet.id}`, admin("PATCH", { storeResponses: null }), L);
+    expect(patched.status).toBe(200);
+    const record = await patched.json<Record<string, unknown>>();
+    expect([record.id, record.storeResponses]).toEqual([discreet.id, undefined]);
+  });
+
   it("a response OpenAI stored pins the request to the route's OpenAI targets; a route without one is a 400 that says so", async () => {
     const made = await (await post({ model: "openai/gpt-4.1", input: "Hello" })).json<{ id: string }>();
     await gateway("/admin/routes/anthropic-then-openai", admin("PUT", { targets: [{ provider: "anthropic", model: "claude-sonnet-4-5" }, { provider: "openai", model: "gpt-4.1" }] }), L);

@@ -116,9 +116,9 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "responses", model: request.model, stream }), started, sink: c };
   const builtInTools = droppedTools(body);
   const dropped = native ? [] : builtInTools;
-  // A translated answer is kept (OpenAI keeps its own) unless the client says store: false.
+  // A translated answer is kept (OpenAI keeps its own) unless the client says store: false or the key keeps none.
   const bucket = responseStore(c.env);
-  const identity = { id: storedResponseId(started), store: !native && body.store !== false && bucket !== null };
+  const identity = { id: storedResponseId(started), store: !native && body.store !== false && c.var.gatewayKey.storeResponses !== false && bucket !== null };
   const logFailure = (err: unknown): void => console.error(JSON.stringify({ msg: "response_store_failed", error: String(err) }));
   const keep = (made: Json): Promise<void> =>
     identity.store && bucket !== null ? saveResponse(bucket, c.var.gatewayKey.id, { response: made, input: inputItems(body.input) }).catch(logFailure) : Promise.resolve();
