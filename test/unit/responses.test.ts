@@ -204,6 +204,16 @@ describe("OpenAI's built-in tool calls, billed per call", () => {
     // Hand computation: 10 input tokens × 2,000 nanos + 5 output tokens × 8,000 nanos = 60,000 nanos.
     expect(final.response.usage).toEqual({ ...usage, cost: 0.00006 });
   });
+
+  it("counts the events it relays, so an error event the gateway adds after a cut continues OpenAI's numbering", () => {
+    let n = 0;
+    const stream = nativeResponsesStream(() => {}, undefined, { next: () => n++ });
+    const event = (type: string, seq: number): string => `event: ${type}\ndata: {"type":"${type}","sequence_number":${seq}}\n\n`;
+    stream.push(new TextEncoder().encode(event("response.created", 0) + event("response.in_progress", 1) + event("response.output_text.delta", 2).slice(0, 30)), () => {});
+    expect(n).toBe(2);
+    stream.push(new TextEncoder().encode(event("response.output_text.delta", 2).slice(30)), () => {});
+    expect(n).toBe(3);
+  });
 });
 
 describe("a translated stream", () => {

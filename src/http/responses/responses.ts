@@ -153,10 +153,12 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
     const sequence: Sequence = { next: () => n++ };
     const onFinal = (made: Json): void => c.executionCtx.waitUntil(keep(made));
     const costOf = meter.costOf(attempt);
-    const translator = () =>
-      native
-        ? nativeResponsesStream(ownOpenAI, costOf)
+    const translator = () => {
+      n = 0;
+      return native
+        ? nativeResponsesStream(ownOpenAI, costOf, sequence)
         : responsesClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), { request: sent, requestedModel: request.model, sequence, identity, onFinal, costOf });
+    };
     // A failure after the commit point, as OpenAI's `error` event (its numbering continues the stream's).
     const errorEvent = (message: string, code: string): Uint8Array => responsesEvent("error", { code, message, param: null }, sequence);
     response = chargedStream(c, executed, translator, { ...answer, errorEvent });

@@ -93,14 +93,17 @@ const TERMINAL = new Set(["response.completed", "response.incomplete", "response
 /**
  * The native event stream, relayed byte for byte but for its terminal event, whose usage is read
  * (and given the gateway's cost, `costOf`) and whose response id goes to `onId`; an `error` event seen.
+ * `sequence` counts the events relayed (OpenAI numbers them from 0, one each), so an `error` event
+ * the gateway adds after a cut continues their numbering.
  */
-export function nativeResponsesStream(onId: (id: string | null) => void = () => {}, costOf?: CostOf): StreamTranslator {
+export function nativeResponsesStream(onId: (id: string | null) => void = () => {}, costOf?: CostOf, sequence?: { next(): number }): StreamTranslator {
   let usage: Usage | null = null;
   let done = false;
   let inBand: string | null = null;
   // A terminal event too long to hold (a response with generated images) is relayed unscanned: its
   // usage, at the end of the response object, is read from the event's tail instead.
   const oversized = (name: string, tail: Uint8Array): void => {
+    if (name !== "") sequence?.next();
     if (!TERMINAL.has(name)) return;
     done = true;
     for (let i = lastIndexOfBytes(tail, USAGE_KEY); i !== -1; i = i > 0 ? lastIndexOfBytes(tail, USAGE_KEY, i - 1) : -1) {
@@ -117,6 +120,7 @@ export function nativeResponsesStream(onId: (id: string | null) => void = () => 
   };
   const relay = nativeRelay((event) => {
     const name = sseEventName(event);
+    if (name !== "") sequence?.next();
     if (TERMINAL.has(name)) {
       const payload = sseEventJson(event);
       const response = isObject(payload) && isObject(payload.response) ? payload.response : {};
