@@ -268,10 +268,11 @@ describe("a translated stream's custom and namespaced tool calls", () => {
 });
 
 describe("a native stream whose final event is too long to hold", () => {
-  it("is relayed byte for byte, in any chunking, and its usage is read from the event's end", () => {
+  it("is relayed byte for byte, in any chunking; its usage is read from the event's end and its built-in calls from their announcements", () => {
     const image = "A".repeat(1_500_000); // a generated image's base64: the final event is over 1 MiB
-    const response = { id: "resp_big", output: [{ type: "image_generation_call", result: image }], usage: { input_tokens: 12, output_tokens: 7 }, metadata: {} };
-    const text = `event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_big"}}\n\nevent: response.completed\ndata: ${JSON.stringify({ type: "response.completed", sequence_number: 1, response })}\n\n`;
+    const response = { id: "resp_big", output: [{ type: "image_generation_call", id: "ig_1", result: image }], usage: { input_tokens: 12, output_tokens: 7 }, metadata: {} };
+    const added = `event: response.output_item.added\ndata: {"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"id":"ig_1","type":"image_generation_call","status":"in_progress"}}\n\n`;
+    const text = `event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_big"}}\n\n${added}event: response.completed\ndata: ${JSON.stringify({ type: "response.completed", sequence_number: 2, response })}\n\n`;
     const bytes = new TextEncoder().encode(text);
     for (const size of [65_536, 1_000_003, bytes.length]) {
       const stream = nativeResponsesStream();
@@ -280,7 +281,7 @@ describe("a native stream whose final event is too long to hold", () => {
       stream.end((b) => sent.push(b));
       expect(new TextDecoder().decode(new Uint8Array(sent.flatMap((b) => [...b])))).toBe(text);
       expect(stream.completed()).toBe(true);
-      expect(stream.usage()).toMatchObject({ prompt_tokens: 12, completion_tokens: 7 });
+      expect(stream.usage()).toMatchObject({ prompt_tokens: 12, completion_tokens: 7, billing: { otherUses: { image_generation_call: 1 } } });
     }
   });
 });

@@ -100,8 +100,11 @@ export function nativeResponsesStream(onId: (id: string | null) => void = () => 
   let usage: Usage | null = null;
   let done = false;
   let inBand: string | null = null;
+  /** Built-in calls as each item is announced (small events), for a terminal event too long to read. */
+  const announced = new Map<string, number>();
   // A terminal event too long to hold (a response with generated images) is relayed unscanned: its
-  // usage, at the end of the response object, is read from the event's tail instead.
+  // usage, at the end of the response object, is read from the event's tail instead, and its
+  // built-in calls are the ones announced.
   const oversized = (name: string, tail: Uint8Array): void => {
     if (name !== "") sequence?.next();
     if (!TERMINAL.has(name)) return;
@@ -115,13 +118,16 @@ export function nativeResponsesStream(onId: (id: string | null) => void = () => 
       } catch {
         continue;
       }
-      if (usage !== null) return;
+      if (usage !== null) break;
     }
+    usage = withBuiltInCalls(usage, (type) => announced.get(type) ?? 0);
   };
   const relay = nativeRelay((event) => {
     const name = sseEventName(event);
     if (name !== "") sequence?.next();
-    if (TERMINAL.has(name)) {
+    if (name === "response.output_item.added") {
+      for (const type of BILLED_CALLS) if (event.includes(`"type":"${type}"`)) announced.set(type, (announced.get(type) ?? 0) + 1);
+    } else if (TERMINAL.has(name)) {
       const payload = sseEventJson(event);
       const response = isObject(payload) && isObject(payload.response) ? payload.response : {};
       const items = Array.isArray(response.output) ? response.output : [];
