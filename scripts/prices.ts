@@ -1,7 +1,7 @@
 /**
  * `npm run prices [path/to/model_prices_and_context_window.json] [--out file]`: derives the
  * gateway's bundled price table (src/metering/bundled-prices.ts) from LiteLLM's
- * price map (BerriAI/litellm, MIT licence). Only chat and embedding models of
+ * price map (BerriAI/litellm, MIT licence). Only chat, Responses-only and embedding models of
  * the gateway's provider presets are kept, keyed by the model name the gateway
  * sends upstream (the part after `provider/` in a request's model), so the
  * Worker bundle carries only what it can use. The output depends on the input
@@ -190,7 +190,7 @@ function withClaude1hRates(key: string, price: ModelPrice, corrections: string[]
  */
 function contextWindow(key: string, entry: Entry, price: ModelPrice, notes: string[]): number | undefined {
   const max = entry.max_input_tokens;
-  if (entry.mode !== "chat" || typeof max !== "number" || !Number.isInteger(max) || max <= 0) return undefined;
+  if ((entry.mode !== "chat" && entry.mode !== "responses") || typeof max !== "number" || !Number.isInteger(max) || max <= 0) return undefined;
   if (price.longContext !== undefined && max <= price.longContext.threshold) {
     notes.push(`${key}: max_input_tokens ${max} is not above the long-context threshold ${price.longContext.threshold}`);
     return undefined;
@@ -232,7 +232,16 @@ function feeBySize(raw: unknown): Fee | undefined {
  * size) or, for deep research (the model with citation tokens), per search query, and
  * OpenAI's per call of its search models (one a request). Other providers' search fees
  * are for tools the gateway's translations do not carry.
+ *
+ * LiteLLM's map has no fee for OpenAI's web search tool, which every agent on the Responses API
+ * offers (Codex sends it each turn): without one, a hard budget would refuse every such request.
+ * OpenAI's pricing page bills `web_search` at $10 per 1,000 calls on every model (its search
+ * content tokens are in the usage's input tokens), and the older `web_search_preview` at $10 on
+ * reasoning models, $25 on the others; a model LiteLLM does not mark as reasoning gets the dearer.
  */
+const OPENAI_WEB_SEARCH_USD = 0.01;
+const OPENAI_WEB_SEARCH_PREVIEW_USD = { reasoning: 0.01, other: 0.025 } as const;
+
 function feesOf(preset: string, entry: Entry): PerUseFees | undefined {
   const bySize = feeBySize(entry.search_context_cost_per_query);
   const flat = typeof entry.input_cost_per_request === "number" && entry.input_cost_per_request > 0 ? entry.input_cost_per_request : undefined;
@@ -245,9 +254,15 @@ function feesOf(preset: string, entry: Entry): PerUseFees | undefined {
     else if (preset === "perplexity" && citationPerMTok !== undefined) search = bySize;
     else if (preset === "perplexity" || preset === "openai" || preset === "azure") request = bySize;
   }
+  let webSearchPreviewTool: Fee | undefined;
+  if (preset === "openai" && (entry.mode === "chat" || entry.mode === "responses") && request === undefined && search === undefined) {
+    webSearchTool = OPENAI_WEB_SEARCH_USD;
+    webSearchPreviewTool = entry.supports_reasoning === true ? OPENAI_WEB_SEARCH_PREVIEW_USD.reasoning : OPENAI_WEB_SEARCH_PREVIEW_USD.other;
+  }
   const fees: PerUseFees = {
     ...(search !== undefined && { search }),
     ...(webSearchTool !== undefined && { webSearchTool }),
+    ...(webSearchPreviewTool !== undefined && { webSearchPreviewTool }),
     ...(request !== undefined && { request }),
     ...(citationPerMTok !== undefined && { citationPerMTok }),
   };
@@ -276,7 +291,7 @@ function toPrice(preset: string, entry: Entry): ModelPrice | null {
 /** Field order in the emitted JSON, fixed so the file is the same on every run. */
 const ORDER = [
   "input", "output", "cachedInput", "cacheWrite", "cacheWrite1h", "reasoning", "audioInput", "audioOutput", "threshold", "longContext",
-  "serviceTiers", "priority", "flex", "fees", "search", "webSearchTool", "request", "citationPerMTok", "low", "medium", "high", "maxOutputTokens", "maxInputTokens",
+  "serviceTiers", "priority", "flex", "fees", "search", "webSearchTool", "webSearchPreviewTool", "request", "citationPerMTok", "low", "medium", "high", "maxOutputTokens", "maxInputTokens",
 ];
 const ordered = (price: object): object =>
   Object.fromEntries(
@@ -321,7 +336,9 @@ function main(): void {
     const mapping = MAPPINGS[String(entry.litellm_provider)];
     if (mapping === undefined) continue;
     const preset = presets.get(mapping.preset);
-    if (!(entry.mode === "chat" || (entry.mode === "embedding" && preset?.embeddings === true))) continue;
+    // Models served by the Responses API only (Codex's gpt-5-codex, the -pro and deep-research models) where the preset speaks it.
+    const responsesOnly = entry.mode === "responses" && preset?.responsesPath !== undefined;
+    if (!(entry.mode === "chat" || responsesOnly || (entry.mode === "embedding" && preset?.embeddings === true))) continue;
     const named = mapping.model(key);
     if (named === null) continue;
     const read = toPrice(mapping.preset, entry);

@@ -10,6 +10,7 @@ import { priceOf } from "../metering/price-table.ts";
 import { nanosCeil } from "../metering/money.ts";
 import type { ModelPrice, Nanos } from "../metering/types.ts";
 import { billableTiers, callTotal, callWorstCase, outputCap, requestWorstCase, type CallWorstCase, type RequestBounds } from "../metering/worst-case.ts";
+import { PER_CALL_TOOL } from "../providers/openai-compatible/responses.ts";
 import type { Attempt, Plan } from "../routing/plan.ts";
 
 /** One target's part in a request's bill. */
@@ -47,19 +48,19 @@ function askedTier(attempt: Attempt, body: Readonly<Record<string, unknown>>): s
   return asked === undefined || asked === "auto" ? attempt.provider.defaultServiceTier : asked;
 }
 
-/** OpenAI's server-run tools billed per call, besides their tokens (web search, file search, code interpreter containers, image generation). */
-const PER_CALL_TOOL = /^(web_search|file_search$|code_interpreter$|image_generation$)/;
 
 /**
  * A built-in tool the request offers a target that runs it (one serving the Responses API
  * natively) whose per-call fee the price does not have: nothing then bounds what its calls cost.
- * A web search is bounded where the price has its fee (`fees.webSearchTool`, by requestBounds).
+ * A web search is bounded where the price has its tool's fee (`fees.webSearchTool`, or
+ * `fees.webSearchPreviewTool` for OpenAI's preview tool, by requestBounds).
  */
 function unpricedTool(attempt: Attempt, price: ModelPrice, body: Readonly<Record<string, unknown>>): string | undefined {
   if (attempt.provider.preset.responsesPath === undefined || !Array.isArray(body.tools)) return undefined;
   for (const tool of body.tools) {
     const type = typeof tool === "object" && tool !== null && typeof (tool as { type?: unknown }).type === "string" ? (tool as { type: string }).type : "";
-    if (!PER_CALL_TOOL.test(type) || (type.startsWith("web_search") && price.fees?.webSearchTool !== undefined)) continue;
+    const searchFee = type.startsWith("web_search_preview") ? price.fees?.webSearchPreviewTool : price.fees?.webSearchTool;
+    if (!PER_CALL_TOOL.test(type) || (type.startsWith("web_search") && searchFee !== undefined)) continue;
     return `its built-in tool ${type} (billed per call; no fee for it in the price table)`;
   }
   return undefined;

@@ -15,6 +15,12 @@ export interface Settings {
   streamIdleTimeoutMs: number;
   /** How long a budget reservation may stay unsettled before its ledger charges it (the isolate holding it is taken for dead). */
   reservationTtlMs: number;
+  /**
+   * `max_tool_calls` given a Responses request that offers OpenAI's per-call tools and sets none:
+   * its searches are then bounded by this count, not by its output cap (8 tokens a search), which
+   * for an agent that sets no cap (Codex) is a worst case of thousands of searches no budget admits.
+   */
+  responsesMaxToolCalls: number;
 }
 
 const DEFAULTS: Settings = {
@@ -28,6 +34,8 @@ const DEFAULTS: Settings = {
   streamIdleTimeoutMs: 60_000,
   // Longer than any request should take: a long stream that outlives it is charged its worst case, then corrected when it settles.
   reservationTtlMs: 15 * 60_000,
+  // $0.50 of searches at $0.01: far above what an agent's turn runs, well inside a day's budget.
+  responsesMaxToolCalls: 50,
 };
 
 function positive(value: string | undefined, fallback: number): number {
@@ -51,6 +59,7 @@ export function settingsFor(env: Env): Settings {
       upstreamTimeoutMs: positive(env.UPSTREAM_TIMEOUT_MS, DEFAULTS.upstreamTimeoutMs),
       streamIdleTimeoutMs: positive(env.STREAM_IDLE_TIMEOUT_MS, DEFAULTS.streamIdleTimeoutMs),
       reservationTtlMs: positive(env.RESERVATION_TTL_MS, DEFAULTS.reservationTtlMs),
+      responsesMaxToolCalls: Math.floor(positive(env.RESPONSES_MAX_TOOL_CALLS, DEFAULTS.responsesMaxToolCalls)),
     };
     byEnv.set(env, settings);
   }

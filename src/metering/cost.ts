@@ -50,7 +50,7 @@ function feesOf(price: ModelPrice, billing: UsageBilling | undefined, unpriced: 
   if (billing === undefined) return pico;
   const searches = wholeTokens(billing.searches ?? 0);
   if (searches > 0n) {
-    const fee = feeAt(price.fees?.search ?? price.fees?.webSearchTool, size);
+    const fee = feeAt(billing.webSearchPreview === true ? price.fees?.webSearchPreviewTool : (price.fees?.search ?? price.fees?.webSearchTool), size);
     // A model that charges per request prices its searches in that fee.
     if (fee !== undefined) pico += searches * picoOfUsd(fee);
     else if (request === undefined) unpriced.push(`searches ×${searches}`);

@@ -34,6 +34,8 @@ export const priceOverrideSchema = z.strictObject({
   maxInputTokens: z.int().positive().max(100_000_000).optional(),
   /** USD per call of a web search tool (OpenAI's `web_search`: $0.01–0.025), so a hard budget can bound and charge searches. */
   webSearchPerCallUsd: z.number().nonnegative().max(10).optional(),
+  /** USD per call of OpenAI's `web_search_preview` tool, where it differs ($0.025 on non-reasoning models). */
+  webSearchPreviewPerCallUsd: z.number().nonnegative().max(10).optional(),
   longContext: z
     .strictObject({ thresholdTokens: z.int().positive(), inputPerMTok: rate, outputPerMTok: rate, ...optionalRates })
     .optional(),
@@ -83,7 +85,12 @@ export function toModelPrice(o: PriceFields): ModelPrice {
     ...(lc !== undefined && { longContext: { ...tierFromApi(lc), threshold: lc.thresholdTokens } }),
     ...(o.maxOutputTokens !== undefined && { maxOutputTokens: o.maxOutputTokens }),
     ...(o.maxInputTokens !== undefined && { maxInputTokens: o.maxInputTokens }),
-    ...(o.webSearchPerCallUsd !== undefined && { fees: { webSearchTool: o.webSearchPerCallUsd } }),
+    ...((o.webSearchPerCallUsd !== undefined || o.webSearchPreviewPerCallUsd !== undefined) && {
+      fees: {
+        ...(o.webSearchPerCallUsd !== undefined && { webSearchTool: o.webSearchPerCallUsd }),
+        ...(o.webSearchPreviewPerCallUsd !== undefined && { webSearchPreviewTool: o.webSearchPreviewPerCallUsd }),
+      },
+    }),
   };
 }
 
@@ -94,6 +101,7 @@ export function toPriceFields(p: ModelPrice): PriceFields {
     ...(p.maxOutputTokens !== undefined && { maxOutputTokens: p.maxOutputTokens }),
     ...(p.maxInputTokens !== undefined && { maxInputTokens: p.maxInputTokens }),
     ...(typeof p.fees?.webSearchTool === "number" && { webSearchPerCallUsd: p.fees.webSearchTool }),
+    ...(typeof p.fees?.webSearchPreviewTool === "number" && { webSearchPreviewPerCallUsd: p.fees.webSearchPreviewTool }),
     ...(lc !== undefined && { longContext: { thresholdTokens: lc.threshold, ...tierToApi(lc) } }),
   };
 }

@@ -109,6 +109,8 @@ export function withBundledDefaults(override: ModelPrice, bundled: ModelPrice | 
   if (bundled === undefined) return override;
   const inherited: Record<string, unknown> = {};
   for (const field of INHERITED) if (override[field] === undefined && bundled[field] !== undefined) inherited[field] = bundled[field];
+  // An override of one fee (a web search's) keeps the bundled entry's others (the preview tool's, a per-request fee).
+  if (override.fees !== undefined && bundled.fees !== undefined) inherited.fees = { ...bundled.fees, ...override.fees };
   if (override.serviceTiers === undefined && bundled.serviceTiers !== undefined) inherited.serviceTiers = tiersAsMultiples(override, bundled);
   // A long-context tier is a multiple of the standard rates too (GPT-5.4 bills twice its input above 272k).
   const long = bundled.longContext;

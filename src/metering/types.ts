@@ -50,8 +50,10 @@ export type Fee = number | Readonly<Partial<Record<SearchContextSize, number>>>;
 export interface PerUseFees {
   /** Per search query the model runs on its own (Perplexity's deep research, $0.005). */
   readonly search?: Fee | undefined;
-  /** Per search of a web search tool the request declares (Anthropic's, $0.01). */
+  /** Per search of a web search tool the request declares (Anthropic's, $0.01; OpenAI's `web_search`, $0.01). */
   readonly webSearchTool?: Fee | undefined;
+  /** Per call of OpenAI's older `web_search_preview` tool, which bills non-reasoning models more ($0.025). */
+  readonly webSearchPreviewTool?: Fee | undefined;
   /** Per request (Perplexity's Sonar models, by search context size; OpenAI's search models; older online models). */
   readonly request?: Fee | undefined;
   /** Citation tokens (Perplexity's deep research), USD per million tokens. */

@@ -9,7 +9,7 @@ import { feeAt } from "./cost.ts";
 import { inputTokensOn, type InputBound } from "./input-bound.ts";
 import { maxPico, picoOfUsd, tokensAt, wholeTokens, type Pico } from "./money.ts";
 import { effectiveRates, inLongContext, ratesAtTier, type EffectiveRates } from "./rates.ts";
-import type { ModelPrice, ServiceTier, TieredRates } from "./types.ts";
+import type { ModelPrice, PerUseFees, ServiceTier, TieredRates } from "./types.ts";
 
 /** Output cap of a request that sets none, for a model whose own cap is not known. */
 export const DEFAULT_OUTPUT_TOKEN_BOUND = 32_768;
@@ -81,20 +81,31 @@ export interface RequestBounds {
   readonly choices: number;
   /** The answer may contain audio (`modalities` with "audio", or an `audio` setting). */
   readonly audioOutput: boolean;
-  /** The request declares a web search tool (Anthropic's `web_search_*`), with the searches it allows (`max_uses`), if it sets a number for each. */
-  readonly webSearch: { readonly maxUses: number | undefined } | null;
+  /**
+   * The request declares a web search tool (Anthropic's `web_search_*`, OpenAI's `web_search` or
+   * `web_search_preview`), with the searches it allows (`max_uses` on each, or the Responses API's
+   * `max_tool_calls` for all built-in calls), if it sets a number; `preview`: one is OpenAI's preview tool.
+   */
+  readonly webSearch: { readonly maxUses: number | undefined; readonly preview: boolean } | null;
 }
 
 export function requestBounds(body: Readonly<Record<string, unknown>>, input: InputBound): RequestBounds {
   const chat = Array.isArray(body.messages);
-  let webSearch: { maxUses: number | undefined } | null = null;
+  let webSearch: { maxUses: number | undefined; preview: boolean } | null = null;
   if (Array.isArray(body.tools)) {
+    let declared = false;
+    let maxUses: number | undefined;
+    let preview = false;
     for (const tool of body.tools) {
       if (!isObject(tool) || typeof tool.type !== "string" || !tool.type.startsWith("web_search")) continue;
       const uses = positiveInt(tool.max_uses);
-      const sum: number | undefined = webSearch === null ? uses : webSearch.maxUses === undefined || uses === undefined ? undefined : webSearch.maxUses + uses;
-      webSearch = { maxUses: sum };
+      maxUses = !declared ? uses : maxUses === undefined || uses === undefined ? undefined : maxUses + uses;
+      declared = true;
+      preview ||= tool.type.startsWith("web_search_preview");
     }
+    const allCalls = positiveInt(body.max_tool_calls);
+    if (allCalls !== undefined) maxUses = Math.min(maxUses ?? allCalls, allCalls);
+    if (declared) webSearch = { maxUses, preview };
   }
   return {
     input,
@@ -173,6 +184,13 @@ export function callWorstCase(terms: TargetTerms, bounds: RequestBounds): CallWo
   return { input: tokensAt(inputTokens, inputRate), output: tokensAt(outputTokens, outputRate), fees: feesWorstCase(price, bounds, outputTokens, window) };
 }
 
+/** A web search tool's fee per call: the dearer of the two OpenAI tools' when the request may use the preview one. */
+function toolFee(fees: PerUseFees, preview: boolean): number | undefined {
+  const search = feeAt(fees.webSearchTool, undefined);
+  const previewFee = preview ? feeAt(fees.webSearchPreviewTool, undefined) : undefined;
+  return search === undefined || previewFee === undefined ? (search ?? previewFee) : Math.max(search, previewFee);
+}
+
 /** The most a request's per-use fees could come to: a per-request fee, its searches, its citation tokens. */
 function feesWorstCase(price: ModelPrice, bounds: RequestBounds, outputTokens: number, window: number): Pico {
   const fees = price.fees;
@@ -181,7 +199,7 @@ function feesWorstCase(price: ModelPrice, bounds: RequestBounds, outputTokens: n
   let pico = request === undefined ? 0n : picoOfUsd(request);
   // Searches the model runs on its own, or those of a web search tool the request declares.
   const onItsOwn = feeAt(fees.search, undefined);
-  const byTool = bounds.webSearch === null ? undefined : feeAt(fees.webSearchTool, undefined);
+  const byTool = bounds.webSearch === null ? undefined : toolFee(fees, bounds.webSearch.preview);
   const perSearch = onItsOwn ?? byTool;
   if (perSearch !== undefined) {
     const byOutput = Math.max(1, Math.ceil(outputTokens / OUTPUT_TOKENS_PER_SEARCH));

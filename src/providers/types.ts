@@ -33,6 +33,8 @@ export interface UsageBilling {
   serviceTier?: string;
   /** Web searches or search queries billed per use (Anthropic's `server_tool_use.web_search_requests`, Perplexity's `num_search_queries`). */
   searches?: number;
+  /** The searches were of OpenAI's `web_search_preview` tool, billed at its own fee (`fees.webSearchPreviewTool`). */
+  webSearchPreview?: boolean;
   /** The search context size those searches were billed at (Perplexity's `search_context_size`). */
   searchContextSize?: string;
   /** Tokens of cited sources billed at their own rate (Perplexity's `citation_tokens`). */

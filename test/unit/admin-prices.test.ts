@@ -42,8 +42,9 @@ describe("/admin/prices", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(override);
 
-    // What the override leaves out, the bundled entry gives: here the context window (128k).
-    expect(await priceOf(env, "openai", model)).toEqual({ input: 1.5, output: 6, cachedInput: 0.75, maxOutputTokens: 8_000, maxInputTokens: 128_000, longContext: { input: 3, output: 12, threshold: 100_000 } });
+    // What the override leaves out, the bundled entry gives: here the context window (128k) and the web search fees.
+    const fees = { webSearchTool: 0.01, webSearchPreviewTool: 0.025 };
+    expect(await priceOf(env, "openai", model)).toEqual({ input: 1.5, output: 6, cachedInput: 0.75, maxOutputTokens: 8_000, maxInputTokens: 128_000, fees, longContext: { input: 3, output: 12, threshold: 100_000 } });
     const shown = await (await effective("openai", model)).json<PriceAnswer>();
     expect(shown).toEqual({ ...override, source: "override" });
     const listed = await (await gateway("/admin/prices", admin("GET"))).json<{ object: string; data: PriceAnswer[] }>();

@@ -332,9 +332,19 @@ describe("usage the audit found mispriced (issue 11), each against a hand comput
     expect(priceUsage(price("xai", "grok-4.3"), xai).unpriced).toEqual(["web_search_calls ×2"]);
   });
 
+  it("OpenAI's web search tool at $10 per 1,000 calls on every model; its preview tool at $25 on models that do not reason", () => {
+    expect(price("openai", "gpt-5").fees).toEqual({ webSearchTool: 0.01, webSearchPreviewTool: 0.01 });
+    expect(price("openai", "gpt-4.1").fees).toEqual({ webSearchTool: 0.01, webSearchPreviewTool: 0.025 });
+    const searched = (preview: boolean): Usage => ({ prompt_tokens: 10_000, completion_tokens: 500, total_tokens: 10_500, billing: { searches: 3, ...(preview && { webSearchPreview: true }) } });
+    // gpt-4.1 ($2 in, $8 out): 10,000 × $2 + 500 × $8 + 3 × $0.01 = 20,000 + 4,000 + 30,000 = 54,000 µ$
+    expect(costNanos(price("openai", "gpt-4.1"), searched(false))).toBe(µ$(54_000));
+    // the preview tool: 20,000 + 4,000 + 3 × $0.025 = 20,000 + 4,000 + 75,000 = 99,000 µ$
+    expect(costNanos(price("openai", "gpt-4.1"), searched(true))).toBe(µ$(99_000));
+  });
+
   it("the price data's inconsistent entries are repaired (never cheaper than the truth) or left out", () => {
     // ft:gpt-4o-2024-11-20 has its read price in the write field: reads at $1.875, writes as input
-    expect(price("openai", "ft:gpt-4o-2024-11-20")).toEqual({ input: 3.75, output: 15, cachedInput: 1.875, maxOutputTokens: 16_384, maxInputTokens: 128_000 });
+    expect(price("openai", "ft:gpt-4o-2024-11-20")).toEqual({ input: 3.75, output: 15, cachedInput: 1.875, fees: { webSearchTool: 0.01, webSearchPreviewTool: 0.025 }, maxOutputTokens: 16_384, maxInputTokens: 128_000 });
     // a paid model with a free side is unpriced (counted, never free)
     expect(bundledPrice("bedrock", "twelvelabs.pegasus-1-2-v1:0")).toBeUndefined();
     // a priority rate below the standard one is raised to it

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { responsesToChat } from "../../src/http/responses/request.ts";
 import { chatToResponse } from "../../src/http/responses/response.ts";
-import { nativeResponsesStream, normaliseResponsesUsage, readNativeResponse } from "../../src/providers/openai-compatible/responses.ts";
+import { NO_BUILT_IN_TOOLS, nativeResponsesStream, normaliseResponsesUsage, offeredTools, readNativeResponse } from "../../src/providers/openai-compatible/responses.ts";
 import type { ProviderConfig, StreamTranslator } from "../../src/providers/types.ts";
 import { responsesClientStream } from "../../src/http/responses/stream.ts";
 import { MOCK, admin, gateway, json, uniqueTag, upstreamSaw, type OpenAIError } from "./helpers.ts";
@@ -174,10 +174,10 @@ describe("OpenAI's built-in tool calls, billed per call", () => {
   const output = [{ type: "web_search_call", id: "ws_1", status: "completed" }, { type: "web_search_call", id: "ws_2", status: "completed" }, { type: "file_search_call", id: "fs_1" }, { type: "message", content: [] }];
 
   it("are counted from a native answer into the usage's billing (never free: priced or listed as unpriced)", async () => {
-    const read = await readNativeResponse(new Response(JSON.stringify({ id: "resp_1", output, usage })), provider, true);
+    const read = await readNativeResponse(new Response(JSON.stringify({ id: "resp_1", output, usage })), provider, offeredTools(["web_search", "file_search"]));
     expect(read.usage?.billing).toEqual({ searches: 2, otherUses: { file_search_call: 1 } });
     // Without built-in tools in the request the answer is not searched.
-    expect((await readNativeResponse(new Response(JSON.stringify({ id: "resp_1", output, usage })), provider, false)).usage?.billing).toBeUndefined();
+    expect((await readNativeResponse(new Response(JSON.stringify({ id: "resp_1", output, usage })), provider, NO_BUILT_IN_TOOLS)).usage?.billing).toBeUndefined();
   });
 
   it("are counted from a native stream's response.completed", () => {
@@ -192,7 +192,7 @@ describe("OpenAI's built-in tool calls, billed per call", () => {
   });
 
   it("the final event of a native stream carries the gateway's cost in its usage; the events before it pass as they came", () => {
-    const stream = nativeResponsesStream(() => {}, (u) => (u.prompt_tokens * 2_000 + u.completion_tokens * 8_000) / 1e9);
+    const stream = nativeResponsesStream({ costOf: (u) => (u.prompt_tokens * 2_000 + u.completion_tokens * 8_000) / 1e9 });
     const created = `event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1"}}\n\n`;
     const completed = `event: response.completed\ndata: ${JSON.stringify({ type: "response.completed", sequence_number: 1, response: { id: "resp_1", output: [], usage } })}\n\n`;
     const sent: string[] = [];
@@ -207,7 +207,7 @@ describe("OpenAI's built-in tool calls, billed per call", () => {
 
   it("counts the events it relays, so an error event the gateway adds after a cut continues OpenAI's numbering", () => {
     let n = 0;
-    const stream = nativeResponsesStream(() => {}, undefined, { next: () => n++ });
+    const stream = nativeResponsesStream({ sequence: { next: () => n++ } });
     const event = (type: string, seq: number): string => `event: ${type}\ndata: {"type":"${type}","sequence_number":${seq}}\n\n`;
     stream.push(new TextEncoder().encode(event("response.created", 0) + event("response.in_progress", 1) + event("response.output_text.delta", 2).slice(0, 30)), () => {});
     expect(n).toBe(2);
@@ -339,6 +339,37 @@ describe("/v1/responses metering", () => {
     const priced = await gateway("/v1/responses", json({ model: `openai/${model}`, input: "News?", max_output_tokens: 50, tools: [{ type: "web_search" }] }, key), L);
     expect(priced.status).toBe(200);
     await priced.text();
+  });
+
+  it("Codex's web search on its own models is priced out of the box ($10 per 1,000 calls; the preview tool $25 on models that do not reason), streamed or not, under a hard budget", async () => {
+    const { id, key } = await newKey();
+    expect((await setBudget(`key:${id}`, { limitUsd: 10, period: "day", mode: "hard" })).status).toBe(200);
+    const tag = uniqueTag("codex-search");
+    const codex = (model: string, stream: boolean, tool = "web_search", extra: Record<string, unknown> = {}) =>
+      json({ model: `openai/${model}`, input: [{ type: "message", role: "user", content: [{ type: "input_text", text: "News?" }] }], tools: [{ type: tool, external_web_access: true }], store: false, include: ["reasoning.encrypted_content"], stream, mock: { webSearches: 2, tag }, ...extra }, key);
+    const whole = await gateway("/v1/responses", codex("gpt-5-codex", false), L);
+    expect(whole.status).toBe(200);
+    const body = await whole.json<{ output: Array<{ type: string }>; usage: { input_tokens: number; output_tokens: number; cost: number } }>();
+    expect(body.output.filter((o) => o.type === "web_search_call")).toHaveLength(2);
+    // gpt-5-codex: $1.25 per million input tokens, $10 per million output, $0.01 a search: input × 1,250 + output × 10,000 + 2 × 10,000,000 nanos.
+    const wholeNanos = body.usage.input_tokens * 1_250 + body.usage.output_tokens * 10_000 + 2 * 10_000_000;
+    expect(body.usage.cost).toBe(wholeNanos / 1e9);
+    const streamed = await gateway("/v1/responses", codex("gpt-5-codex", true), L);
+    expect(streamed.status).toBe(200);
+    const text = await streamed.text();
+    const completed = JSON.parse(text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).find((d) => d.includes('"response.completed"')) ?? "{}") as { response: { usage: { input_tokens: number; output_tokens: number; cost: number } } };
+    const u = completed.response.usage;
+    const streamedNanos = u.input_tokens * 1_250 + u.output_tokens * 10_000 + 2 * 10_000_000;
+    expect(u.cost).toBe(streamedNanos / 1e9);
+    // gpt-4.1 does not reason: its preview searches are $0.025 each: input × 2,000 + output × 8,000 + 2 × 25,000,000 nanos.
+    const preview = await (await gateway("/v1/responses", codex("gpt-4.1", false, "web_search_preview"), L)).json<{ usage: { input_tokens: number; output_tokens: number; cost: number } }>();
+    const previewNanos = preview.usage.input_tokens * 2_000 + preview.usage.output_tokens * 8_000 + 2 * 25_000_000;
+    expect(preview.usage.cost).toBe(previewNanos / 1e9);
+    expect((await settled(`key:${id}`, 3)).totalUsd).toBe((wholeNanos + streamedNanos + previewNanos) / 1e9);
+    // Codex sets no max_tool_calls: the gateway's (50) bounds the searches, $0.50 of them, where 128,000 output tokens at
+    // 8 a search would bound 16,000 ($160, over the $10 budget). A client's own bound is sent as it set it.
+    expect((await gateway("/v1/responses", codex("gpt-5-codex", false, "web_search", { max_tool_calls: 3 }), L)).status).toBe(200);
+    expect((await upstreamSaw(tag)).map((r) => r.body.max_tool_calls)).toEqual([50, 50, 50, 3]);
   });
 
   it("a request without input or a model is a 400 in OpenAI's shape; other methods are 405", async () => {

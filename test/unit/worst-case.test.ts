@@ -404,6 +404,17 @@ describe("worst cases the audit found too low (issue 11)", () => {
     expect(call(sonar, null, 100, await bounds(ask, askBytes))).toBe(askBytes * 1_000 + 100_000 + 12_000_000);
   });
 
+  it("OpenAI's web search tools: max_tool_calls bounds their calls; with the preview tool offered, each is reserved at the dearer fee", () => {
+    const gpt41 = price("openai", "gpt-4.1");
+    const fees = (body: Record<string, unknown>): number => Number(callWorstCase({ model: "gpt-4.1", price: gpt41, tiers: [gpt41], outputCap: 1_000, reasoningBeyondCap: false }, requestBounds(body, textInput(0))).fees);
+    // max_tool_calls 5: 5 × $0.01 = 50,000,000 nanos (in pico-dollars, × 1,000)
+    expect(fees({ tools: [{ type: "web_search" }], max_tool_calls: 5 })).toBe(5 * 10_000_000 * 1_000);
+    // the preview tool on a model that does not reason: 5 × $0.025
+    expect(fees({ tools: [{ type: "web_search" }, { type: "web_search_preview" }], max_tool_calls: 5 })).toBe(5 * 25_000_000 * 1_000);
+    // no max_tool_calls: the output cap bounds them, 1,000 / 8 = 125 searches × $0.01
+    expect(fees({ tools: [{ type: "web_search" }] })).toBe(125 * 10_000_000 * 1_000);
+  });
+
   it("a web search tool's max_uses too large to count is bounded, never a throw", async () => {
     const sonnet = price("anthropic", "claude-sonnet-4-5");
     const tools = [{ type: "web_search_20250305", name: "a", max_uses: 1e308 }, { type: "web_search_20250305", name: "b", max_uses: 1e308 }];

@@ -12,7 +12,7 @@ import type { Context } from "hono";
 import { settingsFor } from "../../config/settings.ts";
 import type { AppEnv } from "../../env.ts";
 import { isObject, type Json } from "../../providers/json.ts";
-import { nativeResponsesRequest, nativeResponsesStream, readNativeResponse } from "../../providers/openai-compatible/responses.ts";
+import { nativeResponsesRequest, nativeResponsesStream, offeredTools, readNativeResponse } from "../../providers/openai-compatible/responses.ts";
 import type { TranslatedBody } from "../../providers/types.ts";
 import { decoder, encoder } from "../../streaming/bytes.ts";
 import { executePlan } from "../../routing/execute.ts";
@@ -27,7 +27,7 @@ import { answeredLogEntry } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { meteringView } from "./metering.ts";
 import { responsesToChat } from "./request.ts";
-import { droppedTools } from "./tools.ts";
+import { droppedTools, withToolCallCap } from "./tools.ts";
 import { translationCache } from "../chat-target.ts";
 import { chatToResponse } from "./response.ts";
 import { inputItemsQuerySchema, responsesRequestSchema } from "./schema.ts";
@@ -85,7 +85,9 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
       throw invalidRequest(`'${field}' is not served through this gateway: ${field === "background" ? "a background run goes on billing after the answer, past the request's budget" : "send the conversation's items in 'input', or use previous_response_id"}.`, field, "unsupported_parameter");
     }
   }
-  const { body, bytes: meteredBytes, openAIs } = await resolvePrevious(c, sent, bytes, settings.maxRequestBytes);
+  const resolved = await resolvePrevious(c, sent, bytes, settings.maxRequestBytes);
+  const { bytes: meteredBytes, openAIs } = resolved;
+  const body = withToolCallCap(resolved.body, settings.responsesMaxToolCalls);
   let planned = await allowedPlan(c.env, c.var.gatewayKey, request.model, "chat", healthView(c.env, c.executionCtx));
   if (openAIs) {
     // A conversation OpenAI stored can be continued by OpenAI alone: the route's other targets have none of it.
@@ -116,6 +118,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "responses", model: request.model, stream }), started, sink: c };
   const builtInTools = droppedTools(body);
   const dropped = native ? [] : builtInTools;
+  const offered = offeredTools(builtInTools);
   // A translated answer is kept (OpenAI keeps its own) unless the client says store: false or the key keeps none.
   const bucket = responseStore(c.env);
   const identity = { id: storedResponseId(started), store: !native && body.store !== false && c.var.gatewayKey.storeResponses !== false && bucket !== null };
@@ -133,7 +136,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
     let nativeId: string | null = null;
     const read = native
       ? async (upstream: Response): Promise<TranslatedBody> => {
-          const answered = await readNativeResponse(upstream, attempt.provider, builtInTools.length > 0);
+          const answered = await readNativeResponse(upstream, attempt.provider, offered);
           nativeId = typeof answered.body === "string" ? null : rootResponseId(answered.body);
           return answered;
         }
@@ -156,7 +159,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
     const translator = () => {
       n = 0;
       return native
-        ? nativeResponsesStream(ownOpenAI, costOf, sequence)
+        ? nativeResponsesStream({ onId: ownOpenAI, costOf, sequence, offered })
         : responsesClientStream(attempt.adapter.chatStream(attempt.provider, { clientWantsUsage: true, model: attempt.model }), { request: sent, requestedModel: request.model, sequence, identity, onFinal, costOf });
     };
     // A failure after the commit point, as OpenAI's `error` event (its numbering continues the stream's).

@@ -13,6 +13,7 @@
  * generation): a translated target drops it.
  */
 import { isObject, type Json } from "../../providers/json.ts";
+import { PER_CALL_TOOL } from "../../providers/openai-compatible/responses.ts";
 import { invalidRequest } from "../errors.ts";
 
 /** The tool a chat function name stands for. */
@@ -31,6 +32,13 @@ export const isBuiltInTool = (tool: Json): boolean => !CLIENT_KINDS.has(String(t
 export function droppedTools(body: Readonly<Json>): string[] {
   if (!Array.isArray(body.tools)) return [];
   return [...new Set(body.tools.filter((t): t is Json => isObject(t) && isBuiltInTool(t)).map((t) => String(t.type)))];
+}
+
+/** The body with `max_tool_calls: cap` when it offers a per-call tool and sets no bound itself (settings.ts responsesMaxToolCalls). */
+export function withToolCallCap(body: Json, cap: number): Json {
+  if (body.max_tool_calls !== undefined && body.max_tool_calls !== null) return body;
+  const billed = Array.isArray(body.tools) && body.tools.some((t) => isObject(t) && typeof t.type === "string" && PER_CALL_TOOL.test(t.type));
+  return billed ? { ...body, max_tool_calls: cap } : body;
 }
 
 /** The chat function name of a tool (or of a past call to it). */

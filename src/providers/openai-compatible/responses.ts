@@ -53,9 +53,26 @@ export function nativeResponsesRequest(provider: ProviderConfig, body: Readonly<
  * items into the usage's billing, so that a call is never free in the meter: priced where the
  * price table has its fee, listed as unpriced otherwise.
  */
+/** The tools whose calls those are, as a request offers them (`web_search`, `web_search_preview`, …). */
+export const PER_CALL_TOOL = /^(web_search|file_search$|code_interpreter$|image_generation$)/;
+
 const BILLED_CALLS = ["web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call"] as const;
 
-function withBuiltInCalls(usage: Usage | null, count: (type: string) => number): Usage | null {
+/** What a request offered of OpenAI's built-in tools: whether any (their calls are then counted), and whether its searches are the preview tool's (billed at its own fee). */
+export interface OfferedTools {
+  readonly builtIn: boolean;
+  readonly searchPreview: boolean;
+}
+
+export const NO_BUILT_IN_TOOLS: OfferedTools = { builtIn: false, searchPreview: false };
+
+/** `types`: the built-in tool types a request offers. With both search tools, searches bill at the preview's fee: the dearer one, never less than the provider may bill. */
+export const offeredTools = (types: readonly string[]): OfferedTools => ({
+  builtIn: types.length > 0,
+  searchPreview: types.some((t) => t.startsWith("web_search_preview")),
+});
+
+function withBuiltInCalls(usage: Usage | null, count: (type: string) => number, offered: OfferedTools): Usage | null {
   if (usage === null) return null;
   const other: Record<string, number> = {};
   let searches = 0;
@@ -66,7 +83,7 @@ function withBuiltInCalls(usage: Usage | null, count: (type: string) => number):
     else other[type] = n;
   }
   if (searches === 0 && Object.keys(other).length === 0) return usage;
-  return { ...usage, billing: { ...usage.billing, ...(searches > 0 && { searches }), ...(Object.keys(other).length > 0 && { otherUses: { ...usage.billing?.otherUses, ...other } }) } };
+  return { ...usage, billing: { ...usage.billing, ...(searches > 0 && { searches }), ...(searches > 0 && offered.searchPreview && { webSearchPreview: true }), ...(Object.keys(other).length > 0 && { otherUses: { ...usage.billing?.otherUses, ...other } }) } };
 }
 
 /** How many output items of `type` a native answer's bytes hold (OpenAI writes `"type":"<type>"` without spaces). */
@@ -81,11 +98,11 @@ function countInBytes(bytes: Uint8Array, type: string): number {
  * A native answer passes on as its bytes; only its root usage (and the tier it was served at) is
  * read, and, when the request offered built-in tools (`builtInTools`), how many calls they made.
  */
-export async function readNativeResponse(upstream: Response, provider: ProviderConfig, builtInTools: boolean): Promise<TranslatedBody> {
+export async function readNativeResponse(upstream: Response, provider: ProviderConfig, offered: OfferedTools): Promise<TranslatedBody> {
   const answer = usageInBody(await readAnswerBytes(upstream), normaliseResponsesUsage, provider.preset.serviceTiers === true);
-  if (!builtInTools || typeof answer.body === "string") return answer;
+  if (!offered.builtIn || typeof answer.body === "string") return answer;
   const bytes = answer.body;
-  return { ...answer, usage: withBuiltInCalls(answer.usage, (type) => countInBytes(bytes, type)) };
+  return { ...answer, usage: withBuiltInCalls(answer.usage, (type) => countInBytes(bytes, type), offered) };
 }
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
@@ -96,7 +113,16 @@ const TERMINAL = new Set(["response.completed", "response.incomplete", "response
  * `sequence` counts the events relayed (OpenAI numbers them from 0, one each), so an `error` event
  * the gateway adds after a cut continues their numbering.
  */
-export function nativeResponsesStream(onId: (id: string | null) => void = () => {}, costOf?: CostOf, sequence?: { next(): number }): StreamTranslator {
+export interface NativeStreamOptions {
+  /** Receives the response's id (null when it has none) from the terminal event. */
+  readonly onId?: (id: string | null) => void;
+  readonly costOf?: CostOf | undefined;
+  readonly sequence?: { next(): number };
+  readonly offered?: OfferedTools;
+}
+
+export function nativeResponsesStream(options: NativeStreamOptions = {}): StreamTranslator {
+  const { onId = () => {}, costOf, sequence, offered = NO_BUILT_IN_TOOLS } = options;
   let usage: Usage | null = null;
   let done = false;
   let inBand: string | null = null;
@@ -120,7 +146,7 @@ export function nativeResponsesStream(onId: (id: string | null) => void = () => 
       }
       if (usage !== null) break;
     }
-    usage = withBuiltInCalls(usage, (type) => announced.get(type) ?? 0);
+    usage = withBuiltInCalls(usage, (type) => announced.get(type) ?? 0, offered);
   };
   const relay = nativeRelay((event) => {
     const name = sseEventName(event);
@@ -132,7 +158,7 @@ export function nativeResponsesStream(onId: (id: string | null) => void = () => 
       const response = isObject(payload) && isObject(payload.response) ? payload.response : {};
       const items = Array.isArray(response.output) ? response.output : [];
       const count = (type: string): number => items.filter((item) => isObject(item) && item.type === type).length;
-      usage = withBuiltInCalls(withServiceTier(normaliseResponsesUsage(response.usage), response.service_tier), count);
+      usage = withBuiltInCalls(withServiceTier(normaliseResponsesUsage(response.usage), response.service_tier), count, offered);
       done = true;
       onId(typeof response.id === "string" ? response.id : null);
       if (name === "response.failed") {
