@@ -237,12 +237,14 @@ function feeBySize(raw: unknown): Fee | undefined {
  * offers (Codex sends it each turn): without one, a hard budget would refuse every such request.
  * OpenAI's pricing page bills `web_search` at $10 per 1,000 calls on every model (its search
  * content tokens are in the usage's input tokens), and the older `web_search_preview` at $10 on
- * reasoning models, $25 on the others; a model LiteLLM does not mark as reasoning gets the dearer.
+ * reasoning models, $25 on the others. A model is taken to reason when LiteLLM says so or it is of
+ * the o-series or GPT-5 families (LiteLLM leaves the deep-research models unmarked), but for the
+ * `-chat` ones OpenAI describes as non-reasoning; in doubt, the dearer.
  */
 const OPENAI_WEB_SEARCH_USD = 0.01;
 const OPENAI_WEB_SEARCH_PREVIEW_USD = { reasoning: 0.01, other: 0.025 } as const;
 
-function feesOf(preset: string, entry: Entry): PerUseFees | undefined {
+function feesOf(preset: string, model: string, entry: Entry): PerUseFees | undefined {
   const bySize = feeBySize(entry.search_context_cost_per_query);
   const flat = typeof entry.input_cost_per_request === "number" && entry.input_cost_per_request > 0 ? entry.input_cost_per_request : undefined;
   const citationPerMTok = perMillion(entry.citation_cost_per_token);
@@ -257,7 +259,8 @@ function feesOf(preset: string, entry: Entry): PerUseFees | undefined {
   let webSearchPreviewTool: Fee | undefined;
   if (preset === "openai" && (entry.mode === "chat" || entry.mode === "responses") && request === undefined && search === undefined) {
     webSearchTool = OPENAI_WEB_SEARCH_USD;
-    webSearchPreviewTool = entry.supports_reasoning === true ? OPENAI_WEB_SEARCH_PREVIEW_USD.reasoning : OPENAI_WEB_SEARCH_PREVIEW_USD.other;
+    const reasons = (entry.supports_reasoning === true || /^(ft:)?(o\d|gpt-5)/.test(model)) && !/-chat\b/.test(model);
+    webSearchPreviewTool = reasons ? OPENAI_WEB_SEARCH_PREVIEW_USD.reasoning : OPENAI_WEB_SEARCH_PREVIEW_USD.other;
   }
   const fees: PerUseFees = {
     ...(search !== undefined && { search }),
@@ -269,7 +272,7 @@ function feesOf(preset: string, entry: Entry): PerUseFees | undefined {
   return Object.keys(fees).length > 0 ? fees : undefined;
 }
 
-function toPrice(preset: string, entry: Entry): ModelPrice | null {
+function toPrice(preset: string, model: string, entry: Entry): ModelPrice | null {
   const threshold = longContextThreshold(entry);
   const standard = tieredRates(entry, "", threshold);
   // Unpriced (no input and no output rate, or both 0): unknown, never free.
@@ -281,7 +284,7 @@ function toPrice(preset: string, entry: Entry): ModelPrice | null {
     if (rates !== undefined) serviceTiers[tier] = rates;
   }
   if (Object.keys(serviceTiers).length > 0) price = { ...price, serviceTiers };
-  const fees = feesOf(preset, entry);
+  const fees = feesOf(preset, model, entry);
   if (fees !== undefined) price = { ...price, fees };
   const maxOutput = entry.max_output_tokens;
   if (typeof maxOutput === "number" && Number.isInteger(maxOutput) && maxOutput > 0) price = { ...price, maxOutputTokens: maxOutput };
@@ -341,7 +344,7 @@ function main(): void {
     if (!(entry.mode === "chat" || responsesOnly || (entry.mode === "embedding" && preset?.embeddings === true))) continue;
     const named = mapping.model(key);
     if (named === null) continue;
-    const read = toPrice(mapping.preset, entry);
+    const read = toPrice(mapping.preset, named.model, entry);
     let price = read === null ? null : sanePrice(`${mapping.preset}/${named.model}`, entry, read, repairs);
     if (price === null) continue;
     const claude1h = entry.mode === "chat" && (mapping.preset === "anthropic" || (mapping.preset === "bedrock" && bedrock1h.has(bareBedrockId(named.model))));

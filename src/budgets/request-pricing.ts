@@ -59,14 +59,16 @@ function unpricedTool(attempt: Attempt, price: ModelPrice, body: Readonly<Record
   if (attempt.provider.preset.responsesPath === undefined || !Array.isArray(body.tools)) return undefined;
   for (const tool of body.tools) {
     const type = typeof tool === "object" && tool !== null && typeof (tool as { type?: unknown }).type === "string" ? (tool as { type: string }).type : "";
-    const searchFee = type.startsWith("web_search_preview") ? price.fees?.webSearchPreviewTool : price.fees?.webSearchTool;
+    const searchFee = type.startsWith("web_search_preview") ? (price.fees?.webSearchPreviewTool ?? price.fees?.webSearchTool) : price.fees?.webSearchTool;
     if (!PER_CALL_TOOL.test(type) || (type.startsWith("web_search") && searchFee !== undefined)) continue;
     return `its built-in tool ${type} (billed per call; no fee for it in the price table)`;
   }
   return undefined;
 }
 
-function billOf(attempt: Attempt, price: ModelPrice | null, body: Readonly<Record<string, unknown>>, bounds: RequestBounds, hedged: boolean): TargetBill {
+function billOf(attempt: Attempt, price: ModelPrice | null, body: Readonly<Record<string, unknown>>, requestBounds: RequestBounds, hedged: boolean): TargetBill {
+  // A target that does not run OpenAI's built-in tools gets the request without them.
+  const bounds = attempt.provider.preset.responsesPath === undefined ? (requestBounds.translated ?? requestBounds) : requestBounds;
   const cap = outputCap(body, price, attempt.adapter.outputCeiling?.(attempt.model));
   const calls = hedged ? 1 : (attempt.maxAttempts ?? 1);
   if (price === null) return { price, outputCap: cap, worst: null, calls };

@@ -34,8 +34,9 @@ const DEFAULTS: Settings = {
   streamIdleTimeoutMs: 60_000,
   // Longer than any request should take: a long stream that outlives it is charged its worst case, then corrected when it settles.
   reservationTtlMs: 15 * 60_000,
-  // $0.50 of searches at $0.01: far above what an agent's turn runs, well inside a day's budget.
-  responsesMaxToolCalls: 50,
+  // Each call may cost a search fee and a model pass over the whole context (worst-case.ts): 8 searches on
+  // gpt-5-codex bound a turn at $4.42, where an agent's turn runs one or two.
+  responsesMaxToolCalls: 8,
 };
 
 function positive(value: string | undefined, fallback: number): number {

@@ -28,6 +28,14 @@ export interface MeteredRequest {
   readonly started: number;
   /** The body's own end-user field (`user`, or Anthropic's `metadata.user_id`). */
   readonly bodyUser: unknown;
+  /** The Responses API's `max_tool_calls` (bounds its built-in tools' calls: worst-case.ts requestBounds). */
+  readonly maxToolCalls?: number | undefined;
+  /**
+   * The body as seen by a target that does not run the request's server-side tools (a /v1/responses
+   * request translated for a provider other than OpenAI, without them): its worst case is bounded by
+   * this instead, so tools it never gets neither make its input unbounded nor multiply it.
+   */
+  readonly translatedBody?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /**
@@ -42,7 +50,11 @@ export async function admitRequest(c: Context<AppEnv>, plan: Plan, request: Mete
   const user = endUserFor(c.var.gatewayKey, c.req.header(USER_HEADER), request.bodyUser);
   c.set("endUser", user);
   const input = await inputBound(request.body, request.bytes);
-  const bounds = requestBounds(request.body, input);
+  const translated = request.translatedBody;
+  const bounds = {
+    ...requestBounds(request.body, input, request.maxToolCalls),
+    ...(translated !== undefined && { translated: requestBounds(translated, await inputBound(translated, request.bytes)) }),
+  };
   const promptTokens = Number.isFinite(input.tokens) ? input.tokens : request.bytes;
   const [budgets, limits] = await Promise.allSettled([
     RequestMeter.admit(

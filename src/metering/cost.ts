@@ -1,7 +1,7 @@
 import type { Usage, UsageBilling } from "../providers/types.ts";
 import { nanosRounded, picoOfUsd, tokensAt, wholeTokens, type Pico } from "./money.ts";
 import { effectiveRates, inLongContext, ratesAtTier } from "./rates.ts";
-import type { Fee, ModelPrice, Nanos, SearchContextSize, ServiceTier } from "./types.ts";
+import type { Fee, ModelPrice, Nanos, PerUseFees, SearchContextSize, ServiceTier } from "./types.ts";
 
 /** The parts of a bill, by what was billed: the dashboard shows a request's cost broken down this way. */
 export type CostPart = "input" | "cachedInput" | "cacheWrite" | "cacheWrite1h" | "audioInput" | "output" | "reasoning" | "audioOutput" | "fees";
@@ -42,6 +42,18 @@ export function feeAt(fee: Fee | undefined, size: string | undefined): number | 
   return all.length === 0 ? undefined : Math.max(...all);
 }
 
+/**
+ * A web search tool's fee per call. With OpenAI's preview tool offered (`preview`), its fee where
+ * the price has one apart, and never less than the plain tool's: a request offering both may have
+ * searched with either, and each call is charged at the dearer.
+ */
+export function searchToolFee(fees: PerUseFees | undefined, preview: boolean, size: string | undefined): number | undefined {
+  const plain = feeAt(fees?.webSearchTool, size);
+  if (!preview) return plain;
+  const own = feeAt(fees?.webSearchPreviewTool, size);
+  return own === undefined || plain === undefined ? (own ?? plain) : Math.max(own, plain);
+}
+
 /** The per-use fees of a usage, in pico-dollars, and the uses no price covers. */
 function feesOf(price: ModelPrice, billing: UsageBilling | undefined, unpriced: string[]): Pico {
   const size = billing?.searchContextSize;
@@ -50,7 +62,7 @@ function feesOf(price: ModelPrice, billing: UsageBilling | undefined, unpriced: 
   if (billing === undefined) return pico;
   const searches = wholeTokens(billing.searches ?? 0);
   if (searches > 0n) {
-    const fee = feeAt(billing.webSearchPreview === true ? price.fees?.webSearchPreviewTool : (price.fees?.search ?? price.fees?.webSearchTool), size);
+    const fee = billing.webSearchPreview === true ? searchToolFee(price.fees, true, size) : feeAt(price.fees?.search ?? price.fees?.webSearchTool, size);
     // A model that charges per request prices its searches in that fee.
     if (fee !== undefined) pico += searches * picoOfUsd(fee);
     else if (request === undefined) unpriced.push(`searches ×${searches}`);

@@ -96,6 +96,9 @@ export const SERVER_TOOL_TOKEN_BOUND = 1_300;
  */
 export const BYTES_PER_TOKEN = 4;
 
+/** OpenAI's tool types the client runs: a function, a free-form custom tool, a namespace grouping them. */
+const OPENAI_CLIENT_TOOL = new Set(["function", "custom", "namespace"]);
+
 /** The Anthropic-defined tool types the client runs; any other schema-less type is a server tool. */
 const CLIENT_RUN_TOOL = /^(?:computer|text_editor|bash|memory)_/;
 
@@ -206,8 +209,8 @@ class Tally {
     if (!Array.isArray(tools) || tools.length === 0) return;
     this.overheadTokens += TOOL_PROMPT_TOKEN_BOUND;
     for (const tool of tools) {
-      // OpenAI tools are {type:"function"}, Anthropic client tools {name, input_schema}: their bytes count them.
-      if (isObject(tool) && typeof tool.type === "string" && tool.type !== "function" && tool.type !== "custom" && tool.input_schema === undefined) {
+      // OpenAI tools are {type:"function"} (or "custom", or a "namespace" of them), Anthropic client tools {name, input_schema}: their bytes count them.
+      if (isObject(tool) && typeof tool.type === "string" && !OPENAI_CLIENT_TOOL.has(tool.type) && tool.input_schema === undefined) {
         if (CLIENT_RUN_TOOL.test(tool.type)) this.overheadTokens += SERVER_TOOL_TOKEN_BOUND;
         else this.unbounded = true;
       }

@@ -5,11 +5,11 @@
  * the actual cost. Exact: integer pico-dollars (money.ts).
  */
 import { isObject } from "../providers/json.ts";
-import { feeAt } from "./cost.ts";
+import { feeAt, searchToolFee } from "./cost.ts";
 import { inputTokensOn, type InputBound } from "./input-bound.ts";
 import { maxPico, picoOfUsd, tokensAt, wholeTokens, type Pico } from "./money.ts";
 import { effectiveRates, inLongContext, ratesAtTier, type EffectiveRates } from "./rates.ts";
-import type { ModelPrice, PerUseFees, ServiceTier, TieredRates } from "./types.ts";
+import type { ModelPrice, ServiceTier, TieredRates } from "./types.ts";
 
 /** Output cap of a request that sets none, for a model whose own cap is not known. */
 export const DEFAULT_OUTPUT_TOKEN_BOUND = 32_768;
@@ -87,9 +87,16 @@ export interface RequestBounds {
    * `max_tool_calls` for all built-in calls), if it sets a number; `preview`: one is OpenAI's preview tool.
    */
   readonly webSearch: { readonly maxUses: number | undefined; readonly preview: boolean } | null;
+  /** What bounds a target that gets the request without its server-side tools (http/metered.ts translatedBody); absent: these bounds. */
+  readonly translated?: RequestBounds;
 }
 
-export function requestBounds(body: Readonly<Record<string, unknown>>, input: InputBound): RequestBounds {
+/**
+ * `maxToolCalls`: the Responses API's `max_tool_calls`, which bounds every built-in tool call of the
+ * request, searches included; passed apart, never read from a body, where another API's field of
+ * that name would bind nothing.
+ */
+export function requestBounds(body: Readonly<Record<string, unknown>>, input: InputBound, maxToolCalls?: number): RequestBounds {
   const chat = Array.isArray(body.messages);
   let webSearch: { maxUses: number | undefined; preview: boolean } | null = null;
   if (Array.isArray(body.tools)) {
@@ -103,7 +110,7 @@ export function requestBounds(body: Readonly<Record<string, unknown>>, input: In
       declared = true;
       preview ||= tool.type.startsWith("web_search_preview");
     }
-    const allCalls = positiveInt(body.max_tool_calls);
+    const allCalls = positiveInt(maxToolCalls);
     if (allCalls !== undefined) maxUses = Math.min(maxUses ?? allCalls, allCalls);
     if (declared) webSearch = { maxUses, preview };
   }
@@ -167,6 +174,11 @@ export function callWorstCase(terms: TargetTerms, bounds: RequestBounds): CallWo
   const { price } = terms;
   const window = price.maxInputTokens ?? DEFAULT_MAX_INPUT_TOKENS;
   const inputTokens = Math.min(inputTokensOn(bounds.input, terms.model).tokens, window);
+  // A server-run search loop reads the conversation again on each pass, its results added as input, and
+  // the provider bills every pass's input: with the searches bounded, each of them + 1 passes may read a
+  // whole window. Without a bound on the searches it stays one window: the output cap bounds them (8 tokens
+  // a search) but at a window each would refuse every such request; the README names this gap.
+  const passes = bounds.webSearch?.maxUses === undefined ? 1 : bounds.webSearch.maxUses + 1;
   let outputTokens = 0;
   if (bounds.output) {
     const perChoice = terms.reasoningBeyondCap ? terms.outputCap + (price.maxOutputTokens ?? DEFAULT_OUTPUT_TOKEN_BOUND) : terms.outputCap;
@@ -181,14 +193,7 @@ export function callWorstCase(terms: TargetTerms, bounds: RequestBounds): CallWo
       outputRate = Math.max(outputRate, maxOutputRate(r, bounds.audioOutput));
     }
   }
-  return { input: tokensAt(inputTokens, inputRate), output: tokensAt(outputTokens, outputRate), fees: feesWorstCase(price, bounds, outputTokens, window) };
-}
-
-/** A web search tool's fee per call: the dearer of the two OpenAI tools' when the request may use the preview one. */
-function toolFee(fees: PerUseFees, preview: boolean): number | undefined {
-  const search = feeAt(fees.webSearchTool, undefined);
-  const previewFee = preview ? feeAt(fees.webSearchPreviewTool, undefined) : undefined;
-  return search === undefined || previewFee === undefined ? (search ?? previewFee) : Math.max(search, previewFee);
+  return { input: tokensAt(inputTokens, inputRate) * wholeTokens(passes), output: tokensAt(outputTokens, outputRate), fees: feesWorstCase(price, bounds, outputTokens, window) };
 }
 
 /** The most a request's per-use fees could come to: a per-request fee, its searches, its citation tokens. */
@@ -199,7 +204,7 @@ function feesWorstCase(price: ModelPrice, bounds: RequestBounds, outputTokens: n
   let pico = request === undefined ? 0n : picoOfUsd(request);
   // Searches the model runs on its own, or those of a web search tool the request declares.
   const onItsOwn = feeAt(fees.search, undefined);
-  const byTool = bounds.webSearch === null ? undefined : toolFee(fees, bounds.webSearch.preview);
+  const byTool = bounds.webSearch === null ? undefined : searchToolFee(fees, bounds.webSearch.preview, undefined);
   const perSearch = onItsOwn ?? byTool;
   if (perSearch !== undefined) {
     const byOutput = Math.max(1, Math.ceil(outputTokens / OUTPUT_TOKENS_PER_SEARCH));

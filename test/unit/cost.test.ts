@@ -340,6 +340,11 @@ describe("usage the audit found mispriced (issue 11), each against a hand comput
     expect(costNanos(price("openai", "gpt-4.1"), searched(false))).toBe(µ$(54_000));
     // the preview tool: 20,000 + 4,000 + 3 × $0.025 = 20,000 + 4,000 + 75,000 = 99,000 µ$
     expect(costNanos(price("openai", "gpt-4.1"), searched(true))).toBe(µ$(99_000));
+    // A price with one search fee (an Azure model's override) prices both tools at it: 20,000 + 4,000 + 3 × $0.012 = 60,000 µ$
+    const azure = { input: 2, output: 8, fees: { webSearchTool: 0.012 } };
+    expect(costNanos(azure, searched(true))).toBe(µ$(60_000));
+    // A plain fee set above the preview's: searches with both offered are charged at the dearer, 3 × $0.03
+    expect(costNanos({ ...azure, fees: { webSearchTool: 0.03, webSearchPreviewTool: 0.025 } }, searched(true))).toBe(µ$(20_000 + 4_000 + 90_000));
   });
 
   it("the price data's inconsistent entries are repaired (never cheaper than the truth) or left out", () => {

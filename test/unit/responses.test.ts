@@ -1,172 +1,15 @@
 /**
- * POST /v1/responses (issue 15) in the Worker: the translation of a Responses request to the
- * canonical chat body, of a chat answer to a response object, the worst case a Responses request
- * reserves (its max_output_tokens counted), and the cost it is charged, by hand.
+ * POST /v1/responses (issue 15) in the Worker: native answers and streams read and given their
+ * cost, the worst case a Responses request reserves, the cost it is charged (by hand), the
+ * conversations the gateway keeps. The translation itself is in responses-translation.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { responsesToChat } from "../../src/http/responses/request.ts";
-import { chatToResponse } from "../../src/http/responses/response.ts";
-import { NO_BUILT_IN_TOOLS, nativeResponsesStream, normaliseResponsesUsage, offeredTools, readNativeResponse } from "../../src/providers/openai-compatible/responses.ts";
-import type { ProviderConfig, StreamTranslator } from "../../src/providers/types.ts";
-import { responsesClientStream } from "../../src/http/responses/stream.ts";
+import { NO_BUILT_IN_TOOLS, nativeResponsesStream, offeredTools, readNativeResponse } from "../../src/providers/openai-compatible/responses.ts";
+import type { ProviderConfig } from "../../src/providers/types.ts";
 import { MOCK, admin, gateway, json, uniqueTag, upstreamSaw, type OpenAIError } from "./helpers.ts";
 import { budgetOf, newKey, setBudget, setPrice, settled, withLedger } from "./ledger-helpers.ts";
 
 const L = withLedger({ ANTHROPIC_BASE_URL: `${MOCK}/v1`, ANTHROPIC_API_KEY: "mock-anthropic-key" });
-const target = { maxTokensField: "max_completion_tokens" as const, reasoning: true };
-
-describe("a Responses request translated to the canonical chat body", () => {
-  it("instructions and developer items become system messages; function calls join the assistant turn; outputs become tool messages; encrypted reasoning is dropped", () => {
-    const chat = responsesToChat({
-      model: "m",
-      instructions: "Be brief.",
-      input: [
-        { role: "developer", content: "You are Codex." },
-        { type: "message", role: "user", content: [{ type: "input_text", text: "Weather?" }, { type: "input_image", image_url: "data:image/png;base64,AAAA" }] },
-        { type: "reasoning", id: "rs_1", summary: [], encrypted_content: "opaque" },
-        { type: "message", role: "assistant", content: [{ type: "output_text", text: "Checking." }] },
-        { type: "function_call", call_id: "call_1", name: "get_weather", arguments: '{"city":"Oslo"}' },
-        { type: "function_call", call_id: "call_2", name: "get_time", arguments: "{}" },
-        { type: "function_call_output", call_id: "call_1", output: "-3°C" },
-        { type: "function_call_output", call_id: "call_2", output: [{ type: "input_text", text: "noon" }] },
-      ],
-      tools: [{ type: "function", name: "get_weather", parameters: { type: "object" }, strict: true }, { type: "web_search" }],
-      tool_choice: "auto",
-      parallel_tool_calls: false,
-      text: { format: { type: "json_schema", name: "weather", schema: { type: "object" }, strict: true } },
-      reasoning: { effort: "minimal" },
-      max_output_tokens: 500,
-      safety_identifier: "user-7",
-      store: false,
-      include: ["reasoning.encrypted_content"],
-      prompt_cache_key: "s1",
-      stream: true,
-    }, target);
-    expect(chat).toEqual({
-      model: "m",
-      messages: [
-        { role: "system", content: "Be brief." },
-        { role: "system", content: "You are Codex." },
-        { role: "user", content: [{ type: "text", text: "Weather?" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] },
-        { role: "assistant", content: "Checking.", tool_calls: [
-          { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } },
-          { id: "call_2", type: "function", function: { name: "get_time", arguments: "{}" } },
-        ] },
-        { role: "tool", tool_call_id: "call_1", content: "-3°C" },
-        { role: "tool", tool_call_id: "call_2", content: "noon" },
-      ],
-      max_completion_tokens: 500,
-      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" }, strict: true } }],
-      tool_choice: "auto",
-      parallel_tool_calls: false,
-      response_format: { type: "json_schema", json_schema: { name: "weather", schema: { type: "object" }, strict: true } },
-      reasoning_effort: "low",
-      user: "user-7",
-      stream: true,
-    });
-  });
-
-  it("allowed_tools sends only the tools it allows, with its mode as the tool choice", () => {
-    const fn = (name: string) => ({ type: "function", name, parameters: { type: "object" } });
-    const chat = responsesToChat({ model: "m", input: "Hi", tools: [fn("a"), fn("b"), fn("c")], tool_choice: { type: "allowed_tools", mode: "required", tools: [{ type: "function", name: "b" }] } }, target);
-    expect((chat.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual(["b"]);
-    expect(chat.tool_choice).toBe("required");
-  });
-
-  it("custom and namespaced tools become functions (a custom tool's grammar in its description), and their past calls and outputs become tool calls and tool messages", () => {
-    const chat = responsesToChat({
-      model: "m",
-      input: [
-        { role: "user", content: "Patch it" },
-        { type: "custom_tool_call", call_id: "call_p", name: "apply_patch", input: "*** Begin Patch\n*** End Patch" },
-        { type: "function_call", call_id: "call_s", name: "spawn_agent", namespace: "multi_agent_v1", arguments: '{"task":"t"}' },
-        { type: "custom_tool_call_output", call_id: "call_p", output: "Done!" },
-        { type: "function_call_output", call_id: "call_s", output: "agent-1" },
-      ],
-      tools: [
-        { type: "custom", name: "apply_patch", description: "Edit files.", format: { type: "grammar", syntax: "lark", definition: "start: /.+/" } },
-        { type: "namespace", name: "multi_agent_v1", description: "Sub-agents.", tools: [{ type: "function", name: "spawn_agent", parameters: { type: "object" } }] },
-        { type: "web_search" },
-      ],
-      tool_choice: { type: "custom", name: "apply_patch" },
-    }, target);
-    expect(chat.messages).toEqual([
-      { role: "user", content: "Patch it" },
-      { role: "assistant", content: null, tool_calls: [
-        { id: "call_p", type: "function", function: { name: "apply_patch", arguments: JSON.stringify({ input: "*** Begin Patch\n*** End Patch" }) } },
-        { id: "call_s", type: "function", function: { name: "multi_agent_v1__spawn_agent", arguments: '{"task":"t"}' } },
-      ] },
-      { role: "tool", tool_call_id: "call_p", content: "Done!" },
-      { role: "tool", tool_call_id: "call_s", content: "agent-1" },
-    ]);
-    expect(chat.tools).toEqual([
-      { type: "function", function: { name: "apply_patch", description: "Edit files.\n\nThe input must match this lark grammar:\nstart: /.+/", parameters: { type: "object", properties: { input: { type: "string", description: "The tool's whole input, as free text." } }, required: ["input"] } } },
-      { type: "function", function: { name: "multi_agent_v1__spawn_agent", parameters: { type: "object" } } },
-    ]);
-    expect(chat.tool_choice).toEqual({ type: "function", function: { name: "apply_patch" } });
-  });
-
-  it("refuses what only OpenAI can serve with a 400 naming it", () => {
-    const refused = (body: Record<string, unknown>): string => {
-      try {
-        responsesToChat({ model: "m", ...body }, target);
-        return "accepted";
-      } catch (err) {
-        return String((err as { param?: string }).param ?? err);
-      }
-    };
-    expect(refused({ input: [{ type: "item_reference", id: "msg_1" }] })).toBe("input[0]");
-    expect(refused({ input: [{ role: "user", content: [{ type: "input_image", file_id: "file-1" }] }] })).toBe("input[0].content[0]");
-    expect(refused({ input: "Hi", background: true })).toBe("background");
-    expect(refused({ input: "Hi", tools: [{ type: "file_search" }], tool_choice: { type: "file_search" } })).toBe("tool_choice");
-    expect(refused({ input: "Hi", text: { format: { type: "grammar" } } })).toBe("text.format");
-  });
-});
-
-describe("a chat answer as a response object", () => {
-  it("reasoning as a summary item, the text as a message, tool calls as function_call items; a cut answer is incomplete", () => {
-    const usage = { prompt_tokens: 20, completion_tokens: 12, total_tokens: 32, prompt_tokens_details: { cached_tokens: 5 }, completion_tokens_details: { reasoning_tokens: 4 } };
-    const completion = { created: 1_800_000_000, choices: [{ finish_reason: "length", message: { role: "assistant", content: "Partly", reasoning_content: "Thinking…", tool_calls: [{ id: "call_9", type: "function", function: { name: "f", arguments: "{}" } }] } }] };
-    const response = chatToResponse(completion, usage, { instructions: "Be brief.", metadata: { team: "a" } }, "fast", { id: "resp_test", store: false });
-    expect(response).toMatchObject({
-      object: "response",
-      created_at: 1_800_000_000,
-      status: "incomplete",
-      incomplete_details: { reason: "max_output_tokens" },
-      model: "fast",
-      instructions: "Be brief.",
-      metadata: { team: "a" },
-      usage: { input_tokens: 20, input_tokens_details: { cached_tokens: 5 }, output_tokens: 12, output_tokens_details: { reasoning_tokens: 4 }, total_tokens: 32 },
-    });
-    const output = response.output as Array<Record<string, unknown>>;
-    expect(output.map((o) => o.type)).toEqual(["reasoning", "message", "function_call"]);
-    expect(output[0]).toMatchObject({ summary: [{ type: "summary_text", text: "Thinking…" }] });
-    expect(output[1]).toMatchObject({ role: "assistant", content: [{ type: "output_text", text: "Partly", annotations: [] }] });
-    expect(output[2]).toMatchObject({ call_id: "call_9", name: "f", arguments: "{}", status: "completed" });
-  });
-
-  it("a call of a custom tool is a custom_tool_call with its input, a call of a namespaced tool a function_call with its namespace", () => {
-    const request = { tools: [{ type: "custom", name: "apply_patch" }, { type: "namespace", name: "ns", tools: [{ type: "function", name: "go" }] }] };
-    const calls = [
-      { id: "call_1", type: "function", function: { name: "apply_patch", arguments: JSON.stringify({ input: "patch text" }) } },
-      { id: "call_2", type: "function", function: { name: "ns__go", arguments: "{}" } },
-      { id: "call_3", type: "function", function: { name: "apply_patch", arguments: "not json" } },
-    ];
-    const response = chatToResponse({ choices: [{ finish_reason: "tool_calls", message: { role: "assistant", content: null, tool_calls: calls } }] }, null, request, "m", { id: "resp_t", store: false });
-    const output = response.output as Array<Record<string, unknown>>;
-    expect(output[0]).toMatchObject({ type: "custom_tool_call", call_id: "call_1", name: "apply_patch", input: "patch text" });
-    expect(output[1]).toMatchObject({ type: "function_call", call_id: "call_2", name: "go", namespace: "ns", arguments: "{}" });
-    // A model that ignored the wrapper: its text is the input.
-    expect(output[2]).toMatchObject({ type: "custom_tool_call", input: "not json" });
-  });
-
-  it("a native usage reads in the gateway's terms (cached within input, reasoning within output)", () => {
-    expect(normaliseResponsesUsage({ input_tokens: 100, input_tokens_details: { cached_tokens: 40 }, output_tokens: 30, output_tokens_details: { reasoning_tokens: 10 } })).toEqual({
-      prompt_tokens: 100, completion_tokens: 30, total_tokens: 130, prompt_tokens_details: { cached_tokens: 40 }, completion_tokens_details: { reasoning_tokens: 10 },
-    });
-    expect(normaliseResponsesUsage({ foo: 1 })).toBeNull();
-  });
-});
 
 describe("OpenAI's built-in tool calls, billed per call", () => {
   const provider = { preset: { serviceTiers: true }, maxAnswerBytes: 1_000_000 } as unknown as ProviderConfig;
@@ -216,56 +59,6 @@ describe("OpenAI's built-in tool calls, billed per call", () => {
   });
 });
 
-describe("a translated stream", () => {
-  it("gives a call id the provider repeats its own, so the SDK sees two calls", () => {
-    const passThrough: StreamTranslator = { push: (b, emit) => emit(b), end: () => {}, discardPartial: () => {}, usage: () => null, completed: () => true };
-    let n = 0;
-    const stream = responsesClientStream(passThrough, { request: {}, requestedModel: "m", sequence: { next: () => n++ }, identity: { id: "resp_t", store: false }, onFinal: () => {} });
-    const chunk = (delta: object, finish: string | null = null): Uint8Array => new TextEncoder().encode(`data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
-    const out: string[] = [];
-    const emit = (b: Uint8Array): void => void out.push(new TextDecoder().decode(b));
-    stream.push(chunk({ tool_calls: [{ index: 0, id: "call_same", type: "function", function: { name: "a", arguments: "{}" } }] }), emit);
-    stream.push(chunk({ tool_calls: [{ index: 1, id: "call_same", type: "function", function: { name: "b", arguments: "{}" } }] }, "tool_calls"), emit);
-    stream.end(emit);
-    const completed = out.map((e) => JSON.parse(e.split("data: ")[1] ?? "{}") as { type: string; response?: { output: Array<{ call_id: string }> } }).find((e) => e.type === "response.completed");
-    const ids = completed?.response?.output.map((o) => o.call_id) ?? [];
-    expect(ids).toHaveLength(2);
-    expect(ids[0]).toBe("call_same");
-    expect(ids[1]).not.toBe("call_same");
-  });
-});
-
-describe("a translated stream's custom and namespaced tool calls", () => {
-  it("a custom call streams its input as custom_tool_call_input events, a namespaced call its arguments with the namespace on the item", () => {
-    const passThrough: StreamTranslator = { push: (b, emit) => emit(b), end: () => {}, discardPartial: () => {}, usage: () => null, completed: () => true };
-    let n = 0;
-    const request = { tools: [{ type: "custom", name: "apply_patch" }, { type: "namespace", name: "ns", tools: [{ type: "function", name: "go" }] }] };
-    const stream = responsesClientStream(passThrough, { request, requestedModel: "m", sequence: { next: () => n++ }, identity: { id: "resp_t", store: false }, onFinal: () => {} });
-    const chunk = (delta: object, finish: string | null = null): Uint8Array => new TextEncoder().encode(`data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
-    const events: Array<Record<string, unknown>> = [];
-    const emit = (b: Uint8Array): void => void events.push(JSON.parse(new TextDecoder().decode(b).split("data: ")[1] ?? "{}") as Record<string, unknown>);
-    stream.push(chunk({ tool_calls: [{ index: 0, id: "call_p", type: "function", function: { name: "apply_patch", arguments: '{"input":"*** Begin' } }] }), emit);
-    stream.push(chunk({ tool_calls: [{ index: 0, function: { arguments: ' Patch"}' } }] }), emit);
-    stream.push(chunk({ tool_calls: [{ index: 1, id: "call_g", type: "function", function: { name: "ns__go", arguments: "{}" } }] }, "tool_calls"), emit);
-    stream.end(emit);
-    const types = events.map((e) => e.type);
-    expect(types).toEqual([
-      "response.created", "response.in_progress",
-      "response.output_item.added", "response.output_item.added", "response.function_call_arguments.delta",
-      "response.custom_tool_call_input.delta", "response.custom_tool_call_input.done", "response.output_item.done",
-      "response.function_call_arguments.done", "response.output_item.done",
-      "response.completed",
-    ]);
-    expect(events[2]?.item).toMatchObject({ type: "custom_tool_call", call_id: "call_p", name: "apply_patch", input: "" });
-    expect(events[6]).toMatchObject({ input: "*** Begin Patch", output_index: 0 });
-    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
-    const completed = events.at(-1)?.response as { output: unknown[] };
-    expect(completed.output).toEqual([
-      expect.objectContaining({ type: "custom_tool_call", input: "*** Begin Patch" }),
-      expect.objectContaining({ type: "function_call", name: "go", namespace: "ns", arguments: "{}", status: "completed" }),
-    ]);
-  });
-});
 
 describe("a native stream whose final event is too long to hold", () => {
   it("is relayed byte for byte, in any chunking; its usage is read from the event's end and its built-in calls from their announcements", () => {
@@ -335,7 +128,7 @@ describe("/v1/responses metering", () => {
     expect(functions.status).toBe(200);
     await functions.text();
     // With the fee in the price (an admin's override), the searches are bounded and the request served.
-    await setPrice(model, 2, 8, { webSearchPerCallUsd: 0.01 });
+    await setPrice(model, 2, 8, { webSearchPerCallUsd: 0.01, maxInputTokens: 100_000 });
     const priced = await gateway("/v1/responses", json({ model: `openai/${model}`, input: "News?", max_output_tokens: 50, tools: [{ type: "web_search" }] }, key), L);
     expect(priced.status).toBe(200);
     await priced.text();
@@ -362,14 +155,26 @@ describe("/v1/responses metering", () => {
     const streamedNanos = u.input_tokens * 1_250 + u.output_tokens * 10_000 + 2 * 10_000_000;
     expect(u.cost).toBe(streamedNanos / 1e9);
     // gpt-4.1 does not reason: its preview searches are $0.025 each: input × 2,000 + output × 8,000 + 2 × 25,000,000 nanos.
-    const preview = await (await gateway("/v1/responses", codex("gpt-4.1", false, "web_search_preview"), L)).json<{ usage: { input_tokens: number; output_tokens: number; cost: number } }>();
+    // (Two calls at most: each search may also be a pass over gpt-4.1's 1M-token window, $2.10 a pass at worst.)
+    const preview = await (await gateway("/v1/responses", codex("gpt-4.1", false, "web_search_preview", { max_tool_calls: 2 }), L)).json<{ usage: { input_tokens: number; output_tokens: number; cost: number } }>();
     const previewNanos = preview.usage.input_tokens * 2_000 + preview.usage.output_tokens * 8_000 + 2 * 25_000_000;
     expect(preview.usage.cost).toBe(previewNanos / 1e9);
     expect((await settled(`key:${id}`, 3)).totalUsd).toBe((wholeNanos + streamedNanos + previewNanos) / 1e9);
-    // Codex sets no max_tool_calls: the gateway's (50) bounds the searches, $0.50 of them, where 128,000 output tokens at
+    // Codex sets no max_tool_calls: the gateway's (8) bounds the searches and the passes over the context they make, where 128,000 output tokens at
     // 8 a search would bound 16,000 ($160, over the $10 budget). A client's own bound is sent as it set it.
     expect((await gateway("/v1/responses", codex("gpt-5-codex", false, "web_search", { max_tool_calls: 3 }), L)).status).toBe(200);
-    expect((await upstreamSaw(tag)).map((r) => r.body.max_tool_calls)).toEqual([50, 50, 50, 3]);
+    expect((await upstreamSaw(tag)).map((r) => r.body.max_tool_calls)).toEqual([8, 8, 2, 3]);
+  });
+
+  it("a Codex request through a translated provider is bounded without the tools it is not sent: its web search and namespace leave its input bounded by its bytes", async () => {
+    const { id, key } = await newKey();
+    // A window of claude-sonnet-4-5's input at its dearest rate ($6 per million for 1-hour writes) is $1.20; 9 of them (8 searches' passes) $10.80.
+    expect((await setBudget(`key:${id}`, { limitUsd: 1, period: "day", mode: "hard" })).status).toBe(200);
+    const tools = [{ type: "function", name: "exec_command", parameters: { type: "object" } }, { type: "namespace", name: "multi_agent_v1", description: "Sub-agents.", tools: [{ type: "function", name: "spawn_agent", parameters: { type: "object" } }] }, { type: "web_search" }];
+    const res = await gateway("/v1/responses", json({ model: "anthropic/claude-sonnet-4-5", input: "Hi", tools, max_output_tokens: 100, store: false }, key), L);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-dropped-tools")).toBe("web_search");
+    await res.text();
   });
 
   it("a request without input or a model is a 400 in OpenAI's shape; other methods are 405", async () => {

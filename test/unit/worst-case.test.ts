@@ -396,7 +396,8 @@ describe("worst cases the audit found too low (issue 11)", () => {
     };
     // the whole context window (no maxInputTokens in the table: DEFAULT_MAX_INPUT_TOKENS) × $12 (1-hour writes above 200k) + 1,000 × $22.50, + searches × $0.01
     const base = DEFAULT_MAX_INPUT_TOKENS * 12_000 + 22_500_000;
-    expect(await withSearch({ max_uses: 5 })).toBe(base + 5 * 10_000_000);
+    // with max_uses 5, each search may be a pass of its own over the whole window: 6 windows of input
+    expect(await withSearch({ max_uses: 5 })).toBe(DEFAULT_MAX_INPUT_TOKENS * 12_000 * 6 + 22_500_000 + 5 * 10_000_000);
     expect(await withSearch({})).toBe(base + Math.ceil(1_000 / OUTPUT_TOKENS_PER_SEARCH) * 10_000_000);
     const sonar = price("perplexity", "sonar");
     const [ask, askBytes] = sent({ messages: [{ role: "user", content: "News?" }], max_tokens: 100 });
@@ -406,13 +407,15 @@ describe("worst cases the audit found too low (issue 11)", () => {
 
   it("OpenAI's web search tools: max_tool_calls bounds their calls; with the preview tool offered, each is reserved at the dearer fee", () => {
     const gpt41 = price("openai", "gpt-4.1");
-    const fees = (body: Record<string, unknown>): number => Number(callWorstCase({ model: "gpt-4.1", price: gpt41, tiers: [gpt41], outputCap: 1_000, reasoningBeyondCap: false }, requestBounds(body, textInput(0))).fees);
+    const worst = (body: Record<string, unknown>, maxToolCalls?: number) => callWorstCase({ model: "gpt-4.1", price: gpt41, tiers: [gpt41], outputCap: 1_000, reasoningBeyondCap: false }, requestBounds(body, textInput(Infinity), maxToolCalls));
     // max_tool_calls 5: 5 × $0.01 = 50,000,000 nanos (in pico-dollars, × 1,000)
-    expect(fees({ tools: [{ type: "web_search" }], max_tool_calls: 5 })).toBe(5 * 10_000_000 * 1_000);
+    expect(Number(worst({ tools: [{ type: "web_search" }] }, 5).fees)).toBe(5 * 10_000_000 * 1_000);
+    // and 6 passes over gpt-4.1's whole window (1,047,576 tokens) at $2: 6 × 2,095,152,000 nanos
+    expect(Number(worst({ tools: [{ type: "web_search" }] }, 5).input)).toBe(6 * 1_047_576 * 2_000 * 1_000);
     // the preview tool on a model that does not reason: 5 × $0.025
-    expect(fees({ tools: [{ type: "web_search" }, { type: "web_search_preview" }], max_tool_calls: 5 })).toBe(5 * 25_000_000 * 1_000);
-    // no max_tool_calls: the output cap bounds them, 1,000 / 8 = 125 searches × $0.01
-    expect(fees({ tools: [{ type: "web_search" }] })).toBe(125 * 10_000_000 * 1_000);
+    expect(Number(worst({ tools: [{ type: "web_search" }, { type: "web_search_preview" }] }, 5).fees)).toBe(5 * 25_000_000 * 1_000);
+    // no max_tool_calls: the output cap bounds them, 1,000 / 8 = 125 searches × $0.01 (a body's own max_tool_calls is no bound)
+    expect(Number(worst({ tools: [{ type: "web_search" }], max_tool_calls: 5 }).fees)).toBe(125 * 10_000_000 * 1_000);
   });
 
   it("a web search tool's max_uses too large to count is bounded, never a throw", async () => {

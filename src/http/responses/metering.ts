@@ -38,8 +38,6 @@ export function meteringView(body: Readonly<Json>): Json {
     messages,
     ...(Array.isArray(body.tools) && { tools: body.tools }),
     ...(typeof body.max_output_tokens === "number" && { max_completion_tokens: body.max_output_tokens }),
-    // Bounds the calls of built-in tools, searches included (worst-case.ts requestBounds).
-    ...(body.max_tool_calls !== undefined && { max_tool_calls: body.max_tool_calls }),
     ...(body.service_tier !== undefined && { service_tier: body.service_tier }),
     ...(referenced && { previous_response_id: "referenced" }),
   };

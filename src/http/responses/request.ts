@@ -149,7 +149,7 @@ export function responsesToChat(body: Readonly<Json>, target: ChatTarget): Json 
   if (typeof body.top_p === "number") out.top_p = body.top_p;
   const dropped = droppedTools(body);
   const functions = chatTools(body);
-  const choice = chatToolChoice(body.tool_choice, dropped);
+  const choice = chatToolChoice(body, dropped);
   if (functions.length > 0) {
     out.tools = functions;
     if (choice !== undefined) out.tool_choice = choice;

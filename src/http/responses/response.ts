@@ -9,7 +9,7 @@
  */
 import { isObject, type Json } from "../../providers/json.ts";
 import type { Usage } from "../../providers/types.ts";
-import { callItem, clientToolMap } from "./tools.ts";
+import { callItem, clientToolMap, isCustomCall } from "./tools.ts";
 
 const hex = (): string => crypto.randomUUID().replaceAll("-", "");
 export const newId = (prefix: string): string => `${prefix}_${hex()}`;
@@ -94,7 +94,8 @@ export function chatToResponse(completion: Readonly<Json>, usage: Usage | null, 
   for (const call of calls) {
     if (!isObject(call)) continue;
     const fn = isObject(call.function) ? call.function : {};
-    output.push(callItem(tools, { id: newId("fc"), callId: String(call.id ?? newId("call")), name: String(fn.name ?? ""), args: typeof fn.arguments === "string" ? fn.arguments : "{}" }));
+    const name = String(fn.name ?? "");
+    output.push(callItem(tools, { id: newId(isCustomCall(tools, name) ? "ctc" : "fc"), callId: String(call.id ?? newId("call")), name, args: typeof fn.arguments === "string" ? fn.arguments : "{}" }));
   }
   const incomplete = incompleteReason(choice.finish_reason);
   return responseObject(request, requestedModel, {

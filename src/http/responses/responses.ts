@@ -27,7 +27,7 @@ import { answeredLogEntry } from "../upstream-response.ts";
 import { validate } from "../validate.ts";
 import { meteringView } from "./metering.ts";
 import { responsesToChat } from "./request.ts";
-import { droppedTools, withToolCallCap } from "./tools.ts";
+import { droppedTools, withoutBuiltInTools, withToolCallCap } from "./tools.ts";
 import { translationCache } from "../chat-target.ts";
 import { chatToResponse } from "./response.ts";
 import { inputItemsQuerySchema, responsesRequestSchema } from "./schema.ts";
@@ -98,7 +98,16 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
     planned = { ...planned, attempts };
   }
   const bodyUser = typeof body.safety_identifier === "string" ? body.safety_identifier : body.user;
-  const meter = await admitRequest(c, planned, { body: meteringView(body), bytes: meteredBytes, purpose: "chat", started, bodyUser });
+  const builtInTools = droppedTools(body);
+  const meter = await admitRequest(c, planned, {
+    body: meteringView(body),
+    bytes: meteredBytes,
+    purpose: "chat",
+    started,
+    bodyUser,
+    maxToolCalls: typeof body.max_tool_calls === "number" ? body.max_tool_calls : undefined,
+    translatedBody: builtInTools.length > 0 ? meteringView(withoutBuiltInTools(body)) : undefined,
+  });
 
   const canonicalFor = translationCache((target) => responsesToChat(body, target));
 
@@ -116,7 +125,6 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   const { attempt } = executed;
   const native = isNative(attempt);
   const answer = { meter, log: answeredLogEntry(c, executed, { endpoint: "responses", model: request.model, stream }), started, sink: c };
-  const builtInTools = droppedTools(body);
   const dropped = native ? [] : builtInTools;
   const offered = offeredTools(builtInTools);
   // A translated answer is kept (OpenAI keeps its own) unless the client says store: false or the key keeps none.

@@ -15,7 +15,7 @@ import { encoder } from "../../streaming/bytes.ts";
 import { clientStream } from "../../streaming/client-stream.ts";
 import { isObject, type Json } from "../../providers/json.ts";
 import type { CostOf, StreamTranslator } from "../../providers/types.ts";
-import { callItem, clientToolMap, type ClientTool } from "./tools.ts";
+import { callItem, clientToolMap, isCustomCall, type ClientTool } from "./tools.ts";
 import { incompleteReason, messageItem, newId, reasoningItem, responseObject, responsesUsage, type ResponseIdentity } from "./response.ts";
 
 interface OpenItem {
@@ -140,7 +140,7 @@ export function responsesClientStream(inner: StreamTranslator, options: Response
       const given = typeof call.id === "string" && ![...tools.values()].some((t) => t.callId === call.id) ? call.id : newId("call");
       const name = typeof fn.name === "string" ? fn.name : "";
       clientTools ??= clientToolMap(request);
-      const custom = clientTools.get(name)?.kind === "custom";
+      const custom = isCustomCall(clientTools, name);
       tool = { index: output.length, id: newId(custom ? "ctc" : "fc"), callId: given, name, custom, args: "" };
       tools.set(toolIndex, tool);
       output.push(item(tool, "in_progress"));
