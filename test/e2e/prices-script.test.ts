@@ -44,13 +44,15 @@ test("npm run prices repairs or leaves out inconsistent entries, never cheaper t
     const json = /"openai": '(.*)',/.exec(text)?.[1];
     assert.ok(json !== undefined, text);
     const table = JSON.parse(json) as Record<string, Record<string, unknown>>;
-    assert.deepEqual(table["ft:gpt-4o-2024-11-20"], { input: 3.75, output: 15, cachedInput: 1.875, maxOutputTokens: 16_384, maxInputTokens: 128_000 });
-    assert.deepEqual(table["gpt-read-above"], { input: 1, output: 4, maxOutputTokens: 16_384, maxInputTokens: 128_000 }); // reads at input
+    // OpenAI's web search tool fees, which LiteLLM's map lacks (none of these models reasons: the preview tool's dearer fee).
+    const fees = { webSearchTool: 0.01, webSearchPreviewTool: 0.025 };
+    assert.deepEqual(table["ft:gpt-4o-2024-11-20"], { input: 3.75, output: 15, cachedInput: 1.875, fees, maxOutputTokens: 16_384, maxInputTokens: 128_000 });
+    assert.deepEqual(table["gpt-read-above"], { input: 1, output: 4, fees, maxOutputTokens: 16_384, maxInputTokens: 128_000 }); // reads at input
     assert.equal(table["gpt-free-input"], undefined);
-    assert.deepEqual(table["gpt-zero-read"], { input: 1, output: 4, serviceTiers: { priority: { input: 2, output: 4 } }, maxOutputTokens: 16_384, maxInputTokens: 128_000 });
-    assert.deepEqual(table["gpt-long"], { input: 2, output: 8, longContext: { input: 2, output: 12, threshold: 200_000 }, maxOutputTokens: 16_384, maxInputTokens: 1_000_000 });
+    assert.deepEqual(table["gpt-zero-read"], { input: 1, output: 4, serviceTiers: { priority: { input: 2, output: 4 } }, fees, maxOutputTokens: 16_384, maxInputTokens: 128_000 });
+    assert.deepEqual(table["gpt-long"], { input: 2, output: 8, longContext: { input: 2, output: 12, threshold: 200_000 }, fees, maxOutputTokens: 16_384, maxInputTokens: 1_000_000 });
     assert.deepEqual(table["gpt-audio"], {
-      input: 2.5, output: 10, audioInput: 40, audioOutput: 80, serviceTiers: { flex: { input: 1.25, output: 5 } }, maxOutputTokens: 16_384, maxInputTokens: 128_000,
+      input: 2.5, output: 10, audioInput: 40, audioOutput: 80, serviceTiers: { flex: { input: 1.25, output: 5 } }, fees, maxOutputTokens: 16_384, maxInputTokens: 128_000,
     });
     for (const said of [
       "openai/ft:gpt-4o-2024-11-20: cacheWrite 1.875 below input 3.75 and no read price: taken as the read price",

@@ -15,7 +15,7 @@ import { freePort } from "./free-port.ts";
  */
 export async function startTestGateway(vars: Record<string, string>, state?: string): Promise<LocalGateway> {
   const folder = state ?? mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
-  const gw = await startLocalGateway({ port: await freePort(), persistTo: folder, inheritOutput: false, useDevVars: false, vars });
+  const gw = await startOnFreePort(folder, vars);
   return {
     ...gw,
     async stop() {
@@ -23,6 +23,20 @@ export async function startTestGateway(vars: Record<string, string>, state?: str
       if (state === undefined) rmSync(folder, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A free port is only free until someone binds it: workerd, the mock or another gateway may take it
+ * between `freePort` and wrangler's bind (seen in CI). A start that lost that race is tried again on another.
+ */
+async function startOnFreePort(folder: string, vars: Record<string, string>): Promise<LocalGateway> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await startLocalGateway({ port: await freePort(), persistTo: folder, inheritOutput: false, useDevVars: false, vars });
+    } catch (err) {
+      if (tries >= 3 || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
 }
 
 /** A test file's gateway: started before its tests, stopped after them; `gateway()` while they run. */
