@@ -19,12 +19,13 @@ function budgetLine(status: BudgetStatus): string {
 /** 402: a hard budget the request's worst case does not fit. */
 export function budgetRefusal(status: BudgetStatus, worst: Nanos): GatewayError {
   const limit = usdToNanos(status.budget.limitUsd);
-  const left = Math.max(0, limit - status.spentNanos - status.reservedNanos);
+  const left = Math.max(0, limit - status.spentNanos - status.reservedNanos - status.leasedNanos);
   const resets = status.resetsAt === null ? "" : ` It resets at ${status.resetsAt}.`;
   return new GatewayError(
     402,
     `This request could cost up to ${formatUsd(worst)} and ${budgetLine(status)} has ${formatUsd(left)} left ` +
-      `(${formatUsd(status.spentNanos)} spent, ${formatUsd(status.reservedNanos)} held by requests in flight).${resets} ` +
+      `(${formatUsd(status.spentNanos)} spent, ${formatUsd(status.reservedNanos)} held by requests in flight` +
+      `${status.leasedNanos > 0 ? `, ${formatUsd(status.leasedNanos)} leased to gateway instances` : ""}).${resets} ` +
       "A lower max_tokens lowers the worst case; an admin can raise the budget.",
     { code: "budget_exceeded", headers: { "x-switchyard-budget-scope": status.scope } },
   );

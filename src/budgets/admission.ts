@@ -18,7 +18,8 @@ import type { Attempt, Plan } from "../routing/plan.ts";
 import type { BackgroundWork } from "../routing/health.ts";
 import { budgetRefusal, budgetWarnings, unpricedRefusal, perRequestCapRefusal } from "./admission-messages.ts";
 import { RequestCharges, type Abandoned, type Charge } from "./charges.ts";
-import { releaseOn, reserveOn, type ScopeAnswer } from "./ledger-client.ts";
+import { exchangerFor, releaseOn, reserveOn, type ScopeAnswer } from "./ledger-client.ts";
+import { releaseOnLease } from "./lease-holder.ts";
 import type { BudgetStatus } from "./ledger-types.ts";
 import { priceRequest, withoutUnbounded, type Priced, type TargetBill } from "./request-pricing.ts";
 import { meteredScopes } from "./budgeted-scopes.ts";
@@ -74,6 +75,8 @@ export class RequestMeter {
   #priced: Priced;
   /** Scopes holding a reservation for this request. */
   #reserved: string[] = [];
+  /** Scopes whose lease, held by this isolate, the request was admitted on (lease-holder.ts). */
+  #leased: string[] = [];
   readonly headers: Record<string, string> = {};
   readonly #hooks: AnswerHook[] = [];
   readonly #charges: RequestCharges;
@@ -169,9 +172,20 @@ export class RequestMeter {
     const { requestId, user, env, ctx } = this.#request;
     const ttlMs = settingsFor(env).reservationTtlMs;
     const request = { id: requestId, nanos: this.#priced.worst, model: this.#priced.worstModel, user, ttlMs };
-    return reserveOn(ns, ctx, this.#scopes, request, (scope) => {
-      if (!this.#reserved.includes(scope)) this.#reserved.push(scope);
+    // Asked again (a degraded request's cheaper worst case): what it took of a slice comes back first.
+    this.#releaseLeased();
+    return reserveOn(ns, env.CONFIG, ctx, this.#scopes, request, (scope, how) => {
+      const list = how === "leased" ? this.#leased : this.#reserved;
+      if (!list.includes(scope)) list.push(scope);
     });
+  }
+
+  #releaseLeased(): void {
+    const ns = this.#request.env.SPEND_LEDGER;
+    if (ns === undefined) return;
+    const exchange = exchangerFor(ns, settingsFor(this.#request.env).reservationTtlMs);
+    for (const scope of this.#leased) releaseOnLease(scope, this.#request.requestId, this.#request.ctx, exchange);
+    this.#leased = [];
   }
 
   #billOf(attempt: Attempt): TargetBill {
@@ -235,6 +249,7 @@ export class RequestMeter {
     for (const hook of this.#hooks) hook.refund();
     const ns = this.#request.env.SPEND_LEDGER;
     if (ns !== undefined) releaseOn(ns, this.#request.ctx, this.#reserved, this.#request.requestId);
+    this.#releaseLeased();
   }
 
   /**

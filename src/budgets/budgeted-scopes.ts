@@ -16,9 +16,10 @@
 import type { GatewayKey } from "../auth/gateway-key.ts";
 import { IsolateCache } from "../config/isolate-cache.ts";
 import type { Env } from "../env.ts";
+import { BUDGET_PREFIX } from "./ledger-client.ts";
 import { GLOBAL_SCOPE, keyScope, userScope } from "./scopes.ts";
 
-export const BUDGET_PREFIX = "budget:";
+export { BUDGET_PREFIX };
 const USER_BUDGETS_MARKER = "userbudgets:";
 const SCOPES_TTL_MS = 30_000;
 

@@ -6,6 +6,7 @@
  * each of the request's scopes as one spend record.
  */
 import type { GatewayKey } from "../auth/gateway-key.ts";
+import { settingsFor } from "../config/settings.ts";
 import type { Env } from "../env.ts";
 import { priceUsage, type CostPart } from "../metering/cost.ts";
 import { estimatedUsage } from "../metering/estimate.ts";
@@ -177,7 +178,7 @@ export class RequestCharges {
       completionTokens: wholeTokens(used.completion_tokens),
       estimated,
       unpriced,
-    });
+    }, settingsFor(env).reservationTtlMs);
   }
 }
 

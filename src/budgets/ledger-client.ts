@@ -5,21 +5,23 @@
  * no budget covers. Every request's actual spend goes to every scope it
  * belongs to after the response, in batches, in the background.
  *
- * Which scopes have a budget: this isolate remembers what each ledger last
- * answered (a reservation or a settle both return the scope's status). A scope
- * it has not heard of is reserved on, which is how a budget is found; a scope
- * heard to have none is skipped until that is HEARD_TTL_MS old or a settle
- * (which follows every request) says otherwise. An admin change of an existing
- * budget is pushed to its ledger, so it binds the next reservation everywhere;
- * a budget on a scope that had none binds other isolates from their next
- * settle on that scope (within HEARD_TTL_MS at most).
+ * Which scopes have a budget is known without asking a ledger (issue 16):
+ * what each ledger last answered (a reservation or a settle both return the
+ * scope's status), else the configuration the admin API writes beside it (KV
+ * `budget:<scope>`, cached HEARD_TTL_MS). Only a hard budget is reserved on: a
+ * soft one admits everything, and its warnings come from the status last
+ * heard. An admin change of an existing budget is pushed to its ledger, so it
+ * binds the next reservation everywhere; a budget on a scope that had none
+ * binds other isolates once their cached configuration or their next settle on
+ * that scope says so (within HEARD_TTL_MS at most).
  */
 import type { BackgroundWork } from "../routing/health.ts";
 import { IsolateCache } from "../config/isolate-cache.ts";
 import type { Env } from "../env.ts";
 import { GatewayError } from "../http/errors.ts";
-import type { BudgetStatus, ReserveAnswer, ReserveRequest, SpendRecord } from "./ledger-types.ts";
+import { budgetSchema, type Budget, type BudgetStatus, type ReserveAnswer, type ReserveRequest, type SpendRecord } from "./ledger-types.ts";
 import { usdToNanos } from "../metering/types.ts";
+import { admitOnLease, forgetLease, HOLDER_ID, holdsLease, LEASE_TTL_MS, recordOnLease, returnLease, type Exchanger } from "./lease-holder.ts";
 
 export type Ledgers = NonNullable<Env["SPEND_LEDGER"]>;
 
@@ -32,24 +34,87 @@ const SETTLE_BATCH_MAX = 256;
 const SETTLE_RETRY_MS = 1_000;
 
 const heard = new IsolateCache<BudgetStatus | null>(HEARD_TTL_MS, 10_000);
+/** The budgets the admin API wrote to KV, by scope (null: none), as this isolate last read them. */
+const configured = new IsolateCache<Budget | null>(HEARD_TTL_MS, 10_000);
+
+/** KV's key for a scope's budget (written by the admin API beside the ledger's copy). */
+export const BUDGET_PREFIX = "budget:";
+
+async function configuredBudget(kv: KVNamespace, scope: string): Promise<Budget | null> {
+  const known = configured.get(scope);
+  if (known !== undefined) return known;
+  const raw = await kv.get(BUDGET_PREFIX + scope);
+  let budget: Budget | null = null;
+  if (raw !== null) {
+    try {
+      const parsed = budgetSchema.safeParse(JSON.parse(raw));
+      // A record that does not parse is a budget all the same: its ledger, asked, has the one it enforces.
+      budget = parsed.success ? parsed.data : { limitUsd: 0, period: "day", mode: "hard" };
+    } catch {
+      budget = { limitUsd: 0, period: "day", mode: "hard" };
+    }
+  }
+  configured.set(scope, budget);
+  return budget;
+}
+
+/** A scope's budget as this isolate knows it, without asking its ledger: what the ledger last said, else the configuration. */
+export async function budgetOf(kv: KVNamespace, scope: string): Promise<Budget | null> {
+  const status = heard.get(scope);
+  if (status !== undefined) return status?.budget ?? null;
+  return configuredBudget(kv, scope);
+}
 
 export const ledgerOf = (ns: Ledgers, scope: string) => ns.get(ns.idFromName(scope));
 
 /** What this isolate last heard of a scope's budget: a status, null (no budget), or undefined (not heard). */
 export const heardOf = (scope: string): BudgetStatus | null | undefined => heard.get(scope);
 
-/** An admin change in this isolate: the next request asks the ledger again. */
+/** An admin change in this isolate: the next request reads the scope's budget again. */
 export function forgetScope(scope: string): void {
   heard.delete(scope);
+  configured.delete(scope);
+  forgetLease(scope);
 }
 
 export function remember(scope: string, status: BudgetStatus | null): void {
   heard.set(scope, status);
 }
 
+/** A scope's status as last heard, or, before its ledger has answered here, its configured budget with nothing spent. */
+function statusKnown(scope: string, budget: Budget | null): BudgetStatus {
+  const status = heard.get(scope);
+  if (status !== undefined && status !== null) return status;
+  return { scope, budget: budget ?? { limitUsd: 0, period: "day", mode: "hard" }, spentNanos: 0, reservedNanos: 0, leasedNanos: 0, periodStart: null, resetsAt: null };
+}
+
 export interface ScopeAnswer {
   readonly scope: string;
   readonly answer: ReserveAnswer;
+}
+
+/**
+ * The calls lease holders make (lease-holder.ts), one batch id per exchange, reused by its one retry
+ * so that a retried exchange changes nothing twice. Throws when both failed, after logging the
+ * records it carried as unsaved, as a failed settle does.
+ */
+export function exchangerFor(ns: Ledgers, reservationTtlMs: number): Exchanger {
+  return async (scope, call) => {
+    const batchId = crypto.randomUUID();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const answer = await ledgerOf(ns, scope).exchange(scope, { holder: HOLDER_ID, batchId, ...call, leaseTtlMs: LEASE_TTL_MS, reservationTtlMs });
+        remember(scope, answer.status);
+        return answer;
+      } catch (err) {
+        if (attempt >= 2) {
+          for (const record of call.records) console.error(JSON.stringify({ msg: "spend_unsaved", scope, batchId, record, error: String(err) }));
+          throw err;
+        }
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
+      }
+    }
+  };
 }
 
 /**
@@ -63,25 +128,47 @@ export interface ScopeAnswer {
  * asked again once those settles are in, so that a request is refused only when
  * the budget cannot hold it once every finished request here has settled.
  */
-export async function reserveOn(ns: Ledgers, ctx: BackgroundWork, scopes: readonly string[], request: ReserveRequest, held: (scope: string) => void): Promise<ScopeAnswer[]> {
-  const asked = scopes.filter((scope) => heard.get(scope) !== null);
-  if (asked.length === 0) return [];
+export async function reserveOn(
+  ns: Ledgers,
+  kv: KVNamespace,
+  ctx: BackgroundWork,
+  scopes: readonly string[],
+  request: ReserveRequest,
+  held: (scope: string, how: "reserved" | "leased") => void,
+): Promise<ScopeAnswer[]> {
+  const budgets = await Promise.all(scopes.map((scope) => budgetOf(kv, scope)));
+  const asked = scopes.filter((_, i) => budgets[i]?.mode === "hard");
+  // A soft budget admits everything: its status (for warnings and a degrade) is the one last heard, this request's worst case held in it.
+  const soft: ScopeAnswer[] = scopes.flatMap((scope, i) => {
+    const budget = budgets[i];
+    if (budget?.mode !== "soft") return [];
+    const status = statusKnown(scope, budget);
+    return [{ scope, answer: { admitted: true as const, status: { ...status, reservedNanos: status.reservedNanos + request.nanos } } }];
+  });
+  if (asked.length === 0) return soft;
+  const exchange = exchangerFor(ns, request.ttlMs);
   const settled = await Promise.allSettled(
     asked.map(async (scope) => {
+      // On this isolate's slice of the budget when it fits: no ledger call before forwarding.
+      if (admitOnLease(scope, { id: request.id, nanos: request.nanos, model: request.model, user: request.user }, ctx, exchange)) {
+        held(scope, "leased");
+        return { scope, answer: { admitted: true as const, status: statusKnown(scope, budgets[scopes.indexOf(scope)] ?? null) } };
+      }
       let answer = await ledgerOf(ns, scope).reserve(scope, request);
       if (!answer.admitted) {
+        // Asked again once what this isolate holds there is in: its own slice, and the settles it owes.
         const owed = settlesOwed(ns, ctx, scope);
-        if (owed !== null) {
-          await owed;
+        if (owed !== null || holdsLease(scope)) {
+          await Promise.all([owed, returnLease(scope, ctx, exchange)]);
           answer = await ledgerOf(ns, scope).reserve(scope, request);
         }
       }
       remember(scope, answer.status);
-      if (answer.admitted && answer.status !== null) held(scope);
+      if (answer.admitted && answer.status !== null) held(scope, "reserved");
       return { scope, answer };
     }),
   );
-  const answers: ScopeAnswer[] = [];
+  const answers: ScopeAnswer[] = [...soft];
   for (const result of settled) {
     if (result.status === "fulfilled") answers.push(result.value);
     else {
@@ -163,8 +250,13 @@ function settlesOwed(ns: Ledgers, ctx: BackgroundWork, scope: string): Promise<v
  * the call is made in a context that is still alive); records of other
  * requests that arrive meanwhile ride along.
  */
-export function recordSpend(ns: Ledgers, ctx: BackgroundWork, scopes: readonly string[], record: SpendRecord): void {
+export function recordSpend(ns: Ledgers, ctx: BackgroundWork, scopes: readonly string[], record: SpendRecord, reservationTtlMs: number): void {
   for (const scope of scopes) {
+    // A scope this isolate holds a lease on hears of its spend at its next exchange.
+    if (holdsLease(scope)) {
+      recordOnLease(scope, record, ctx, exchangerFor(ns, reservationTtlMs));
+      continue;
+    }
     const open = batches.get(scope);
     if (open !== undefined) {
       open.records.push(record);
@@ -195,5 +287,5 @@ function nearItsLimit(scope: string): boolean {
   const status = heard.get(scope);
   if (status === null || status === undefined || status.budget.mode !== "hard") return false;
   const limit = usdToNanos(status.budget.limitUsd);
-  return limit - status.spentNanos - status.reservedNanos < limit * NEAR_LIMIT_SHARE;
+  return limit - status.spentNanos - status.reservedNanos - status.leasedNanos < limit * NEAR_LIMIT_SHARE;
 }

@@ -32,6 +32,8 @@ export interface BudgetStatus {
   readonly spentNanos: Nanos;
   /** Worst-case amounts of requests in flight. */
   readonly reservedNanos: Nanos;
+  /** Slices of the budget held by isolates that admit requests on them without asking (leases, issue 16). */
+  readonly leasedNanos: Nanos;
   /** ISO time the current period began (null for `total`). */
   readonly periodStart: string | null;
   /** ISO time the current period ends and spend starts from zero again (null for `total`). */
@@ -89,6 +91,50 @@ export interface SpendRecord {
   /** No price is known for the model: tokens are counted, cost is unknown (recorded as 0, flagged). */
   readonly unpriced: boolean;
 }
+
+/**
+ * A request a lease holder admitted on its lease without asking the ledger: at the holder's next
+ * exchange it becomes a reservation of its own (settled, released or expired like any other),
+ * taken out of the lease.
+ */
+export interface AnnouncedRequest {
+  readonly id: string;
+  /** Its worst-case cost: what it took of the lease. */
+  readonly nanos: Nanos;
+  readonly model: string;
+  readonly user: string | null;
+}
+
+/**
+ * One exchange of a lease holder (an isolate) with a scope's ledger, in the background: the requests it
+ * admitted on its lease since its last exchange, the requests it saw finish (booked as a settle
+ * batch is, `batchId` making a retried exchange change nothing), and the lease it asks to hold now.
+ */
+export interface LeaseExchange {
+  /** The holder's id: one per isolate, random (budgets/lease-holder.ts). */
+  readonly holder: string;
+  readonly batchId: string;
+  readonly announced: readonly AnnouncedRequest[];
+  readonly records: readonly SpendRecord[];
+  /** Announced requests that failed before any provider could bill them: their reservations are dropped, nothing booked. */
+  readonly released: readonly string[];
+  /** The lease the holder would like to hold after this exchange (0 gives its lease back). */
+  readonly want: Nanos;
+  /** Unrenewed for this long, the lease goes back to the budget (its holder is taken for gone). */
+  readonly leaseTtlMs: number;
+  /** The announced requests' reservations expire (and are charged) after this long unsettled. */
+  readonly reservationTtlMs: number;
+}
+
+export interface LeaseAnswer {
+  /** The holder's lease now: what it may admit without asking (0: none). */
+  readonly lease: Nanos;
+  /** The budget as the ledger has it after the exchange (null: none; then no lease). */
+  readonly status: BudgetStatus | null;
+}
+
+/** Longest lease holder id (ours are UUIDs). */
+export const MAX_HOLDER_ID = 64;
 
 export type UsageGroupBy = "model" | "user";
 

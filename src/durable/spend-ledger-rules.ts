@@ -3,7 +3,7 @@
  * which period a moment belongs to, whether a reservation fits a budget, which
  * alerts are due. Pure functions of their arguments, so they are tested directly.
  */
-import { MAX_BATCH_ID, type Budget, type BudgetAlert, type BudgetPeriod, type BudgetStatus, type SpendRecord } from "../budgets/ledger-types.ts";
+import { MAX_BATCH_ID, MAX_HOLDER_ID, type Budget, type LeaseExchange, type BudgetAlert, type BudgetPeriod, type BudgetStatus, type SpendRecord } from "../budgets/ledger-types.ts";
 import { nanosToUsd, usdToNanos, type Nanos } from "../metering/types.ts";
 
 /** The `total` period's key: it never ends. */
@@ -60,8 +60,21 @@ export const fitsLimit = (limitNanos: Nanos, spentNanos: Nanos, reserved: bigint
 /** An exact sum of nanos as a number, saturated at the largest exact one (only reports read it). */
 export const reportedNanos = (sum: bigint): Nanos => Number(sum > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : sum);
 
-export function budgetStatus(scope: string, budget: Budget, window: PeriodWindow, spentNanos: Nanos, reserved: bigint): BudgetStatus {
-  return { scope, budget, spentNanos, reservedNanos: reportedNanos(reserved), periodStart: window.periodStart, resetsAt: window.resetsAt };
+export function budgetStatus(scope: string, budget: Budget, window: PeriodWindow, spentNanos: Nanos, reserved: bigint, leased: bigint): BudgetStatus {
+  return { scope, budget, spentNanos, reservedNanos: reportedNanos(reserved), leasedNanos: reportedNanos(leased), periodStart: window.periodStart, resetsAt: window.resetsAt };
+}
+
+/**
+ * The lease a holder gets: what it asks for, within its share of what the budget has left beside the
+ * period's spend, the reservations and the other holders' leases (`available`, exact), shared with
+ * the holders there are and one more (so a new holder, or a request reserved on its own, finds room):
+ * a lease shrinks as the budget nears its limit, down to nothing, where every request is reserved
+ * on its own and the last dollar is exact.
+ */
+export function leaseGrant(want: Nanos, available: bigint, otherHolders: number): Nanos {
+  if (available <= 0n || want <= 0) return 0;
+  const share = available / BigInt(otherHolders + 2);
+  return Number(share < BigInt(want) ? share : BigInt(want));
 }
 
 /** An alert level: a share of the limit, and the spend (nanos) at which it is reached. */
@@ -149,6 +162,18 @@ export function nextPruneAt(
 /** Amounts are integer nanos so that sums stay exact; anything else is a caller's bug. */
 export function assertNanos(nanos: number, what: string): void {
   if (!Number.isSafeInteger(nanos) || nanos < 0) throw new RangeError(`${what} must be a non-negative integer number of nanos, got ${nanos}`);
+}
+
+/** A lease exchange as the ledger takes it: anything else is a caller's bug and throws. */
+export function assertExchange(ex: LeaseExchange): void {
+  if (typeof ex.holder !== "string" || ex.holder.length === 0 || ex.holder.length > MAX_HOLDER_ID) throw new TypeError(`holder must be a string of 1 to ${MAX_HOLDER_ID} characters`);
+  assertBatchId(ex.batchId);
+  assertNanos(ex.want, "want");
+  if (!(ex.leaseTtlMs > 0) || !(ex.reservationTtlMs > 0)) throw new RangeError("leaseTtlMs and reservationTtlMs must be positive");
+  for (const a of ex.announced) {
+    assertNanos(a.nanos, "an announced request");
+    if (typeof a.id !== "string" || a.id.length === 0 || a.id.length > MAX_RECORD_NAME) throw new TypeError("an announced request's id must be a non-empty string");
+  }
 }
 
 /** A settle batch's id is the isolate's to make (a UUID): one that is empty, not a string or this long is a caller's bug. */

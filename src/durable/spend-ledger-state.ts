@@ -6,6 +6,7 @@ import type { SpendRecord } from "../budgets/ledger-types.ts";
 import type { Nanos } from "../metering/types.ts";
 import type { PeriodWindow } from "./spend-ledger-rules.ts";
 import type { UsageDelta } from "./spend-ledger-totals.ts";
+import type { LeaseChange } from "./spend-ledger-leases.ts";
 
 /** A live reservation, as the ledger keeps it in memory beside its row. */
 export interface Reservation {
@@ -34,6 +35,10 @@ export class Changes {
   /** A row was added to `finished`. */
   finishedAny = false;
   spent: ReadonlyMap<string, Nanos> = new Map();
+  /** Reservations made (a lease holder's announced requests). */
+  readonly reserved: Array<readonly [id: string, reservation: Reservation]> = [];
+  /** Leases set or removed. */
+  readonly leases: LeaseChange[] = [];
 }
 
 export interface FinishedRow extends Record<string, SqlStorageValue> {

@@ -16,7 +16,20 @@
  * however many calls arrive at once.
  */
 import { DurableObject } from "cloudflare:workers";
-import { budgetSchema, type Budget, type BudgetStatus, type LedgerTotals, type PeriodSpend, type ReserveAnswer, type ReserveRequest, type SpendRecord, type UsageQuery, type UsageReport } from "../budgets/ledger-types.ts";
+import {
+  budgetSchema,
+  type Budget,
+  type BudgetStatus,
+  type LeaseAnswer,
+  type LeaseExchange,
+  type LedgerTotals,
+  type PeriodSpend,
+  type ReserveAnswer,
+  type ReserveRequest,
+  type SpendRecord,
+  type UsageQuery,
+  type UsageReport,
+} from "../budgets/ledger-types.ts";
 import type { Env } from "../env.ts";
 import { usdToNanos, type Nanos } from "../metering/types.ts";
 import {
@@ -28,7 +41,9 @@ import {
   contains,
   EXPIRED_MEMORY_MS,
   FINISHED_MEMORY_MS,
+  assertExchange,
   fitsLimit,
+  leaseGrant,
   reportedNanos,
   nextPruneAt,
   normaliseRecord,
@@ -41,6 +56,7 @@ import { SCHEMA, countsIn, expiryChargedIds, finishedAmong, forgetFinished, olde
 import { expiryCharge, negate, UsageTotals } from "./spend-ledger-totals.ts";
 import { BudgetAlerts } from "./spend-ledger-alerts.ts";
 import { Changes, recordDelta, type CurrentPeriod, type FinishedRow, type Reservation } from "./spend-ledger-state.ts";
+import { LEASES_SCHEMA, LeaseBook } from "./spend-ledger-leases.ts";
 
 export class SpendLedger extends DurableObject<Env> {
   #scope: string | null = null;
@@ -60,12 +76,15 @@ export class SpendLedger extends DurableObject<Env> {
    * plain record there is new without a look-up. Set by any finish, recomputed by each alarm run.
    */
   #anyFinished = false;
+  readonly #leases = new LeaseBook();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
       const sql = ctx.storage.sql;
       sql.exec(SCHEMA);
+      sql.exec(LEASES_SCHEMA);
+      this.#leases.load(sql);
       for (const { key, value } of sql.exec<{ key: string; value: string }>("SELECT key, value FROM ledger_meta")) {
         if (key === "scope") this.#scope = value;
         if (key === "budget") this.#useBudget(budgetSchema.parse(JSON.parse(value)));
@@ -89,7 +108,10 @@ export class SpendLedger extends DurableObject<Env> {
     const next = budget === null ? null : budgetSchema.parse(budget);
     const now = Date.now();
     const sql = this.ctx.storage.sql;
+    const changes = new Changes();
     this.ctx.storage.transactionSync(() => {
+      // Only a hard budget is leased: a lease of a budget that is gone or soft is of nothing (its holders learn so at their next exchange).
+      if (next === null || next.mode === "soft") changes.leases.push(...this.#leases.clear(sql));
       if (next === null) {
         sql.exec("DELETE FROM ledger_meta WHERE key = 'budget'");
         sql.exec("DELETE FROM alerts_sent");
@@ -105,6 +127,7 @@ export class SpendLedger extends DurableObject<Env> {
         ...levels.flatMap((t) => [t.percent, t.atNanos]),
       );
     });
+    this.#apply(changes);
     this.#useBudget(next);
     this.#sendDueAlerts(now);
     return this.#statusAt(now);
@@ -125,26 +148,31 @@ export class SpendLedger extends DurableObject<Env> {
     const now = Date.now();
     const current = this.#currentAt(now, budget);
     const others = this.#reservedNanos - BigInt(this.#reservations.get(req.id)?.nanos ?? 0);
-    if (budget.mode === "hard" && !fitsLimit(this.#limitNanos, current.spentNanos, others, req.nanos)) {
-      return { admitted: false, status: budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos) };
+    if (budget.mode === "hard" && !fitsLimit(this.#limitNanos, current.spentNanos, others + this.#leases.total, req.nanos)) {
+      return { admitted: false, status: budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos, this.#leases.total) };
     }
-    const user = req.user ?? "";
     const expiresAt = now + req.ttlMs;
+    const stored = this.#insertReservation(req.id, req.nanos, req.model, req.user ?? "", now, expiresAt);
+    if (stored !== null) {
+      this.#reservations.set(req.id, stored);
+      this.#reservedNanos = others + BigInt(req.nanos);
+      if (this.#alarmAt === null || expiresAt < this.#alarmAt) await this.#setAlarm(expiresAt);
+    }
+    return { admitted: true, status: this.#statusAt(now) };
+  }
+
+  /** Writes a reservation (replacing a live one's amount; never one for an id already finished); what it holds, or null when the id is finished. */
+  #insertReservation(id: string, nanos: Nanos, model: string, user: string, now: number, expiresAt: number): Reservation | null {
     const stored = this.ctx.storage.sql
       .exec<{ created_at: number }>(
         `INSERT INTO reservations (id, nanos, model, end_user, created_at, expires_at)
          SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM finished WHERE id = ?)
          ON CONFLICT (id) DO UPDATE SET nanos = excluded.nanos, model = excluded.model, end_user = excluded.end_user, expires_at = excluded.expires_at
          RETURNING created_at`,
-        req.id, req.nanos, req.model, user, now, expiresAt, req.id,
+        id, nanos, model, user, now, expiresAt, id,
       )
       .toArray()[0];
-    if (stored !== undefined) {
-      this.#reservations.set(req.id, { nanos: req.nanos, model: req.model, user, createdAt: stored.created_at, expiresAt });
-      this.#reservedNanos = others + BigInt(req.nanos);
-      if (this.#alarmAt === null || expiresAt < this.#alarmAt) await this.#setAlarm(expiresAt);
-    }
-    return { admitted: true, status: budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos) };
+    return stored === undefined ? null : { nanos, model, user, createdAt: stored.created_at, expiresAt };
   }
 
   /**
@@ -162,6 +190,57 @@ export class SpendLedger extends DurableObject<Env> {
   async settle(scope: string, records: readonly SpendRecord[], batchId: string): Promise<BudgetStatus | null> {
     this.#useScope(scope, true);
     assertBatchId(batchId);
+    const now = Date.now();
+    const booked = this.#book(records, batchId, now, []);
+    this.#sendDueAlerts(now);
+    if (booked && this.#alarmAt === null) await this.#setAlarm(now + FINISHED_MEMORY_MS);
+    return this.#statusAt(now);
+  }
+
+  /**
+   * One exchange with a lease holder (issue 16; LeaseExchange), in one transaction: its finished
+   * requests are booked as a settle batch is; the requests it admitted on its lease that are still
+   * in flight become reservations of their own; and its lease is set to what it asks for, within its
+   * share of what the budget has left (leaseGrant), which keeps `spent + reserved + leased ≤ limit`.
+   * A lowered limit shrinks the lease at the holder's next exchange, down to nothing. Without a hard
+   * budget there is no lease: the records are booked and the answer says so. A retried exchange
+   * (its batch booked before) changes nothing and answers the lease as it stands.
+   */
+  async exchange(scope: string, ex: LeaseExchange): Promise<LeaseAnswer> {
+    this.#useScope(scope, true);
+    assertExchange(ex);
+    const now = Date.now();
+    const budget = this.#budget;
+    const leased = budget !== null && budget.mode === "hard";
+    const current = budget === null ? null : this.#currentAt(now, budget);
+    const finishing = new Set(ex.records.map((r) => r.id));
+    const booked = this.#book(ex.records, ex.batchId, now, ex.released, (sql, changes) => {
+      if (!leased || current === null) return;
+      for (const a of ex.announced) {
+        if (finishing.has(a.id)) continue; // booked with its record: it needs no reservation
+        const stored = this.#insertReservation(a.id, a.nanos, a.model, a.user ?? "", now, now + ex.reservationTtlMs);
+        if (stored !== null) changes.reserved.push([a.id, stored]);
+      }
+      let reserved = this.#reservedNanos;
+      for (const id of changes.ended) reserved -= BigInt(this.#reservations.get(id)?.nanos ?? 0);
+      for (const [id, r] of changes.reserved) reserved += BigInt(r.nanos) - BigInt(this.#reservations.get(id)?.nanos ?? 0);
+      const own = this.#leases.nanosOf(ex.holder);
+      const spent = BigInt(current.spentNanos) + BigInt(changes.spent.get(current.window.key) ?? 0);
+      const available = BigInt(this.#limitNanos) - spent - reserved - (this.#leases.total - BigInt(own));
+      const grant = leaseGrant(ex.want, available, this.#leases.holders - (own > 0 ? 1 : 0));
+      changes.leases.push(this.#leases.write(sql, ex.holder, grant, now + ex.leaseTtlMs));
+    });
+    this.#sendDueAlerts(now);
+    const next = Math.min(booked ? now + FINISHED_MEMORY_MS : Infinity, this.#leases.nextExpiry(), this.#nextReservationExpiry());
+    if (next !== Infinity && (this.#alarmAt === null || next < this.#alarmAt)) await this.#setAlarm(next);
+    return { lease: leased ? this.#leases.nanosOf(ex.holder) : 0, status: this.#statusAt(now) };
+  }
+
+  /**
+   * Books a batch of records in one transaction (settle's rules); `more` runs in the same
+   * transaction once they are counted. False when the batch was booked before (nothing changes).
+   */
+  #book(records: readonly SpendRecord[], batchId: string, now: number, released: readonly string[], more?: (sql: SqlStorage, changes: Changes) => void): boolean {
     // Which path a record takes is two look-ups in memory copies, so the hot case reads nothing.
     const byId: SpendRecord[] = [];
     const plain: SpendRecord[] = [];
@@ -171,7 +250,6 @@ export class SpendLedger extends DurableObject<Env> {
       else if (this.#reservations.has(checked.record.id) || this.#expiryCharged.has(checked.record.id)) byId.push(checked.record);
       else plain.push(checked.record);
     }
-    const now = Date.now();
     const changes = new Changes();
     const totals = new UsageTotals();
     const sql = this.ctx.storage.sql;
@@ -188,12 +266,22 @@ export class SpendLedger extends DurableObject<Env> {
       for (const r of plain) {
         if (done === null || !done.has(r.id)) totals.add(r.at, r.model, r.user ?? "", recordDelta(r));
       }
+      // Released as release() does: the reservation ends, nothing is booked (an expiry charge is taken back).
+      for (const id of released) {
+        const r = this.#reservations.get(id);
+        this.#finish(id, now, r?.model ?? "", r?.user ?? "", now, changes, totals);
+      }
       changes.spent = totals.write(sql);
+      more?.(sql, changes);
     });
     this.#apply(changes);
-    this.#sendDueAlerts(now);
-    if (booked && this.#alarmAt === null) await this.#setAlarm(now + FINISHED_MEMORY_MS);
-    return this.#statusAt(now);
+    return booked;
+  }
+
+  #nextReservationExpiry(): number {
+    let next = Infinity;
+    for (const r of this.#reservations.values()) next = Math.min(next, r.expiresAt);
+    return next;
   }
 
   /** Drops the reservations of requests that failed (no provider charged them); records no spend. Idempotent. */
@@ -275,6 +363,8 @@ export class SpendLedger extends DurableObject<Env> {
         totals.add(r.createdAt, r.model, r.user, expiryCharge(r.nanos));
       }
       changes.spent = totals.write(sql);
+      // An unrenewed lease goes back to the budget uncharged: its holder's admitted requests are reservations of their own.
+      changes.leases.push(...this.#leases.expire(sql, now));
       const cutoff = now - FINISHED_MEMORY_MS;
       const forgotten = forgetFinished(sql, { ordinary: cutoff, expired: now - EXPIRED_MEMORY_MS, batches: cutoff }, PRUNE_BATCH_ROWS);
       changes.uncharged.push(...forgotten.expiredIds);
@@ -286,8 +376,7 @@ export class SpendLedger extends DurableObject<Env> {
     this.#sendDueAlerts(now);
     const oldest = oldestFinished(sql);
     this.#anyFinished = oldest.ordinary !== null || oldest.expired !== null;
-    let next = nextPruneAt(now, oldest);
-    for (const r of this.#reservations.values()) next = Math.min(next, r.expiresAt);
+    const next = Math.min(nextPruneAt(now, oldest), this.#nextReservationExpiry(), this.#leases.nextExpiry());
     if (next !== Infinity) await this.#setAlarm(next);
   }
 
@@ -330,6 +419,11 @@ export class SpendLedger extends DurableObject<Env> {
       this.#reservedNanos -= BigInt(r.nanos);
       this.#reservations.delete(id);
     }
+    for (const [id, r] of changes.reserved) {
+      this.#reservedNanos += BigInt(r.nanos) - BigInt(this.#reservations.get(id)?.nanos ?? 0);
+      this.#reservations.set(id, r);
+    }
+    this.#leases.apply(changes.leases);
     const current = this.#current;
     const delta = current === null ? undefined : changes.spent.get(current.window.key);
     if (current !== null && delta !== undefined) current.spentNanos += delta;
@@ -351,7 +445,7 @@ export class SpendLedger extends DurableObject<Env> {
     const budget = this.#budget;
     if (budget === null) return null;
     const current = this.#currentAt(now, budget);
-    return budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos);
+    return budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos, this.#leases.total);
   }
 
   /** Starts a webhook delivery for each alert level the current period has reached and not yet delivered. */

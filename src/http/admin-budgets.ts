@@ -50,7 +50,9 @@ export function statusJson(status: BudgetStatus): Record<string, unknown> {
     ...status.budget,
     spentUsd: nanosToUsd(status.spentNanos),
     reservedUsd: nanosToUsd(status.reservedNanos),
-    remainingUsd: Math.max(0, status.budget.limitUsd - nanosToUsd(status.spentNanos + status.reservedNanos)),
+    // Slices isolates hold to admit requests without asking (issue 16): not spent, not yet anyone's.
+    leasedUsd: nanosToUsd(status.leasedNanos),
+    remainingUsd: Math.max(0, status.budget.limitUsd - nanosToUsd(status.spentNanos + status.reservedNanos + status.leasedNanos)),
     periodStart: status.periodStart,
     resetsAt: status.resetsAt,
   };
