@@ -37,8 +37,9 @@ const SLICE_MIN_REQUESTS = 4;
 /** A refill is asked for once the slice has less than this share of what was last asked left. */
 const LOW_WATER_SHARE = 0.5;
 
-/** This isolate's name as a lease holder. */
-export const HOLDER_ID = crypto.randomUUID();
+/** This isolate's name as a lease holder: made at its first use (a Worker may not draw random values at startup). */
+let holder: string | null = null;
+export const holderId = (): string => (holder ??= crypto.randomUUID());
 
 /** What one exchange carries; the ledger's answer. */
 export interface ExchangeCall {

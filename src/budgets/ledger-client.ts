@@ -21,7 +21,7 @@ import type { Env } from "../env.ts";
 import { GatewayError } from "../http/errors.ts";
 import { budgetSchema, type Budget, type BudgetStatus, type ReserveAnswer, type ReserveRequest, type SpendRecord } from "./ledger-types.ts";
 import { usdToNanos } from "../metering/types.ts";
-import { admitOnLease, forgetLease, HOLDER_ID, holdsLease, LEASE_TTL_MS, recordOnLease, returnLease, type Exchanger } from "./lease-holder.ts";
+import { admitOnLease, forgetLease, holderId, holdsLease, LEASE_TTL_MS, recordOnLease, returnLease, type Exchanger } from "./lease-holder.ts";
 
 export type Ledgers = NonNullable<Env["SPEND_LEDGER"]>;
 
@@ -103,7 +103,7 @@ export function exchangerFor(ns: Ledgers, reservationTtlMs: number): Exchanger {
     const batchId = crypto.randomUUID();
     for (let attempt = 1; ; attempt++) {
       try {
-        const answer = await ledgerOf(ns, scope).exchange(scope, { holder: HOLDER_ID, batchId, ...call, leaseTtlMs: LEASE_TTL_MS, reservationTtlMs });
+        const answer = await ledgerOf(ns, scope).exchange(scope, { holder: holderId(), batchId, ...call, leaseTtlMs: LEASE_TTL_MS, reservationTtlMs });
         remember(scope, answer.status);
         return answer;
       } catch (err) {

@@ -21,7 +21,7 @@ import { GatewayError } from "../http/errors.ts";
 import type { Usage } from "../providers/types.ts";
 import { normaliseLimits, type LimitRule, type Limits } from "./config.ts";
 import { rateLimitHeaders, resetIn, tightest } from "./headers.ts";
-import { applyRule, limiterBackend, type RuleOutcome } from "./limiter.ts";
+import { applyRule, limiterBackend, queueCorrection, type RuleOutcome } from "./limiter.ts";
 
 interface Check {
   readonly rule: LimitRule;
@@ -208,7 +208,6 @@ export class RequestLimits {
     const rate = Math.round(delta);
     const backend = limiterBackend(this.#env);
     if (rate === 0 || backend === null) return;
-    const waitUntil = (p: Promise<unknown>): void => this.#ctx.waitUntil(p);
-    this.#ctx.waitUntil(applyRule(backend, waitUntil, check.rule, check.identifier, rate));
+    queueCorrection(backend, (p) => this.#ctx.waitUntil(p), check.rule, check.identifier, rate);
   }
 }

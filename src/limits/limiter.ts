@@ -72,7 +72,10 @@ export function limiterBackend(env: Env): Backend | null {
     failure: env.RATE_LIMIT_ON_REDIS_FAILURE === "closed" ? "closed" : "open",
   };
   // No retries: a request waits on this call, and the failure policy answers a Redis that is down.
-  const redis = new Redis({ url, token, retry: false, enableTelemetry: false, enableAutoPipelining: false });
+  // Auto-pipelining sends the commands issued in one turn of the event loop as one HTTP call (issue 16):
+  // a request's rules are checked together in one round trip, and the corrections of every request that
+  // finished in a batch window go in one call.
+  const redis = new Redis({ url, token, retry: false, enableTelemetry: false, enableAutoPipelining: true });
   backend = { made, value: { redis, settings, limiters: new Map() } };
   return backend.value;
 }
@@ -110,6 +113,32 @@ function limiterFor(b: Backend, rule: LimitRule): Ratelimit {
     b.limiters.set(key, limiter);
   }
   return limiter;
+}
+
+/** Corrections wait this long for others: the isolate's finished requests then cost one Redis call per window. */
+export const CORRECTION_BATCH_MS = 50;
+/** Corrections waiting for the next batch, summed per rule and identifier (their counts add up). */
+const corrections = new Map<string, { rule: LimitRule; identifier: string; rate: number }>();
+let correctionsDue: Promise<void> | null = null;
+
+/**
+ * Counts `rate` against `rule` for `identifier` in the isolate's next correction batch: the tokens a
+ * finished request really used, or what a refused one gives back. One call for the whole batch.
+ */
+export function queueCorrection(b: Backend, waitUntil: (promise: Promise<unknown>) => void, rule: LimitRule, identifier: string, rate: number): void {
+  const key = `${ruleKey(rule)}\n${identifier}`;
+  const queued = corrections.get(key);
+  if (queued === undefined) corrections.set(key, { rule, identifier, rate });
+  else queued.rate += rate;
+  if (correctionsDue !== null) return;
+  correctionsDue = new Promise<void>((resolve) => setTimeout(resolve, CORRECTION_BATCH_MS)).then(async () => {
+    correctionsDue = null;
+    const batch = [...corrections.values()].filter((c) => Math.round(c.rate) !== 0);
+    corrections.clear();
+    // Issued in one turn: auto-pipelining makes them one HTTP call.
+    await Promise.all(batch.map((c) => applyRule(b, waitUntil, c.rule, c.identifier, Math.round(c.rate))));
+  });
+  waitUntil(correctionsDue);
 }
 
 /**
