@@ -9,7 +9,7 @@
  */
 import type { Env } from "../env.ts";
 import type { BackgroundWork } from "../routing/health.ts";
-import { REVOCATION_MEMORY_MS, REVOCATIONS_PAGE } from "../durable/key-revocations.ts";
+import { REVOCATION_MEMORY_MS, REVOCATIONS_PAGE } from "./revocation-rules.ts";
 
 /** The view is refreshed in the background once this old… */
 const REFRESH_MS = 20_000;

@@ -5,7 +5,7 @@
  * user it likes; without this, each new name created and stored a SpendLedger
  * Durable Object at no provider cost. End users without a budget are still
  * counted, by name, in their key's and the global ledger (bounded there:
- * spend-ledger-totals.ts folds the long tail into an "others" row).
+ * ledger/totals.ts folds the long tail into an "others" row).
  *
  * Two facts are read: whether the key has any user budget at all (the marker
  * `userbudgets:<key id>`, written once when the first is set and never taken

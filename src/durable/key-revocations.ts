@@ -14,15 +14,9 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 
-export const REVOCATION_MEMORY_MS = 7 * 86_400_000;
-/** Most tombstones one answer carries; an isolate further behind asks again from the last one. */
-export const REVOCATIONS_PAGE = 1_000;
+import { REVOCATION_MEMORY_MS, REVOCATIONS_PAGE, type Revoked } from "../auth/revocation-rules.ts";
 
-export interface Revoked {
-  readonly seq: number;
-  readonly hash: string;
-  readonly at: number;
-}
+export type { Revoked };
 
 export class KeyRevocations extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {

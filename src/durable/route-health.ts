@@ -2,7 +2,7 @@
  * RouteHealth: one Durable Object per upstream target (named by its TargetId),
  * shared by every isolate. Isolates never wait on it while serving a request:
  * they send attempt reports in batches and read snapshots in the background
- * (src/routing/health.ts). The rules live in route-health-state.ts.
+ * (src/routing/health.ts). The rules live in src/routing/health-state.ts.
  *
  * State is a few hundred bytes, kept in memory and written to storage at most
  * once per PERSIST_EVERY_MS (an alarm writes what the batches since the last
@@ -22,8 +22,8 @@ import {
   type HealthState,
   type TargetHealthDetail,
   type VersionedHealth,
-} from "./route-health-state.ts";
-import { registerTarget } from "./target-registry.ts";
+} from "../routing/health-state.ts";
+import { registerTarget } from "../routing/target-registry.ts";
 
 const STATE_KEY = "state";
 /** How often, at most, the state is written to storage. */

@@ -1,481 +1,82 @@
 /**
  * SpendLedger: one Durable Object per budget scope (`global`, `key:<id>`,
- * `user:<keyId>:<user>`, named with idFromName). It holds the scope's budget
- * (pushed by the admin API, so a change applies to the very next request), the
- * reservations of requests in flight and the settled spend per day, month and
- * total, by model and end user. Rules live in spend-ledger-rules.ts, the schema
- * and its statements in spend-ledger-sql.ts, the summing of counters in
- * spend-ledger-totals.ts, its in-memory records in spend-ledger-state.ts.
- *
- * Everything is in SQLite; memory holds only exact copies kept in step by the
- * code that writes them (the budget, the live reservations and their sum, the
- * ids charged at expiry, the current period's spend and sent alerts), so the hot
- * `reserve` needs one write statement and no read, and `settle` tells the records
- * it must settle id by id from the rest without a read. Every write path is
- * synchronous up to its first await, which makes check-and-reserve atomic
- * however many calls arrive at once.
+ * `user:<keyId>:<user>`, named with idFromName), the host of that scope's
+ * book (src/budgets/ledger/book.ts: the budget, reservations, leases and
+ * settled spend, and every rule about them). The object gives the book its
+ * SQLite storage, its transactions and its one alarm, and passes each call
+ * through; a call runs synchronously up to its first await, so each is atomic
+ * however many arrive at once.
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  budgetSchema,
-  type Budget,
-  type BudgetStatus,
-  type LeaseAnswer,
-  type LeaseExchange,
-  type LedgerTotals,
-  type PeriodSpend,
-  type ReserveAnswer,
-  type ReserveRequest,
-  type SpendRecord,
-  type UsageQuery,
-  type UsageReport,
-} from "../budgets/ledger-types.ts";
+import { LedgerBook } from "../budgets/ledger/book.ts";
+import type { Budget, BudgetStatus, LeaseAnswer, LeaseExchange, LedgerTotals, ReserveAnswer, ReserveRequest, SpendRecord, UsageQuery, UsageReport } from "../budgets/ledger-types.ts";
 import type { Env } from "../env.ts";
-import { usdToNanos, type Nanos } from "../metering/types.ts";
-import {
-  alertKey,
-  alertThresholds,
-  assertBatchId,
-  assertNanos,
-  budgetStatus,
-  contains,
-  EXPIRED_MEMORY_MS,
-  FINISHED_MEMORY_MS,
-  assertExchange,
-  fitsLimit,
-  leaseGrant,
-  reportedNanos,
-  nextPruneAt,
-  normaliseRecord,
-  periodWindow,
-  PRUNE_BATCH_ROWS,
-  rejectedRecordLog,
-  type PeriodWindow,
-} from "./spend-ledger-rules.ts";
-import { SCHEMA, countsIn, expiryChargedIds, finishedAmong, forgetFinished, oldestFinished, rememberBatch, spentIn, usageRows } from "./spend-ledger-sql.ts";
-import { expiryCharge, negate, UsageTotals } from "./spend-ledger-totals.ts";
-import { BudgetAlerts } from "./spend-ledger-alerts.ts";
-import { Changes, recordDelta, type CurrentPeriod, type FinishedRow, type Reservation } from "./spend-ledger-state.ts";
-import { LEASES_SCHEMA, LeaseBook } from "./spend-ledger-leases.ts";
 
 export class SpendLedger extends DurableObject<Env> {
-  #scope: string | null = null;
-  #budget: Budget | null = null;
-  #limitNanos: Nanos = 0;
-  readonly #reservations = new Map<string, Reservation>();
-  /** The sum of live reservations, exact however large (each is at most MAX_SAFE_INTEGER nanos). */
-  #reservedNanos = 0n;
-  #current: CurrentPeriod | null = null;
+  #book: LedgerBook | null = null;
   /** When the alarm is set for (null: none). */
   #alarmAt: number | null = null;
-  readonly #alerts = new BudgetAlerts();
-  /** Ids in `finished` with an expiry charge a late settle or release replaces (rare: one per lost reservation). */
-  readonly #expiryCharged = new Set<string>();
-  /**
-   * False only while `finished` is empty, as it stays on a scope that never reserves (no budget): a
-   * plain record there is new without a look-up. Set by any finish, recomputed by each alarm run.
-   */
-  #anyFinished = false;
-  readonly #leases = new LeaseBook();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
-      const sql = ctx.storage.sql;
-      sql.exec(SCHEMA);
-      sql.exec(LEASES_SCHEMA);
-      this.#leases.load(sql);
-      for (const { key, value } of sql.exec<{ key: string; value: string }>("SELECT key, value FROM ledger_meta")) {
-        if (key === "scope") this.#scope = value;
-        if (key === "budget") this.#useBudget(budgetSchema.parse(JSON.parse(value)));
-      }
-      const rows = sql.exec<{ id: string; nanos: number; model: string; end_user: string; created_at: number; expires_at: number }>(
-        "SELECT id, nanos, model, end_user, created_at, expires_at FROM reservations",
-      );
-      for (const r of rows) {
-        this.#reservations.set(r.id, { nanos: r.nanos, model: r.model, user: r.end_user, createdAt: r.created_at, expiresAt: r.expires_at });
-        this.#reservedNanos += BigInt(r.nanos);
-      }
-      for (const id of expiryChargedIds(sql)) this.#expiryCharged.add(id);
-      this.#anyFinished = sql.exec<{ any: number }>("SELECT EXISTS (SELECT 1 FROM finished) AS any").one().any === 1;
-      this.#alarmAt = await ctx.storage.getAlarm();
+      const storage = ctx.storage;
+      this.#book = new LedgerBook({
+        sql: storage.sql,
+        transactionSync: (fn) => storage.transactionSync(fn),
+        waitUntil: (promise) => ctx.waitUntil(promise),
+        alarmBy: (at) => this.#alarmBy(at),
+        alarmIfNone: (at) => (this.#alarmAt === null ? this.#alarmBy(at) : Promise.resolve()),
+      });
+      this.#alarmAt = await storage.getAlarm();
     });
   }
 
-  /** Sets (or, with null, removes) the scope's budget; returns its status. Applies from the next reservation on. */
-  async setBudget(scope: string, budget: Budget | null): Promise<BudgetStatus | null> {
-    this.#useScope(scope, true);
-    const next = budget === null ? null : budgetSchema.parse(budget);
-    const now = Date.now();
-    const sql = this.ctx.storage.sql;
-    const changes = new Changes();
-    this.ctx.storage.transactionSync(() => {
-      // Only a hard budget is leased: a lease of a budget that is gone or soft is of nothing (its holders learn so at their next exchange).
-      if (next === null || next.mode === "soft") changes.leases.push(...this.#leases.clear(sql));
-      if (next === null) {
-        sql.exec("DELETE FROM ledger_meta WHERE key = 'budget'");
-        sql.exec("DELETE FROM alerts_sent");
-        return;
-      }
-      sql.exec("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('budget', ?)", JSON.stringify(next));
-      // A delivered alert stays delivered only while its period and level (percent and the spend it
-      // stands for) are unchanged: after a raised limit, 80 % means a new amount and is worth a new alert.
-      const levels = alertThresholds(next);
-      sql.exec(
-        `DELETE FROM alerts_sent WHERE NOT (period = ? AND (${levels.map(() => "(percent = ? AND at_nanos = ?)").join(" OR ")}))`,
-        periodWindow(next.period, now).key,
-        ...levels.flatMap((t) => [t.percent, t.atNanos]),
-      );
-    });
-    this.#apply(changes);
-    this.#useBudget(next);
-    this.#sendDueAlerts(now);
-    return this.#statusAt(now);
+  get #ledger(): LedgerBook {
+    if (this.#book === null) throw new Error("the SpendLedger's book is not open");
+    return this.#book;
   }
 
-  /**
-   * Reserves a request's worst case. Without a budget nothing is reserved (status null). A hard
-   * budget admits only what fits beside the period's spend and every live reservation; a soft one
-   * admits everything. Reserving a live id again replaces its amount; an id already settled,
-   * released or expired is not reserved again.
-   */
-  async reserve(scope: string, req: ReserveRequest): Promise<ReserveAnswer> {
-    this.#useScope(scope, true);
-    assertNanos(req.nanos, "reservation");
-    if (!(req.ttlMs > 0)) throw new RangeError(`ttlMs must be positive, got ${req.ttlMs}`);
-    const budget = this.#budget;
-    if (budget === null) return { admitted: true, status: null };
-    const now = Date.now();
-    const current = this.#currentAt(now, budget);
-    const others = this.#reservedNanos - BigInt(this.#reservations.get(req.id)?.nanos ?? 0);
-    if (budget.mode === "hard" && !fitsLimit(this.#limitNanos, current.spentNanos, others + this.#leases.total, req.nanos)) {
-      return { admitted: false, status: budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos, this.#leases.total) };
-    }
-    const expiresAt = now + req.ttlMs;
-    const stored = this.#insertReservation(req.id, req.nanos, req.model, req.user ?? "", now, expiresAt);
-    if (stored !== null) {
-      this.#reservations.set(req.id, stored);
-      this.#reservedNanos = others + BigInt(req.nanos);
-      if (this.#alarmAt === null || expiresAt < this.#alarmAt) await this.#setAlarm(expiresAt);
-    }
-    return { admitted: true, status: this.#statusAt(now) };
+  setBudget(scope: string, budget: Budget | null): Promise<BudgetStatus | null> {
+    return this.#ledger.setBudget(scope, budget);
   }
 
-  /** Writes a reservation (replacing a live one's amount; never one for an id already finished); what it holds, or null when the id is finished. */
-  #insertReservation(id: string, nanos: Nanos, model: string, user: string, now: number, expiresAt: number): Reservation | null {
-    const stored = this.ctx.storage.sql
-      .exec<{ created_at: number }>(
-        `INSERT INTO reservations (id, nanos, model, end_user, created_at, expires_at)
-         SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM finished WHERE id = ?)
-         ON CONFLICT (id) DO UPDATE SET nanos = excluded.nanos, model = excluded.model, end_user = excluded.end_user, expires_at = excluded.expires_at
-         RETURNING created_at`,
-        id, nanos, model, user, now, expiresAt, id,
-      )
-      .toArray()[0];
-    return stored === undefined ? null : { nanos, model, user, createdAt: stored.created_at, expiresAt };
+  reserve(scope: string, req: ReserveRequest): Promise<ReserveAnswer> {
+    return this.#ledger.reserve(scope, req);
   }
 
-  /**
-   * Books actual spend, in one transaction. `batchId` names this batch of records (the isolate makes
-   * one per batch and reuses it when it retries): a batch booked before changes nothing, and the
-   * call answers the status. A record whose id holds a live reservation, or an expiry charge, is
-   * settled id by id: it ends the reservation (or takes the charge back) and books its cost, and an
-   * id settled before changes nothing. Every other record is "plain" (all of them on a scope without
-   * a budget): it is counted with no row of its own, its batch id being its idempotency, so the same
-   * record in a NEW batch counts again; the isolate never sends one twice but in its batch's retry.
-   * Costs count on the day, month and total of `record.at`, summed in memory and written once per
-   * period, model and user. A record that cannot be booked even normalised (normaliseRecord) is
-   * logged and skipped, and the others are booked.
-   */
-  async settle(scope: string, records: readonly SpendRecord[], batchId: string): Promise<BudgetStatus | null> {
-    this.#useScope(scope, true);
-    assertBatchId(batchId);
-    const now = Date.now();
-    const booked = this.#book(records, batchId, now, []);
-    this.#sendDueAlerts(now);
-    if (booked && this.#alarmAt === null) await this.#setAlarm(now + FINISHED_MEMORY_MS);
-    return this.#statusAt(now);
+  settle(scope: string, records: readonly SpendRecord[], batchId: string): Promise<BudgetStatus | null> {
+    return this.#ledger.settle(scope, records, batchId);
   }
 
-  /**
-   * One exchange with a lease holder (issue 16; LeaseExchange), in one transaction: its finished
-   * requests are booked as a settle batch is; the requests it admitted on its lease that are still
-   * in flight become reservations of their own; and its lease is set to what it asks for, within its
-   * share of what the budget has left (leaseGrant), which keeps `spent + reserved + leased ≤ limit`.
-   * A lowered limit shrinks the lease at the holder's next exchange, down to nothing. Without a hard
-   * budget there is no lease: the records are booked and the answer says so. A retried exchange
-   * (its batch booked before) changes nothing and answers the lease as it stands.
-   */
-  async exchange(scope: string, ex: LeaseExchange): Promise<LeaseAnswer> {
-    this.#useScope(scope, true);
-    assertExchange(ex);
-    const now = Date.now();
-    const budget = this.#budget;
-    const leased = budget !== null && budget.mode === "hard";
-    const current = budget === null ? null : this.#currentAt(now, budget);
-    const finishing = new Set(ex.records.map((r) => r.id));
-    const booked = this.#book(ex.records, ex.batchId, now, ex.released, (sql, changes) => {
-      if (!leased || current === null) return;
-      for (const a of ex.announced) {
-        if (finishing.has(a.id)) continue; // booked with its record: it needs no reservation
-        const stored = this.#insertReservation(a.id, a.nanos, a.model, a.user ?? "", now, now + ex.reservationTtlMs);
-        if (stored !== null) changes.reserved.push([a.id, stored]);
-      }
-      let reserved = this.#reservedNanos;
-      for (const id of changes.ended) reserved -= BigInt(this.#reservations.get(id)?.nanos ?? 0);
-      for (const [id, r] of changes.reserved) reserved += BigInt(r.nanos) - BigInt(this.#reservations.get(id)?.nanos ?? 0);
-      const own = this.#leases.nanosOf(ex.holder);
-      const spent = BigInt(current.spentNanos) + BigInt(changes.spent.get(current.window.key) ?? 0);
-      const available = BigInt(this.#limitNanos) - spent - reserved - (this.#leases.total - BigInt(own));
-      const grant = leaseGrant(ex.want, available, this.#leases.holders - (own > 0 ? 1 : 0));
-      changes.leases.push(this.#leases.write(sql, ex.holder, grant, now + ex.leaseTtlMs));
-    });
-    this.#sendDueAlerts(now);
-    const next = Math.min(booked ? now + FINISHED_MEMORY_MS : Infinity, this.#leases.nextExpiry(), this.#nextReservationExpiry());
-    if (next !== Infinity && (this.#alarmAt === null || next < this.#alarmAt)) await this.#setAlarm(next);
-    return { lease: leased ? this.#leases.nanosOf(ex.holder) : 0, status: this.#statusAt(now) };
+  exchange(scope: string, ex: LeaseExchange): Promise<LeaseAnswer> {
+    return this.#ledger.exchange(scope, ex);
   }
 
-  /**
-   * Books a batch of records in one transaction (settle's rules); `more` runs in the same
-   * transaction once they are counted. False when the batch was booked before (nothing changes).
-   */
-  #book(records: readonly SpendRecord[], batchId: string, now: number, released: readonly string[], more?: (sql: SqlStorage, changes: Changes) => void): boolean {
-    // Which path a record takes is two look-ups in memory copies, so the hot case reads nothing.
-    const byId: SpendRecord[] = [];
-    const plain: SpendRecord[] = [];
-    for (const input of records) {
-      const checked = normaliseRecord(input);
-      if (checked.rejected !== undefined) console.error(rejectedRecordLog(this.#scope, input, checked.rejected));
-      else if (this.#reservations.has(checked.record.id) || this.#expiryCharged.has(checked.record.id)) byId.push(checked.record);
-      else plain.push(checked.record);
-    }
-    const changes = new Changes();
-    const totals = new UsageTotals();
-    const sql = this.ctx.storage.sql;
-    let booked = false;
-    this.ctx.storage.transactionSync(() => {
-      if (!rememberBatch(sql, batchId, now)) return;
-      booked = true;
-      for (const r of byId) {
-        if (this.#finish(r.id, r.at, r.model, r.user ?? "", now, changes, totals)) totals.add(r.at, r.model, r.user ?? "", recordDelta(r));
-      }
-      // A plain-looking id may still be finished: settled or released after its reservation (a late
-      // duplicate). Only a scope that reserves has such rows, and one statement checks the batch.
-      const done = this.#anyFinished && plain.length > 0 ? finishedAmong(sql, plain.map((r) => r.id)) : null;
-      for (const r of plain) {
-        if (done === null || !done.has(r.id)) totals.add(r.at, r.model, r.user ?? "", recordDelta(r));
-      }
-      // Released as release() does: the reservation ends, nothing is booked (an expiry charge is taken back).
-      for (const id of released) {
-        const r = this.#reservations.get(id);
-        this.#finish(id, now, r?.model ?? "", r?.user ?? "", now, changes, totals);
-      }
-      changes.spent = totals.write(sql);
-      more?.(sql, changes);
-    });
-    this.#apply(changes);
-    return booked;
+  release(scope: string, ids: readonly string[]): Promise<void> {
+    return this.#ledger.release(scope, ids);
   }
 
-  #nextReservationExpiry(): number {
-    let next = Infinity;
-    for (const r of this.#reservations.values()) next = Math.min(next, r.expiresAt);
-    return next;
+  status(scope: string): Promise<BudgetStatus | null> {
+    return this.#ledger.status(scope);
   }
 
-  /** Drops the reservations of requests that failed (no provider charged them); records no spend. Idempotent. */
-  async release(scope: string, ids: readonly string[]): Promise<void> {
-    this.#useScope(scope, true);
-    const now = Date.now();
-    const changes = new Changes();
-    const totals = new UsageTotals();
-    const sql = this.ctx.storage.sql;
-    this.ctx.storage.transactionSync(() => {
-      for (const id of ids) {
-        const r = this.#reservations.get(id);
-        this.#finish(id, now, r?.model ?? "", r?.user ?? "", now, changes, totals);
-      }
-      changes.spent = totals.write(sql);
-    });
-    this.#apply(changes);
-    if (this.#alarmAt === null && ids.length > 0) await this.#setAlarm(now + FINISHED_MEMORY_MS);
+  totals(scope: string): Promise<LedgerTotals> {
+    return this.#ledger.totals(scope);
   }
 
-  /** The budget's status now; null without a budget. */
-  async status(scope: string): Promise<BudgetStatus | null> {
-    this.#useScope(scope, false);
-    return this.#statusAt(Date.now());
+  usage(scope: string, query: UsageQuery): Promise<UsageReport> {
+    return this.#ledger.usage(scope, query);
   }
 
-  /** Settled spend of the current day, month and total, with or without a budget, and the budget's status. */
-  async totals(scope: string): Promise<LedgerTotals> {
-    this.#useScope(scope, false);
-    const now = Date.now();
-    const spend = (window: PeriodWindow): PeriodSpend => ({ ...countsIn(this.ctx.storage.sql, window.key), periodStart: window.periodStart });
-    return {
-      scope,
-      day: spend(periodWindow("day", now)),
-      month: spend(periodWindow("month", now)),
-      total: spend(periodWindow("total", now)),
-      reservedNanos: reportedNanos(this.#reservedNanos),
-      status: this.#statusAt(now),
-    };
-  }
-
-  /** A day's or month's spend grouped by model or by end user, most expensive first. */
-  async usage(scope: string, query: UsageQuery): Promise<UsageReport> {
-    this.#useScope(scope, false);
-    const window = periodWindow(query.period, query.at ?? Date.now());
-    return {
-      scope,
-      period: query.period,
-      periodStart: new Date(window.startMs).toISOString(),
-      rows: usageRows(this.ctx.storage.sql, window.key, query.groupBy),
-    };
-  }
-
-  /**
-   * Charges reservations past their expiry at their worst case, as estimated requests: the isolate
-   * that made them is gone and the provider may have billed the request. Then forgets at most
-   * PRUNE_BATCH_ROWS finished ids and settled batch ids past their memory (FINISHED_MEMORY_MS, or
-   * EXPIRED_MEMORY_MS for expiry-charged ids), and sets the alarm for whichever comes first: the next
-   * expiry or the next prune (soon if this run left due rows behind). Remembered rows always keep an
-   * alarm set: settle and release set one when there is none, and this run sets the next while any
-   * remain.
-   */
   override async alarm(): Promise<void> {
-    const now = Date.now();
     this.#alarmAt = null;
-    const sql = this.ctx.storage.sql;
-    const changes = new Changes();
-    const totals = new UsageTotals();
-    const expired = [...this.#reservations].filter(([, r]) => r.expiresAt <= now);
-    this.ctx.storage.transactionSync(() => {
-      for (const [id, r] of expired) {
-        sql.exec("DELETE FROM reservations WHERE id = ?", id);
-        sql.exec(
-          "INSERT INTO finished (id, finished_at, at, model, end_user, expired_nanos) VALUES (?, ?, ?, ?, ?, ?)",
-          id, now, r.createdAt, r.model, r.user, r.nanos,
-        );
-        changes.ended.push(id);
-        changes.expiryCharged.push(id);
-        totals.add(r.createdAt, r.model, r.user, expiryCharge(r.nanos));
-      }
-      changes.spent = totals.write(sql);
-      // An unrenewed lease goes back to the budget uncharged: its holder's admitted requests are reservations of their own.
-      changes.leases.push(...this.#leases.expire(sql, now));
-      const cutoff = now - FINISHED_MEMORY_MS;
-      const forgotten = forgetFinished(sql, { ordinary: cutoff, expired: now - EXPIRED_MEMORY_MS, batches: cutoff }, PRUNE_BATCH_ROWS);
-      changes.uncharged.push(...forgotten.expiredIds);
-    });
-    this.#apply(changes);
-    if (expired.length > 0) {
-      console.warn(JSON.stringify({ msg: "spend_ledger_reservations_expired", scope: this.#scope, count: expired.length }));
-    }
-    this.#sendDueAlerts(now);
-    const oldest = oldestFinished(sql);
-    this.#anyFinished = oldest.ordinary !== null || oldest.expired !== null;
-    const next = Math.min(nextPruneAt(now, oldest), this.#nextReservationExpiry(), this.#leases.nextExpiry());
-    if (next !== Infinity) await this.#setAlarm(next);
+    await this.#ledger.alarm();
   }
 
-  /**
-   * Marks `id` finished and ends its reservation; false when it was finished before. A finish after
-   * the alarm charged the reservation takes that charge back (into `totals`) and returns true (the
-   * caller then books what really happened: the actual cost, or nothing for a release).
-   */
-  #finish(id: string, at: number, model: string, user: string, now: number, changes: Changes, totals: UsageTotals): boolean {
-    const sql = this.ctx.storage.sql;
-    const fresh = sql
-      .exec("INSERT INTO finished (id, finished_at, at, model, end_user) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1", id, now, at, model, user)
-      .toArray().length > 0;
-    if (fresh) {
-      changes.finishedAny = true;
-      if (this.#reservations.has(id)) {
-        sql.exec("DELETE FROM reservations WHERE id = ?", id);
-        changes.ended.push(id);
-      }
-      return true;
-    }
-    if (!this.#expiryCharged.has(id)) return false;
-    // Still read: the same id may come twice in one batch, and the first has already corrected it.
-    const prior = sql.exec<FinishedRow>("SELECT at, model, end_user, expired_nanos FROM finished WHERE id = ?", id).one();
-    if (prior.expired_nanos === null) return false;
-    totals.add(prior.at, prior.model, prior.end_user, negate(expiryCharge(prior.expired_nanos)));
-    sql.exec("UPDATE finished SET expired_nanos = NULL, finished_at = ?, at = ?, model = ?, end_user = ? WHERE id = ?", now, at, model, user, id);
-    changes.uncharged.push(id);
-    return true;
-  }
-
-  /** Brings the in-memory copies in step with a committed transaction. */
-  #apply(changes: Changes): void {
-    if (changes.finishedAny) this.#anyFinished = true;
-    for (const id of changes.expiryCharged) this.#expiryCharged.add(id);
-    for (const id of changes.uncharged) this.#expiryCharged.delete(id);
-    for (const id of changes.ended) {
-      const r = this.#reservations.get(id);
-      if (r === undefined) continue;
-      this.#reservedNanos -= BigInt(r.nanos);
-      this.#reservations.delete(id);
-    }
-    for (const [id, r] of changes.reserved) {
-      this.#reservedNanos += BigInt(r.nanos) - BigInt(this.#reservations.get(id)?.nanos ?? 0);
-      this.#reservations.set(id, r);
-    }
-    this.#leases.apply(changes.leases);
-    const current = this.#current;
-    const delta = current === null ? undefined : changes.spent.get(current.window.key);
-    if (current !== null && delta !== undefined) current.spentNanos += delta;
-  }
-
-  /** The budget's current period, read from SQLite once per period (and after a budget change). */
-  #currentAt(now: number, budget: Budget): CurrentPeriod {
-    if (this.#current !== null && contains(this.#current.window, now)) return this.#current;
-    const sql = this.ctx.storage.sql;
-    const window = periodWindow(budget.period, now);
-    sql.exec("DELETE FROM alerts_sent WHERE period != ?", window.key); // alerts of past periods are never consulted again
-    const sent = sql.exec<{ percent: number; at_nanos: number }>("SELECT percent, at_nanos FROM alerts_sent WHERE period = ?", window.key);
-    const sentAlerts = new Set([...sent].map((r) => alertKey({ percent: r.percent, atNanos: r.at_nanos })));
-    this.#current = { window, spentNanos: spentIn(sql, window.key), sentAlerts };
-    return this.#current;
-  }
-
-  #statusAt(now: number): BudgetStatus | null {
-    const budget = this.#budget;
-    if (budget === null) return null;
-    const current = this.#currentAt(now, budget);
-    return budgetStatus(this.#scopeName(), budget, current.window, current.spentNanos, this.#reservedNanos, this.#leases.total);
-  }
-
-  /** Starts a webhook delivery for each alert level the current period has reached and not yet delivered. */
-  #sendDueAlerts(now: number): void {
-    const budget = this.#budget;
-    if (budget?.alertWebhook === undefined) return;
-    const period = this.#currentAt(now, budget);
-    this.#alerts.sendDue({ scope: this.#scopeName(), budget, period, sql: this.ctx.storage.sql, waitUntil: (p) => this.ctx.waitUntil(p) });
-  }
-
-  #useBudget(budget: Budget | null): void {
-    this.#budget = budget;
-    this.#limitNanos = budget === null ? 0 : usdToNanos(budget.limitUsd);
-    this.#current = null;
-  }
-
-  /** Remembers the scope's name (an object does not reliably know its own); a different name is a caller's bug. */
-  #useScope(scope: string, persist: boolean): void {
-    if (this.#scope === scope) return;
-    if (this.#scope !== null) throw new Error(`SpendLedger for "${this.#scope}" was called as "${scope}"`);
-    if (!persist) return;
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('scope', ?)", scope);
-    this.#scope = scope;
-  }
-
-  #scopeName(): string {
-    return this.#scope ?? "";
-  }
-
-  async #setAlarm(at: number): Promise<void> {
+  /** The alarm at `at` unless one is set sooner (the book asks for each expiry and prune it needs). */
+  async #alarmBy(at: number): Promise<void> {
+    if (at === Infinity || (this.#alarmAt !== null && this.#alarmAt <= at)) return;
     this.#alarmAt = at;
     await this.ctx.storage.setAlarm(at);
   }

@@ -1,14 +1,14 @@
 /**
  * /admin/health: every target's RouteHealth state, and the operator's reset of a
  * breaker. Targets are listed from the registry each RouteHealth writes on its
- * first report (src/durable/target-registry.ts); a model name may contain '/'.
+ * first report (src/routing/target-registry.ts); a model name may contain '/'.
  * The list comes in pages (`?limit=`, default 100, at most 500; `?cursor=` from
  * the previous page) and asks at most STATE_READS_AT_ONCE objects at a time, so
  * one admin request cannot fan out to every target at once.
  */
 import { Hono, type Context } from "hono";
-import type { TargetHealthDetail } from "../durable/route-health-state.ts";
-import { listTargetPage } from "../durable/target-registry.ts";
+import type { TargetHealthDetail } from "../routing/health-state.ts";
+import { listTargetPage } from "../routing/target-registry.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { findPreset } from "../providers/registry.ts";
 import { adoptResetHealth } from "../routing/health.ts";

@@ -17,7 +17,7 @@
  *   REPORT_TIMEOUT_MS, is logged and its reports dropped: health is advisory,
  *   never an error for the client.
  * - Until a report is acknowledged, the view applies it locally with the same
- *   rules the Durable Object uses (route-health-state.ts): each target keeps one
+ *   rules the Durable Object uses (health-state.ts): each target keeps one
  *   local state, the cached snapshot with every unacknowledged report applied,
  *   each once, as it is reported. It is rebuilt only when a new snapshot
  *   arrives (which includes every isolate's reports) or a batch is given up on;
@@ -31,8 +31,8 @@
  * - Without the ROUTE_HEALTH binding the view is empty (every target healthy)
  *   and reports are dropped.
  */
-import { parseRateLimitHeaders, type Headroom } from "../durable/rate-limit-headers.ts";
-import { applyReport, reportedAt, snapshotOf, stateFromSnapshot, type HealthState, type VersionedHealth } from "../durable/route-health-state.ts";
+import { parseRateLimitHeaders, type Headroom } from "./rate-limit-headers.ts";
+import { applyReport, reportedAt, snapshotOf, stateFromSnapshot, type HealthState, type VersionedHealth } from "./health-state.ts";
 import type { Env } from "../env.ts";
 import type { AttemptReport, HealthView, TargetHealth, TargetId } from "./health-types.ts";
 

@@ -8,7 +8,7 @@ import { env, listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BoundedMap } from "../../src/config/isolate-cache.ts";
 import type { SpendRecord } from "../../src/budgets/ledger-types.ts";
-import { DAY_ROWS_KEPT_DAYS, OTHERS, ROWS_PER_PERIOD } from "../../src/durable/spend-ledger-totals.ts";
+import { DAY_ROWS_KEPT_DAYS, OTHERS, ROWS_PER_PERIOD } from "../../src/budgets/ledger/totals.ts";
 import { gateway, json, scriptUpstream, uniqueTag } from "./helpers.ts";
 import { hello, newKey, setBudget, withLedger } from "./ledger-helpers.ts";
 

@@ -13,7 +13,7 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AnnouncedRequest, LeaseExchange, SpendRecord } from "../../src/budgets/ledger-types.ts";
 import type { SpendLedger } from "../../src/durable/spend-ledger.ts";
-import { leaseGrant } from "../../src/durable/spend-ledger-rules.ts";
+import { leaseGrant } from "../../src/budgets/ledger/rules.ts";
 import { usdToNanos } from "../../src/metering/types.ts";
 
 type Stub = DurableObjectStub<SpendLedger>;

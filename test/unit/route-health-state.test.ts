@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseDurationMs, parseRateLimitHeaders } from "../../src/durable/rate-limit-headers.ts";
-import { BREAKER, WEIGHT, applyReport, detailOf, initialState, resetBreaker, snapshotOf, type HealthState } from "../../src/durable/route-health-state.ts";
+import { parseDurationMs, parseRateLimitHeaders } from "../../src/routing/rate-limit-headers.ts";
+import { BREAKER, WEIGHT, applyReport, detailOf, initialState, resetBreaker, snapshotOf, type HealthState } from "../../src/routing/health-state.ts";
 import type { AttemptOutcome, AttemptReport } from "../../src/routing/health-types.ts";
 
 const T0 = Date.parse("2026-11-20T12:00:00Z");

@@ -1,7 +1,7 @@
 import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { PERSIST_EVERY_MS, REGISTER_RETRY_MS, RouteHealth as RouteHealthClass, type RouteHealth } from "../../src/durable/route-health.ts";
-import { BREAKER, type HealthState, type VersionedHealth } from "../../src/durable/route-health-state.ts";
+import { BREAKER, type HealthState, type VersionedHealth } from "../../src/routing/health-state.ts";
 import type { Env } from "../../src/env.ts";
 import {
   FLUSH_AT,

@@ -13,7 +13,7 @@ import {
   PRUNE_AGAIN_MS,
   PRUNE_BATCH_ROWS,
   PRUNE_EVERY_MS,
-} from "../../src/durable/spend-ledger-rules.ts";
+} from "../../src/budgets/ledger/rules.ts";
 import { usdToNanos } from "../../src/metering/types.ts";
 
 type Stub = DurableObjectStub<SpendLedger>;

@@ -3,8 +3,8 @@
  * which period a moment belongs to, whether a reservation fits a budget, which
  * alerts are due. Pure functions of their arguments, so they are tested directly.
  */
-import { MAX_BATCH_ID, MAX_HOLDER_ID, type Budget, type LeaseExchange, type BudgetAlert, type BudgetPeriod, type BudgetStatus, type SpendRecord } from "../budgets/ledger-types.ts";
-import { nanosToUsd, usdToNanos, type Nanos } from "../metering/types.ts";
+import { MAX_BATCH_ID, MAX_HOLDER_ID, type Budget, type LeaseExchange, type BudgetAlert, type BudgetPeriod, type BudgetStatus, type SpendRecord } from "../ledger-types.ts";
+import { nanosToUsd, usdToNanos, type Nanos } from "../../metering/types.ts";
 
 /** The `total` period's key: it never ends. */
 export const TOTAL_KEY = "total";

@@ -3,10 +3,10 @@
  * current period has reached, remembered as sent only once delivered (a failed
  * delivery is tried again on a later settle), never two at once for one level.
  */
-import type { Budget } from "../budgets/ledger-types.ts";
-import type { Nanos } from "../metering/types.ts";
-import { postWebhook } from "../observability/webhook.ts";
-import { alertBody, alertKey, dueAlerts, type AlertThreshold, type PeriodWindow } from "./spend-ledger-rules.ts";
+import type { Budget } from "../ledger-types.ts";
+import type { Nanos } from "../../metering/types.ts";
+import { postWebhook } from "../../observability/webhook.ts";
+import { alertBody, alertKey, dueAlerts, type AlertThreshold, type PeriodWindow } from "./rules.ts";
 
 /** The current period as the ledger keeps it in memory. */
 export interface AlertPeriod {

@@ -4,7 +4,7 @@
  * KV key once, on its first report, so the cost is one KV write per target ever;
  * KV's eventual consistency only delays a new target's appearance in the list.
  */
-import type { TargetId } from "../routing/health-types.ts";
+import type { TargetId } from "./health-types.ts";
 
 const TARGET_PREFIX = "health-target:";
 

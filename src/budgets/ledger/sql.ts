@@ -1,12 +1,12 @@
 /**
  * The SpendLedger's SQLite schema and its counter statements. Counters are
- * kept per period key (day, month, total: src/durable/spend-ledger-rules.ts),
+ * kept per period key (day, month, total: src/budgets/ledger/rules.ts),
  * model and end user, so one table answers the budget check (sum of a period),
  * the admin totals and the usage report grouped either way. They are written by
- * UsageTotals (spend-ledger-totals.ts), summed per transaction.
+ * UsageTotals (totals.ts), summed per transaction.
  */
-import type { UsageGroupBy, UsageRow } from "../budgets/ledger-types.ts";
-import type { Nanos } from "../metering/types.ts";
+import type { UsageGroupBy, UsageRow } from "../ledger-types.ts";
+import type { Nanos } from "../../metering/types.ts";
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger_meta (
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS reservations (
   expires_at INTEGER NOT NULL
 );
 -- Reserved ids already settled, released or expired, so that doing it twice changes nothing (for as
--- long as spend-ledger-rules.ts says). expired_nanos is set while the charge is the alarm's worst case,
+-- long as rules.ts says). expired_nanos is set while the charge is the alarm's worst case,
 -- which a late settle replaces. One index per kind of row, each in the order they are forgotten in.
 -- A record settled without a reservation ("plain") gets no row here: settled_batches makes its batch
 -- idempotent instead.

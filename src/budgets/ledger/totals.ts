@@ -5,8 +5,8 @@
  * (its key, `global`) is mostly the same model and user, so summing first turns
  * a 50-record batch into one statement of three rows.
  */
-import type { Nanos } from "../metering/types.ts";
-import { periodKeysOf } from "./spend-ledger-rules.ts";
+import type { Nanos } from "../../metering/types.ts";
+import { periodKeysOf } from "./rules.ts";
 
 /** What one request adds to (or, negated, takes back from) the counters. */
 export interface UsageDelta {

@@ -2,7 +2,7 @@
  * The leases a SpendLedger has granted (issue 16): slices of a hard budget that
  * isolates admit requests on without asking (budgets/lease-holder.ts). The
  * ledger keeps `spent + reserved + leased ≤ limit`: a lease is granted only
- * out of what is left (spend-ledger-rules.ts leaseGrant), and a request's
+ * out of what is left (rules.ts leaseGrant), and a request's
  * reservation (budgets/ledger-client.ts) must fit beside every lease. An
  * unrenewed lease expires and its slice goes back to the budget, uncharged:
  * what its holder had admitted was announced at its exchanges and is a
@@ -10,7 +10,7 @@
  *
  * In SQLite, with an exact copy in memory kept in step by the code that writes it.
  */
-import type { Nanos } from "../metering/types.ts";
+import type { Nanos } from "../../metering/types.ts";
 
 export const LEASES_SCHEMA = `
 CREATE TABLE IF NOT EXISTS leases (

@@ -2,11 +2,11 @@
  * The SpendLedger's in-memory records (src/durable/spend-ledger.ts): a live reservation, the
  * budget's current period, and what one transaction changed, applied to the copies once it commits.
  */
-import type { SpendRecord } from "../budgets/ledger-types.ts";
-import type { Nanos } from "../metering/types.ts";
-import type { PeriodWindow } from "./spend-ledger-rules.ts";
-import type { UsageDelta } from "./spend-ledger-totals.ts";
-import type { LeaseChange } from "./spend-ledger-leases.ts";
+import type { SpendRecord } from "../ledger-types.ts";
+import type { Nanos } from "../../metering/types.ts";
+import type { PeriodWindow } from "./rules.ts";
+import type { UsageDelta } from "./totals.ts";
+import type { LeaseChange } from "./leases.ts";
 
 /** A live reservation, as the ledger keeps it in memory beside its row. */
 export interface Reservation {

@@ -23,7 +23,7 @@
  *   drive the factor to its floor, and the provider's headers (`remainingRequests`
  *   0 until `resetAt`) say when it has room again.
  */
-import type { AttemptOutcome, AttemptReport, TargetHealth, TargetId } from "../routing/health-types.ts";
+import type { AttemptOutcome, AttemptReport, TargetHealth, TargetId } from "./health-types.ts";
 import { parseRateLimitHeaders, type Headroom } from "./rate-limit-headers.ts";
 
 export const BREAKER = {
