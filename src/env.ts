@@ -55,6 +55,8 @@ export interface Env {
   MAX_REQUEST_BYTES?: string;
   /** `max_tool_calls` for a /v1/responses request offering OpenAI's per-call tools without one (config/settings.ts). */
   RESPONSES_MAX_TOOL_CALLS?: string;
+  /** How long a budget lease lasts unrenewed, ms (at most 30000: config/settings.ts). */
+  LEASE_TTL_MS?: string;
   /** Limits on a JSON body's structure, checked before parsing (src/http/json-shape.ts). */
   MAX_JSON_CONTAINERS?: string;
   MAX_JSON_VALUES?: string;

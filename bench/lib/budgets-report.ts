@@ -33,9 +33,20 @@ export function onOff(off: Measured, on: Measured) {
   };
 }
 
+/** Calls the on key's ledger answered per request of its runs in the budgets block (the observer's figures over wrk's requests). */
+function ledgerCallsPerRequest(runs: LoadRun[], scenario: ScenarioName): Record<string, number> {
+  const counted = runs.filter((r) => r.block === "budgets" && r.scenario === scenario && r.observed !== undefined);
+  const requests = counted.reduce((n, r) => n + r.requests, 0);
+  const perRequest: Record<string, number> = {};
+  for (const run of counted) for (const [name, n] of Object.entries(run.observed ?? {})) perRequest[name] = (perRequest[name] ?? 0) + n;
+  for (const name of Object.keys(perRequest)) perRequest[name] = requests === 0 ? NaN : (perRequest[name] ?? 0) / requests;
+  return perRequest;
+}
+
 export function budgetResults(runs: LoadRun[], setup: BudgetSetup, ledgers: LedgerCount[]) {
   const off = measured(runs, "budgets", setup.off.name, "gateway");
   const on = measured(runs, "budgets", setup.on.name, "gateway");
+  const calls = ledgerCallsPerRequest(runs, setup.on.name);
   const hotGateway = measured(runs, "hot-ledger", setup.on.name, "gateway");
   const hotDriver = measured(runs, "hot-ledger", setup.driver.name, "ledger-driver");
   return {
@@ -44,6 +55,8 @@ export function budgetResults(runs: LoadRun[], setup: BudgetSetup, ledgers: Ledg
       offScope: setup.offScope,
       onScope: setup.onScope,
       ...onOff(off, on),
+      /** The on key's ledger calls per request (leases: a fraction of one; by kind under `ledgerCalls:<kind>`). */
+      ledgerCallsPerRequest: calls,
     },
     hotLedger: {
       block: "hot-ledger" as const,
@@ -69,6 +82,8 @@ export function budgetChecks(b: BudgetResults): TargetCheck[] {
   return [
     check("throughput, budgets on / off (non-stream, budgets block)", b.budgets.throughputRatio, LIMITS.budgetsThroughputRatio, "×", "at least"),
     check("p99 added, budgets on − off (non-stream, budgets block)", b.budgets.p99DeltaMs, LIMITS.budgetsP99AddedMs, "ms", "at most"),
+    check("hot key through the gateway / the ledger alone (reserve + settle per request), hot-ledger block", b.hotLedger.gateway.rps / b.hotLedger.driver.rps, LIMITS.hotKeyOverLedgerRatio, "×", "at least"),
+    check("Durable Object calls per budgeted request (the on key's ledger, budgets block)", b.budgets.ledgerCallsPerRequest.ledgerCalls ?? NaN, LIMITS.ledgerCallsPerRequest, "calls", "at most"),
     check(
       "budgeted requests answered but not counted by their key's ledger (settles kept up)",
       on?.missing ?? NaN,
@@ -83,7 +98,7 @@ export function budgetChecks(b: BudgetResults): TargetCheck[] {
 export function formatBudgets(b: BudgetResults): string[] {
   const { budgets, hotLedger, ledgers } = b;
   const lines = [
-    `Budgets on (${budgets.onScope}: hard budget, a reservation per request, ~$${RESERVED_PER_REQUEST_USD} each, then a batched settle) ` +
+    `Budgets on (${budgets.onScope}: hard budget, admitted on the isolate's lease (a reservation of its own only when it does not fit), ~$${RESERVED_PER_REQUEST_USD} worst case each, batched exchanges) ` +
       `vs off (${budgets.offScope}: no budget, batched settles only), non-stream on gateway, same block`,
   ];
   const row = (label: string, off: string, on: string, ratio: string, delta: string): string[] => [label, off, on, ratio, delta];
@@ -96,6 +111,13 @@ export function formatBudgets(b: BudgetResults): string[] {
         row("p99 ms", fmt(budgets.off.p99Ms, 2), fmt(budgets.on.p99Ms, 2), (budgets.on.p99Ms / budgets.off.p99Ms).toFixed(3), signed(budgets.p99DeltaMs, 2)),
         row("CPU ms/req", fmt(budgets.off.cpuMsPerReq, 3), fmt(budgets.on.cpuMsPerReq, 3), `${budgets.cpuRatio.toFixed(2)}×`, signed(budgets.cpuDeltaMs, 3)),
         row("non-2xx answers", String(budgets.off.statusErrors), String(budgets.on.statusErrors), "", ""),
+        row(
+          "ledger calls/req",
+          "",
+          fmt(budgets.ledgerCallsPerRequest.ledgerCalls ?? NaN, 4),
+          "",
+          Object.entries(budgets.ledgerCallsPerRequest).filter(([k, v]) => k.includes(":") && v > 0).map(([k, v]) => `${k.split(":")[1]} ${v.toFixed(4)}`).join(", "),
+        ),
       ],
       1,
     ),

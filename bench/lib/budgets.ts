@@ -69,6 +69,7 @@ export function budgetBlocks(gateway: Target, driver: Target, setup: BudgetSetup
   return [
     {
       name: "budgets",
+      observer: ledgerCallsObserver(gateway.port, setup.onScope),
       slots: [
         { target: gateway, scenario: setup.off },
         { target: gateway, scenario: setup.on },
@@ -88,6 +89,40 @@ export function budgetBlocks(gateway: Target, driver: Target, setup: BudgetSetup
 interface BudgetJson {
   spentUsd?: unknown;
   reservedUsd?: unknown;
+  ledgerCalls?: Record<string, unknown>;
+}
+
+/** The calls the on key's ledger has answered (reserve, settle, exchange, release), read from GET /admin/budgets/:scope. */
+async function ledgerCalls(port: number, scope: string): Promise<Record<string, number>> {
+  const status = (await adminRequest(port, "GET", `/admin/budgets/${scope}`, 200)) as BudgetJson;
+  const calls: Record<string, number> = {};
+  for (const [kind, n] of Object.entries(status.ledgerCalls ?? {})) if (typeof n === "number") calls[kind] = n;
+  return calls;
+}
+
+/**
+ * Around each budgets run: the calls the on key's SpendLedger answered during it (after its last
+ * settles have landed), by kind: what a budgeted request costs in Durable Object round trips
+ * (issue 16: leases make it a fraction of one). Runs of the off key leave them unchanged.
+ */
+function ledgerCallsObserver(port: number, scope: string) {
+  return {
+    start() {
+      const before = ledgerCalls(port, scope);
+      return async (): Promise<Record<string, number>> => {
+        await sleep(LEDGER_SETTLE_WAIT_MS);
+        const [was, now] = [await before, await ledgerCalls(port, scope)];
+        const figures: Record<string, number> = {};
+        let total = 0;
+        for (const [kind, n] of Object.entries(now)) {
+          const delta = n - (was[kind] ?? 0);
+          figures[`ledgerCalls:${kind}`] = delta;
+          total += delta;
+        }
+        return { ...figures, ledgerCalls: total };
+      };
+    },
+  };
 }
 
 /**

@@ -98,7 +98,7 @@ export function formatLimits(l: LimitsResults): string[] {
   const perReq = (v: number | null, digits: number): string => fmt(v, digits);
   const commandNames = [...new Set([...Object.keys(redis.off.commandsPerRequest), ...Object.keys(redis.on.commandsPerRequest)])].sort();
   return [
-    `Rate limits on (a key with {"rpm":${LIMITS_ON.rpm},"tpm":${LIMITS_ON.tpm}}: 2 concurrent Redis calls before forwarding, 1 token correction after) ` +
+    `Rate limits on (a key with {"rpm":${LIMITS_ON.rpm},"tpm":${LIMITS_ON.tpm}}: both rules in one pipelined Redis call before forwarding, token corrections batched per isolate every 50 ms) ` +
       `vs off (a key without limits), non-stream on gateway, same block; Redis = redis-server behind the Upstash REST bridge (${l.bridge}, Node, in the harness's process)`,
     table(
       [

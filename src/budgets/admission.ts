@@ -19,7 +19,7 @@ import type { BackgroundWork } from "../routing/health.ts";
 import { budgetRefusal, budgetWarnings, unpricedRefusal, perRequestCapRefusal } from "./admission-messages.ts";
 import { RequestCharges, type Abandoned, type Charge } from "./charges.ts";
 import { exchangerFor, releaseOn, reserveOn, type ScopeAnswer } from "./ledger-client.ts";
-import { releaseOnLease } from "./lease-holder.ts";
+import { readmitOnLease, releaseOnLease } from "./lease-holder.ts";
 import type { BudgetStatus } from "./ledger-types.ts";
 import { priceRequest, withoutUnbounded, type Priced, type TargetBill } from "./request-pricing.ts";
 import { meteredScopes } from "./budgeted-scopes.ts";
@@ -172,18 +172,20 @@ export class RequestMeter {
     const { requestId, user, env, ctx } = this.#request;
     const ttlMs = settingsFor(env).reservationTtlMs;
     const request = { id: requestId, nanos: this.#priced.worst, model: this.#priced.worstModel, user, ttlMs };
-    // Asked again (a degraded request's cheaper worst case): what it took of a slice comes back first.
-    this.#releaseLeased();
+    // Asked again (a degraded request's cheaper worst case): an unannounced admission on a slice gives way (an
+    // announced one is a reservation, which the new admission, with the same id, replaces).
+    for (const scope of this.#leased) readmitOnLease(scope, requestId);
+    this.#leased = [];
     return reserveOn(ns, env.CONFIG, ctx, this.#scopes, request, (scope, how) => {
       const list = how === "leased" ? this.#leased : this.#reserved;
       if (!list.includes(scope)) list.push(scope);
-    });
+    }, exchangerFor(ns, settingsFor(env)));
   }
 
   #releaseLeased(): void {
     const ns = this.#request.env.SPEND_LEDGER;
     if (ns === undefined) return;
-    const exchange = exchangerFor(ns, settingsFor(this.#request.env).reservationTtlMs);
+    const exchange = exchangerFor(ns, settingsFor(this.#request.env));
     for (const scope of this.#leased) releaseOnLease(scope, this.#request.requestId, this.#request.ctx, exchange);
     this.#leased = [];
   }

@@ -178,7 +178,7 @@ export class RequestCharges {
       completionTokens: wholeTokens(used.completion_tokens),
       estimated,
       unpriced,
-    }, settingsFor(env).reservationTtlMs);
+    }, settingsFor(env));
   }
 }
 

@@ -14,7 +14,7 @@
  * wants next, sized from what it has admitted lately. The ledger answers the
  * slice it may hold: shrunk as the budget nears its limit, or after an admin
  * lowered it, down to nothing. A slice is used here only until its lease is
- * near its expiry (LEASE_TTL_MS, less a margin for the exchange and clocks);
+ * near its expiry (settings' leaseTtlMs, 30 s, less a margin for the exchange and clocks);
  * an unrenewed lease goes back to the budget.
  *
  * What the slice still holds here: the last answer, less the worst cases of
@@ -25,17 +25,24 @@ import type { BackgroundWork } from "../routing/health.ts";
 import type { AnnouncedRequest, BudgetStatus, SpendRecord } from "./ledger-types.ts";
 import type { Nanos } from "../metering/types.ts";
 
-/** A lease not renewed for this long goes back to the budget. */
-export const LEASE_TTL_MS = 30_000;
-/** A slice is used here until this long before its lease's expiry (the exchange's own time, clocks that differ). */
+/** A slice is used here until this long before its lease's expiry (the exchange's own time, clocks that differ), a third of a short TTL. */
 const LEASE_MARGIN_MS = 5_000;
+const marginOf = (ttlMs: number): number => Math.min(LEASE_MARGIN_MS, ttlMs / 3);
 /** An exchange waits this long for others to join it: a busy scope's ledger then hears from an isolate a few dozen times a second at most. */
 export const EXCHANGE_BATCH_MS = 40;
+/** An exchange not answered within this is taken as failed (and sent again with its batch id, which makes that safe). */
+const EXCHANGE_TIMEOUT_MS = 10_000;
+/** A failed exchange is sent again this long after (or with the next one, if sooner). */
+const EXCHANGE_RETRY_MS = 2_000;
+/** Failed exchanges kept to send again; past this the oldest one's records are logged as unsaved. */
+const MAX_FAILED_EXCHANGES = 32;
 /** The slice asked for covers this long of what the scope has admitted lately, and at least a few of its largest requests. */
 const SLICE_HORIZON_MS = 2_000;
 const SLICE_MIN_REQUESTS = 4;
 /** A refill is asked for once the slice has less than this share of what was last asked left. */
 const LOW_WATER_SHARE = 0.5;
+/** A slice nothing was admitted on for this long goes back to the budget (an idle isolate holds nobody's money). */
+const IDLE_RETURN_MS = 2_000;
 
 /** This isolate's name as a lease holder: made at its first use (a Worker may not draw random values at startup). */
 let holder: string | null = null;
@@ -47,14 +54,29 @@ export interface ExchangeCall {
   readonly records: readonly SpendRecord[];
   readonly released: readonly string[];
   readonly want: Nanos;
+  /** What the holder may still admit on its current lease while this exchange is in flight: the ledger keeps that much of it. */
+  readonly keep: Nanos;
 }
 export interface ExchangeReply {
   readonly lease: Nanos;
   readonly status: BudgetStatus | null;
 }
 
-/** Makes the call to the scope's ledger (with retries and batch id: ledger-client.ts); throws when it could not be made. */
-export type Exchanger = (scope: string, call: ExchangeCall) => Promise<ExchangeReply>;
+/**
+ * Makes the call to the scope's ledger (ledger-client.ts); throws when it could not be made.
+ * `batchId` names the call: sent again, it changes nothing twice. `leaseTtlMs`: how long the leases
+ * it asks for last (config/settings.ts).
+ */
+export interface Exchanger {
+  (scope: string, call: ExchangeCall, batchId: string): Promise<ExchangeReply>;
+  readonly leaseTtlMs: number;
+}
+
+interface Window {
+  start: number;
+  admitted: Nanos;
+  largest: Nanos;
+}
 
 class ScopeLease {
   /** The lease as the ledger last answered it. */
@@ -68,35 +90,58 @@ class ScopeLease {
   sendingNanos = 0;
   records: SpendRecord[] = [];
   released: string[] = [];
-  /** The largest worst case seen, and what was admitted (by worst case) in the current horizon. */
-  largest: Nanos = 0;
-  admittedSince = 0;
-  admittedNanos = 0;
+  /** Exchanges that failed, to be sent again (first, with their batch ids) before anything new. */
+  readonly failed: Array<{ readonly batchId: string; readonly call: ExchangeCall }> = [];
+  /** What was admitted (by worst case) and the largest worst case, in this horizon and the one before: the slice asked for. */
+  current: Window = { start: 0, admitted: 0, largest: 0 };
+  previous: Window = { start: 0, admitted: 0, largest: 0 };
+  lastAdmitAt = 0;
   lastWant: Nanos = 0;
   inFlight: Promise<void> | null = null;
   timer: Promise<void> | null = null;
+  idleCheck = false;
 
   left(now: number): Nanos {
     return now < this.usableUntil ? this.slice - this.sendingNanos - this.unannouncedNanos : 0;
   }
 
+  admitted(now: number, nanos: Nanos): void {
+    this.roll(now);
+    this.current.admitted += nanos;
+    this.current.largest = Math.max(this.current.largest, nanos);
+    this.lastAdmitAt = now;
+  }
+
   want(now: number): Nanos {
-    if (now - this.admittedSince > SLICE_HORIZON_MS) {
-      this.admittedSince = now;
-      this.admittedNanos = 0;
-    }
-    return Math.max(this.admittedNanos, this.largest * SLICE_MIN_REQUESTS);
+    this.roll(now);
+    const largest = Math.max(this.current.largest, this.previous.largest);
+    const want = Math.max(this.current.admitted, this.previous.admitted, largest * SLICE_MIN_REQUESTS);
+    return Math.min(want, Number.MAX_SAFE_INTEGER);
+  }
+
+  roll(now: number): void {
+    if (now - this.current.start < SLICE_HORIZON_MS) return;
+    this.previous = now - this.current.start < 2 * SLICE_HORIZON_MS ? this.current : { start: now, admitted: 0, largest: 0 };
+    this.current = { start: now, admitted: 0, largest: 0 };
   }
 
   hasNews(): boolean {
-    return this.unannounced.size > 0 || this.records.length > 0 || this.released.length > 0;
+    return this.unannounced.size > 0 || this.records.length > 0 || this.released.length > 0 || this.failed.length > 0;
+  }
+
+  /** Whether the ledger may hold something of this isolate's for the scope: a slice, or news not yet sent. */
+  holdsAnything(): boolean {
+    return this.slice > 0 || this.hasNews() || this.inFlight !== null || this.timer !== null;
   }
 }
 
 const leases = new Map<string, ScopeLease>();
 
-/** Whether this isolate keeps a lease on `scope` (its spend then goes through exchanges). */
+/** Whether this isolate keeps lease state on `scope` (its spend then goes through exchanges). */
 export const holdsLease = (scope: string): boolean => leases.has(scope);
+
+/** Whether this isolate holds a slice of `scope`'s budget or owes its ledger news (a refused reservation is asked again without them). */
+export const holdsStake = (scope: string): boolean => leases.get(scope)?.holdsAnything() ?? false;
 
 function leaseOf(scope: string): ScopeLease {
   let lease = leases.get(scope);
@@ -114,16 +159,29 @@ function leaseOf(scope: string): ScopeLease {
 export function admitOnLease(scope: string, request: AnnouncedRequest, ctx: BackgroundWork, exchange: Exchanger): boolean {
   const lease = leaseOf(scope);
   const now = Date.now();
-  lease.largest = Math.max(lease.largest, request.nanos);
-  lease.want(now);
-  lease.admittedNanos += request.nanos;
-  const fits = lease.left(now) >= request.nanos;
+  lease.admitted(now, request.nanos);
+  // Admitted again (a degraded request's cheaper worst case): its earlier, unannounced admission gives way.
+  const before = lease.unannounced.get(request.id)?.nanos ?? 0;
+  const fits = request.nanos > 0 && lease.left(now) + before >= request.nanos;
   if (fits) {
-    lease.unannouncedNanos += request.nanos - (lease.unannounced.get(request.id)?.nanos ?? 0);
+    lease.unannouncedNanos += request.nanos - before;
     lease.unannounced.set(request.id, request);
   }
   if (fits || lease.left(now) < lease.want(now) * LOW_WATER_SHARE) schedule(scope, lease, ctx, exchange);
   return fits;
+}
+
+/**
+ * A request admitted on the slice is asked again (degraded to a cheaper worst case): an admission
+ * not yet announced gives its amount back; an announced one stays a reservation, which the new
+ * admission's (on the slice or on its own, with the same id) replaces.
+ */
+export function readmitOnLease(scope: string, id: string): void {
+  const lease = leases.get(scope);
+  const unannounced = lease?.unannounced.get(id);
+  if (lease === undefined || unannounced === undefined) return;
+  lease.unannounced.delete(id);
+  lease.unannouncedNanos -= unannounced.nanos;
 }
 
 /** A request admitted on the slice failed before any provider could bill it: what it held comes back. */
@@ -160,57 +218,128 @@ export function forgetLease(scope: string): void {
 /**
  * Gives the slice back and tells the ledger everything pending, at once: a request this isolate
  * had to reserve on its own did not fit, and is asked again once nothing this isolate holds or owes
- * the scope stands in its way.
+ * the scope stands in its way. Nothing is admitted on the slice meanwhile.
  */
 export async function returnLease(scope: string, ctx: BackgroundWork, exchange: Exchanger): Promise<void> {
   const lease = leases.get(scope);
-  if (lease === undefined) return;
-  if (lease.slice === 0 && !lease.hasNews() && lease.inFlight === null && lease.timer === null) return;
-  await send(scope, lease, exchange, 0, ctx);
+  if (lease === undefined || !lease.holdsAnything()) return;
+  await send(scope, lease, exchange, true, ctx);
 }
 
-function schedule(scope: string, lease: ScopeLease, ctx: BackgroundWork, exchange: Exchanger): void {
+function schedule(scope: string, lease: ScopeLease, ctx: BackgroundWork, exchange: Exchanger, delayMs = EXCHANGE_BATCH_MS): void {
   if (lease.timer !== null) return;
-  lease.timer = new Promise<void>((resolve) => setTimeout(resolve, EXCHANGE_BATCH_MS)).then(async () => {
+  lease.timer = new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(async () => {
     lease.timer = null;
-    await send(scope, lease, exchange, undefined, ctx);
+    await send(scope, lease, exchange, false, ctx);
   });
   ctx.waitUntil(lease.timer);
 }
 
-/** One exchange at a time per scope: a later one waits for the one in flight, whose answer it builds on. */
-async function send(scope: string, lease: ScopeLease, exchange: Exchanger, want: Nanos | undefined, ctx: BackgroundWork): Promise<void> {
+/** A slice nothing is admitted on for IDLE_RETURN_MS goes back (checked once per quiet spell). */
+function scheduleIdleCheck(scope: string, lease: ScopeLease, ctx: BackgroundWork, exchange: Exchanger): void {
+  if (lease.idleCheck || lease.slice === 0) return;
+  lease.idleCheck = true;
+  const check = async (): Promise<void> => {
+    for (;;) {
+      const quietFor = Date.now() - lease.lastAdmitAt;
+      if (quietFor < IDLE_RETURN_MS) {
+        await new Promise((resolve) => setTimeout(resolve, IDLE_RETURN_MS - quietFor));
+        continue;
+      }
+      lease.idleCheck = false;
+      if (lease.slice > 0) await send(scope, lease, exchange, true, ctx);
+      return;
+    }
+  };
+  ctx.waitUntil(check());
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+
+/** Sends the exchanges that failed, oldest first; false when one fails again (the rest wait). */
+async function resendFailed(scope: string, lease: ScopeLease, exchange: Exchanger): Promise<boolean> {
+  while (lease.failed.length > 0) {
+    const first = lease.failed[0];
+    if (first === undefined) break;
+    try {
+      await withTimeout(exchange(scope, first.call, first.batchId), EXCHANGE_TIMEOUT_MS);
+      lease.failed.shift();
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * One exchange at a time per scope: a later one waits for the one in flight, whose answer it builds
+ * on. `giveBack`: the slice is returned (nothing is admitted on it from now).
+ */
+async function send(scope: string, lease: ScopeLease, exchange: Exchanger, giveBack: boolean, ctx: BackgroundWork): Promise<void> {
   while (lease.inFlight !== null) await lease.inFlight;
-  const now = Date.now();
-  const asked = want ?? lease.want(now);
-  // Nothing to tell and a slice that still serves: no call (a return, with `want` 0, always goes).
-  if (want === undefined && !lease.hasNews() && asked === lease.lastWant && lease.left(now) > 0) return;
-  const announced = [...lease.unannounced.values()];
-  const call: ExchangeCall = { announced, records: lease.records, released: lease.released, want: asked };
-  lease.unannounced.clear();
-  lease.sendingNanos = lease.unannouncedNanos;
-  lease.unannouncedNanos = 0;
-  lease.records = [];
-  lease.released = [];
-  lease.lastWant = asked;
-  const sentAt = now;
-  const flight = exchange(scope, call).then(
-    (reply) => {
-      lease.slice = reply.lease;
-      lease.usableUntil = reply.lease > 0 ? sentAt + LEASE_TTL_MS - LEASE_MARGIN_MS : 0;
-    },
-    () => {
-      // The ledger could not be told (ledger-client.ts logged the records as unsaved): the slice is
-      // used no more, and its requests, never announced, are charged where their records land.
+  const flight = (async (): Promise<void> => {
+    if (giveBack) {
       lease.slice = 0;
       lease.usableUntil = 0;
-    },
-  ).finally(() => {
-    lease.sendingNanos = 0;
-    lease.inFlight = null;
-  });
+    }
+    if (!(await resendFailed(scope, lease, exchange))) {
+      lease.slice = 0;
+      lease.usableUntil = 0;
+      return;
+    }
+    const now = Date.now();
+    const want = giveBack ? 0 : lease.want(now);
+    // Nothing to tell and a slice that still serves: no call.
+    if (!giveBack && !lease.hasNews() && want === lease.lastWant && lease.left(now) > 0) return;
+    // What may still be admitted on the slice while this call is out (all of what is left of it): the ledger keeps that much.
+    const keep = Math.max(0, lease.left(now));
+    lease.sendingNanos = lease.unannouncedNanos;
+    const call: ExchangeCall = { announced: [...lease.unannounced.values()], records: lease.records, released: lease.released, want, keep };
+    lease.unannounced.clear();
+    lease.unannouncedNanos = 0;
+    lease.records = [];
+    lease.released = [];
+    lease.lastWant = want;
+    const batchId = crypto.randomUUID();
+    try {
+      const reply = await withTimeout(exchange(scope, call, batchId), EXCHANGE_TIMEOUT_MS);
+      lease.slice = reply.lease;
+      lease.usableUntil = reply.lease > 0 ? now + exchange.leaseTtlMs - marginOf(exchange.leaseTtlMs) : 0;
+    } catch {
+      // Sent again later with its batch id (the ledger books it once); meanwhile the slice is used no
+      // more: the old lease, still the ledger's until it expires, backs what was admitted on it.
+      lease.failed.push({ batchId, call });
+      if (lease.failed.length > MAX_FAILED_EXCHANGES) {
+        const dropped = lease.failed.shift();
+        for (const record of dropped?.call.records ?? []) console.error(JSON.stringify({ msg: "spend_unsaved", scope, batchId: dropped?.batchId, record }));
+      }
+      lease.slice = 0;
+      lease.usableUntil = 0;
+    } finally {
+      lease.sendingNanos = 0;
+    }
+  })();
   lease.inFlight = flight;
-  await flight;
-  // What arrived meanwhile goes in the next one.
-  if (lease.hasNews()) schedule(scope, lease, ctx, exchange);
+  try {
+    await flight;
+  } finally {
+    lease.inFlight = null;
+  }
+  // What arrived meanwhile goes in the next one; a failed one is tried again; a quiet slice goes back.
+  if (lease.failed.length > 0) schedule(scope, lease, ctx, exchange, EXCHANGE_RETRY_MS);
+  else if (lease.hasNews()) schedule(scope, lease, ctx, exchange);
+  scheduleIdleCheck(scope, lease, ctx, exchange);
 }

@@ -13,7 +13,8 @@
  * heard. An admin change of an existing budget is pushed to its ledger, so it
  * binds the next reservation everywhere; a budget on a scope that had none
  * binds other isolates once their cached configuration or their next settle on
- * that scope says so (within HEARD_TTL_MS at most).
+ * that scope says so (within HEARD_TTL_MS, plus KV's propagation to their
+ * location, up to a minute).
  */
 import type { BackgroundWork } from "../routing/health.ts";
 import { IsolateCache } from "../config/isolate-cache.ts";
@@ -21,7 +22,8 @@ import type { Env } from "../env.ts";
 import { GatewayError } from "../http/errors.ts";
 import { budgetSchema, type Budget, type BudgetStatus, type ReserveAnswer, type ReserveRequest, type SpendRecord } from "./ledger-types.ts";
 import { usdToNanos } from "../metering/types.ts";
-import { admitOnLease, forgetLease, holderId, holdsLease, LEASE_TTL_MS, recordOnLease, returnLease, type Exchanger } from "./lease-holder.ts";
+import { admitOnLease, forgetLease, holderId, holdsLease, holdsStake, recordOnLease, returnLease, type ExchangeCall, type Exchanger, type ExchangeReply } from "./lease-holder.ts";
+import type { Settings } from "../config/settings.ts";
 
 export type Ledgers = NonNullable<Env["SPEND_LEDGER"]>;
 
@@ -94,27 +96,22 @@ export interface ScopeAnswer {
 }
 
 /**
- * The calls lease holders make (lease-holder.ts), one batch id per exchange, reused by its one retry
- * so that a retried exchange changes nothing twice. Throws when both failed, after logging the
- * records it carried as unsaved, as a failed settle does.
+ * The calls lease holders make (lease-holder.ts), named by their batch id: one the holder sends again
+ * after a failure changes nothing twice. Throws when the call failed (the holder sends it again).
  */
-export function exchangerFor(ns: Ledgers, reservationTtlMs: number): Exchanger {
-  return async (scope, call) => {
-    const batchId = crypto.randomUUID();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const answer = await ledgerOf(ns, scope).exchange(scope, { holder: holderId(), batchId, ...call, leaseTtlMs: LEASE_TTL_MS, reservationTtlMs });
-        remember(scope, answer.status);
-        return answer;
-      } catch (err) {
-        if (attempt >= 2) {
-          for (const record of call.records) console.error(JSON.stringify({ msg: "spend_unsaved", scope, batchId, record, error: String(err) }));
-          throw err;
-        }
-        await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
-      }
+export function exchangerFor(ns: Ledgers, settings: Pick<Settings, "reservationTtlMs" | "leaseTtlMs">): Exchanger {
+  const { reservationTtlMs, leaseTtlMs } = settings;
+  const exchange = async (scope: string, call: ExchangeCall, batchId: string): Promise<ExchangeReply> => {
+    try {
+      const answer = await ledgerOf(ns, scope).exchange(scope, { holder: holderId(), batchId, ...call, leaseTtlMs, reservationTtlMs });
+      remember(scope, answer.status);
+      return answer;
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "ledger_exchange_failed", scope, batchId, error: String(err) }));
+      throw err;
     }
   };
+  return Object.assign(exchange, { leaseTtlMs });
 }
 
 /**
@@ -135,8 +132,13 @@ export async function reserveOn(
   scopes: readonly string[],
   request: ReserveRequest,
   held: (scope: string, how: "reserved" | "leased") => void,
+  exchange: Exchanger,
 ): Promise<ScopeAnswer[]> {
-  const budgets = await Promise.all(scopes.map((scope) => budgetOf(kv, scope)));
+  const budgets = await Promise.all(scopes.map((scope) => budgetOf(kv, scope))).catch((err: unknown) => {
+    // Which budgets bind cannot be read: admitting the request unchecked could overspend one.
+    console.error(JSON.stringify({ msg: "budget_config_unreadable", error: String(err) }));
+    throw new GatewayError(503, "The gateway could not check this request against its budgets; try again shortly.", { code: "budget_unavailable" });
+  });
   const asked = scopes.filter((_, i) => budgets[i]?.mode === "hard");
   // A soft budget admits everything: its status (for warnings and a degrade) is the one last heard, this request's worst case held in it.
   const soft: ScopeAnswer[] = scopes.flatMap((scope, i) => {
@@ -146,7 +148,6 @@ export async function reserveOn(
     return [{ scope, answer: { admitted: true as const, status: { ...status, reservedNanos: status.reservedNanos + request.nanos } } }];
   });
   if (asked.length === 0) return soft;
-  const exchange = exchangerFor(ns, request.ttlMs);
   const settled = await Promise.allSettled(
     asked.map(async (scope) => {
       // On this isolate's slice of the budget when it fits: no ledger call before forwarding.
@@ -158,7 +159,7 @@ export async function reserveOn(
       if (!answer.admitted) {
         // Asked again once what this isolate holds there is in: its own slice, and the settles it owes.
         const owed = settlesOwed(ns, ctx, scope);
-        if (owed !== null || holdsLease(scope)) {
+        if (owed !== null || holdsStake(scope)) {
           await Promise.all([owed, returnLease(scope, ctx, exchange)]);
           answer = await ledgerOf(ns, scope).reserve(scope, request);
         }
@@ -250,11 +251,11 @@ function settlesOwed(ns: Ledgers, ctx: BackgroundWork, scope: string): Promise<v
  * the call is made in a context that is still alive); records of other
  * requests that arrive meanwhile ride along.
  */
-export function recordSpend(ns: Ledgers, ctx: BackgroundWork, scopes: readonly string[], record: SpendRecord, reservationTtlMs: number): void {
+export function recordSpend(ns: Ledgers, ctx: BackgroundWork, scopes: readonly string[], record: SpendRecord, settings: Pick<Settings, "reservationTtlMs" | "leaseTtlMs">): void {
   for (const scope of scopes) {
     // A scope this isolate holds a lease on hears of its spend at its next exchange.
     if (holdsLease(scope)) {
-      recordOnLease(scope, record, ctx, exchangerFor(ns, reservationTtlMs));
+      recordOnLease(scope, record, ctx, exchangerFor(ns, settings));
       continue;
     }
     const open = batches.get(scope);

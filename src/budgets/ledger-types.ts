@@ -38,6 +38,8 @@ export interface BudgetStatus {
   readonly periodStart: string | null;
   /** ISO time the current period ends and spend starts from zero again (null for `total`). */
   readonly resetsAt: string | null;
+  /** Calls the ledger has answered since its object started, by kind (status() only: what admission costs in round trips). */
+  readonly calls?: Readonly<Record<"reserve" | "settle" | "exchange" | "release", number>>;
 }
 
 export interface ReserveRequest {
@@ -118,6 +120,12 @@ export interface LeaseExchange {
   readonly records: readonly SpendRecord[];
   /** Announced requests that failed before any provider could bill them: their reservations are dropped, nothing booked. */
   readonly released: readonly string[];
+  /**
+   * What the holder may still admit on its current lease while this exchange is in flight: the new
+   * lease is at least this much of what is left of the old one (it was the holder's already), so that
+   * nothing admitted meanwhile goes unbacked.
+   */
+  readonly keep: Nanos;
   /** The lease the holder would like to hold after this exchange (0 gives its lease back). */
   readonly want: Nanos;
   /** Unrenewed for this long, the lease goes back to the budget (its holder is taken for gone). */

@@ -15,6 +15,8 @@ export interface Settings {
   streamIdleTimeoutMs: number;
   /** How long a budget reservation may stay unsettled before its ledger charges it (the isolate holding it is taken for dead). */
   reservationTtlMs: number;
+  /** How long a budget lease lasts unrenewed (budgets/lease-holder.ts): at most 30 s, the bound on how long a budget change takes to reach every isolate. */
+  leaseTtlMs: number;
   /**
    * `max_tool_calls` given a Responses request that offers OpenAI's per-call tools and sets none:
    * its searches are then bounded by this count, not by its output cap (8 tokens a search), which
@@ -34,6 +36,7 @@ const DEFAULTS: Settings = {
   streamIdleTimeoutMs: 60_000,
   // Longer than any request should take: a long stream that outlives it is charged its worst case, then corrected when it settles.
   reservationTtlMs: 15 * 60_000,
+  leaseTtlMs: 30_000,
   // Each call may cost a search fee and a model pass over the whole context (worst-case.ts): 8 searches on
   // gpt-5-codex bound a turn at $4.42, where an agent's turn runs one or two.
   responsesMaxToolCalls: 8,
@@ -60,6 +63,7 @@ export function settingsFor(env: Env): Settings {
       upstreamTimeoutMs: positive(env.UPSTREAM_TIMEOUT_MS, DEFAULTS.upstreamTimeoutMs),
       streamIdleTimeoutMs: positive(env.STREAM_IDLE_TIMEOUT_MS, DEFAULTS.streamIdleTimeoutMs),
       reservationTtlMs: positive(env.RESERVATION_TTL_MS, DEFAULTS.reservationTtlMs),
+      leaseTtlMs: Math.min(DEFAULTS.leaseTtlMs, positive(env.LEASE_TTL_MS, DEFAULTS.leaseTtlMs)),
       responsesMaxToolCalls: Math.floor(positive(env.RESPONSES_MAX_TOOL_CALLS, DEFAULTS.responsesMaxToolCalls)),
     };
     byEnv.set(env, settings);

@@ -55,6 +55,8 @@ export function statusJson(status: BudgetStatus): Record<string, unknown> {
     remainingUsd: Math.max(0, status.budget.limitUsd - nanosToUsd(status.spentNanos + status.reservedNanos + status.leasedNanos)),
     periodStart: status.periodStart,
     resetsAt: status.resetsAt,
+    // Calls its ledger answered since it started: what admission and settling cost in round trips.
+    ...(status.calls !== undefined && { ledgerCalls: status.calls }),
   };
 }
 

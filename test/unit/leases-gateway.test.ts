@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { usdToNanos } from "../../src/metering/types.ts";
-import { gateway, json, uniqueTag } from "./helpers.ts";
+import { admin, gateway, json, uniqueTag } from "./helpers.ts";
 import { budgetOf, newKey, setBudget, setPrice, withLedger } from "./ledger-helpers.ts";
 
 const L = withLedger();
@@ -24,6 +24,16 @@ describe("a hard budget under 1,000 concurrent requests", () => {
     const limitNanos = 50 * worstNanos;
     expect((await setBudget(`key:${id}`, { limitUsd: limitNanos / 1e9, period: "day", mode: "hard" })).status).toBe(200);
 
+    // Sampled while they run: what the ledger holds committed never passes the limit.
+    let running = true;
+    let mostCommitted = 0;
+    const sampler = (async () => {
+      while (running) {
+        const b = (await (await gateway(`/admin/budgets/key:${id}`, admin("GET"), L)).json()) as { spentUsd: number; reservedUsd: number; leasedUsd: number };
+        mostCommitted = Math.max(mostCommitted, Math.round((b.spentUsd + b.reservedUsd + b.leasedUsd) * 1e9));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
     const answers = await Promise.all(
       Array.from({ length: 1_000 }, async () => {
         const res = await gateway("/v1/chat/completions", json(body, key), L);
@@ -32,6 +42,10 @@ describe("a hard budget under 1,000 concurrent requests", () => {
         return { status: res.status, nanos: cost === null ? 0 : usdToNanos(Number(cost)) };
       }),
     );
+    running = false;
+    await sampler;
+    expect(mostCommitted).toBeGreaterThan(0);
+    expect(mostCommitted).toBeLessThanOrEqual(limitNanos);
     const served = answers.filter((a) => a.status === 200);
     const refused = answers.filter((a) => a.status === 402);
     expect(served.length + refused.length).toBe(1_000);

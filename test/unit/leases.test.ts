@@ -74,7 +74,7 @@ class Holder {
   async exchange(want: number): Promise<void> {
     const ex: LeaseExchange = {
       holder: this.id, batchId: crypto.randomUUID(), announced: this.unannounced, records: this.finished, released: [],
-      want, leaseTtlMs: LEASE_TTL_MS, reservationTtlMs: RESERVATION_TTL_MS,
+      want, keep: 0, leaseTtlMs: LEASE_TTL_MS, reservationTtlMs: RESERVATION_TTL_MS,
     };
     this.unannounced = [];
     this.finished = [];
@@ -175,7 +175,7 @@ describe("leases at the ledger", () => {
     await stub.setBudget(scope, { limitUsd: 1, period: "day", mode: "hard" });
     const ex: LeaseExchange = {
       holder: "h1", batchId: "b1", announced: [{ id: "a1", nanos: 1_000_000, model: MODEL, user: null }], records: [record("x1", 500)], released: [],
-      want: 100_000_000, leaseTtlMs: 60_000, reservationTtlMs: 60_000,
+      want: 100_000_000, keep: 0, leaseTtlMs: 60_000, reservationTtlMs: 60_000,
     };
     const first = await stub.exchange(scope, ex);
     expect(first.lease).toBe(100_000_000);

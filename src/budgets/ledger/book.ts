@@ -75,6 +75,8 @@ export class LedgerBook {
   readonly #leases = new LeaseBook();
   #current: CurrentPeriod | null = null;
   readonly #alerts = new BudgetAlerts();
+  /** Calls answered since the object started (memory only: for GET /admin/budgets/:scope and the benchmark). */
+  readonly #calls = { reserve: 0, settle: 0, exchange: 0, release: 0 };
 
   /** Opens the book on its storage (inside the host's blockConcurrencyWhile). */
   constructor(host: LedgerHost) {
@@ -128,6 +130,7 @@ export class LedgerBook {
    * released or expired is not reserved again.
    */
   async reserve(scope: string, req: ReserveRequest): Promise<ReserveAnswer> {
+    this.#calls.reserve++;
     this.#useScope(scope, true);
     assertNanos(req.nanos, "reservation");
     if (!(req.ttlMs > 0)) throw new RangeError(`ttlMs must be positive, got ${req.ttlMs}`);
@@ -161,6 +164,7 @@ export class LedgerBook {
    * logged and skipped, and the others are booked.
    */
   async settle(scope: string, records: readonly SpendRecord[], batchId: string): Promise<BudgetStatus | null> {
+    this.#calls.settle++;
     this.#useScope(scope, true);
     assertBatchId(batchId);
     const now = Date.now();
@@ -181,6 +185,7 @@ export class LedgerBook {
    * (its batch booked before) changes nothing and answers the lease as it stands.
    */
   async exchange(scope: string, ex: LeaseExchange): Promise<LeaseAnswer> {
+    this.#calls.exchange++;
     this.#useScope(scope, true);
     assertExchange(ex);
     const now = Date.now();
@@ -199,11 +204,15 @@ export class LedgerBook {
       const own = this.#leases.nanosOf(ex.holder);
       const spent = BigInt(current.spentNanos) + BigInt(changes.spent.get(current.window.key) ?? 0);
       const available = BigInt(this.#limitNanos) - spent - reserved - (this.#leases.total - BigInt(own));
-      const grant = leaseGrant(ex.want, available, this.#leases.holders - (own > 0 ? 1 : 0));
+      // What the holder may admit while this call is out is backed by what is left of its lease (its already).
+      const announced = ex.announced.reduce((sum, a) => sum + a.nanos, 0);
+      const kept = Math.min(ex.keep, Math.max(0, own - announced));
+      const grant = Math.max(kept, leaseGrant(ex.want, available, this.#leases.holders - (own > 0 ? 1 : 0)));
       changes.leases.push(this.#leases.write(sql, ex.holder, grant, now + ex.leaseTtlMs));
     });
     this.#sendDueAlerts(now);
-    await this.#host.alarmBy(Math.min(this.#leases.nextExpiry(), this.#reservations.nextExpiry()));
+    // The new lease's and reservations' expiries (earlier ones have their alarm already).
+    if (leased) await this.#host.alarmBy(Math.min(now + ex.leaseTtlMs, ex.announced.length > 0 ? now + ex.reservationTtlMs : Infinity));
     if (booked) await this.#host.alarmIfNone(now + FINISHED_MEMORY_MS);
     return { lease: leased ? this.#leases.nanosOf(ex.holder) : 0, status: this.#statusAt(now) };
   }
@@ -252,6 +261,7 @@ export class LedgerBook {
 
   /** Drops the reservations of requests that failed (no provider charged them); records no spend. Idempotent. */
   async release(scope: string, ids: readonly string[]): Promise<void> {
+    this.#calls.release++;
     this.#useScope(scope, true);
     const now = Date.now();
     const changes = new Changes();
@@ -271,7 +281,8 @@ export class LedgerBook {
   /** The budget's status now; null without a budget. */
   async status(scope: string): Promise<BudgetStatus | null> {
     this.#useScope(scope, false);
-    return this.#statusAt(Date.now());
+    const status = this.#statusAt(Date.now());
+    return status === null ? null : { ...status, calls: { ...this.#calls } };
   }
 
   /** Settled spend of the current day, month and total, with or without a budget, and the budget's status. */

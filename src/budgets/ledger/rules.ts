@@ -169,6 +169,7 @@ export function assertExchange(ex: LeaseExchange): void {
   if (typeof ex.holder !== "string" || ex.holder.length === 0 || ex.holder.length > MAX_HOLDER_ID) throw new TypeError(`holder must be a string of 1 to ${MAX_HOLDER_ID} characters`);
   assertBatchId(ex.batchId);
   assertNanos(ex.want, "want");
+  assertNanos(ex.keep, "keep");
   if (!(ex.leaseTtlMs > 0) || !(ex.reservationTtlMs > 0)) throw new RangeError("leaseTtlMs and reservationTtlMs must be positive");
   for (const a of ex.announced) {
     assertNanos(a.nanos, "an announced request");
