@@ -20,7 +20,6 @@ import {
   type LeaseAnswer,
   type LeaseExchange,
   type LedgerTotals,
-  type PeriodSpend,
   type ReserveAnswer,
   type ReserveRequest,
   type SpendRecord,
@@ -46,9 +45,8 @@ import {
   PRUNE_BATCH_ROWS,
   rejectedRecordLog,
   reportedNanos,
-  type PeriodWindow,
 } from "./rules.ts";
-import { SCHEMA, countsIn, finishedAmong, forgetFinished, rememberBatch, spentIn, usageRows } from "./sql.ts";
+import { SCHEMA, finishedAmong, forgetFinished, periodTotals, rememberBatch, spentIn, usageReport } from "./sql.ts";
 import { UsageTotals } from "./totals.ts";
 import { BudgetAlerts } from "./alerts.ts";
 import { Changes, recordDelta, type CurrentPeriod } from "./state.ts";
@@ -289,27 +287,13 @@ export class LedgerBook {
   async totals(scope: string): Promise<LedgerTotals> {
     this.#useScope(scope, false);
     const now = Date.now();
-    const spend = (window: PeriodWindow): PeriodSpend => ({ ...countsIn(this.#host.sql, window.key), periodStart: window.periodStart });
-    return {
-      scope,
-      day: spend(periodWindow("day", now)),
-      month: spend(periodWindow("month", now)),
-      total: spend(periodWindow("total", now)),
-      reservedNanos: reportedNanos(this.#reservations.total),
-      status: this.#statusAt(now),
-    };
+    return { ...periodTotals(this.#host.sql, scope, now), reservedNanos: reportedNanos(this.#reservations.total), status: this.#statusAt(now) };
   }
 
   /** A day's or month's spend grouped by model or by end user, most expensive first. */
   async usage(scope: string, query: UsageQuery): Promise<UsageReport> {
     this.#useScope(scope, false);
-    const window = periodWindow(query.period, query.at ?? Date.now());
-    return {
-      scope,
-      period: query.period,
-      periodStart: new Date(window.startMs).toISOString(),
-      rows: usageRows(this.#host.sql, window.key, query.groupBy),
-    };
+    return usageReport(this.#host.sql, scope, query);
   }
 
   /**

@@ -5,7 +5,8 @@
  * the admin totals and the usage report grouped either way. They are written by
  * UsageTotals (totals.ts), summed per transaction.
  */
-import type { UsageGroupBy, UsageRow } from "../ledger-types.ts";
+import type { PeriodSpend, UsageGroupBy, UsageQuery, UsageReport, UsageRow } from "../ledger-types.ts";
+import { periodWindow, type PeriodWindow } from "./rules.ts";
 import type { Nanos } from "../../metering/types.ts";
 
 export const SCHEMA = `
@@ -187,3 +188,15 @@ export function forgetFinished(sql: SqlStorage, cutoffs: ForgetCutoffs, limit: n
 }
 
 const changedRows = (sql: SqlStorage): number => sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
+
+/** Settled spend of the day, month and total `now` falls in. */
+export function periodTotals(sql: SqlStorage, scope: string, now: number): { scope: string; day: PeriodSpend; month: PeriodSpend; total: PeriodSpend } {
+  const spend = (window: PeriodWindow): PeriodSpend => ({ ...countsIn(sql, window.key), periodStart: window.periodStart });
+  return { scope, day: spend(periodWindow("day", now)), month: spend(periodWindow("month", now)), total: spend(periodWindow("total", now)) };
+}
+
+/** A day's or month's spend grouped by model or by end user, most expensive first. */
+export function usageReport(sql: SqlStorage, scope: string, query: UsageQuery): UsageReport {
+  const window = periodWindow(query.period, query.at ?? Date.now());
+  return { scope, period: query.period, periodStart: new Date(window.startMs).toISOString(), rows: usageRows(sql, window.key, query.groupBy) };
+}
