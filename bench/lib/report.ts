@@ -253,6 +253,7 @@ function checkValue(c: TargetCheck): string {
   if (c.unit === "bytes") return `${(c.value / 1024).toFixed(1)} KiB (limit ${(c.limit / 1024).toFixed(0)} KiB = ${fmtInt(c.limit)} bytes)`;
   if (c.unit === "×") return `${c.value.toFixed(3)} (limit ≥ ${c.limit})`;
   if (c.unit === "requests") return `${fmtInt(c.value)} (limit ${c.limit})`;
+  if (c.unit === "calls") return `${c.value.toFixed(4)} per request (limit ${c.limit})`;
   if (c.rule === "within ±") return `${signed(c.value, 3)} ms (limit ±${c.limit.toFixed(3)} ms)`;
   return `${signed(c.value, 3)} ms (limit +${c.limit} ms)`;
 }
