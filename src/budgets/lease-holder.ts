@@ -30,12 +30,21 @@ const LEASE_MARGIN_MS = 5_000;
 const marginOf = (ttlMs: number): number => Math.min(LEASE_MARGIN_MS, ttlMs / 3);
 /** An exchange waits this long for others to join it: a busy scope's ledger then hears from an isolate a few dozen times a second at most. */
 export const EXCHANGE_BATCH_MS = 40;
-/** An exchange not answered within this is taken as failed (and sent again with its batch id, which makes that safe). */
-const EXCHANGE_TIMEOUT_MS = 10_000;
-/** A failed exchange is sent again this long after (or with the next one, if sooner). */
+/**
+ * An exchange not answered within this is taken as failed (and sent again with its batch id, which
+ * makes that safe). Well inside the 30 s a Worker's background work may outlive its response.
+ */
+const EXCHANGE_TIMEOUT_MS = 4_000;
+/** A failed exchange is sent again this long after (or with the next one, if sooner)… */
 const EXCHANGE_RETRY_MS = 2_000;
-/** Failed exchanges kept to send again; past this the oldest one's records are logged as unsaved. */
-const MAX_FAILED_EXCHANGES = 32;
+/** …this many times, after which its records are logged as unsaved (a call the ledger always refuses must not block the scope). */
+const MAX_RESENDS = 5;
+/** Records waiting while exchanges fail, at most: past this the oldest are logged as unsaved. */
+const MAX_PENDING_RECORDS = 10_000;
+/** A timer, flight or idle check older than this was cut with the request that carried it (its promise never settles): it is ignored. */
+const STALE_MS = 2 * EXCHANGE_TIMEOUT_MS + EXCHANGE_BATCH_MS + 2_000;
+/** While an exchange is out, at most this share of what was asked for is admitted on the slice (the ledger keeps that much of it). */
+const IN_FLIGHT_SHARE = 0.25;
 /** The slice asked for covers this long of what the scope has admitted lately, and at least a few of its largest requests. */
 const SLICE_HORIZON_MS = 2_000;
 const SLICE_MIN_REQUESTS = 4;
@@ -90,19 +99,42 @@ class ScopeLease {
   sendingNanos = 0;
   records: SpendRecord[] = [];
   released: string[] = [];
-  /** Exchanges that failed, to be sent again (first, with their batch ids) before anything new. */
-  readonly failed: Array<{ readonly batchId: string; readonly call: ExchangeCall }> = [];
+  /** An exchange that failed, to be sent again (first, with its batch id) before anything new. */
+  failed: { readonly batchId: string; readonly call: ExchangeCall; tries: number } | null = null;
   /** What was admitted (by worst case) and the largest worst case, in this horizon and the one before: the slice asked for. */
   current: Window = { start: 0, admitted: 0, largest: 0 };
   previous: Window = { start: 0, admitted: 0, largest: 0 };
   lastAdmitAt = 0;
   lastWant: Nanos = 0;
+  /** The exchange in flight and when it left; what may be admitted while it is out (`keep`), and the slice's margin. */
   inFlight: Promise<void> | null = null;
+  inFlightAt = 0;
+  flightAllowance: Nanos = 0;
+  marginMs = LEASE_MARGIN_MS;
   timer: Promise<void> | null = null;
-  idleCheck = false;
+  timerAt = 0;
+  idleCheckAt = 0;
+  /** Bumped when an admin change drops the slice: an answer to an exchange sent before it is not applied. */
+  generation = 0;
+
+  /** What the slice has left, an exchange in flight aside. */
+  onSlice(now: number): Nanos {
+    return now < this.usableUntil ? this.slice - this.sendingNanos - this.unannouncedNanos : 0;
+  }
 
   left(now: number): Nanos {
-    return now < this.usableUntil ? this.slice - this.sendingNanos - this.unannouncedNanos : 0;
+    const onSlice = this.onSlice(now);
+    if (onSlice <= 0 || !this.flying(now)) return onSlice;
+    // While an exchange is out, only what the ledger was told it keeps, and never past the slice's margin.
+    return now - this.inFlightAt > this.marginMs ? 0 : Math.min(onSlice, this.flightAllowance - this.unannouncedNanos);
+  }
+
+  flying(now: number): boolean {
+    return this.inFlight !== null && now - this.inFlightAt < STALE_MS;
+  }
+
+  timerSet(now: number): boolean {
+    return this.timer !== null && now - this.timerAt < STALE_MS;
   }
 
   admitted(now: number, nanos: Nanos): void {
@@ -126,12 +158,13 @@ class ScopeLease {
   }
 
   hasNews(): boolean {
-    return this.unannounced.size > 0 || this.records.length > 0 || this.released.length > 0 || this.failed.length > 0;
+    return this.unannounced.size > 0 || this.records.length > 0 || this.released.length > 0 || this.failed !== null;
   }
 
   /** Whether the ledger may hold something of this isolate's for the scope: a slice, or news not yet sent. */
   holdsAnything(): boolean {
-    return this.slice > 0 || this.hasNews() || this.inFlight !== null || this.timer !== null;
+    const now = Date.now();
+    return this.slice > 0 || this.hasNews() || this.flying(now) || this.timerSet(now);
   }
 }
 
@@ -184,14 +217,17 @@ export function readmitOnLease(scope: string, id: string): void {
   lease.unannouncedNanos -= unannounced.nanos;
 }
 
-/** A request admitted on the slice failed before any provider could bill it: what it held comes back. */
+/**
+ * A request admitted on the slice failed before any provider could bill it: what it held comes back.
+ * The ledger is told even when this admission was never announced: an earlier one of the same request
+ * (before a degrade) may have been, and its reservation must not be left to expire and be charged.
+ */
 export function releaseOnLease(scope: string, id: string, ctx: BackgroundWork, exchange: Exchanger): void {
   const lease = leaseOf(scope);
   const unannounced = lease.unannounced.get(id);
   if (unannounced !== undefined) {
     lease.unannounced.delete(id);
     lease.unannouncedNanos -= unannounced.nanos;
-    return;
   }
   lease.released.push(id);
   schedule(scope, lease, ctx, exchange);
@@ -201,6 +237,10 @@ export function releaseOnLease(scope: string, id: string, ctx: BackgroundWork, e
 export function recordOnLease(scope: string, record: SpendRecord, ctx: BackgroundWork, exchange: Exchanger): void {
   const lease = leaseOf(scope);
   lease.records.push(record);
+  if (lease.records.length > MAX_PENDING_RECORDS) {
+    // Only while exchanges fail: what cannot be held is logged, to be replayed by hand.
+    for (const dropped of lease.records.splice(0, lease.records.length - MAX_PENDING_RECORDS)) console.error(JSON.stringify({ msg: "spend_unsaved", scope, record: dropped }));
+  }
   schedule(scope, lease, ctx, exchange);
 }
 
@@ -213,6 +253,7 @@ export function forgetLease(scope: string): void {
   if (lease === undefined) return;
   lease.slice = 0;
   lease.usableUntil = 0;
+  lease.generation++;
 }
 
 /**
@@ -226,30 +267,36 @@ export async function returnLease(scope: string, ctx: BackgroundWork, exchange: 
   await send(scope, lease, exchange, true, ctx);
 }
 
+/**
+ * The next exchange, EXCHANGE_BATCH_MS from the first news. Every request that adds news waits for it
+ * (`waitUntil`): the send lives as long as the newest of them, not only the one that opened it.
+ */
 function schedule(scope: string, lease: ScopeLease, ctx: BackgroundWork, exchange: Exchanger, delayMs = EXCHANGE_BATCH_MS): void {
-  if (lease.timer !== null) return;
-  lease.timer = new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(async () => {
-    lease.timer = null;
+  const now = Date.now();
+  if (lease.timer !== null && lease.timerSet(now)) {
+    ctx.waitUntil(lease.timer);
+    return;
+  }
+  lease.timerAt = now;
+  const timer = new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(async () => {
+    if (lease.timer === timer) lease.timer = null;
     await send(scope, lease, exchange, false, ctx);
   });
-  ctx.waitUntil(lease.timer);
+  lease.timer = timer;
+  ctx.waitUntil(timer);
 }
 
 /** A slice nothing is admitted on for IDLE_RETURN_MS goes back (checked once per quiet spell). */
 function scheduleIdleCheck(scope: string, lease: ScopeLease, ctx: BackgroundWork, exchange: Exchanger): void {
-  if (lease.idleCheck || lease.slice === 0) return;
-  lease.idleCheck = true;
+  const now = Date.now();
+  // One check at a time; one older than a quiet spell and its send was cut with its request.
+  if (lease.slice === 0 || now - lease.idleCheckAt < IDLE_RETURN_MS + STALE_MS) return;
+  lease.idleCheckAt = now;
   const check = async (): Promise<void> => {
-    for (;;) {
-      const quietFor = Date.now() - lease.lastAdmitAt;
-      if (quietFor < IDLE_RETURN_MS) {
-        await new Promise((resolve) => setTimeout(resolve, IDLE_RETURN_MS - quietFor));
-        continue;
-      }
-      lease.idleCheck = false;
-      if (lease.slice > 0) await send(scope, lease, exchange, true, ctx);
-      return;
-    }
+    await new Promise((resolve) => setTimeout(resolve, IDLE_RETURN_MS));
+    lease.idleCheckAt = 0;
+    if (lease.slice > 0 && Date.now() - lease.lastAdmitAt >= IDLE_RETURN_MS) await send(scope, lease, exchange, true, ctx);
+    // Still busy: the next exchange's end checks again.
   };
   ctx.waitUntil(check());
 }
@@ -269,19 +316,26 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
     );
   });
 
-/** Sends the exchanges that failed, oldest first; false when one fails again (the rest wait). */
+/**
+ * Sends the exchange that failed again (its batch id makes that safe), asking for no lease: the
+ * answer to a call this old is not the slice to use. False when it failed again; after MAX_RESENDS
+ * its records are logged as unsaved and it is given up (a call the ledger always refuses must not
+ * block the scope; its announced requests are backed by the old lease until that expires).
+ */
 async function resendFailed(scope: string, lease: ScopeLease, exchange: Exchanger): Promise<boolean> {
-  while (lease.failed.length > 0) {
-    const first = lease.failed[0];
-    if (first === undefined) break;
-    try {
-      await withTimeout(exchange(scope, first.call, first.batchId), EXCHANGE_TIMEOUT_MS);
-      lease.failed.shift();
-    } catch {
-      return false;
-    }
+  const failed = lease.failed;
+  if (failed === null) return true;
+  try {
+    await withTimeout(exchange(scope, { ...failed.call, want: 0, keep: 0 }, failed.batchId), EXCHANGE_TIMEOUT_MS);
+    lease.failed = null;
+    return true;
+  } catch {
+    failed.tries++;
+    if (failed.tries < MAX_RESENDS) return false;
+    for (const record of failed.call.records) console.error(JSON.stringify({ msg: "spend_unsaved", scope, batchId: failed.batchId, record }));
+    lease.failed = null;
+    return true;
   }
-  return true;
 }
 
 /**
@@ -289,7 +343,10 @@ async function resendFailed(scope: string, lease: ScopeLease, exchange: Exchange
  * on. `giveBack`: the slice is returned (nothing is admitted on it from now).
  */
 async function send(scope: string, lease: ScopeLease, exchange: Exchanger, giveBack: boolean, ctx: BackgroundWork): Promise<void> {
-  while (lease.inFlight !== null) await lease.inFlight;
+  while (lease.inFlight !== null && lease.flying(Date.now())) await lease.inFlight;
+  const generation = lease.generation;
+  // Until this call says what it keeps, nothing is admitted on the slice.
+  lease.flightAllowance = 0;
   const flight = (async (): Promise<void> => {
     if (giveBack) {
       lease.slice = 0;
@@ -303,9 +360,11 @@ async function send(scope: string, lease: ScopeLease, exchange: Exchanger, giveB
     const now = Date.now();
     const want = giveBack ? 0 : lease.want(now);
     // Nothing to tell and a slice that still serves: no call.
-    if (!giveBack && !lease.hasNews() && want === lease.lastWant && lease.left(now) > 0) return;
-    // What may still be admitted on the slice while this call is out (all of what is left of it): the ledger keeps that much.
-    const keep = Math.max(0, lease.left(now));
+    if (!giveBack && !lease.hasNews() && want === lease.lastWant && lease.onSlice(now) > 0) return;
+    // What may be admitted on the slice while this call is out: a share of what is asked for, which the ledger keeps
+    // (a larger share would keep a lease from shrinking, after a lowered limit, say).
+    const keep = giveBack ? 0 : Math.max(0, Math.min(lease.onSlice(now), Math.ceil(want * IN_FLIGHT_SHARE)));
+    lease.flightAllowance = keep;
     lease.sendingNanos = lease.unannouncedNanos;
     const call: ExchangeCall = { announced: [...lease.unannounced.values()], records: lease.records, released: lease.released, want, keep };
     lease.unannounced.clear();
@@ -316,30 +375,29 @@ async function send(scope: string, lease: ScopeLease, exchange: Exchanger, giveB
     const batchId = crypto.randomUUID();
     try {
       const reply = await withTimeout(exchange(scope, call, batchId), EXCHANGE_TIMEOUT_MS);
-      lease.slice = reply.lease;
-      lease.usableUntil = reply.lease > 0 ? now + exchange.leaseTtlMs - marginOf(exchange.leaseTtlMs) : 0;
+      // An admin change since this call left dropped the slice: its answer is not used (the next exchange asks again).
+      lease.slice = lease.generation === generation ? reply.lease : 0;
+      lease.marginMs = marginOf(exchange.leaseTtlMs);
+      lease.usableUntil = lease.slice > 0 ? now + exchange.leaseTtlMs - lease.marginMs : 0;
     } catch {
       // Sent again later with its batch id (the ledger books it once); meanwhile the slice is used no
       // more: the old lease, still the ledger's until it expires, backs what was admitted on it.
-      lease.failed.push({ batchId, call });
-      if (lease.failed.length > MAX_FAILED_EXCHANGES) {
-        const dropped = lease.failed.shift();
-        for (const record of dropped?.call.records ?? []) console.error(JSON.stringify({ msg: "spend_unsaved", scope, batchId: dropped?.batchId, record }));
-      }
+      lease.failed = { batchId, call, tries: 0 };
       lease.slice = 0;
       lease.usableUntil = 0;
     } finally {
       lease.sendingNanos = 0;
     }
   })();
+  lease.inFlightAt = Date.now();
   lease.inFlight = flight;
   try {
     await flight;
   } finally {
-    lease.inFlight = null;
+    if (lease.inFlight === flight) lease.inFlight = null;
   }
   // What arrived meanwhile goes in the next one; a failed one is tried again; a quiet slice goes back.
-  if (lease.failed.length > 0) schedule(scope, lease, ctx, exchange, EXCHANGE_RETRY_MS);
+  if (lease.failed !== null) schedule(scope, lease, ctx, exchange, EXCHANGE_RETRY_MS);
   else if (lease.hasNews()) schedule(scope, lease, ctx, exchange);
   scheduleIdleCheck(scope, lease, ctx, exchange);
 }
