@@ -21,6 +21,7 @@
  * the requests admitted on it since the exchange that answered was sent
  * (those the ledger has not been told of yet).
  */
+import { withinMs } from "../config/within-ms.ts";
 import type { BackgroundWork } from "../routing/health.ts";
 import type { AnnouncedRequest, BudgetStatus, SpendRecord } from "./ledger-types.ts";
 import type { Nanos } from "../metering/types.ts";
@@ -301,21 +302,6 @@ function scheduleIdleCheck(scope: string, lease: ScopeLease, ctx: BackgroundWork
   ctx.waitUntil(check());
 }
 
-const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
-
 /**
  * Sends the exchange that failed again (its batch id makes that safe), asking for no lease: the
  * answer to a call this old is not the slice to use. False when it failed again; after MAX_RESENDS
@@ -326,7 +312,7 @@ async function resendFailed(scope: string, lease: ScopeLease, exchange: Exchange
   const failed = lease.failed;
   if (failed === null) return true;
   try {
-    await withTimeout(exchange(scope, { ...failed.call, want: 0, keep: 0 }, failed.batchId), EXCHANGE_TIMEOUT_MS);
+    await withinMs(exchange(scope, { ...failed.call, want: 0, keep: 0 }, failed.batchId), EXCHANGE_TIMEOUT_MS, "a lease exchange");
     lease.failed = null;
     return true;
   } catch {
@@ -374,7 +360,7 @@ async function send(scope: string, lease: ScopeLease, exchange: Exchanger, giveB
     lease.lastWant = want;
     const batchId = crypto.randomUUID();
     try {
-      const reply = await withTimeout(exchange(scope, call, batchId), EXCHANGE_TIMEOUT_MS);
+      const reply = await withinMs(exchange(scope, call, batchId), EXCHANGE_TIMEOUT_MS, "a lease exchange");
       // An admin change since this call left dropped the slice: its answer is not used (the next exchange asks again).
       lease.slice = lease.generation === generation ? reply.lease : 0;
       lease.marginMs = marginOf(exchange.leaseTtlMs);

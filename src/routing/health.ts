@@ -31,6 +31,7 @@
  * - Without the ROUTE_HEALTH binding the view is empty (every target healthy)
  *   and reports are dropped.
  */
+import { withinMs } from "../config/within-ms.ts";
 import { parseRateLimitHeaders, type Headroom } from "./rate-limit-headers.ts";
 import { applyReport, reportedAt, snapshotOf, stateFromSnapshot, type HealthState, type VersionedHealth } from "./health-state.ts";
 import type { Env } from "../env.ts";
@@ -154,17 +155,6 @@ function localHealth(target: TargetId): TargetHealth | undefined {
   if (oldest !== undefined && now - oldest.sentAt >= REPORT_TIMEOUT_MS) rebuild(view, target, now);
   const health = view.local === null ? view.snapshot : snapshotOf(view.local, now);
   return health === undefined ? undefined : withProbeSlot(view, health, now);
-}
-
-/** Rejects with an error when `promise` has not settled within `ms`. */
-function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} not answered within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, expired]).finally(() => {
-    if (timer !== null) clearTimeout(timer);
-  });
 }
 
 function refreshIfStale(ns: Namespace, ctx: BackgroundWork, target: TargetId, now: number): void {
