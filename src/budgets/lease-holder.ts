@@ -44,6 +44,8 @@ const MAX_RESENDS = 5;
 const MAX_PENDING_RECORDS = 10_000;
 /** A timer, flight or idle check older than this was cut with the request that carried it (its promise never settles): it is ignored. */
 const STALE_MS = 2 * EXCHANGE_TIMEOUT_MS + EXCHANGE_BATCH_MS + 2_000;
+/** A pending exchange is taken into a newer request's lifetime at most this often. */
+const CARRIER_MS = 1_000;
 /** While an exchange is out, at most this share of what was asked for is admitted on the slice (the ledger keeps that much of it). */
 const IN_FLIGHT_SHARE = 0.25;
 /** The slice asked for covers this long of what the scope has admitted lately, and at least a few of its largest requests. */
@@ -114,6 +116,8 @@ class ScopeLease {
   marginMs = LEASE_MARGIN_MS;
   timer: Promise<void> | null = null;
   timerAt = 0;
+  /** When a request last took the pending exchange into its own lifetime (`waitUntil`). */
+  carrierAt = 0;
   idleCheckAt = 0;
   /** Bumped when an admin change drops the slice: an answer to an exchange sent before it is not applied. */
   generation = 0;
@@ -269,16 +273,22 @@ export async function returnLease(scope: string, ctx: BackgroundWork, exchange: 
 }
 
 /**
- * The next exchange, EXCHANGE_BATCH_MS from the first news. Every request that adds news waits for it
- * (`waitUntil`): the send lives as long as the newest of them, not only the one that opened it.
+ * The next exchange, EXCHANGE_BATCH_MS from the first news. A request that adds news while one is
+ * pending also waits for it (`waitUntil`) when the last to do so did more than CARRIER_MS ago: the
+ * send lives as long as a recent request, not only the one that opened it, without every request
+ * of a busy scope being kept alive for it.
  */
 function schedule(scope: string, lease: ScopeLease, ctx: BackgroundWork, exchange: Exchanger, delayMs = EXCHANGE_BATCH_MS): void {
   const now = Date.now();
   if (lease.timer !== null && lease.timerSet(now)) {
-    ctx.waitUntil(lease.timer);
+    if (now - lease.carrierAt > CARRIER_MS) {
+      lease.carrierAt = now;
+      ctx.waitUntil(lease.timer);
+    }
     return;
   }
   lease.timerAt = now;
+  lease.carrierAt = now;
   const timer = new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(async () => {
     if (lease.timer === timer) lease.timer = null;
     await send(scope, lease, exchange, false, ctx);
