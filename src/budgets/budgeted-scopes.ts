@@ -16,21 +16,19 @@
 import type { GatewayKey } from "../auth/gateway-key.ts";
 import { IsolateCache } from "../config/isolate-cache.ts";
 import type { Env } from "../env.ts";
-import { BUDGET_PREFIX } from "./ledger-client.ts";
+import { budgetOf } from "./ledger-client.ts";
 import { GLOBAL_SCOPE, keyScope, userScope } from "./scopes.ts";
 
-export { BUDGET_PREFIX };
 const USER_BUDGETS_MARKER = "userbudgets:";
 const SCOPES_TTL_MS = 30_000;
 
 const keysWithUserBudgets = new IsolateCache<boolean>(SCOPES_TTL_MS, 10_000);
-const usersWithBudgets = new IsolateCache<boolean>(SCOPES_TTL_MS, 10_000);
 
-async function cachedExists(cache: IsolateCache<boolean>, kv: KVNamespace, name: string): Promise<boolean> {
-  const known = cache.get(name);
+async function markerSet(kv: KVNamespace, name: string): Promise<boolean> {
+  const known = keysWithUserBudgets.get(name);
   if (known !== undefined) return known;
   const exists = (await kv.get(name)) !== null;
-  cache.set(name, exists);
+  keysWithUserBudgets.set(name, exists);
   return exists;
 }
 
@@ -38,9 +36,10 @@ async function cachedExists(cache: IsolateCache<boolean>, kv: KVNamespace, name:
 export async function meteredScopes(env: Env, key: GatewayKey, user: string | null): Promise<string[]> {
   const scopes = [keyScope(key.id), GLOBAL_SCOPE];
   if (user === null || env.SPEND_LEDGER === undefined) return scopes;
-  if (!(await cachedExists(keysWithUserBudgets, env.CONFIG, USER_BUDGETS_MARKER + key.id))) return scopes;
+  if (!(await markerSet(env.CONFIG, USER_BUDGETS_MARKER + key.id))) return scopes;
+  // The user's budget as admission reads it (ledger-client.ts budgetOf: one cached read of its KV record for both).
   const scope = userScope(key.id, user);
-  return (await cachedExists(usersWithBudgets, env.CONFIG, BUDGET_PREFIX + scope)) ? [scope, ...scopes] : scopes;
+  return (await budgetOf(env.CONFIG, scope)) !== null ? [scope, ...scopes] : scopes;
 }
 
 /** Before a budget is set on `scope`: a user scope's key is marked as having user budgets (once, for good). */
@@ -49,9 +48,4 @@ export async function markBudgetedScope(env: Env, scope: string): Promise<void> 
   if (kind !== "user" || keyId === undefined) return;
   await env.CONFIG.put(USER_BUDGETS_MARKER + keyId, "1");
   keysWithUserBudgets.delete(USER_BUDGETS_MARKER + keyId);
-}
-
-/** After an admin change of `scope`'s budget: this isolate reads it again at once. */
-export function forgetBudgetedScope(scope: string): void {
-  usersWithBudgets.delete(BUDGET_PREFIX + scope);
 }

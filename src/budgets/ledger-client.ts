@@ -42,6 +42,9 @@ const configured = new IsolateCache<Budget | null>(HEARD_TTL_MS, 10_000);
 /** KV's key for a scope's budget (written by the admin API beside the ledger's copy). */
 export const BUDGET_PREFIX = "budget:";
 
+/** A budget this isolate knows is there but cannot read (a record that does not parse): treated as hard, so its ledger is asked. */
+const UNREADABLE_BUDGET: Budget = { limitUsd: 0, period: "day", mode: "hard" };
+
 async function configuredBudget(kv: KVNamespace, scope: string): Promise<Budget | null> {
   const known = configured.get(scope);
   if (known !== undefined) return known;
@@ -51,9 +54,9 @@ async function configuredBudget(kv: KVNamespace, scope: string): Promise<Budget 
     try {
       const parsed = budgetSchema.safeParse(JSON.parse(raw));
       // A record that does not parse is a budget all the same: its ledger, asked, has the one it enforces.
-      budget = parsed.success ? parsed.data : { limitUsd: 0, period: "day", mode: "hard" };
+      budget = parsed.success ? parsed.data : UNREADABLE_BUDGET;
     } catch {
-      budget = { limitUsd: 0, period: "day", mode: "hard" };
+      budget = UNREADABLE_BUDGET;
     }
   }
   configured.set(scope, budget);
@@ -87,7 +90,7 @@ export function remember(scope: string, status: BudgetStatus | null): void {
 function statusKnown(scope: string, budget: Budget | null): BudgetStatus {
   const status = heard.get(scope);
   if (status !== undefined && status !== null) return status;
-  return { scope, budget: budget ?? { limitUsd: 0, period: "day", mode: "hard" }, spentNanos: 0, reservedNanos: 0, leasedNanos: 0, periodStart: null, resetsAt: null };
+  return { scope, budget: budget ?? UNREADABLE_BUDGET, spentNanos: 0, reservedNanos: 0, leasedNanos: 0, periodStart: null, resetsAt: null };
 }
 
 export interface ScopeAnswer {
@@ -100,6 +103,9 @@ export interface ScopeAnswer {
  * after a failure changes nothing twice. Throws when the call failed (the holder sends it again).
  */
 export function exchangerFor(ns: Ledgers, settings: Pick<Settings, "reservationTtlMs" | "leaseTtlMs">): Exchanger {
+  // Made once per binding and settings (both last as long as the isolate's env), not per request.
+  const made = exchangers.get(ns);
+  if (made !== undefined && made.settings === settings) return made.exchanger;
   const { reservationTtlMs, leaseTtlMs } = settings;
   const exchange = async (scope: string, call: ExchangeCall, batchId: string): Promise<ExchangeReply> => {
     try {
@@ -111,8 +117,12 @@ export function exchangerFor(ns: Ledgers, settings: Pick<Settings, "reservationT
       throw err;
     }
   };
-  return Object.assign(exchange, { leaseTtlMs });
+  const exchanger = Object.assign(exchange, { leaseTtlMs });
+  exchangers.set(ns, { settings, exchanger });
+  return exchanger;
 }
+
+const exchangers = new WeakMap<Ledgers, { settings: object; exchanger: Exchanger }>();
 
 /**
  * Reserves `request` on each of `scopes` that may have a budget, concurrently.

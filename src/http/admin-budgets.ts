@@ -8,8 +8,8 @@
 import { Hono, type Context } from "hono";
 import * as z from "zod";
 import { KEY_ID_PATTERN } from "../auth/key-store.ts";
-import { forgetScope, ledgerOf, type Ledgers } from "../budgets/ledger-client.ts";
-import { BUDGET_PREFIX, forgetBudgetedScope, markBudgetedScope } from "../budgets/budgeted-scopes.ts";
+import { BUDGET_PREFIX, forgetScope, ledgerOf, type Ledgers } from "../budgets/ledger-client.ts";
+import { markBudgetedScope } from "../budgets/budgeted-scopes.ts";
 import { budgetSchema, type BudgetStatus, type UsageGroupBy, type UsageReport } from "../budgets/ledger-types.ts";
 import { GLOBAL_SCOPE, endUserProblem } from "../budgets/scopes.ts";
 import { listKvKeys } from "../config/kv-json.ts";
@@ -95,7 +95,6 @@ export function budgetRoutes(): Hono<AppEnv> {
     const status = await ledgerOf(ns, scope).setBudget(scope, budget);
     await c.env.CONFIG.put(BUDGET_PREFIX + scope, JSON.stringify(budget));
     forgetScope(scope);
-    forgetBudgetedScope(scope);
     if (status === null) throw new Error("the ledger did not keep the budget");
     return c.json(statusJson(status));
   });
@@ -116,7 +115,6 @@ export function budgetRoutes(): Hono<AppEnv> {
     await ledgerOf(ns, scope).setBudget(scope, null);
     await c.env.CONFIG.delete(BUDGET_PREFIX + scope);
     forgetScope(scope);
-    forgetBudgetedScope(scope);
     return c.json({ scope, deleted: true });
   });
 

@@ -11,6 +11,7 @@
  * In SQLite, with an exact copy in memory kept in step by the code that writes it.
  */
 import type { Nanos } from "../../metering/types.ts";
+import { HeldAmounts } from "./amounts.ts";
 
 export const LEASES_SCHEMA = `
 CREATE TABLE IF NOT EXISTS leases (
@@ -29,18 +30,16 @@ export interface Lease {
 export type LeaseChange = readonly [holder: string, lease: Lease | null];
 
 export class LeaseBook {
-  readonly #leases = new Map<string, Lease>();
-  /** The sum of the leases, exact however large. */
-  #total = 0n;
+  readonly #leases = new HeldAmounts<Lease>();
 
   load(sql: SqlStorage): void {
     for (const r of sql.exec<{ holder: string; nanos: number; expires_at: number }>("SELECT holder, nanos, expires_at FROM leases")) {
-      this.#set(r.holder, { nanos: r.nanos, expiresAt: r.expires_at });
+      this.#leases.set(r.holder, { nanos: r.nanos, expiresAt: r.expires_at });
     }
   }
 
   get total(): bigint {
-    return this.#total;
+    return this.#leases.total;
   }
 
   /** How many holders hold a lease. */
@@ -54,9 +53,7 @@ export class LeaseBook {
 
   /** The earliest expiry, Infinity with no lease. */
   nextExpiry(): number {
-    let next = Infinity;
-    for (const lease of this.#leases.values()) next = Math.min(next, lease.expiresAt);
-    return next;
+    return this.#leases.nextExpiry();
   }
 
   /** Sets a holder's lease in the caller's transaction (0 nanos removes it); apply the change once it commits. */
@@ -74,7 +71,7 @@ export class LeaseBook {
 
   /** Removes the leases past their expiry, in the caller's transaction: the changes to apply once it commits. */
   expire(sql: SqlStorage, now: number): LeaseChange[] {
-    const gone = [...this.#leases].filter(([, lease]) => lease.expiresAt <= now);
+    const gone = this.#leases.expiredAt(now);
     for (const [holder] of gone) sql.exec("DELETE FROM leases WHERE holder = ?", holder);
     return gone.map(([holder]) => [holder, null]);
   }
@@ -82,20 +79,10 @@ export class LeaseBook {
   /** Every lease removed (the budget was taken away, or made soft): no slice of it is held any more. */
   clear(sql: SqlStorage): LeaseChange[] {
     sql.exec("DELETE FROM leases");
-    return [...this.#leases.keys()].map((holder) => [holder, null]);
+    return this.#leases.ids().map((holder) => [holder, null]);
   }
 
   apply(changes: readonly LeaseChange[]): void {
-    for (const [holder, lease] of changes) this.#set(holder, lease);
-  }
-
-  #set(holder: string, lease: Lease | null): void {
-    const before = this.#leases.get(holder);
-    if (before !== undefined) this.#total -= BigInt(before.nanos);
-    if (lease === null) this.#leases.delete(holder);
-    else {
-      this.#leases.set(holder, lease);
-      this.#total += BigInt(lease.nanos);
-    }
+    for (const [holder, lease] of changes) this.#leases.set(holder, lease);
   }
 }

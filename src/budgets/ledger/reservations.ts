@@ -10,14 +10,13 @@
  * `Changes`; `apply` brings memory in step once that transaction commits.
  */
 import type { Nanos } from "../../metering/types.ts";
+import { HeldAmounts } from "./amounts.ts";
 import { expiryChargedIds, oldestFinished, type OldestFinished } from "./sql.ts";
 import type { Changes, FinishedRow, Reservation } from "./state.ts";
 import { expiryCharge, negate, type UsageTotals } from "./totals.ts";
 
 export class ReservationBook {
-  readonly #live = new Map<string, Reservation>();
-  /** The sum of live reservations, exact however large (each is at most MAX_SAFE_INTEGER nanos). */
-  #total = 0n;
+  readonly #live = new HeldAmounts<Reservation>();
   /** Ids in `finished` with an expiry charge a late settle or release replaces (rare: one per lost reservation). */
   readonly #expiryCharged = new Set<string>();
   /**
@@ -30,13 +29,13 @@ export class ReservationBook {
     const rows = sql.exec<{ id: string; nanos: number; model: string; end_user: string; created_at: number; expires_at: number }>(
       "SELECT id, nanos, model, end_user, created_at, expires_at FROM reservations",
     );
-    for (const r of rows) this.#set(r.id, { nanos: r.nanos, model: r.model, user: r.end_user, createdAt: r.created_at, expiresAt: r.expires_at });
+    for (const r of rows) this.#live.set(r.id, { nanos: r.nanos, model: r.model, user: r.end_user, createdAt: r.created_at, expiresAt: r.expires_at });
     for (const id of expiryChargedIds(sql)) this.#expiryCharged.add(id);
     this.#anyFinished = sql.exec<{ any: number }>("SELECT EXISTS (SELECT 1 FROM finished) AS any").one().any === 1;
   }
 
   get total(): bigint {
-    return this.#total;
+    return this.#live.total;
   }
 
   get anyFinished(): boolean {
@@ -54,9 +53,7 @@ export class ReservationBook {
 
   /** The earliest expiry, Infinity with none. */
   nextExpiry(): number {
-    let next = Infinity;
-    for (const r of this.#live.values()) next = Math.min(next, r.expiresAt);
-    return next;
+    return this.#live.nextExpiry();
   }
 
   /** Writes a reservation (replacing a live one's amount; never one for an id already finished); what it holds, or null when the id is finished. */
@@ -75,7 +72,7 @@ export class ReservationBook {
 
   /** A reservation `insert` wrote outside a batch (`reserve`: one statement, applied at once). */
   commit(id: string, reservation: Reservation): void {
-    this.#set(id, reservation);
+    this.#live.set(id, reservation);
   }
 
   /**
@@ -110,7 +107,7 @@ export class ReservationBook {
    * isolate that made them is gone, and the provider may have billed them); how many.
    */
   expire(sql: SqlStorage, now: number, changes: Changes, totals: UsageTotals): number {
-    const expired = [...this.#live].filter(([, r]) => r.expiresAt <= now);
+    const expired = this.#live.expiredAt(now);
     for (const [id, r] of expired) {
       sql.exec("DELETE FROM reservations WHERE id = ?", id);
       sql.exec(
@@ -136,25 +133,16 @@ export class ReservationBook {
     if (changes.finishedAny) this.#anyFinished = true;
     for (const id of changes.expiryCharged) this.#expiryCharged.add(id);
     for (const id of changes.uncharged) this.#expiryCharged.delete(id);
-    for (const id of changes.ended) this.#set(id, null);
-    for (const [id, r] of changes.reserved) this.#set(id, r);
+    for (const id of changes.ended) this.#live.set(id, null);
+    for (const [id, r] of changes.reserved) this.#live.set(id, r);
   }
 
   /** What the reservations will sum to once `changes` are applied (a lease is sized inside the transaction). */
   totalAfter(changes: Changes): bigint {
-    let total = this.#total;
+    let total = this.#live.total;
     for (const id of changes.ended) total -= BigInt(this.#live.get(id)?.nanos ?? 0);
     for (const [id, r] of changes.reserved) total += BigInt(r.nanos) - BigInt(this.#live.get(id)?.nanos ?? 0);
     return total;
   }
 
-  #set(id: string, reservation: Reservation | null): void {
-    const before = this.#live.get(id);
-    if (before !== undefined) this.#total -= BigInt(before.nanos);
-    if (reservation === null) this.#live.delete(id);
-    else {
-      this.#live.set(id, reservation);
-      this.#total += BigInt(reservation.nanos);
-    }
-  }
 }
