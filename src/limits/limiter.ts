@@ -5,10 +5,9 @@
  * its window resets), and the policy for a Redis that fails or is slow.
  */
 import { Ratelimit } from "@upstash/ratelimit";
-import type { Redis } from "@upstash/redis/cloudflare";
+import { Redis } from "@upstash/redis/cloudflare";
 import { BoundedMap } from "../config/isolate-cache.ts";
 import type { Env } from "../env.ts";
-import { CoalescingRedis } from "./coalescing-redis.ts";
 import type { LimitRule } from "./config.ts";
 
 type Duration = Parameters<typeof Ratelimit.slidingWindow>[1];
@@ -33,12 +32,6 @@ export interface LimiterSettings {
 }
 
 const DEFAULT_TIMEOUT_MS = 1_000;
-/**
- * Calls to Redis an isolate keeps open before later checks wait to be merged: one, so that under load
- * each round trip carries every check that arrived during the last (a check waits at most one round
- * trip more; an idle isolate sends at once).
- */
-export const REDIS_CALLS_IN_FLIGHT = 1;
 /** Blocked identifiers each limiter remembers in the isolate (a forgotten one costs a Redis call, nothing else). */
 export const EPHEMERAL_CACHE_ENTRIES = 10_000;
 
@@ -81,12 +74,10 @@ export function limiterBackend(env: Env): Backend | null {
   // No retries: a request waits on this call, and the failure policy answers a Redis that is down.
   // Auto-pipelining sends the commands issued in one turn of the event loop as one HTTP call (issue 16):
   // a request's rules are checked together in one round trip, and the corrections of every request that
-  // finished in a batch window go in one call. The coalescing requester then merges the pipelines of
-  // concurrent requests while one call is out, so a busy isolate sends far fewer calls than requests.
-  const redis = new CoalescingRedis(
-    { url, token, retry: false, enableTelemetry: false },
-    { maxInFlight: REDIS_CALLS_IN_FLIGHT, releaseAfterMs: settings.timeoutMs },
-  );
+  // finished in a batch window go in one call. Checks of concurrent requests are not merged: a Worker
+  // request waiting on a promise another request's call resolves is not woken until an event of its own
+  // (tried in issue 16: under load every check then waited for its 1 s timeout).
+  const redis = new Redis({ url, token, retry: false, enableTelemetry: false, enableAutoPipelining: true });
   backend = { made, value: { redis, settings, limiters: new Map() } };
   return backend.value;
 }
