@@ -68,7 +68,9 @@ function readDevVars(): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
     const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match?.[1] !== undefined && match[2] !== undefined) vars[match[1]] = match[2].replace(/^(["'])(.*)\1$/, "$2");
+    const value = match?.[2]?.replace(/^(["'])(.*)\1$/, "$2");
+    // An empty value is none (the example file leaves ADMIN_TOKEN empty for the Deploy button to ask for).
+    if (match?.[1] !== undefined && value !== undefined && value !== "") vars[match[1]] = value;
   }
   return vars;
 }
