@@ -3,8 +3,9 @@
  * order, safe to run again for every upgrade.
  *
  *   1. build the dashboard's assets;
- *   2. create each queue wrangler.toml names that does not exist yet
- *      (wrangler provisions KV, D1 and R2 on deploy, not queues);
+ *   2. create each queue wrangler.toml names that does not exist yet (the
+ *      consumer cannot attach to a missing queue; wrangler 4.156 also creates
+ *      a producer's queue on deploy, older 4.x releases do not);
  *   3. create the request log's D1 database if it does not exist, so that
  *   4. its migrations are applied before the code that needs them goes live
  *      (an upgrade never runs new code on an old schema);
@@ -29,22 +30,38 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 interface Ran {
   readonly code: number;
+  /** What wrangler printed on stdout (the JSON answers are read from here alone). */
+  readonly stdout: string;
+  /** stdout and stderr together, for messages and hints. */
   readonly output: string;
 }
 
-/** Runs `wrangler …` with the terminal's stdin (it may ask to log in or to confirm), echoing and keeping its output. */
+/**
+ * Runs `wrangler …`, echoing and keeping its output. Its stdout is a pipe, which makes wrangler
+ * non-interactive (it prompts only when stdin and stdout are terminals) on purpose: interactive, a
+ * deploy writes the ids of what it provisioned back into wrangler.toml, and the ids must stay out of
+ * the repository (README: an operator's checkout upgrades with git pull). Non-interactive, wrangler
+ * picks no account for an operator with several (CLOUDFLARE_ACCOUNT_ID does) and logs no one in:
+ * the hints below say so.
+ */
 function wrangler(args: readonly string[], echo = true): Promise<Ran> {
   return new Promise((resolve) => {
+    let stdout = "";
     let output = "";
     const child = spawn("wrangler", args, { cwd: ROOT, stdio: ["inherit", "pipe", "pipe"] });
-    const keep = (to: NodeJS.WriteStream) => (chunk: Buffer) => {
-      output += chunk.toString();
+    const keep = (to: NodeJS.WriteStream, isStdout: boolean) => (chunk: Buffer) => {
+      const text = chunk.toString();
+      output += text;
+      if (isStdout) stdout += text;
       if (echo) to.write(chunk);
     };
-    child.stdout.on("data", keep(process.stdout));
-    child.stderr.on("data", keep(process.stderr));
-    child.once("error", (err) => resolve({ code: 127, output: `could not run wrangler: ${err.message} (run this as 'npm run deploy', which puts the project's wrangler on PATH)` }));
-    child.once("close", (code) => resolve({ code: code ?? 1, output }));
+    child.stdout.on("data", keep(process.stdout, true));
+    child.stderr.on("data", keep(process.stderr, false));
+    child.once("error", (err) => {
+      const why = `could not run wrangler: ${err.message} (run this as 'npm run deploy', which puts the project's wrangler on PATH)`;
+      resolve({ code: 127, stdout: "", output: why });
+    });
+    child.once("close", (code) => resolve({ code: code ?? 1, stdout, output }));
   });
 }
 
@@ -52,8 +69,19 @@ class StepFailed extends Error {}
 
 /** What to tell an operator about a failed wrangler call, beyond its own message. */
 function hint(output: string): string {
-  if (/not (logged in|authenticated)|CLOUDFLARE_API_TOKEN|\/memberships|Authentication error/i.test(output)) {
-    return "Log in first: npx wrangler login (or set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID in CI).";
+  if (/More than one account available/i.test(output)) {
+    return "Several Cloudflare accounts: say which one, export CLOUDFLARE_ACCOUNT_ID=<id> (npx wrangler whoami lists them), and run npm run deploy again.";
+  }
+  if (/workers\.dev subdomain/i.test(output)) {
+    return "This account has no workers.dev subdomain yet: open Workers & Pages in the Cloudflare dashboard once to choose one, then run npm run deploy again.";
+  }
+  if (/10014|title already exists/i.test(output)) {
+    return "A KV namespace named switchyard-config exists but is not bound (a first deploy that failed after creating it): put its id under [[kv_namespaces]] in wrangler.toml (npx wrangler kv namespace list), or delete it, then run npm run deploy again.";
+  }
+  if (/not (logged in|authenticated)|CLOUDFLARE_API_TOKEN|\/memberships|Authentication error|code: 10000/i.test(output)) {
+    return process.env.WORKERS_CI !== undefined
+      ? "The build's API token may not do this: give it D1 Edit and Queues Edit as well as Workers Scripts, KV and R2 Edit (Workers Builds settings), then retry the build."
+      : "Log in first: npx wrangler login (or set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID in CI).";
   }
   if (/purchase R2|enable R2|10042/i.test(output)) {
     return "R2 is not enabled on this account yet: turn it on once in the dashboard (R2 Object Storage), free tier included, then run npm run deploy again.";
@@ -86,13 +114,18 @@ async function ensureQueue(name: string): Promise<void> {
     console.log(`queue ${name}: exists`);
     return;
   }
-  if (!/does not exist/i.test(info.output)) throw new StepFailed(`Looking up queue ${name} failed:\n${info.output}\n${hint(info.output)}`);
+  if (!/does not exist/i.test(info.output)) {
+    // Not "missing" (a token without Queues permission, say): the deploy's own provisioning may still
+    // create it, and says so if it cannot.
+    console.warn(`Could not look up queue ${name}; leaving it to wrangler deploy:\n${info.output}`);
+    return;
+  }
   await must(`Creating queue ${name}`, ["queues", "create", name]);
 }
 
 async function ensureDatabase(name: string): Promise<void> {
   const listed = await must("Listing D1 databases", ["d1", "list", "--json"]);
-  if (named(jsonArray(listed.output), "name").has(name)) {
+  if (named(jsonArray(listed.stdout), "name").has(name)) {
     console.log(`D1 database ${name}: exists`);
     return;
   }
@@ -106,14 +139,21 @@ async function checkSecrets(): Promise<void> {
     console.warn(`Could not list the Worker's secrets (wrangler exited with ${listed.code}); check them with: npx wrangler secret list`);
     return;
   }
-  const secrets = named(jsonArray(listed.output), "name");
+  let secrets: Set<string>;
+  try {
+    secrets = named(jsonArray(listed.stdout), "name");
+  } catch {
+    console.warn(`Could not read the Worker's secrets from wrangler's answer; check them with: npx wrangler secret list\n${listed.output}`);
+    return;
+  }
   if (!secrets.has("ADMIN_TOKEN")) {
     console.warn(
       [
         "",
         "ADMIN_TOKEN is not set: the admin API and the dashboard stay closed (403) until it is.",
-        "  Set it (a long random string; keep it in your password manager):",
-        "    openssl rand -hex 32 | npx wrangler secret put ADMIN_TOKEN",
+        "  Make one, keep it (your password manager: Cloudflare never shows a secret again), and set it:",
+        '    ADMIN_TOKEN=$(openssl rand -hex 32); echo "$ADMIN_TOKEN"',
+        '    printf %s "$ADMIN_TOKEN" | npx wrangler secret put ADMIN_TOKEN',
         "  It takes effect at once, without another deploy.",
       ].join("\n"),
     );

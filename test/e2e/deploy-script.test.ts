@@ -3,9 +3,10 @@
  * the script runs for real against a fake `wrangler` first on PATH, which
  * keeps an account's state in a file (queues, D1 databases and their applied
  * migrations, the Worker, its secrets) and records every call. The fake
- * refuses what the real one would: deploying a consumer of a queue that does
- * not exist, migrating a database that does not exist, creating what exists,
- * and any command the script has no business running.
+ * behaves as wrangler 4.156 does where the script depends on it (read from its
+ * bundled source): "does not exist" from `queues info`, JSON on stdout with
+ * warnings on stderr, no migrating a database that does not exist, no creating
+ * what exists; and it refuses any command the script has no business running.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -39,7 +40,11 @@ const state = JSON.parse(fs.readFileSync(process.env.FAKE_WRANGLER_STATE, "utf8"
 const save = () => fs.writeFileSync(process.env.FAKE_WRANGLER_STATE, JSON.stringify(state));
 const fail = (message) => { console.error("✘ [ERROR] " + message); process.exit(1); };
 const cmd = args.slice(0, 2).join(" ");
-if (process.env.FAKE_WRANGLER_FAIL === args[0]) fail("Authentication error [code: 10000]");
+// FAKE_WRANGLER_FAIL: comma-separated command prefixes ("d1 migrations", "secret") that fail as an unauthorised token does.
+const failing = (process.env.FAKE_WRANGLER_FAIL ?? "").split(",").filter((p) => p !== "");
+if (failing.some((p) => (args.join(" ") + " ").startsWith(p + " "))) fail("Authentication error [code: 10000]");
+// Real wrangler warns on stderr beside its JSON answers (an outdated version, say): the JSON is read from stdout.
+const warn = () => console.error("▲ [WARNING] The version of Wrangler you are using is now out-of-date [x]");
 if (cmd === "queues info") {
   if (!state.queues.includes(args[2])) fail('Queue "' + args[2] + '" does not exist. To create it, run: wrangler queues create ' + args[2]);
   console.log("Queue Name: " + args[2]);
@@ -47,6 +52,7 @@ if (cmd === "queues info") {
   if (state.queues.includes(args[2])) fail("A queue with this name already exists");
   state.queues.push(args[2]); save(); console.log("Created queue " + args[2]);
 } else if (cmd === "d1 list" && args[2] === "--json") {
+  warn();
   console.log(JSON.stringify(state.databases.map((name, i) => ({ uuid: "db-" + i, name }))));
 } else if (cmd === "d1 create") {
   if (state.databases.includes(args[2])) fail("A database with that name already exists");
@@ -60,10 +66,12 @@ if (cmd === "queues info") {
   for (const f of fresh) { applied.push(f); console.log("applied " + f); }
   save();
 } else if (args.length === 1 && args[0] === "deploy") {
-  for (const q of ["switchyard-request-log"]) if (!state.queues.includes(q)) fail('Queue "' + q + '" does not exist.');
+  // As wrangler 4.156 does: provisions the producer's queue when missing (older 4.x fail here instead).
+  for (const q of ["switchyard-request-log"]) if (!state.queues.includes(q)) state.queues.push(q);
   state.deployed++; save();
   console.log("Deployed switchyard triggers\n  https://switchyard.example.workers.dev");
 } else if (cmd === "secret list" && args[2] === "--format" && args[3] === "json") {
+  warn();
   console.log(JSON.stringify(state.secrets.map((name) => ({ name, type: "secret_text" }))));
 } else {
   console.error("fake wrangler: unexpected call: " + args.join(" "));
@@ -177,12 +185,34 @@ test("run again (an upgrade): nothing created twice, no migration applied twice,
   assert.match(run.output, /DEV_GATEWAY_KEY is set on this Worker/);
 });
 
-test("a failing step stops the deploy there, says which and how to go on, and exits non-zero", async () => {
+test("a failed migration stops the deploy before the code goes live, says which step and how to go on, and exits non-zero", async () => {
   setUp({ queues: [], databases: [], applied: {}, deployed: 0, secrets: [] });
-  const run = await runDeploy({ FAKE_WRANGLER_FAIL: "d1" });
+  const run = await runDeploy({ FAKE_WRANGLER_FAIL: "d1 migrations" });
   assert.notEqual(run.code, 0);
-  assert.deepEqual(calls(), ["queues info switchyard-request-log", "queues create switchyard-request-log", "d1 list --json"]);
-  assert.match(run.output, /npm run deploy stopped: Listing D1 databases failed/);
+  assert.deepEqual(calls(), [
+    "queues info switchyard-request-log",
+    "queues create switchyard-request-log",
+    "d1 list --json",
+    "d1 create switchyard-request-log",
+    "d1 migrations apply switchyard-request-log --remote",
+  ]);
+  assert.match(run.output, /npm run deploy stopped: Applying the migrations of switchyard-request-log failed/);
   assert.match(run.output, /npx wrangler login/);
   assert.equal(account().deployed, 0);
+});
+
+test("a queue that cannot be looked up is left to the deploy, and secrets that cannot be listed are said, not fatal", async () => {
+  setUp({ queues: [], databases: ["switchyard-request-log"], applied: {}, deployed: 0, secrets: [] });
+  const run = await runDeploy({ FAKE_WRANGLER_FAIL: "queues info,secret list" });
+  assert.equal(run.code, 0, run.output);
+  assert.deepEqual(calls(), [
+    "queues info switchyard-request-log",
+    "d1 list --json",
+    "d1 migrations apply switchyard-request-log --remote",
+    "deploy",
+    "secret list --format json",
+  ]);
+  assert.match(run.output, /Could not look up queue switchyard-request-log; leaving it to wrangler deploy/);
+  assert.match(run.output, /Could not list the Worker's secrets/);
+  assert.equal(account().deployed, 1);
 });
