@@ -128,13 +128,19 @@ export function formatBudgets(b: BudgetResults): string[] {
         ["", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "non-2xx"],
         ...(
           [
-            ["gateway, on key (reserve + batched settle)", hotLedger.gateway],
+            ["gateway, on key (lease; batched exchanges)", hotLedger.gateway],
             ["ledger driver alone (1 reserve + 1 settle RPC)", hotLedger.driver],
           ] as const
         ).map(([label, m]) => [label, fmtInt(m.rps), fmt(m.p50Ms, 2), fmt(m.p99Ms, 2), fmt(m.cpuMsPerReq, 3), String(m.statusErrors)]),
       ],
       1,
     ),
+    // What the hot-key ratio cannot show here: the gateway and the ledger share one workerd process (and its
+    // CPU), so the gateway's own ceiling caps the ratio. The ledger's, at the calls a budgeted request makes:
+    `The ledger's ceiling through the gateway, at ${fmt(budgets.ledgerCallsPerRequest.ledgerCalls ?? NaN, 4)} ledger calls per budgeted request (budgets block): ` +
+      `${fmtInt(hotLedger.driver.rps / (budgets.ledgerCallsPerRequest.ledgerCalls ?? NaN))} req/s, ` +
+      `${(1 / (budgets.ledgerCallsPerRequest.ledgerCalls ?? NaN)).toFixed(0)}× its per-request reserve + settle rate, if a lease exchange costs the ledger what a reserve + settle pair does ` +
+      `(not measured apart: the gateway process here tops out first)`,
     "",
     "Ledgers after the load runs: day usage counted vs requests answered 2xx (smoke check + every wrk run, warm-ups included)",
     table(
