@@ -94,6 +94,25 @@ export function budgetChecks(b: BudgetResults): TargetCheck[] {
   ];
 }
 
+/**
+ * What the hot-key ratio cannot show here, where the gateway and the ledger share one workerd process:
+ * the ledger's load from a busy isolate is its exchanges (one per 40 ms window at most, whatever its
+ * request rate) plus the reservations that did not fit, so a ledger keeps up with about
+ * (its reserve + settle rate) / (one isolate's calls per second) such isolates. An exchange books many
+ * records, so "costs what a pair does" is an assumption, said as one.
+ */
+function ledgerLoadLine(onRps: number, callsPerRequest: number | undefined, driverRps: number): string {
+  const callsPerSecond = onRps * (callsPerRequest ?? NaN);
+  if (!(Number.isFinite(callsPerSecond) && callsPerSecond > 0 && Number.isFinite(driverRps) && driverRps > 0)) {
+    return "Ledger load from one busy isolate: n/a (the budgets block or the ledger driver has no data)";
+  }
+  return (
+    `Ledger load from the one busy isolate (budgets block): ${callsPerSecond.toFixed(1)} calls/s at ${fmtInt(onRps)} req/s. ` +
+    `At the driver's ${fmtInt(driverRps)} reserve + settle pairs/s, one ledger keeps up with about ${fmtInt(driverRps / callsPerSecond)} such isolates, ` +
+    `at any request rate each, if an exchange costs the ledger what a pair does (each books ~${fmtInt(1 / (callsPerRequest ?? NaN))} requests' records; not measured apart)`
+  );
+}
+
 /** The printed part: on vs off, the hot ledger, the ledgers' counts. */
 export function formatBudgets(b: BudgetResults): string[] {
   const { budgets, hotLedger, ledgers } = b;
@@ -135,12 +154,7 @@ export function formatBudgets(b: BudgetResults): string[] {
       ],
       1,
     ),
-    // What the hot-key ratio cannot show here: the gateway and the ledger share one workerd process (and its
-    // CPU), so the gateway's own ceiling caps the ratio. The ledger's, at the calls a budgeted request makes:
-    `The ledger's ceiling through the gateway, at ${fmt(budgets.ledgerCallsPerRequest.ledgerCalls ?? NaN, 4)} ledger calls per budgeted request (budgets block): ` +
-      `${fmtInt(hotLedger.driver.rps / (budgets.ledgerCallsPerRequest.ledgerCalls ?? NaN))} req/s, ` +
-      `${(1 / (budgets.ledgerCallsPerRequest.ledgerCalls ?? NaN)).toFixed(0)}× its per-request reserve + settle rate, if a lease exchange costs the ledger what a reserve + settle pair does ` +
-      `(not measured apart: the gateway process here tops out first)`,
+    ledgerLoadLine(budgets.on.rps, budgets.ledgerCallsPerRequest.ledgerCalls, hotLedger.driver.rps),
     "",
     "Ledgers after the load runs: day usage counted vs requests answered 2xx (smoke check + every wrk run, warm-ups included)",
     table(

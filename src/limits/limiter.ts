@@ -74,9 +74,10 @@ export function limiterBackend(env: Env): Backend | null {
   // No retries: a request waits on this call, and the failure policy answers a Redis that is down.
   // Auto-pipelining sends the commands issued in one turn of the event loop as one HTTP call (issue 16):
   // a request's rules are checked together in one round trip, and the corrections of every request that
-  // finished in a batch window go in one call. Checks of concurrent requests are not merged: a Worker
-  // request waiting on a promise another request's call resolves is not woken until an event of its own
-  // (tried in issue 16: under load every check then waited for its 1 s timeout).
+  // finished in a batch window go in one call. Checks of concurrent requests are not merged: a merged
+  // call is a subrequest of the request that sends it, cancelled when that request ends, and the checks
+  // of the others riding on it then wait for their timeout (tried in issue 16: under load every check
+  // waited its 1 s; keeping the sender alive with its waitUntil was not tried).
   const redis = new Redis({ url, token, retry: false, enableTelemetry: false, enableAutoPipelining: true });
   backend = { made, value: { redis, settings, limiters: new Map() } };
   return backend.value;

@@ -183,9 +183,10 @@ describe("Redis failing mid-run: each gateway follows its policy, and limits app
 
   /** Pauses Redis for one request to each gateway (on fresh keys that have served one request first). */
   async function hungOnce(limit: number): Promise<{ keyA: string; keyB: string; during: unknown[]; took: number }> {
-    // An hour's window, not rpm's minute: these counts are read across ~4 s, and a sliding window that
-    // crosses its boundary meanwhile re-weighs them (a minute boundary fell inside one run in ~15).
-    const rule = { requests: { limit, window: "1 h" } };
+    // A 1,000-day window, not rpm's minute: these counts are read across ~4 s, and a sliding window that
+    // crosses its boundary meanwhile re-weighs them (a minute boundary fell inside one run in ~15; an
+    // hour's would still in ~800).
+    const rule = { requests: { limit, window: "1000 d" } };
     const [keyA, keyB] = await Promise.all([newKey(a!, rule), newKey(b!, rule)]);
     const left = String(limit - 1);
     assert.deepEqual([await outcome(a!, keyA.key), await outcome(b!, keyB.key)], [served(left), served(left)]);
