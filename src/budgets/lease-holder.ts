@@ -122,6 +122,20 @@ class ScopeLease {
   /** Bumped when an admin change drops the slice: an answer to an exchange sent before it is not applied. */
   generation = 0;
 
+  /** The slice is used no more (given back, failed, or dropped by an admin change). */
+  dropSlice(): void {
+    this.slice = 0;
+    this.usableUntil = 0;
+  }
+
+  /** An admission not yet announced gives its amount back (its request was admitted again, or failed). */
+  dropUnannounced(id: string): void {
+    const unannounced = this.unannounced.get(id);
+    if (unannounced === undefined) return;
+    this.unannounced.delete(id);
+    this.unannouncedNanos -= unannounced.nanos;
+  }
+
   /** What the slice has left, an exchange in flight aside. */
   onSlice(now: number): Nanos {
     return now < this.usableUntil ? this.slice - this.sendingNanos - this.unannouncedNanos : 0;
@@ -215,11 +229,7 @@ export function admitOnLease(scope: string, request: AnnouncedRequest, ctx: Back
  * admission's (on the slice or on its own, with the same id) replaces.
  */
 export function readmitOnLease(scope: string, id: string): void {
-  const lease = leases.get(scope);
-  const unannounced = lease?.unannounced.get(id);
-  if (lease === undefined || unannounced === undefined) return;
-  lease.unannounced.delete(id);
-  lease.unannouncedNanos -= unannounced.nanos;
+  leases.get(scope)?.dropUnannounced(id);
 }
 
 /**
@@ -229,11 +239,7 @@ export function readmitOnLease(scope: string, id: string): void {
  */
 export function releaseOnLease(scope: string, id: string, ctx: BackgroundWork, exchange: Exchanger): void {
   const lease = leaseOf(scope);
-  const unannounced = lease.unannounced.get(id);
-  if (unannounced !== undefined) {
-    lease.unannounced.delete(id);
-    lease.unannouncedNanos -= unannounced.nanos;
-  }
+  lease.dropUnannounced(id);
   lease.released.push(id);
   schedule(scope, lease, ctx, exchange);
 }
@@ -256,8 +262,7 @@ export function recordOnLease(scope: string, record: SpendRecord, ctx: Backgroun
 export function forgetLease(scope: string): void {
   const lease = leases.get(scope);
   if (lease === undefined) return;
-  lease.slice = 0;
-  lease.usableUntil = 0;
+  lease.dropSlice();
   lease.generation++;
 }
 
@@ -344,13 +349,9 @@ async function send(scope: string, lease: ScopeLease, exchange: Exchanger, giveB
   // Until this call says what it keeps, nothing is admitted on the slice.
   lease.flightAllowance = 0;
   const flight = (async (): Promise<void> => {
-    if (giveBack) {
-      lease.slice = 0;
-      lease.usableUntil = 0;
-    }
+    if (giveBack) lease.dropSlice();
     if (!(await resendFailed(scope, lease, exchange))) {
-      lease.slice = 0;
-      lease.usableUntil = 0;
+      lease.dropSlice();
       return;
     }
     const now = Date.now();
@@ -379,8 +380,7 @@ async function send(scope: string, lease: ScopeLease, exchange: Exchanger, giveB
       // Sent again later with its batch id (the ledger books it once); meanwhile the slice is used no
       // more: the old lease, still the ledger's until it expires, backs what was admitted on it.
       lease.failed = { batchId, call, tries: 0 };
-      lease.slice = 0;
-      lease.usableUntil = 0;
+      lease.dropSlice();
     } finally {
       lease.sendingNanos = 0;
     }
