@@ -245,11 +245,7 @@ export class LedgerBook {
       for (const r of plain) {
         if (done === null || !done.has(r.id)) totals.add(r.at, r.model, r.user ?? "", recordDelta(r));
       }
-      // Released as release() does: the reservation ends, nothing is booked (an expiry charge is taken back).
-      for (const id of released) {
-        const r = this.#reservations.get(id);
-        this.#reservations.finish(sql, id, now, r?.model ?? "", r?.user ?? "", now, changes, totals);
-      }
+      this.#releaseIn(sql, released, now, changes, totals);
       changes.spent = totals.write(sql);
       more?.(sql, changes);
     });
@@ -266,14 +262,19 @@ export class LedgerBook {
     const totals = new UsageTotals();
     const sql = this.#host.sql;
     this.#host.transactionSync(() => {
-      for (const id of ids) {
-        const r = this.#reservations.get(id);
-        this.#reservations.finish(sql, id, now, r?.model ?? "", r?.user ?? "", now, changes, totals);
-      }
+      this.#releaseIn(sql, ids, now, changes, totals);
       changes.spent = totals.write(sql);
     });
     this.#apply(changes);
     if (ids.length > 0) await this.#host.alarmIfNone(now + FINISHED_MEMORY_MS);
+  }
+
+  /** Ends the reservations of `ids` inside a transaction, booking nothing (an expiry charge is taken back). */
+  #releaseIn(sql: SqlStorage, ids: readonly string[], now: number, changes: Changes, totals: UsageTotals): void {
+    for (const id of ids) {
+      const r = this.#reservations.get(id);
+      this.#reservations.finish(sql, id, now, r?.model ?? "", r?.user ?? "", now, changes, totals);
+    }
   }
 
   /** The budget's status now; null without a budget. */
