@@ -149,7 +149,10 @@ export async function reserveOn(
     console.error(JSON.stringify({ msg: "budget_config_unreadable", error: String(err) }));
     throw new GatewayError(503, "The gateway could not check this request against its budgets; try again shortly.", { code: "budget_unavailable" });
   });
-  const asked = scopes.filter((_, i) => budgets[i]?.mode === "hard");
+  const asked = scopes.flatMap((scope, i) => {
+    const budget = budgets[i];
+    return budget?.mode === "hard" ? [{ scope, budget }] : [];
+  });
   // A soft budget admits everything: its status (for warnings and a degrade) is the one last heard, this request's worst case held in it.
   const soft: ScopeAnswer[] = scopes.flatMap((scope, i) => {
     const budget = budgets[i];
@@ -159,11 +162,11 @@ export async function reserveOn(
   });
   if (asked.length === 0) return soft;
   const settled = await Promise.allSettled(
-    asked.map(async (scope) => {
+    asked.map(async ({ scope, budget }) => {
       // On this isolate's slice of the budget when it fits: no ledger call before forwarding.
       if (admitOnLease(scope, { id: request.id, nanos: request.nanos, model: request.model, user: request.user }, ctx, exchange)) {
         held(scope, "leased");
-        return { scope, answer: { admitted: true as const, status: statusKnown(scope, budgets[scopes.indexOf(scope)] ?? null) } };
+        return { scope, answer: { admitted: true as const, status: statusKnown(scope, budget) } };
       }
       let answer = await ledgerOf(ns, scope).reserve(scope, request);
       if (!answer.admitted) {
